@@ -1,0 +1,423 @@
+"""CloudFormation support for the resource types moto 5.2.5 skips without a word.
+
+moto creates a stack as CREATE_COMPLETE even when it has no model for a resource
+type (testing-notes.md, "moto: CloudFormation"), so a template that declares a
+backup vault, a queue policy or a Lambda on-failure destination would "deploy"
+without them. This module teaches moto those types, so the sandbox's stacks
+really hold what the template declares:
+
+  AWS::Backup::BackupVault          vault in moto's backup backend, AccessPolicy, LockConfiguration
+  AWS::SQS::QueuePolicy             the Policy attribute of each queue
+  AWS::Lambda::EventInvokeConfig    retries / OnFailure, via moto's own event-invoke-config store
+  AWS::Events::EventBusPolicy       a statement of the bus's resource policy
+  AWS::Events::EventBus  Policy     (moto ignores the property; we apply it after moto creates the bus)
+  AWS::Lambda::Function  LoggingConfig, DeadLetterConfig (moto drops them; the bridge reads them)
+
+How moto finds models: `moto.cloudformation.parsing` maps a type name to the
+*direct* subclasses of `CloudFormationModel` and caches the map with lru_cache.
+Defining the classes below adds them; `install()` clears the caches so the map
+is rebuilt with them.
+
+State lives in moto's backends (vaults, queues, functions, buses), so a moto
+reset clears it too; these classes are only the thin CloudFormation layer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.awslambda.models import LambdaFunction, lambda_backends
+from moto.backup.models import backup_backends
+from moto.cloudformation import parsing
+from moto.core.common_models import CloudFormationModel
+from moto.events.models import EventBus, EventBusPolicyStatement, events_backends
+from moto.sqs.models import sqs_backends
+
+
+def _as_json_text(document: Any) -> str:
+    return document if isinstance(document, str) else json.dumps(document)
+
+
+def _as_dict(document: Any) -> dict[str, Any]:
+    return json.loads(document) if isinstance(document, str) else document
+
+
+# --------------------------------------------------------------------------- vault
+
+
+def store_vault_access_policy(account_id: str, region: str, vault_name: str, policy: Any) -> None:
+    """Attach a vault access policy, through the Backup emulation if it offers the call.
+
+    The AWS Backup emulation (sandbox/backup*.py) owns PutBackupVaultAccessPolicy;
+    when it is installed, use it so the policy is evaluated the way the API stores
+    it. Otherwise keep the text on moto's Vault, where the emulation looks too.
+    """
+    backend = backup_backends[account_id][region]
+    put = getattr(backend, "put_backup_vault_access_policy", None)
+    if callable(put):
+        put(vault_name, _as_json_text(policy))
+    else:
+        backend.describe_backup_vault(vault_name).access_policy = _as_json_text(policy)
+
+
+class BackupVaultResource(CloudFormationModel):
+    """AWS::Backup::BackupVault. Ref = vault name; GetAtt BackupVaultArn, BackupVaultName."""
+
+    def __init__(self, account_id: str, region: str, vault_name: str, vault_arn: str):
+        self.account_id = account_id
+        self.region = region
+        self.vault_name = vault_name
+        self.vault_arn = vault_arn
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.vault_name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "BackupVaultName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Backup::BackupVault"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("BackupVaultArn", "BackupVaultName")
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attribute_name == "BackupVaultArn":
+            return self.vault_arn
+        if attribute_name == "BackupVaultName":
+            return self.vault_name
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+        region_name: str, **kwargs: Any,
+    ) -> "BackupVaultResource":
+        properties = cloudformation_json.get("Properties", {})
+        vault_name = properties.get("BackupVaultName", resource_name)
+        backend = backup_backends[account_id][region_name]
+        vault = backend.create_backup_vault(
+            backup_vault_name=vault_name,
+            backup_vault_tags=properties.get("BackupVaultTags") or {},
+            encryption_key_arn=properties.get("EncryptionKeyArn"),
+            creator_request_id=kwargs.get("LogicalId", resource_name),
+        )
+        if properties.get("AccessPolicy"):
+            store_vault_access_policy(account_id, region_name, vault_name, properties["AccessPolicy"])
+        lock = properties.get("LockConfiguration")
+        if lock:
+            backend.put_backup_vault_lock_configuration(
+                vault_name,
+                min_retention_days=_int_or_none(lock.get("MinRetentionDays")),
+                max_retention_days=_int_or_none(lock.get("MaxRetentionDays")),
+                changeable_for_days=_int_or_none(lock.get("ChangeableForDays")),
+            )
+        return cls(account_id, region_name, vault_name, vault.backup_vault_arn)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: "BackupVaultResource", new_resource_name: str,
+        cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+    ) -> "BackupVaultResource":
+        properties = cloudformation_json.get("Properties", {})
+        if properties.get("AccessPolicy"):
+            store_vault_access_policy(
+                account_id, region_name, original_resource.vault_name, properties["AccessPolicy"]
+            )
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+        region_name: str,
+    ) -> None:
+        backup_backends[account_id][region_name].delete_backup_vault(resource_name)
+
+
+def _int_or_none(value: Any) -> int | None:
+    # CloudFormation passes numbers from parameters as strings.
+    return None if value is None else int(value)
+
+
+# --------------------------------------------------------------------------- SQS
+
+
+def _queue_location(queue_url: str) -> tuple[str, str, str]:
+    """(account, region, name) from https://sqs.<region>.amazonaws.com/<account>/<name>."""
+    parts = queue_url.rstrip("/").split("/")
+    host = parts[2]
+    region = host.split(".")[1] if host.startswith("sqs.") else host.split(".")[0]
+    return parts[-2], region, parts[-1]
+
+
+class SqsQueuePolicyResource(CloudFormationModel):
+    """AWS::SQS::QueuePolicy: stored as each queue's Policy attribute."""
+
+    def __init__(self, name: str, queue_urls: list[str]):
+        self.name = name
+        self.queue_urls = queue_urls
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SQS::QueuePolicy"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Id"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.name
+
+    @classmethod
+    def _apply(cls, queue_urls: list[str], policy: str, fallback_region: str) -> None:
+        for url in queue_urls:
+            account, region, name = _queue_location(url)
+            sqs_backends[account][region or fallback_region].set_queue_attributes(
+                name, {"Policy": policy}
+            )
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+        region_name: str, **kwargs: Any,
+    ) -> "SqsQueuePolicyResource":
+        properties = cloudformation_json["Properties"]
+        queue_urls = list(properties["Queues"])
+        cls._apply(queue_urls, _as_json_text(properties["PolicyDocument"]), region_name)
+        return cls(resource_name, queue_urls)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: "SqsQueuePolicyResource", new_resource_name: str,
+        cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+    ) -> "SqsQueuePolicyResource":
+        return cls.create_from_cloudformation_json(
+            original_resource.name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+        region_name: str,
+    ) -> None:
+        cls._apply(list(cloudformation_json["Properties"]["Queues"]), "", region_name)
+
+
+# --------------------------------------------------------------------------- Lambda
+
+
+class LambdaEventInvokeConfigResource(CloudFormationModel):
+    """AWS::Lambda::EventInvokeConfig, kept in moto's per-function store.
+
+    The bridge reads it back with `event_invoke_config_of(function)`: retries
+    (0..2, default 2) and DestinationConfig.OnFailure (aws-facts 5.3).
+    """
+
+    def __init__(self, function_arn: str, qualifier: str):
+        self.function_arn = function_arn
+        self.qualifier = qualifier
+
+    @property
+    def physical_resource_id(self) -> str:
+        return f"{self.function_arn}:{self.qualifier}"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Lambda::EventInvokeConfig"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+        region_name: str, **kwargs: Any,
+    ) -> "LambdaEventInvokeConfigResource":
+        properties = cloudformation_json["Properties"]
+        backend = lambda_backends[account_id][region_name]
+        function = backend.get_function(properties["FunctionName"])
+        config: dict[str, Any] = {}
+        if "MaximumRetryAttempts" in properties:
+            config["MaximumRetryAttempts"] = int(properties["MaximumRetryAttempts"])
+        if "MaximumEventAgeInSeconds" in properties:
+            config["MaximumEventAgeInSeconds"] = int(properties["MaximumEventAgeInSeconds"])
+        if properties.get("DestinationConfig"):
+            config["DestinationConfig"] = properties["DestinationConfig"]
+        function.event_invoke_config = []  # one config per function/qualifier: replace
+        backend.put_function_event_invoke_config(function.function_name, config)
+        return cls(function.function_arn, properties.get("Qualifier", "$LATEST"))
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str,
+        cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+    ) -> "LambdaEventInvokeConfigResource":
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+        region_name: str,
+    ) -> None:
+        backend = lambda_backends[account_id][region_name]
+        backend.get_function(cloudformation_json["Properties"]["FunctionName"]).event_invoke_config = []
+
+
+def event_invoke_config_of(function: LambdaFunction) -> dict[str, Any]:
+    """The function's async-invocation settings ({} when none were configured)."""
+    return dict(function.event_invoke_config[0].config) if function.event_invoke_config else {}
+
+
+# Function properties that moto's LambdaFunction model drops but the bridge needs.
+_EXTRA_FUNCTION_PROPERTIES = ("LoggingConfig", "DeadLetterConfig")
+_moto_function_create = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _function_create_keeping_extras(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+    properties = cloudformation_json["Properties"]
+    extras = {key: properties[key] for key in _EXTRA_FUNCTION_PROPERTIES if key in properties}
+    function = _moto_function_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    function.sandbox_extras = extras
+    return function
+
+
+def function_extras_of(function: LambdaFunction) -> dict[str, Any]:
+    """LoggingConfig / DeadLetterConfig as the template declared them ({} if absent)."""
+    return getattr(function, "sandbox_extras", {})
+
+
+# --------------------------------------------------------------------------- EventBridge
+
+
+def _add_bus_statement(bus: EventBus, statement: dict[str, Any], default_sid: str) -> None:
+    statement = dict(statement)
+    statement.setdefault("Sid", default_sid)
+    statement.setdefault("Effect", "Allow")
+    statement.setdefault("Resource", bus.arn)
+    bus._statements[statement["Sid"]] = EventBusPolicyStatement.from_dict(statement)
+
+
+class EventBusPolicyResource(CloudFormationModel):
+    """AWS::Events::EventBusPolicy: one statement of the bus's resource policy.
+
+    Both forms are accepted: `Statement` (current) and Action/Principal/Condition
+    (legacy, where Condition is {Type, Key, Value}).
+    """
+
+    def __init__(self, account_id: str, region: str, bus_name: str, statement_id: str):
+        self.account_id = account_id
+        self.region = region
+        self.bus_name = bus_name
+        self.statement_id = statement_id
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.statement_id
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Events::EventBusPolicy"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+        region_name: str, **kwargs: Any,
+    ) -> "EventBusPolicyResource":
+        properties = cloudformation_json["Properties"]
+        bus_name = properties.get("EventBusName") or "default"
+        bus_name = bus_name.split(":event-bus/")[-1]
+        bus = events_backends[account_id][region_name].describe_event_bus(bus_name)
+        sid = properties["StatementId"]
+        if "Statement" in properties:
+            statement = _as_dict(properties["Statement"])
+        else:
+            principal = properties["Principal"]
+            statement = {
+                "Action": properties.get("Action", "events:PutEvents"),
+                "Principal": principal if principal == "*" else {"AWS": f"arn:aws:iam::{principal}:root"},
+            }
+            if properties.get("Condition"):
+                condition = properties["Condition"]
+                statement["Condition"] = {condition["Type"]: {condition["Key"]: condition["Value"]}}
+        _add_bus_statement(bus, {**statement, "Sid": sid}, sid)
+        return cls(account_id, region_name, bus_name, sid)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str,
+        cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+    ) -> "EventBusPolicyResource":
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+        region_name: str,
+    ) -> None:
+        properties = cloudformation_json["Properties"]
+        bus_name = (properties.get("EventBusName") or "default").split(":event-bus/")[-1]
+        bus = events_backends[account_id][region_name].describe_event_bus(bus_name)
+        bus.remove_statement(properties["StatementId"])
+
+
+_moto_event_bus_create = EventBus.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _event_bus_create_with_policy(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
+    bus = _moto_event_bus_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    policy = cloudformation_json["Properties"].get("Policy")
+    if policy:
+        for index, statement in enumerate(_as_dict(policy)["Statement"]):
+            _add_bus_statement(bus, statement, default_sid=f"Statement{index}")
+    return bus
+
+
+# --------------------------------------------------------------------------- install
+
+
+def install() -> None:
+    """Make moto's CloudFormation create the types above (idempotent)."""
+    LambdaFunction.create_from_cloudformation_json = classmethod(_function_create_keeping_extras)  # type: ignore[method-assign,assignment]
+    EventBus.create_from_cloudformation_json = classmethod(_event_bus_create_with_policy)  # type: ignore[method-assign,assignment]
+    # Ref on AWS::Events::EventBus returns the bus name; moto's model has no
+    # physical_resource_id, so its Ref yields the Python object.
+    EventBus.physical_resource_id = property(lambda bus: bus.name)  # type: ignore[attr-defined]
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+
+
+def uninstall() -> None:
+    LambdaFunction.create_from_cloudformation_json = classmethod(_moto_function_create)  # type: ignore[method-assign,assignment]
+    EventBus.create_from_cloudformation_json = classmethod(_moto_event_bus_create)  # type: ignore[method-assign,assignment]

@@ -1,0 +1,422 @@
+"""Backup Events: copy AWS Backup backups to a backup account and region.
+
+github.com/backup-events/backup-events-aws  GPL-3.0  (embedded by make template)
+
+Event -> decide() (pure: what to do, with which arguments) -> one thin AWS
+call -> one JSON log line. Routes (docs/CONTRACT.md):
+- resource account: backup COMPLETED in the watched vault -> copy 1 to the
+  backup account's vault, same region; copy 1 COMPLETED -> shorten retention
+- backup account: copy 1 COMPLETED (forwarded to our event bus) -> copy 2 to
+  the backup region, or to the alternate if copy 1 is already there
+- daily schedule -> catch-up sweep for what lost events left undone
+"""
+
+import datetime
+import json
+import logging
+import os
+import uuid
+
+import boto3
+import botocore.config
+
+UTC = datetime.timezone.utc
+BACKUP_ACCOUNT_ID = os.environ.get("BACKUP_ACCOUNT_ID", "")
+BACKUP_REGION = os.environ.get("BACKUP_REGION", "")
+BACKUP_REGION_ALTERNATE = os.environ.get("BACKUP_REGION_ALTERNATE", "")
+VAULT_NAME = os.environ.get("VAULT_NAME", "")
+COPY_ROLE_ARN = os.environ.get("COPY_ROLE_ARN", "")
+NEW_DELETE_AFTER_DAYS = int(os.environ.get("NEW_DELETE_AFTER_DAYS", "7"))
+ENABLE_COPY = os.environ.get("ENABLE_COPY", "true") == "true"
+ENABLE_SHORTEN_RETENTION = (
+    os.environ.get("ENABLE_SHORTEN_RETENTION", "true") == "true")
+BACKUPS_TO_COVER = os.environ.get("BACKUPS_TO_COVER", "all")
+CATCH_UP_DAYS = int(os.environ.get("CATCH_UP_DAYS", "7"))
+
+# AWS Backup: a cold backup must stay cold 90 days before deletion, and
+# DeleteAfterDays may not exceed 36,500 (UpdateRecoveryPointLifecycle docs).
+COLD_STORAGE_MINIMUM_DAYS = 90
+MAXIMUM_DELETE_AFTER_DAYS = 36500
+TOKEN_NAMESPACE = uuid.UUID("6f1d7f52-3b4e-4a0c-9a55-0b7c1e2d9f10")
+
+logger = logging.getLogger("backup_events")
+logger.setLevel(os.environ.get("AWS_LAMBDA_LOG_LEVEL", "INFO"))
+
+
+def now():
+    """The current UTC time (the sandbox replaces this with its clock)."""
+    return datetime.datetime.now(UTC)
+
+
+class BadEvent(ValueError):
+    """The event calls for an action but lacks what the action needs."""
+
+
+class LogRecord(dict):
+    """A log line: Lambda's JSON log format embeds a dict as an object;
+    anywhere else str() gives one line of JSON."""
+
+    def __str__(self):
+        return json.dumps(self, default=str)
+
+
+def json_safe(value):
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return value
+
+
+def log(level, log_type, event, **fields):
+    """One JSON object: type, event id, then the action's own fields."""
+    if logger.isEnabledFor(level):
+        event_id = event.get("id") if isinstance(event, dict) else None
+        logger.log(level, LogRecord(
+            type=log_type, event_id=event_id, **json_safe(fields)))
+
+
+# --- AWS clients: one per process and region, created on first use --------
+
+_clients = {}
+
+
+def backup_client(region):
+    if region not in _clients:
+        _clients[region] = boto3.client("backup", region_name=region, config=(
+            botocore.config.Config(retries={"mode": "standard"})))
+    return _clients[region]
+
+
+# --- Pure decisions --------------------------------------------------------
+
+class Place:
+    """Where this function runs, from its own ARN (partition, account)."""
+
+    def __init__(self, partition, account, region):
+        self.partition, self.account, self.region = partition, account, region
+        self.in_backup_account = account == BACKUP_ACCOUNT_ID
+
+    @classmethod
+    def of(cls, context):
+        arn = context.invoked_function_arn.split(":")
+        return cls(arn[1], arn[4], os.environ.get("AWS_REGION", arn[3]))
+
+    def vault_arn(self, region=None, account=None):
+        return (f"arn:{self.partition}:backup:{region or self.region}:"
+                f"{account or self.account}:backup-vault:{VAULT_NAME}")
+
+
+class Action:
+    def __init__(self, name, reason, arguments=None):
+        self.name, self.reason, self.arguments = name, reason, arguments
+
+
+def ignore(reason):
+    return Action("ignore", reason)
+
+
+def backup_region_for(region):
+    """Copy 2 goes to the backup region, or to the alternate from there."""
+    if region == BACKUP_REGION:
+        return BACKUP_REGION_ALTERNATE
+    return BACKUP_REGION
+
+
+def idempotency_token(source_recovery_point_arn, destination_vault_arn,
+                      attempt=0):
+    """Same copy, same token: a duplicate delivery starts no second job."""
+    name = f"{source_recovery_point_arn} {destination_vault_arn}"
+    return str(uuid.uuid5(TOKEN_NAMESPACE, f"{name} {attempt}" if attempt else name))
+
+
+def copy_arguments(recovery_point_arn, destination_vault_arn, attempt=0):
+    return {
+        "RecoveryPointArn": recovery_point_arn,
+        "SourceBackupVaultName": VAULT_NAME,
+        "DestinationBackupVaultArn": destination_vault_arn,
+        "IamRoleArn": COPY_ROLE_ARN,
+        "IdempotencyToken": idempotency_token(
+            recovery_point_arn, destination_vault_arn, attempt),
+    }
+
+
+def is_plan_created(detail):
+    # Documented samples: plan-created jobs carry createdBy.backupPlanArn,
+    # on-demand jobs have no createdBy (aws-facts 1.7).
+    return bool((detail.get("createdBy") or {}).get("backupPlanArn"))
+
+
+def is_covered(detail):
+    if BACKUPS_TO_COVER == "on-demand":
+        return not is_plan_created(detail)
+    if BACKUPS_TO_COVER == "scheduled":
+        return is_plan_created(detail)
+    return True
+
+
+def first_resource(event):
+    # The recovery point ARN is only in resources[0] (aws-facts 1.3, 1.4).
+    resources = event.get("resources")
+    if not resources or not isinstance(resources[0], str) or not resources[0]:
+        raise BadEvent("event has no resources[0] (recovery point ARN)")
+    return resources[0]
+
+
+def decide(event, place):
+    """What to do with an event, as an Action (no AWS call here)."""
+    if not isinstance(event, dict) or not isinstance(event.get("detail"), dict):
+        raise BadEvent("not an EventBridge event: no detail object")
+    kind = (event.get("source"), event.get("detail-type"))
+    if kind == ("aws.events", "Scheduled Event"):
+        return Action("sweep", "daily catch-up sweep")
+    if kind == ("aws.backup", "Backup Job State Change"):
+        return decide_backup_job(event, place)
+    if kind == ("aws.backup", "Copy Job State Change"):
+        return decide_copy_job(event, place)
+    return ignore(f"not an event this function handles: {kind}")
+
+
+def decide_backup_job(event, place):
+    detail = event["detail"]
+    if detail.get("state") != "COMPLETED":
+        return ignore(f"backup job state {detail.get('state')}")
+    if place.in_backup_account or not ENABLE_COPY:
+        return ignore("copying from this account is off")
+    if detail.get("backupVaultArn") != place.vault_arn():
+        return ignore("backup in another vault")
+    if not is_covered(detail):
+        return ignore(f"backup not covered (BACKUPS_TO_COVER={BACKUPS_TO_COVER})")
+    return Action("copy_to_backup_account", "backup completed", copy_arguments(
+        first_resource(event),
+        place.vault_arn(account=BACKUP_ACCOUNT_ID)))
+
+
+def decide_copy_job(event, place):
+    detail = event["detail"]
+    if detail.get("state") != "COMPLETED":
+        return ignore(f"copy job state {detail.get('state')}")
+    if detail.get("destinationBackupVaultArn") != place.vault_arn(
+            account=BACKUP_ACCOUNT_ID):
+        return ignore("copy not to the backup account's vault in this region")
+    copy = detail.get("destinationRecoveryPointArn")
+    if place.in_backup_account:
+        if not ENABLE_COPY:
+            return ignore("copying is off")
+        # Act only on a recovery point in our own vault, here (DESIGN 2).
+        if not isinstance(copy, str) or copy.split(":")[3:4] != [place.region]:
+            raise BadEvent("destinationRecoveryPointArn is not a recovery "
+                           "point in this region")
+        return Action("copy_to_backup_region", "copy 1 completed", copy_arguments(
+            copy, place.vault_arn(region=backup_region_for(place.region))))
+    if detail.get("sourceBackupVaultArn") != place.vault_arn():
+        return ignore("copy from another vault")
+    if not ENABLE_SHORTEN_RETENTION:
+        return ignore("shortening retention is off")
+    if not isinstance(copy, str) or not copy:
+        # Safety: shorten only once the cross-account copy surely exists.
+        raise BadEvent("COMPLETED copy without destinationRecoveryPointArn")
+    return Action("shorten_retention", "cross-account copy completed", {
+        "BackupVaultName": VAULT_NAME, "RecoveryPointArn": first_resource(event)})
+
+
+def whole_days_old(created, now):
+    """Age in UTC whole days; the creation day counts as day 1."""
+    return (now.astimezone(UTC).date() - created.astimezone(UTC).date()).days + 1
+
+
+def is_set(days):
+    return days is not None and days >= 0
+
+
+def new_lifecycle(recovery_point, now, new_delete_after_days, lock_minimum_days):
+    """The lifecycle that shortens retention safely, or (None, why not).
+
+    new DeleteAfterDays = max(age, NewDeleteAfterDays, 1, cold storage minimum,
+    vault lock minimum) + 1 day of margin, and never longer than now.
+    """
+    if (recovery_point.get("StorageClass") == "DELETED"
+            or recovery_point.get("Status") in ("DELETING", "EXPIRED")):
+        return None, "recovery point deleted or being deleted"
+    if ":continuous:" in recovery_point["RecoveryPointArn"]:
+        # UpdateRecoveryPointLifecycle does not support continuous backups.
+        return None, "continuous backup"
+    current = recovery_point.get("Lifecycle") or {}
+    floor = max(whole_days_old(recovery_point["CreationDate"], now),
+                new_delete_after_days, 1, lock_minimum_days or 0)
+    lifecycle = {}
+    cold = current.get("MoveToColdStorageAfterDays")
+    if is_set(cold) and (recovery_point.get("StorageClass") == "COLD"
+                         or cold < floor + 1):
+        # Cold (or cold before the new deletion day): the cold setting can't
+        # change once cold, and a cold backup is kept 90 days.
+        floor = max(floor, cold + COLD_STORAGE_MINIMUM_DAYS)
+        lifecycle["MoveToColdStorageAfterDays"] = cold
+        if "OptInToArchiveForSupportedResources" in current:
+            lifecycle["OptInToArchiveForSupportedResources"] = current[
+                "OptInToArchiveForSupportedResources"]
+    # else: a transition that would come after deletion is dropped; the update
+    # replaces the whole lifecycle, so leaving it out cancels it.
+    lifecycle["DeleteAfterDays"] = floor + 1
+    if is_set(current.get("DeleteAfterDays")) and (
+            lifecycle["DeleteAfterDays"] >= current["DeleteAfterDays"]):
+        return None, "retention already at most the new value (never lengthen)"
+    if lifecycle["DeleteAfterDays"] > MAXIMUM_DELETE_AFTER_DAYS:
+        return None, "new retention above the AWS maximum"
+    return lifecycle, "shorten retention"
+
+
+# --- AWS calls, thin -------------------------------------------------------
+
+_vault_lock_minimum = {}
+
+
+def vault_lock_minimum_days(client):
+    """The watched vault's lock minimum; a lock only tightens, read once."""
+    if VAULT_NAME not in _vault_lock_minimum:
+        vault = client.describe_backup_vault(BackupVaultName=VAULT_NAME)
+        _vault_lock_minimum[VAULT_NAME] = vault.get("MinRetentionDays")
+    return _vault_lock_minimum[VAULT_NAME]
+
+
+def start_copy(place, arguments, event):
+    response = backup_client(place.region).start_copy_job(**arguments)
+    log(logging.INFO, "aws_call", event, call="StartCopyJob",
+        request=arguments, response=without_metadata(response))
+    return response
+
+
+def shorten_retention(place, arguments, event):
+    client = backup_client(place.region)
+    recovery_point = client.describe_recovery_point(**arguments)
+    lifecycle, reason = new_lifecycle(
+        recovery_point, now(), NEW_DELETE_AFTER_DAYS,
+        vault_lock_minimum_days(client))
+    if lifecycle is None:
+        log(logging.INFO, "no_change", event, action="shorten_retention",
+            reason=reason, recovery_point=arguments["RecoveryPointArn"],
+            lifecycle=recovery_point.get("Lifecycle"))
+        return None
+    request = dict(arguments, Lifecycle=lifecycle)
+    response = client.update_recovery_point_lifecycle(**request)
+    log(logging.INFO, "aws_call", event, call="UpdateRecoveryPointLifecycle",
+        request=request, previous=recovery_point.get("Lifecycle"),
+        response=without_metadata(response))
+    return lifecycle
+
+
+def without_metadata(response):
+    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
+
+
+# --- Catch-up sweep --------------------------------------------------------
+
+def sweep_destination(place):
+    if place.in_backup_account:
+        return place.vault_arn(region=backup_region_for(place.region))
+    return place.vault_arn(account=BACKUP_ACCOUNT_ID)
+
+
+def is_ours_to_copy(point, place):
+    """R copies its originals; B copies copies 1 (same region, other account).
+
+    SourceBackupVaultArn is empty for an original (aws-facts 3.3); requiring
+    copy 1's source to be in this region keeps copies 2 from being re-copied.
+    """
+    source = point.get("SourceBackupVaultArn")
+    if not place.in_backup_account:
+        return not source and is_covered({"createdBy": {"backupPlanArn": (
+            point.get("CreatedBy") or {}).get("BackupPlanArn")}})
+    parts = (source or "").split(":")
+    return len(parts) > 4 and parts[3] == place.region and parts[4] != place.account
+
+
+def sweep_actions(points, copy_job_states, place, at):
+    """Pure: what the sweep must start or apply, given what exists at `at`.
+
+    copy_job_states maps a source recovery point ARN to the states of its
+    copy jobs to this sweep's destination. A listed recovery point carries
+    its lifecycle, so only those whose retention still needs shortening cost
+    a DescribeRecoveryPoint: the sweep stays within AWS's 15 calls/s.
+    """
+    destination = sweep_destination(place)
+    actions = []
+    for point in points:
+        arn = point["RecoveryPointArn"]
+        if point.get("Status") not in ("COMPLETED", "AVAILABLE") or (
+                ":continuous:" in arn or not is_ours_to_copy(point, place)):
+            continue
+        states = copy_job_states.get(arn, [])
+        if "COMPLETED" in states:
+            if (not place.in_backup_account and ENABLE_SHORTEN_RETENTION
+                    and new_lifecycle(point, at, NEW_DELETE_AFTER_DAYS, 0)[0]):
+                actions.append(Action("shorten_retention", "copy exists", {
+                    "BackupVaultName": VAULT_NAME, "RecoveryPointArn": arn}))
+        elif ENABLE_COPY and not {"CREATED", "RUNNING"} & set(states):
+            # A failed copy is retried under a new token: AWS answers a reused
+            # token with "success, no action" (aws-facts 3.1).
+            actions.append(Action("copy", "copy missing", copy_arguments(
+                arn, destination, attempt=len(states))))
+    return actions
+
+
+def sweep(place, event):
+    """Redo what lost events left undone in the last CATCH_UP_DAYS days.
+
+    AWS Backup events are best effort (aws-facts 1.1). Every step is
+    idempotent: copies reuse their token, shortening never lengthens.
+    """
+    since = now() - datetime.timedelta(days=CATCH_UP_DAYS)
+    client = backup_client(place.region)
+    states = {}
+    for page in client.get_paginator("list_copy_jobs").paginate(
+            ByDestinationVaultArn=sweep_destination(place), ByCreatedAfter=since):
+        for job in page.get("CopyJobs", []):
+            states.setdefault(job["SourceRecoveryPointArn"], []).append(
+                job["State"])
+    points = [point for page in client.get_paginator(
+        "list_recovery_points_by_backup_vault").paginate(
+            BackupVaultName=VAULT_NAME, ByCreatedAfter=since)
+        for point in page.get("RecoveryPoints", [])]
+    done = {"recovery_points": len(points), "copies_started": 0,
+            "retention_checked": 0}
+    for action in sweep_actions(points, states, place, now()):
+        if action.name == "copy":
+            start_copy(place, action.arguments, event)
+            done["copies_started"] += 1
+        else:
+            shorten_retention(place, action.arguments, event)
+            done["retention_checked"] += 1
+    return done
+
+
+# --- Entry point -----------------------------------------------------------
+
+def lambda_handler(event, context):
+    try:
+        place = Place.of(context)
+        action = decide(event, place)
+        if action.name == "ignore":
+            log(logging.INFO, "ignored", event, reason=action.reason)
+            return {"action": "ignore", "reason": action.reason}
+        log(logging.DEBUG, "decision", event, action=action.name,
+            reason=action.reason, arguments=action.arguments)
+        if action.name == "sweep":
+            result = sweep(place, event)
+            log(logging.INFO, "sweep", event, result=result)
+        elif action.name == "shorten_retention":
+            result = {"lifecycle": shorten_retention(place, action.arguments, event)}
+        else:
+            result = {"copy_job_id": start_copy(
+                place, action.arguments, event)["CopyJobId"]}
+        # Only JSON-safe values: Lambda must serialise what we return.
+        return dict(result, action=action.name)
+    except Exception as error:
+        # One ERROR line, then raise: Lambda retries, then the on-failure
+        # destination records the event in the error queue.
+        log(logging.ERROR, "error", event, error=type(error).__name__,
+            message=str(error), event_detail_type=event.get("detail-type")
+            if isinstance(event, dict) else None)
+        raise

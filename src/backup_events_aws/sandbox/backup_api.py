@@ -1,0 +1,146 @@
+"""The REST-JSON face of the sandbox's AWS Backup: a `BackupResponse` subclass plus URL routes.
+
+moto parses each request with the botocore model (`automated_parameter_parsing`) and serialises
+`ActionResult` dicts with the model's output shapes, so a stock boto3 `backup` client works both
+in-process (`mock_aws`) and against `ThreadedMotoServer`. The behaviour lives in `backup.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import moto.backup.urls as backup_urls
+from moto.backup.responses import BackupResponse
+from moto.core.exceptions import JsonRESTError
+from moto.core.responses import ActionResult, EmptyResult
+
+from backup_events_aws.sandbox import backup as sandbox_backup
+
+# Paths that stock moto does not route (the stock ones are re-pointed at our class too).
+ADDED_PATHS = [
+    "{0}/backup-jobs/?$",
+    "{0}/backup-jobs/(?P<backupJobId>[^/]+)$",
+    "{0}/copy-jobs/?$",
+    "{0}/copy-jobs/(?P<copyJobId>[^/]+)$",
+    "{0}/backup-vaults/(?P<backupVaultName>[^/]+)/recovery-points/?$",
+    "{0}/backup-vaults/(?P<backupVaultName>[^/]+)/recovery-points/(?P<recoveryPointArn>.+)$",
+    "{0}/backup-vaults/(?P<backupVaultName>[^/]+)/access-policy/?$",
+]
+
+
+class SandboxBackupResponse(BackupResponse):
+    """Stock moto's Backup responses, plus the operations the sandbox emulates."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.automated_parameter_parsing = True
+
+    def _get_params(self) -> dict[str, Any]:
+        # Stock handlers read raw query keys (versionId, includeDeleted); keep those visible.
+        merged = {k: v[0] for k, v in self.querystring.items() if isinstance(v, list) and v}
+        merged.update(self.params)
+        return merged
+
+    def call_action(self):  # type: ignore[override]
+        operation = self._get_action()
+        if operation:
+            try:
+                sandbox_backup.check_request(operation, self.current_account, self.region)
+            except JsonRESTError as error:
+                return error.code, {**dict(error.get_headers()), "status": error.code}, error.description
+        with sandbox_backup._lock:
+            return super().call_action()
+
+    @property
+    def _backend(self):
+        return self.backup_backend
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    def start_backup_job(self) -> ActionResult:
+        job = sandbox_backup.start_backup_job(
+            self._backend, self._get_param("BackupVaultName"), self._get_param("ResourceArn"),
+            self._get_param("IamRoleArn"), lifecycle=self._get_param("Lifecycle"),
+            idempotency_token=self._get_param("IdempotencyToken"))
+        return ActionResult({"BackupJobId": job.job_id, "RecoveryPointArn": job.recovery_point_arn,
+                             "CreationDate": job.creation_date, "IsParent": False})
+
+    def describe_backup_job(self) -> ActionResult:
+        job_id = self._get_param("BackupJobId")
+        job = sandbox_backup.state_of(self._backend).backup_jobs.get(job_id)
+        if job is None:
+            raise sandbox_backup.ResourceNotFoundException(f"Backup job {job_id} not found")
+        return ActionResult(job.to_api())
+
+    def list_backup_jobs(self) -> ActionResult:
+        jobs = [j for j in sandbox_backup.backup_jobs(self.current_account, self.region)
+                if self._get_param("ByState") in (None, j.state)
+                and self._get_param("ByBackupVaultName") in (None, j.vault_name)
+                and self._get_param("ByResourceArn") in (None, j.resource_arn)]
+        page, token = sandbox_backup.paginate(jobs, self._get_param("MaxResults"), self._get_param("NextToken"))
+        return ActionResult({"BackupJobs": [j.to_api() for j in page], "NextToken": token})
+
+    def start_copy_job(self) -> ActionResult:
+        job = sandbox_backup.start_copy_job(
+            self._backend, self._get_param("SourceBackupVaultName"), self._get_param("RecoveryPointArn"),
+            self._get_param("DestinationBackupVaultArn"), self._get_param("IamRoleArn"),
+            lifecycle=self._get_param("Lifecycle"), idempotency_token=self._get_param("IdempotencyToken"))
+        return ActionResult({"CopyJobId": job.job_id, "CreationDate": job.creation_date, "IsParent": False})
+
+    def describe_copy_job(self) -> ActionResult:
+        job_id = self._get_param("CopyJobId")
+        job = sandbox_backup.state_of(self._backend).copy_jobs.get(job_id)
+        if job is None:
+            raise sandbox_backup.ResourceNotFoundException(f"Copy job {job_id} not found")
+        return ActionResult({"CopyJob": job.to_api()})
+
+    def list_copy_jobs(self) -> ActionResult:
+        jobs = sandbox_backup.list_copy_jobs(self._backend, dict(self.params))
+        page, token = sandbox_backup.paginate(jobs, self._get_param("MaxResults"), self._get_param("NextToken"))
+        return ActionResult({"CopyJobs": [j.to_api() for j in page], "NextToken": token})
+
+    # -- recovery points ----------------------------------------------------------------------
+
+    def describe_recovery_point(self) -> ActionResult:
+        rp = sandbox_backup._recovery_point(
+            self._backend, self._get_param("BackupVaultName"), self._get_param("RecoveryPointArn"))
+        return ActionResult(rp.to_api())
+
+    def update_recovery_point_lifecycle(self) -> ActionResult:
+        return ActionResult(sandbox_backup.update_recovery_point_lifecycle(
+            self._backend, self._get_param("BackupVaultName"), self._get_param("RecoveryPointArn"),
+            self._get_param("Lifecycle")))
+
+    def list_recovery_points_by_backup_vault(self) -> ActionResult:
+        points = sandbox_backup.list_recovery_points(
+            self._backend, self._get_param("BackupVaultName"), dict(self.params))
+        page, token = sandbox_backup.paginate(points, self._get_param("MaxResults"), self._get_param("NextToken"))
+        return ActionResult({"RecoveryPoints": [rp.to_api() for rp in page], "NextToken": token})
+
+    # -- vault access policies ----------------------------------------------------------------
+
+    def put_backup_vault_access_policy(self) -> EmptyResult:
+        sandbox_backup.put_vault_access_policy(
+            self._backend, self._get_param("BackupVaultName"), self._get_param("Policy"))
+        return EmptyResult()
+
+    def get_backup_vault_access_policy(self) -> ActionResult:
+        return ActionResult(sandbox_backup.get_vault_access_policy(self._backend, self._get_param("BackupVaultName")))
+
+    def delete_backup_vault_access_policy(self) -> EmptyResult:
+        sandbox_backup.delete_vault_access_policy(self._backend, self._get_param("BackupVaultName"))
+        return EmptyResult()
+
+    # -- vaults: report the vault lock and the recovery point count -------------------------
+
+    def describe_backup_vault(self) -> ActionResult:
+        vault = self._backend.describe_backup_vault(self._get_param("BackupVaultName"))
+        return ActionResult({k: v for k, v in vault.to_list_dict().items() if v is not None})
+
+
+def install_routes() -> None:
+    """Point every AWS Backup path at SandboxBackupResponse (idempotent)."""
+    for path in list(backup_urls.url_paths):
+        backup_urls.url_paths[path] = SandboxBackupResponse.dispatch
+    for path in ADDED_PATHS:
+        backup_urls.url_paths[path] = SandboxBackupResponse.dispatch

@@ -1,0 +1,152 @@
+"""The retention rules (DESIGN section 4) as pure functions: worked examples and
+properties that hold for any recovery point."""
+
+import datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+UTC = datetime.timezone.utc
+NOW = datetime.datetime(2026, 3, 10, 15, 30, tzinfo=UTC)
+ARN = "arn:aws:backup:us-east-1:000022224444:recovery-point:abc"
+
+
+@pytest.fixture(scope="module")
+def function(request):
+    import importlib.util
+    from conftest import SOURCE
+    spec = importlib.util.spec_from_file_location("index_retention", SOURCE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def point(created, lifecycle=None, storage="WARM", status="COMPLETED", arn=ARN):
+    value = {"RecoveryPointArn": arn, "CreationDate": created,
+             "StorageClass": storage, "Status": status}
+    if lifecycle is not None:
+        value["Lifecycle"] = lifecycle
+    return value
+
+
+def days_ago(days, hour=1):
+    return (NOW - datetime.timedelta(days=days)).replace(hour=hour)
+
+
+def test_created_today_with_35_days_ends_at_8(function):
+    lifecycle, _ = function.new_lifecycle(point(days_ago(0), {"DeleteAfterDays": 35}), NOW, 7, None)
+    assert lifecycle == {"DeleteAfterDays": 8}
+
+
+def test_created_20_days_ago_ends_at_22(function):
+    lifecycle, _ = function.new_lifecycle(point(days_ago(20), {"DeleteAfterDays": 35}), NOW, 7, None)
+    assert lifecycle == {"DeleteAfterDays": 22}
+
+
+def test_already_past_makes_no_update(function):
+    lifecycle, reason = function.new_lifecycle(point(days_ago(0), {"DeleteAfterDays": 5}), NOW, 7, None)
+    assert lifecycle is None and "never lengthen" in reason
+
+
+def test_equal_result_makes_no_update(function):
+    assert function.new_lifecycle(point(days_ago(0), {"DeleteAfterDays": 8}), NOW, 7, None)[0] is None
+
+
+def test_no_retention_set_is_shortened(function):
+    for lifecycle in (None, {}, {"DeleteAfterDays": -1}):
+        assert function.new_lifecycle(point(days_ago(1), lifecycle), NOW, 7, None)[0] == {
+            "DeleteAfterDays": 8}
+
+
+def test_utc_whole_days_count_the_creation_day_as_day_1(function):
+    # Created 23:59 UTC yesterday: it is on its second day, so age 2.
+    created = (NOW - datetime.timedelta(days=1)).replace(hour=23, minute=59)
+    assert function.whole_days_old(created, NOW) == 2
+    # A non-UTC creation time is converted first.
+    tokyo = datetime.timezone(datetime.timedelta(hours=9))
+    assert function.whole_days_old(NOW.astimezone(tokyo), NOW) == 1
+
+
+def test_future_cold_transition_is_cancelled(function):
+    lifecycle, _ = function.new_lifecycle(point(days_ago(0), {
+        "MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365,
+        "OptInToArchiveForSupportedResources": True}), NOW, 7, None)
+    assert lifecycle == {"DeleteAfterDays": 8}
+
+
+def test_cold_backup_keeps_90_days_and_its_cold_setting(function):
+    lifecycle, _ = function.new_lifecycle(point(days_ago(40), {
+        "MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365,
+        "OptInToArchiveForSupportedResources": True}, storage="COLD"), NOW, 7, None)
+    assert lifecycle == {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 121,
+                         "OptInToArchiveForSupportedResources": True}
+
+
+def test_transition_before_the_new_deletion_day_keeps_90_days(function):
+    # Not cold yet, but it would be before day 8: keep the transition and its minimum.
+    lifecycle, _ = function.new_lifecycle(point(days_ago(0), {
+        "MoveToColdStorageAfterDays": 3, "DeleteAfterDays": 200}), NOW, 7, None)
+    assert lifecycle == {"MoveToColdStorageAfterDays": 3, "DeleteAfterDays": 94}
+
+
+def test_vault_lock_minimum_is_respected(function):
+    lifecycle, _ = function.new_lifecycle(point(days_ago(0), {"DeleteAfterDays": 35}), NOW, 7, 21)
+    assert lifecycle == {"DeleteAfterDays": 22}
+
+
+@pytest.mark.parametrize("storage,status", [("DELETED", "COMPLETED"), ("WARM", "DELETING"),
+                                            ("WARM", "EXPIRED")])
+def test_deleted_points_are_never_touched(function, storage, status):
+    lifecycle, reason = function.new_lifecycle(
+        point(days_ago(0), {"DeleteAfterDays": 35}, storage, status), NOW, 7, None)
+    assert lifecycle is None and "deleted" in reason
+
+
+def test_continuous_points_are_skipped(function):
+    arn = "arn:aws:backup:us-east-1:000022224444:recovery-point:continuous:db-abc-1234"
+    lifecycle, reason = function.new_lifecycle(
+        point(days_ago(0), {"DeleteAfterDays": 35}, arn=arn), NOW, 7, None)
+    assert lifecycle is None and reason == "continuous backup"
+
+
+lifecycles = st.fixed_dictionaries({}, optional={
+    "DeleteAfterDays": st.one_of(st.just(-1), st.integers(1, 36500)),
+    "MoveToColdStorageAfterDays": st.one_of(st.just(-1), st.integers(0, 400)),
+    "OptInToArchiveForSupportedResources": st.booleans(),
+})
+
+
+@settings(max_examples=400, deadline=None)
+@given(age=st.integers(0, 3000), lifecycle=st.one_of(st.none(), lifecycles),
+       storage=st.sampled_from(["WARM", "COLD", "DELETED"]),
+       status=st.sampled_from(["COMPLETED", "AVAILABLE", "PARTIAL", "DELETING", "EXPIRED"]),
+       new_days=st.integers(1, 400), lock=st.one_of(st.none(), st.integers(1, 400)))
+def test_properties_for_any_recovery_point(function, age, lifecycle, storage, status,
+                                           new_days, lock):
+    current = lifecycle or {}
+    result, reason = function.new_lifecycle(
+        point(days_ago(age), lifecycle, storage, status), NOW, new_days, lock)
+    if storage == "DELETED" or status in ("DELETING", "EXPIRED"):
+        assert result is None
+        return
+    if result is None:
+        return
+    delete = result["DeleteAfterDays"]
+    # Never lengthens.
+    if current.get("DeleteAfterDays", -1) >= 0:
+        assert delete < current["DeleteAfterDays"]
+    # Never below age + 1, NewDeleteAfterDays + 1, the lock, or AWS's range.
+    assert delete >= (age + 1) + 1 and delete >= new_days + 1 and delete >= (lock or 0) + 1
+    assert 1 <= delete <= 36500
+    cold = result.get("MoveToColdStorageAfterDays")
+    if cold is not None:
+        assert delete >= cold + 90
+        # The cold setting is never changed, only kept or dropped.
+        assert cold == current["MoveToColdStorageAfterDays"]
+    # A cold backup keeps its cold setting (AWS: it cannot change once cold).
+    if storage == "COLD" and current.get("MoveToColdStorageAfterDays", -1) >= 0:
+        assert cold == current["MoveToColdStorageAfterDays"]
+    # A dropped transition would only have come after the new deletion day.
+    if cold is None and current.get("MoveToColdStorageAfterDays", -1) >= 0:
+        assert current["MoveToColdStorageAfterDays"] >= delete and storage != "COLD"

@@ -417,6 +417,7 @@ def lambda_handler(event, context):
         # One ERROR line, then raise: Lambda retries, then the on-failure
         # destination records the event in the error queue.
         log(logging.ERROR, "error", event, error=type(error).__name__,
-            message=str(error), event_detail_type=event.get("detail-type")
-            if isinstance(event, dict) else None)
+            aws_error_code=getattr(error, "response", {}).get("Error", {}).get(
+                "Code"), message=str(error), event_detail_type=event.get(
+                    "detail-type") if isinstance(event, dict) else None)
         raise

@@ -12,10 +12,10 @@ call -> one JSON log line. Routes (docs/CONTRACT.md):
 """
 
 import datetime
+import hashlib
 import json
 import logging
 import os
-import uuid
 
 import boto3
 import botocore.config
@@ -37,7 +37,6 @@ CATCH_UP_DAYS = int(os.environ.get("CATCH_UP_DAYS", "7"))
 # DeleteAfterDays may not exceed 36,500 (UpdateRecoveryPointLifecycle docs).
 COLD_STORAGE_MINIMUM_DAYS = 90
 MAXIMUM_DELETE_AFTER_DAYS = 36500
-TOKEN_NAMESPACE = uuid.UUID("6f1d7f52-3b4e-4a0c-9a55-0b7c1e2d9f10")
 
 logger = logging.getLogger("backup_events")
 logger.setLevel(os.environ.get("AWS_LAMBDA_LOG_LEVEL", "INFO"))
@@ -53,29 +52,19 @@ class BadEvent(ValueError):
 
 
 class LogRecord(dict):
-    """A log line: Lambda's JSON log format embeds a dict as an object;
-    anywhere else str() gives one line of JSON."""
+    """A log line. Lambda's JSON log format embeds a dict message as a JSON
+    object (awslambdaric JsonFormatter); anywhere else str() gives one line
+    of JSON. Responses go through json_safe, so datetimes print as ISO 8601."""
 
     def __str__(self):
         return json.dumps(self, default=str)
-
-
-def json_safe(value):
-    if isinstance(value, dict):
-        return {key: json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(item) for item in value]
-    if isinstance(value, datetime.datetime):
-        return value.isoformat()
-    return value
 
 
 def log(level, log_type, event, **fields):
     """One JSON object: type, event id, then the action's own fields."""
     if logger.isEnabledFor(level):
         event_id = event.get("id") if isinstance(event, dict) else None
-        logger.log(level, LogRecord(
-            type=log_type, event_id=event_id, **json_safe(fields)))
+        logger.log(level, LogRecord(type=log_type, event_id=event_id, **fields))
 
 
 # --- AWS clients: one per process and region, created on first use --------
@@ -127,9 +116,12 @@ def backup_region_for(region):
 
 def idempotency_token(source_recovery_point_arn, destination_vault_arn,
                       attempt=0):
-    """Same copy, same token: a duplicate delivery starts no second job."""
+    """Same copy, same token: a duplicate delivery starts no second job.
+    32 hex characters, whatever the lengths of the ARNs."""
     name = f"{source_recovery_point_arn} {destination_vault_arn}"
-    return str(uuid.uuid5(TOKEN_NAMESPACE, f"{name} {attempt}" if attempt else name))
+    if attempt:
+        name = f"{name} {attempt}"
+    return hashlib.sha256(name.encode()).hexdigest()[:32]
 
 
 def copy_arguments(recovery_point_arn, destination_vault_arn, attempt=0):
@@ -284,7 +276,7 @@ def vault_lock_minimum_days(client):
 def start_copy(place, arguments, event):
     response = backup_client(place.region).start_copy_job(**arguments)
     log(logging.INFO, "aws_call", event, call="StartCopyJob",
-        request=arguments, response=without_metadata(response))
+        request=arguments, response=json_safe(response))
     return response
 
 
@@ -303,12 +295,17 @@ def shorten_retention(place, arguments, event):
     response = client.update_recovery_point_lifecycle(**request)
     log(logging.INFO, "aws_call", event, call="UpdateRecoveryPointLifecycle",
         request=request, previous=recovery_point.get("Lifecycle"),
-        response=without_metadata(response))
+        response=json_safe(response))
     return lifecycle
 
 
-def without_metadata(response):
-    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
+def json_safe(value):
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()
+                if key != "ResponseMetadata"}
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return value
 
 
 # --- Catch-up sweep --------------------------------------------------------

@@ -1,0 +1,390 @@
+"""Asynchronous Lambda invocation that runs the code deployed in moto.
+
+moto cannot run a function without Docker (testing-notes.md, "Lambda"), so this
+runtime does what the Lambda service does for an asynchronous invoke, on the
+simulated clock:
+
+* It runs the code embedded in the deployed function: `index.py` from moto's
+  `code_bytes` zip (CloudFormation puts inline `Code.ZipFile` in a file named
+  `index`, aws-facts 6.2), the function's handler and environment variables, plus
+  the variables the runtime sets (AWS_REGION, AWS_LAMBDA_FUNCTION_NAME...).
+* The module is imported once per simulated execution environment (a cold start)
+  and reused afterwards (warm starts), so per-process caches behave as in Lambda.
+  A new environment starts when the code or configuration changes, or on `recycle()`.
+* While the handler runs, boto3 uses credentials of the function's execution role
+  (obtained from moto STS), so its calls land in the function's own account and
+  region.
+* On an error it retries twice, 1 minute and then 2 minutes later, and then sends
+  the documented invocation record (condition RetriesExhausted,
+  approximateInvokeCount 3) to the EventInvokeConfig OnFailure destination
+  (aws-facts 5.3). MaximumRetryAttempts and MaximumEventAgeInSeconds are honoured.
+* Log records (the function logs JSON objects) are captured per invocation in
+  Lambda's JSON log format, and also written to the function's log group when it
+  exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import importlib.util
+import io
+import itertools
+import json
+import logging
+import os
+import random
+import sys
+import traceback
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import boto3
+
+from .clock import Clock
+from .cloudformation import event_invoke_config_of, function_extras_of
+
+# Lambda async retry schedule on function errors (aws-facts 5.3): 2 retries by
+# default, 1 minute before the 2nd attempt and 2 minutes before the 3rd.
+RETRY_DELAYS_SECONDS = (60, 120)
+DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 2
+DEFAULT_MAXIMUM_EVENT_AGE_SECONDS = 6 * 3600
+
+CredentialsFor = Callable[[str], dict[str, str]]  # role ARN -> AccessKeyId/SecretAccessKey/SessionToken
+
+
+def function_arn(region: str, account: str, name: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:lambda:{region}:{account}:function:{name}"
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of Lambda's Python context object that handlers use."""
+
+    function_name: str
+    invoked_function_arn: str
+    aws_request_id: str
+    memory_limit_in_mb: int
+    timeout_seconds: int
+    log_group_name: str
+    log_stream_name: str
+    function_version: str = "$LATEST"
+
+    def get_remaining_time_in_millis(self) -> int:
+        # Simulated time does not pass while the handler runs.
+        return self.timeout_seconds * 1000
+
+
+@dataclass
+class Invocation:
+    """One attempt to run the handler."""
+
+    function_arn: str
+    request_id: str
+    attempt: int
+    cold_start: bool
+    at: datetime.datetime
+    payload: Any
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    result: Any = None
+    error: dict[str, Any] | None = None
+
+
+@dataclass
+class _ExecutionEnvironment:
+    key: str
+    module: Any
+    handler: Callable[[Any, Any], Any]
+    session: boto3.Session
+    environment: dict[str, str]
+
+
+class _CapturingHandler(logging.Handler):
+    """Formats records the way Lambda's JSON log format does (LoggingConfig LogFormat JSON)."""
+
+    def __init__(self, clock: Clock, request_id: str, sink: list[dict[str, Any]]):
+        super().__init__(level=logging.NOTSET)
+        self.clock, self.request_id, self.sink = clock, request_id, sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if isinstance(record.msg, (dict, list)):
+            message: Any = record.msg
+        else:
+            message = record.getMessage()
+            with contextlib.suppress(ValueError, TypeError):
+                parsed = json.loads(message)
+                if isinstance(parsed, dict):
+                    message = parsed
+        entry = {
+            "timestamp": _iso(self.clock.now()),
+            "level": record.levelname,
+            "message": message,
+            "logger": record.name,
+            "requestId": self.request_id,
+        }
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["errorType"] = record.exc_info[0].__name__
+            entry["stackTrace"] = traceback.format_exception(*record.exc_info)
+        self.sink.append(entry)
+
+
+def _iso(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class LambdaRuntime:
+    """Runs deployed functions asynchronously; keeps their environments and invocations."""
+
+    def __init__(self, clock: Clock, credentials_for: CredentialsFor, seed: int = 0):
+        self.clock = clock
+        self.credentials_for = credentials_for
+        self.random = random.Random(seed)
+        self.invocations: list[Invocation] = []
+        self.undeliverable_records: list[dict[str, Any]] = []  # failed events with no destination
+        self._environments: dict[str, _ExecutionEnvironment] = {}
+        self._module_numbers = itertools.count(1)
+        self.cold_starts = 0
+
+    # ------------------------------------------------------------------ public
+
+    def invoke_async(self, function: Any, payload: Any) -> str:
+        """Queue an asynchronous invocation (InvocationType Event); returns its request id."""
+        request_id = str(uuid.UUID(int=self.random.getrandbits(128), version=4))
+        enqueued_at = self.clock.now()
+        self.clock.schedule(0, lambda: self._attempt(function, payload, request_id, 1, enqueued_at))
+        return request_id
+
+    def recycle(self, function_arn_: str | None = None) -> None:
+        """Drop execution environments (all, or one function's): the next invoke is a cold start."""
+        for key in list(self._environments):
+            if function_arn_ is None or key.startswith(function_arn_ + "|"):
+                del self._environments[key]
+
+    def logs(self, function_arn_: str | None = None) -> list[dict[str, Any]]:
+        return [
+            entry
+            for invocation in self.invocations
+            if function_arn_ is None or invocation.function_arn == function_arn_
+            for entry in invocation.logs
+        ]
+
+    # ------------------------------------------------------------------ attempts
+
+    def _attempt(self, function: Any, payload: Any, request_id: str, attempt: int,
+                 enqueued_at: datetime.datetime) -> None:
+        invocation = self.run_once(function, payload, request_id, attempt)
+        if invocation.error is None:
+            return
+        config = event_invoke_config_of(function)
+        max_retries = int(config.get("MaximumRetryAttempts", DEFAULT_MAXIMUM_RETRY_ATTEMPTS))
+        max_age = int(config.get("MaximumEventAgeInSeconds", DEFAULT_MAXIMUM_EVENT_AGE_SECONDS))
+        if attempt <= max_retries:
+            delay = RETRY_DELAYS_SECONDS[min(attempt, len(RETRY_DELAYS_SECONDS)) - 1]
+            age_at_retry = (self.clock.now() - enqueued_at).total_seconds() + delay
+            if age_at_retry <= max_age:
+                self.clock.schedule(
+                    delay, lambda: self._attempt(function, payload, request_id, attempt + 1, enqueued_at)
+                )
+                return
+            self._send_failure(function, payload, request_id, attempt, invocation.error, "EventAgeExceeded")
+            return
+        self._send_failure(function, payload, request_id, attempt, invocation.error, "RetriesExhausted")
+
+    def run_once(self, function: Any, payload: Any, request_id: str | None = None, attempt: int = 1) -> Invocation:
+        """Run the handler once, now (no retries); returns the recorded invocation."""
+        request_id = request_id or str(uuid.UUID(int=self.random.getrandbits(128), version=4))
+        arn = function.function_arn
+        invocation = Invocation(arn, request_id, attempt, False, self.clock.now(), payload)
+        self.invocations.append(invocation)
+        with self._running_as(function, request_id, invocation.logs):
+            try:
+                environment, invocation.cold_start = self._environment_for(function)
+                context = LambdaContext(
+                    function_name=function.function_name,
+                    invoked_function_arn=arn,
+                    aws_request_id=request_id,
+                    memory_limit_in_mb=int(function.memory_size),
+                    timeout_seconds=int(function.timeout),
+                    log_group_name=self._log_group_name(function),
+                    log_stream_name=f"{self.clock.now():%Y/%m/%d}/[$LATEST]{request_id[:8]}",
+                )
+                invocation.result = environment.handler(payload, context)
+            except Exception as error:  # the function failed: Lambda records and retries
+                invocation.error = {
+                    "errorMessage": str(error),
+                    "errorType": type(error).__name__,
+                    "stackTrace": traceback.format_tb(error.__traceback__),
+                }
+                invocation.logs.append({
+                    "timestamp": _iso(self.clock.now()),
+                    "level": "ERROR",
+                    "message": invocation.error["errorMessage"],
+                    "errorType": invocation.error["errorType"],
+                    "stackTrace": invocation.error["stackTrace"],
+                    "requestId": request_id,
+                })
+        self._write_to_log_group(function, invocation)
+        return invocation
+
+    # ------------------------------------------------------------------ environments
+
+    def _environment_key(self, function: Any) -> str:
+        fingerprint = hashlib.sha256(function.code_bytes).hexdigest()
+        settings = json.dumps([function.handler, function.environment_vars, function.role], sort_keys=True)
+        return f"{function.function_arn}|{fingerprint}|{hashlib.sha256(settings.encode()).hexdigest()}"
+
+    def _environment_for(self, function: Any) -> tuple[_ExecutionEnvironment, bool]:
+        key = self._environment_key(function)
+        if key in self._environments:
+            return self._environments[key], False
+        self.recycle(function.function_arn)  # the old configuration's environment is gone
+        module_file, _, handler_name = function.handler.rpartition(".")
+        source = self._source_of(function, module_file)
+        module_name = f"_sandbox_lambda_{next(self._module_numbers)}_{module_file}"
+        spec = importlib.util.spec_from_loader(module_name, loader=None, origin=f"{module_file}.py")
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        module.__file__ = f"/var/task/{module_file}.py"
+        # Registered so dataclasses/typing in the function can find their module.
+        sys.modules[module_name] = module
+        # The import (INIT phase) runs inside the function's environment, as in Lambda;
+        # an error here fails the invocation, and the next one tries a cold start again.
+        exec(compile(source, module.__file__, "exec"), module.__dict__)
+        environment = _ExecutionEnvironment(key, module, getattr(module, handler_name),
+                                            self._current_session, self._current_environment)
+        self._environments[key] = environment
+        self.cold_starts += 1
+        return environment, True
+
+    @staticmethod
+    def _source_of(function: Any, module_file: str) -> str:
+        with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
+            return archive.read(f"{module_file}.py").decode("utf-8")
+
+    def _runtime_environment(self, function: Any) -> dict[str, str]:
+        credentials = self.credentials_for(function.role)
+        extras = function_extras_of(function)
+        logging_config = extras.get("LoggingConfig", {})
+        variables = {
+            "AWS_REGION": function.region,
+            "AWS_DEFAULT_REGION": function.region,
+            "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": credentials["SessionToken"],
+            "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+            "AWS_LAMBDA_LOG_GROUP_NAME": self._log_group_name(function),
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.run_time or 'python3.13'}",
+            "LAMBDA_TASK_ROOT": "/var/task",
+            "_HANDLER": function.handler,
+        }
+        if logging_config.get("LogFormat") == "JSON":
+            variables["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+            variables["AWS_LAMBDA_LOG_LEVEL"] = logging_config.get("ApplicationLogLevel", "INFO")
+        variables.update({k: str(v) for k, v in (function.environment_vars or {}).items()})
+        return variables
+
+    @contextlib.contextmanager
+    def _running_as(self, function: Any, request_id: str, log_sink: list[dict[str, Any]]):
+        """Environment variables, boto3 session, logging and stdout of the function, then restore."""
+        variables = self._runtime_environment(function)
+        saved_environ = dict(os.environ)
+        saved_session = boto3.DEFAULT_SESSION
+        root = logging.getLogger()
+        saved_level, saved_handlers = root.level, list(root.handlers)
+        capture = _CapturingHandler(self.clock, request_id, log_sink)
+        stdout = io.StringIO()
+        os.environ.pop("MOTO_ACCOUNT_ID", None)  # it would override the role's account in moto
+        os.environ.update(variables)
+        existing = self._environments.get(self._environment_key(function))
+        # One boto3 default session per execution environment: clients the function
+        # caches at module level keep the credentials of their environment.
+        self._current_session = existing.session if existing else boto3.Session(
+            aws_access_key_id=variables["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=variables["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=variables["AWS_SESSION_TOKEN"],
+            region_name=function.region,
+        )
+        self._current_environment = variables
+        boto3.DEFAULT_SESSION = self._current_session
+        root.handlers = [capture]
+        root.setLevel(variables.get("AWS_LAMBDA_LOG_LEVEL", "INFO"))
+        try:
+            with contextlib.redirect_stdout(stdout):
+                yield
+        finally:
+            root.handlers, root.level = saved_handlers, saved_level
+            boto3.DEFAULT_SESSION = saved_session
+            os.environ.clear()
+            os.environ.update(saved_environ)
+            for line in stdout.getvalue().splitlines():
+                log_sink.append({"timestamp": _iso(self.clock.now()), "level": "INFO",
+                                 "message": line, "logger": "stdout", "requestId": request_id})
+
+    # ------------------------------------------------------------------ failures
+
+    def _send_failure(self, function: Any, payload: Any, request_id: str, attempts: int,
+                      error: dict[str, Any], condition: str) -> None:
+        # The invocation record Lambda sends to an on-failure destination (aws-facts 5.3).
+        record = {
+            "version": "1.0",
+            "timestamp": _iso(self.clock.now()),
+            "requestContext": {
+                "requestId": request_id,
+                "functionArn": f"{function.function_arn}:$LATEST",
+                "condition": condition,
+                "approximateInvokeCount": attempts,
+            },
+            "requestPayload": payload,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responsePayload": {"errorMessage": error["errorMessage"], "errorType": error["errorType"],
+                                "stackTrace": error["stackTrace"]},
+        }
+        destination = (event_invoke_config_of(function).get("DestinationConfig") or {}).get("OnFailure", {})
+        destination_arn = destination.get("Destination")
+        dead_letter_arn = (function_extras_of(function).get("DeadLetterConfig") or {}).get("TargetArn")
+        if destination_arn and ":sqs:" in destination_arn:
+            _send_sqs(destination_arn, json.dumps(record, default=str))
+        elif dead_letter_arn and ":sqs:" in dead_letter_arn:
+            # A function DLQ gets the event itself, with the error as attributes.
+            _send_sqs(dead_letter_arn, json.dumps(payload, default=str), {
+                "RequestID": request_id, "ErrorCode": "200", "ErrorMessage": error["errorMessage"],
+            })
+        else:
+            self.undeliverable_records.append(record)
+
+    # ------------------------------------------------------------------ logs
+
+    @staticmethod
+    def _log_group_name(function: Any) -> str:
+        logging_config = function_extras_of(function).get("LoggingConfig", {})
+        return logging_config.get("LogGroup") or f"/aws/lambda/{function.function_name}"
+
+    def _write_to_log_group(self, function: Any, invocation: Invocation) -> None:
+        from moto.logs.models import logs_backends
+
+        backend = logs_backends[function.account_id][function.region]
+        group_name = self._log_group_name(function)
+        if group_name not in backend.groups or not invocation.logs:
+            return
+        stream = f"{invocation.at:%Y/%m/%d}/[$LATEST]{invocation.request_id[:8]}"
+        if stream not in backend.groups[group_name].streams:
+            backend.create_log_stream(group_name, stream)
+        millis = int(invocation.at.timestamp() * 1000)
+        backend.put_log_events(group_name, stream, [
+            {"timestamp": millis, "message": json.dumps(entry, default=str)} for entry in invocation.logs
+        ])
+
+
+def _send_sqs(queue_arn: str, body: str, attributes: dict[str, str] | None = None) -> None:
+    from moto.sqs.models import sqs_backends
+
+    _, _, _, region, account, name = queue_arn.split(":", 5)
+    sqs_backends[account][region].send_message(
+        queue_name=name,
+        message_body=body,
+        message_attributes={k: {"DataType": "String", "StringValue": v} for k, v in (attributes or {}).items()},
+    )

@@ -1,0 +1,753 @@
+"""The sandbox's AWS Backup, driven through real boto3 clients under moto.
+
+Fact numbers (aws-facts X.Y) refer to /work/shared/reference/aws-facts.md.
+"""
+
+import datetime
+import json
+import socket
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+try:
+    from backup_events_aws.sandbox import backup as sb
+except ImportError:  # running from a checkout without `pip install -e .`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+    from backup_events_aws.sandbox import backup as sb
+from backup_events_aws.sandbox.clock import Clock
+
+MAIN, BACKUP, OUTSIDER = "000022224444", "999977775555", "111111111111"
+ORG = "o-a1b2c3d4e5"
+EAST, WEST = "us-east-1", "us-west-2"
+VAULT = "BackupEvents-Sample"
+EFS = f"arn:aws:elasticfilesystem:{EAST}:{MAIN}:file-system/fs-0123456789abcdef0"
+EBS = f"arn:aws:ec2:{EAST}:{MAIN}:volume/vol-0b5ae24f2ee72d926"
+RDS = f"arn:aws:rds:{EAST}:{MAIN}:db:orders"
+ROLE = f"arn:aws:iam::{MAIN}:role/service-role/AWSBackupDefaultServiceRole"
+NO_RETRIES = Config(retries={"total_max_attempts": 1})
+
+# Key sets of the documented samples (aws-facts 1.3, 1.4). retryCount appears in some samples
+# only; the sandbox never retries, so it never sends it.
+BACKUP_DETAIL_KEYS = {
+    "CREATED": {"backupJobId", "state", "creationDate"},
+    "RUNNING": {"backupJobId", "backupSizeInBytes", "backupVaultArn", "backupVaultName", "bytesTransferred",
+                "creationDate", "iamRoleArn", "resourceArn", "resourceType", "state", "startBy",
+                "expectedCompletionDate", "percentDone"},
+    "COMPLETED": {"backupJobId", "backupSizeInBytes", "backupVaultArn", "backupVaultName", "bytesTransferred",
+                  "creationDate", "iamRoleArn", "resourceArn", "resourceType", "state", "completionDate",
+                  "startBy", "percentDone"},
+    "FAILED": {"backupJobId", "backupVaultArn", "backupVaultName", "bytesTransferred", "creationDate",
+               "iamRoleArn", "resourceArn", "resourceType", "state", "statusMessage", "startBy", "percentDone",
+               "completionDate", "backupSizeInBytes"},
+}
+COPY_DETAIL_KEYS = {
+    "CREATED": {"creationDate", "state", "sourceBackupVaultArn", "destinationBackupVaultArn"},
+    "RUNNING": {"copyJobId", "backupSizeInBytes", "creationDate", "iamRoleArn", "resourceArn", "resourceType",
+                "sourceBackupVaultArn", "state", "destinationBackupVaultArn", "destinationRecoveryPointArn"},
+    "COMPLETED": {"copyJobId", "backupSizeInBytes", "creationDate", "iamRoleArn", "resourceArn", "resourceType",
+                  "sourceBackupVaultArn", "state", "completionDate", "destinationBackupVaultArn",
+                  "destinationRecoveryPointArn"},
+    "FAILED": {"copyJobId", "backupSizeInBytes", "creationDate", "iamRoleArn", "resourceArn", "resourceType",
+               "sourceBackupVaultArn", "state", "statusMessage", "completionDate", "destinationBackupVaultArn",
+               "destinationRecoveryPointArn"},
+}
+ENVELOPE_KEYS = {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
+
+
+def org_policy(org_id=ORG):
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "backup:CopyIntoBackupVault", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:PrincipalOrgID": [org_id]}}}]})
+
+
+def vault_arn(account, region, name=VAULT):
+    return f"arn:aws:backup:{region}:{account}:backup-vault:{name}"
+
+
+@pytest.fixture
+def clock():
+    sb.reset_sandbox()
+    sb.install()
+    clock = Clock()
+    sb.set_clock(clock)
+    sb.configure(throttling=False)
+    sb.set_organization(ORG, [MAIN, BACKUP])
+    with mock_aws():
+        yield clock
+    sb.reset_sandbox()
+
+
+@pytest.fixture
+def client(clock):
+    cache = {}
+
+    def make(account=MAIN, region=EAST):
+        if (account, region) not in cache:
+            creds = boto3.client("sts", region_name=EAST).assume_role(
+                RoleArn=f"arn:aws:iam::{account}:role/tests", RoleSessionName="tests")["Credentials"]
+            cache[account, region] = boto3.client(
+                "backup", region_name=region, config=NO_RETRIES, aws_access_key_id=creds["AccessKeyId"],
+                aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+        return cache[account, region]
+
+    return make
+
+
+@pytest.fixture
+def org(client):
+    """Main account's vault in us-east-1; backup account's vaults in both regions, admitting the org."""
+    client(MAIN, EAST).create_backup_vault(BackupVaultName=VAULT)
+    for region in (EAST, WEST):
+        client(BACKUP, region).create_backup_vault(BackupVaultName=VAULT)
+        client(BACKUP, region).put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=org_policy())
+    return client
+
+
+def backed_up(client, clock, resource=EFS, lifecycle=None, account=MAIN, region=EAST):
+    kwargs = {"Lifecycle": lifecycle} if lifecycle else {}
+    arn = client(account, region).start_backup_job(
+        BackupVaultName=VAULT, ResourceArn=resource, IamRoleArn=ROLE, **kwargs)["RecoveryPointArn"]
+    clock.advance(3600)
+    return arn
+
+
+def start_copy(client, rp_arn, destination=None, **extra):
+    return client(MAIN, EAST).start_copy_job(
+        RecoveryPointArn=rp_arn, SourceBackupVaultName=VAULT, IamRoleArn=ROLE,
+        DestinationBackupVaultArn=destination or vault_arn(BACKUP, EAST), **extra)["CopyJobId"]
+
+
+def copy_job(client, job_id):
+    return client(MAIN, EAST).describe_copy_job(CopyJobId=job_id)["CopyJob"]
+
+
+def events(detail_type, state=None):
+    return [e for e in sb.recorded_events
+            if e["detail-type"] == detail_type and (state is None or e["detail"]["state"] == state)]
+
+
+def error_code(excinfo):
+    return excinfo.value.response["Error"]["Code"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Backup jobs
+
+
+def test_backup_job_progresses_with_the_clock_and_emits_documented_events(org, clock):
+    c = org(MAIN, EAST)
+    started = c.start_backup_job(BackupVaultName=VAULT, ResourceArn=EFS, IamRoleArn=ROLE,
+                                 Lifecycle={"DeleteAfterDays": 35})
+    job_id, rp_arn = started["BackupJobId"], started["RecoveryPointArn"]
+    assert rp_arn.startswith(f"arn:aws:backup:{EAST}:{MAIN}:recovery-point:")
+    assert c.describe_backup_job(BackupJobId=job_id)["State"] == "CREATED"
+    clock.advance(sb.settings.job_start_seconds)
+    assert c.describe_backup_job(BackupJobId=job_id)["State"] == "RUNNING"
+    with pytest.raises(ClientError) as excinfo:
+        c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)
+    assert error_code(excinfo) == "ResourceNotFoundException"
+    clock.advance(sb.settings.backup_run_seconds)
+    job = c.describe_backup_job(BackupJobId=job_id)
+    assert job["State"] == "COMPLETED" and job["RecoveryPointArn"] == rp_arn
+    assert "CreatedBy" not in job  # on demand
+    rp = c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)
+    assert rp["Status"] == "COMPLETED" and rp["StorageClass"] == "WARM" and rp["ResourceType"] == "EFS"
+    assert rp["CreationDate"] == job["CreationDate"]
+    assert rp["CalculatedLifecycle"]["DeleteAt"] == rp["CreationDate"] + datetime.timedelta(days=35)
+    assert "SourceBackupVaultArn" not in rp  # not a copy (aws-facts 3.3)
+
+    emitted = events("Backup Job State Change")
+    assert [e["detail"]["state"] for e in emitted] == ["CREATED", "RUNNING", "COMPLETED"]
+    for event in emitted:
+        state = event["detail"]["state"]
+        assert set(event) == ENVELOPE_KEYS
+        assert set(event["detail"]) == BACKUP_DETAIL_KEYS[state], state
+        assert (event["version"], event["source"], event["account"], event["region"]) == ("0", "aws.backup", MAIN, EAST)
+        assert len(event["time"]) == 20 and event["time"].endswith("Z")  # to the second
+        # aws-facts 1.3: resources only when COMPLETED, and no recoveryPointArn in detail
+        assert event["resources"] == ([rp_arn] if state == "COMPLETED" else [])
+        assert "recoveryPointArn" not in event["detail"]
+    running, completed = emitted[1]["detail"], emitted[2]["detail"]
+    assert isinstance(completed["backupSizeInBytes"], str) and isinstance(completed["bytesTransferred"], str)
+    assert isinstance(completed["percentDone"], int) and completed["percentDone"] == 100
+    assert completed["creationDate"].endswith("Z") and len(completed["creationDate"]) == 24  # milliseconds
+    assert running["expectedCompletionDate"].endswith(("AM", "PM"))
+
+
+def test_scheduled_backup_carries_created_by_plan(org, clock):
+    plan = org(MAIN, EAST).create_backup_plan(BackupPlan={"BackupPlanName": "daily", "Rules": [
+        {"RuleName": "r1", "TargetBackupVaultName": VAULT}]})
+    job_id = sb.start_scheduled_backup(MAIN, EAST, VAULT, EFS, ROLE, {"DeleteAfterDays": 35},
+                                       backup_plan_id=plan["BackupPlanId"])
+    clock.advance(3600)
+    job = org(MAIN, EAST).describe_backup_job(BackupJobId=job_id)
+    assert job["CreatedBy"]["BackupPlanArn"] == plan["BackupPlanArn"]
+    for event in events("Backup Job State Change")[1:]:
+        assert event["detail"]["createdBy"]["backupPlanArn"] == plan["BackupPlanArn"]
+        assert set(event["detail"]["createdBy"]) == {"backupPlanId", "backupPlanArn", "backupPlanVersion",
+                                                    "backupPlanRuleId"}
+    assert "createdBy" not in events("Backup Job State Change", "CREATED")[0]["detail"]
+
+
+def test_backup_into_a_missing_vault_fails_asynchronously(client, clock):
+    job_id = client().start_backup_job(BackupVaultName="nope", ResourceArn=EFS, IamRoleArn=ROLE)["BackupJobId"]
+    clock.advance(3600)
+    job = client().describe_backup_job(BackupJobId=job_id)
+    assert job["State"] == "FAILED" and "does not exist" in job["StatusMessage"]
+    failed = events("Backup Job State Change", "FAILED")[0]
+    assert set(failed["detail"]) == BACKUP_DETAIL_KEYS["FAILED"] and failed["resources"] == []
+    assert failed["detail"]["statusMessage"].startswith('"')  # embedded quotes, as documented
+
+
+def test_recovery_point_arns_per_resource_type_and_partition(client, clock):
+    gov = "us-gov-west-1"
+    client(MAIN, gov).create_backup_vault(BackupVaultName=VAULT)
+    client(MAIN, EAST).create_backup_vault(BackupVaultName=VAULT)
+    efs = backed_up(client, clock, f"arn:aws-us-gov:elasticfilesystem:{gov}:{MAIN}:file-system/fs-1", region=gov)
+    assert efs.startswith(f"arn:aws-us-gov:backup:{gov}:{MAIN}:recovery-point:")
+    ebs = backed_up(client, clock, EBS)
+    assert ebs.startswith(f"arn:aws:ec2:{EAST}::snapshot/snap-")  # empty account field
+    rds = backed_up(client, clock, RDS)
+    assert rds.startswith(f"arn:aws:rds:{EAST}:{MAIN}:snapshot:awsbackup:job-")
+    assert client().describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=ebs)["ResourceType"] == "EBS"
+
+
+def test_one_job_per_resource_at_a_time(org, clock):
+    c = org(MAIN, EAST)
+    first = c.start_backup_job(BackupVaultName=VAULT, ResourceArn=EFS, IamRoleArn=ROLE)["BackupJobId"]
+    second = c.start_backup_job(BackupVaultName=VAULT, ResourceArn=EFS, IamRoleArn=ROLE)["BackupJobId"]
+    other = c.start_backup_job(BackupVaultName=VAULT, ResourceArn=EBS, IamRoleArn=ROLE)["BackupJobId"]
+    clock.advance(sb.settings.job_start_seconds + 1)
+    states = {j: c.describe_backup_job(BackupJobId=j)["State"] for j in (first, second, other)}
+    assert states == {first: "RUNNING", second: "CREATED", other: "RUNNING"}
+    clock.advance(sb.settings.backup_run_seconds)
+    assert c.describe_backup_job(BackupJobId=first)["State"] == "COMPLETED"
+    assert c.describe_backup_job(BackupJobId=second)["State"] == "RUNNING"
+    # a copy of the same resource waits while a backup of it runs (aws-facts 3.1)
+    rp_arn = c.describe_backup_job(BackupJobId=first)["RecoveryPointArn"]
+    copy_id = start_copy(org, rp_arn)
+    clock.advance(sb.settings.job_start_seconds + 1)
+    assert copy_job(org, copy_id)["State"] == "CREATED"
+    clock.advance(3600)
+    assert c.describe_backup_job(BackupJobId=second)["State"] == "COMPLETED"
+    assert copy_job(org, copy_id)["State"] == "COMPLETED"
+
+
+def test_copy_concurrency_quota_keeps_extra_jobs_created(org, clock):
+    sb.configure(copy_concurrency_per_region=1, copy_concurrency_extra_per_vault=1)
+    efs_rp = backed_up(org, clock, EFS)
+    ebs_rp = backed_up(org, clock, EBS)
+    sb.set_resource_encryption(EBS, f"arn:aws:kms:{EAST}:{MAIN}:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+    first = start_copy(org, efs_rp)
+    second = start_copy(org, ebs_rp)
+    clock.advance(sb.settings.job_start_seconds + 1)
+    assert [copy_job(org, j)["State"] for j in (first, second)] == ["RUNNING", "CREATED"]
+    clock.advance(sb.settings.copy_run_seconds)
+    assert copy_job(org, first)["State"] == "COMPLETED"
+    assert copy_job(org, second)["State"] == "RUNNING"
+
+
+# ---------------------------------------------------------------------------------------------
+# Copy jobs
+
+
+def test_cross_account_copy_keeps_source_dates_and_lifecycle_and_emits_in_source(org, clock):
+    rp_arn = backed_up(org, clock, EFS, {"DeleteAfterDays": 35})
+    source = org(MAIN, EAST).describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)
+    sb.recorded_events.clear()
+    job_id = start_copy(org, rp_arn)
+    clock.advance(3600)
+    job = copy_job(org, job_id)
+    assert job["State"] == "COMPLETED" and job["AccountId"] == MAIN
+    dest_arn = job["DestinationRecoveryPointArn"]
+    assert dest_arn.startswith(f"arn:aws:backup:{EAST}:{BACKUP}:recovery-point:")
+    copy = org(BACKUP, EAST).describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=dest_arn)
+    assert copy["CreationDate"] == source["CreationDate"]  # aws-facts 3.1
+    assert copy["Lifecycle"] == {"DeleteAfterDays": 35}
+    assert copy["CalculatedLifecycle"]["DeleteAt"] == source["CalculatedLifecycle"]["DeleteAt"]
+    assert copy["SourceBackupVaultArn"] == vault_arn(MAIN, EAST)
+
+    emitted = events("Copy Job State Change")
+    assert [e["detail"]["state"] for e in emitted] == ["CREATED", "RUNNING", "COMPLETED"]
+    for event in emitted:  # aws-facts 1.4, 1.6
+        state = event["detail"]["state"]
+        assert set(event["detail"]) == COPY_DETAIL_KEYS[state], state
+        assert (event["account"], event["region"]) == (MAIN, EAST)
+        assert event["resources"] == [rp_arn]
+    assert "copyJobId" not in emitted[0]["detail"]
+    assert emitted[1]["detail"]["destinationRecoveryPointArn"] == {}
+    assert emitted[2]["detail"]["destinationRecoveryPointArn"] == dest_arn
+    assert isinstance(emitted[2]["detail"]["backupSizeInBytes"], int)
+    assert not [e for e in sb.recorded_events if e["account"] == BACKUP]
+
+
+def test_copy_lifecycle_override_and_minus_one_keeps_source_expiry(org, clock):
+    rp_arn = backed_up(org, clock, EFS, {"DeleteAfterDays": 35})
+    override = start_copy(org, rp_arn, Lifecycle={"DeleteAfterDays": 100})
+    clock.advance(3600)
+    keep = start_copy(org, rp_arn, destination=vault_arn(BACKUP, WEST), Lifecycle={"DeleteAfterDays": -1})
+    clock.advance(3600)
+    first = org(BACKUP, EAST).describe_recovery_point(
+        BackupVaultName=VAULT, RecoveryPointArn=copy_job(org, override)["DestinationRecoveryPointArn"])
+    assert first["Lifecycle"]["DeleteAfterDays"] == 100
+    second = org(BACKUP, WEST).describe_recovery_point(
+        BackupVaultName=VAULT, RecoveryPointArn=copy_job(org, keep)["DestinationRecoveryPointArn"])
+    assert second["Lifecycle"]["DeleteAfterDays"] == 35
+
+
+def test_start_copy_job_idempotency_token(org, clock):
+    rp_arn = backed_up(org, clock)
+    first = start_copy(org, rp_arn, IdempotencyToken="token-1")
+    again = start_copy(org, rp_arn, IdempotencyToken="token-1")
+    other = start_copy(org, rp_arn, IdempotencyToken="token-2")
+    assert first == again != other
+    listed = org(MAIN, EAST).list_copy_jobs()["CopyJobs"]
+    assert sorted(j["CopyJobId"] for j in listed) == sorted({first, other})
+    assert len(events("Copy Job State Change", "CREATED")) == 2
+    with pytest.raises(ClientError) as excinfo:
+        start_copy(org, rp_arn, destination=vault_arn(BACKUP, WEST), IdempotencyToken="token-1")
+    assert error_code(excinfo) == "InvalidRequestException"
+
+
+def test_start_copy_job_validation(org, clock):
+    rp_arn = backed_up(org, clock)
+    c = org(MAIN, EAST)
+    with pytest.raises(ClientError) as excinfo:
+        c.start_copy_job(RecoveryPointArn=rp_arn, SourceBackupVaultName="missing", IamRoleArn=ROLE,
+                         DestinationBackupVaultArn=vault_arn(BACKUP, EAST))
+    assert error_code(excinfo) == "ResourceNotFoundException"
+    c.create_backup_vault(BackupVaultName="other")
+    with pytest.raises(ClientError) as excinfo:
+        c.start_copy_job(RecoveryPointArn=rp_arn, SourceBackupVaultName="other", IamRoleArn=ROLE,
+                         DestinationBackupVaultArn=vault_arn(BACKUP, EAST))
+    assert error_code(excinfo) == "ResourceNotFoundException"
+    # the source vault is resolved in the caller's account: the backup account has no such point
+    with pytest.raises(ClientError) as excinfo:
+        org(BACKUP, EAST).start_copy_job(RecoveryPointArn=rp_arn, SourceBackupVaultName=VAULT, IamRoleArn=ROLE,
+                                         DestinationBackupVaultArn=vault_arn(BACKUP, WEST))
+    assert error_code(excinfo) == "ResourceNotFoundException"
+    continuous = sb.put_recovery_point(MAIN, EAST, VAULT, f"arn:aws:s3:::bucket", continuous=True)
+    with pytest.raises(ClientError) as excinfo:
+        start_copy(org, continuous)
+    assert error_code(excinfo) == "InvalidParameterValueException"
+    assert not org(MAIN, EAST).list_copy_jobs()["CopyJobs"]
+
+
+DENY_OTHER_TARGETS = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Deny", "Principal": "*", "Action": "backup:CopyFromBackupVault", "Resource": "*",
+    "Condition": {"ForAllValues:ArnNotLike": {"backup:CopyTargets": [vault_arn(BACKUP, WEST)]}}}]})
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("missing destination vault", "does not exist"),
+    ("no destination policy", sb.MSG_ACCESS_DENIED),
+    ("policy admits another organisation", sb.MSG_ACCESS_DENIED),
+    ("accounts not in the same organisation", sb.MSG_NOT_SAME_ORG),
+    ("source in cold storage", "cold storage"),
+    ("EBS with an AWS managed key across accounts", sb.MSG_KEY_NOT_ACCESSIBLE),
+    ("RDS with an AWS managed key across accounts", sb.MSG_RDS_KEY_NOT_ACCESSIBLE),
+    ("Default vault across accounts", "Default backup vault"),
+    ("source vault denies this destination", sb.MSG_ACCESS_DENIED),
+    ("injected failure", "Given key ID is not accessible"),
+])
+def test_copy_failures_are_asynchronous_failed_jobs(org, clock, case, expected):
+    resource, destination = EFS, vault_arn(BACKUP, EAST)
+    if case == "missing destination vault":
+        destination = vault_arn(BACKUP, EAST, "nope")
+    elif case == "no destination policy":
+        org(BACKUP, EAST).delete_backup_vault_access_policy(BackupVaultName=VAULT)
+    elif case == "policy admits another organisation":
+        org(BACKUP, EAST).put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=org_policy("o-other0000"))
+    elif case == "accounts not in the same organisation":
+        sb.set_organization("o-other0000", [BACKUP])
+    elif case.startswith(("EBS", "RDS")):
+        resource = EBS if case.startswith("EBS") else RDS
+        sb.set_resource_encryption(resource, f"arn:aws:kms:{EAST}:{MAIN}:alias/aws/{resource.split(':')[2]}")
+    elif case == "Default vault across accounts":
+        org(BACKUP, EAST).create_backup_vault(BackupVaultName="Default")
+        org(BACKUP, EAST).put_backup_vault_access_policy(BackupVaultName="Default", Policy=org_policy())
+        destination = vault_arn(BACKUP, EAST, "Default")
+    elif case == "source vault denies this destination":
+        org(MAIN, EAST).put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=DENY_OTHER_TARGETS)
+    elif case == "injected failure":
+        sb.fail_next_copies(1, "Given key ID is not accessible")
+    if case == "source in cold storage":
+        rp_arn = sb.put_recovery_point(MAIN, EAST, VAULT, EFS, storage_class="COLD",
+                                       lifecycle={"MoveToColdStorageAfterDays": 1, "DeleteAfterDays": 91})
+    else:
+        rp_arn = backed_up(org, clock, resource)
+    job_id = start_copy(org, rp_arn, destination=destination)  # accepted: failures are asynchronous
+    clock.advance(3600)
+    job = copy_job(org, job_id)
+    assert job["State"] == "FAILED"
+    assert expected in job["StatusMessage"]
+    assert "DestinationRecoveryPointArn" not in job
+    failed = events("Copy Job State Change", "FAILED")[-1]
+    assert set(failed["detail"]) == COPY_DETAIL_KEYS["FAILED"]
+    assert failed["detail"]["destinationRecoveryPointArn"] == {} and failed["account"] == MAIN
+    assert not sb.recovery_points(BACKUP)
+
+
+def test_copies_that_policies_admit(org, clock):
+    rp_arn = backed_up(org, clock)
+    # the source policy's allowed target is fine; a role-listing destination policy admits the copier
+    org(MAIN, EAST).put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=DENY_OTHER_TARGETS)
+    org(BACKUP, WEST).put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": [ROLE]},
+                                               "Action": "backup:CopyIntoBackupVault", "Resource": "*"}]}))
+    allowed = start_copy(org, rp_arn, destination=vault_arn(BACKUP, WEST))
+    clock.advance(3600)
+    assert copy_job(org, allowed)["State"] == "COMPLETED"
+    # same account, other region: no destination policy needed; a CMK-encrypted EBS crosses accounts
+    org(MAIN, WEST).create_backup_vault(BackupVaultName=VAULT)
+    org(MAIN, EAST).delete_backup_vault_access_policy(BackupVaultName=VAULT)
+    same_account = start_copy(org, rp_arn, destination=vault_arn(MAIN, WEST))
+    sb.set_resource_encryption(EBS, f"arn:aws:kms:{EAST}:{MAIN}:key/mrk-1234")
+    ebs_rp = backed_up(org, clock, EBS)
+    ebs_copy = start_copy(org, ebs_rp)
+    clock.advance(3600)
+    assert copy_job(org, same_account)["State"] == "COMPLETED"
+    ebs_job = copy_job(org, ebs_copy)
+    assert ebs_job["State"] == "COMPLETED"
+    assert ebs_job["DestinationRecoveryPointArn"].startswith(f"arn:aws:ec2:{EAST}::snapshot/snap-")
+
+
+def test_list_copy_jobs_filters_and_pagination(org, clock):
+    rp_arn = backed_up(org, clock)
+    sb.set_resource_encryption(EBS, f"arn:aws:kms:{EAST}:{MAIN}:alias/aws/ebs")
+    ebs_rp = backed_up(org, clock, EBS)
+    t0 = clock.now()
+    east = start_copy(org, rp_arn)
+    clock.advance(3600)
+    west = start_copy(org, rp_arn, destination=vault_arn(BACKUP, WEST))
+    failing = start_copy(org, ebs_rp)
+    clock.advance(3600)
+    c = org(MAIN, EAST)
+
+    def ids(**filters):
+        return sorted(j["CopyJobId"] for j in c.list_copy_jobs(**filters)["CopyJobs"])
+
+    assert ids(ByState="FAILED") == [failing]
+    assert ids(ByState="COMPLETED") == sorted([east, west])
+    assert ids(ByDestinationVaultArn=vault_arn(BACKUP, WEST)) == [west]
+    assert ids(BySourceRecoveryPointArn=ebs_rp) == [failing]
+    assert ids(ByCreatedAfter=t0 + datetime.timedelta(minutes=30)) == sorted([west, failing])
+    assert ids(ByCreatedBefore=t0 + datetime.timedelta(minutes=30)) == [east]
+    assert ids(ByAccountId=MAIN) == sorted([east, west, failing])
+    assert ids(ByAccountId=BACKUP) == []
+    first = c.list_copy_jobs(MaxResults=2)
+    assert len(first["CopyJobs"]) == 2 and first["NextToken"]
+    rest = c.list_copy_jobs(MaxResults=2, NextToken=first["NextToken"])
+    assert len(rest["CopyJobs"]) == 1 and "NextToken" not in rest
+    paged = [j["CopyJobId"] for j in first["CopyJobs"] + rest["CopyJobs"]]
+    assert sorted(paged) == sorted([east, west, failing])
+    paginator = c.get_paginator("list_copy_jobs")
+    assert sum(len(p["CopyJobs"]) for p in paginator.paginate(PaginationConfig={"PageSize": 1})) == 3
+
+
+def test_list_recovery_points_by_backup_vault_paginates(org, clock):
+    arns = {backed_up(org, clock, f"{EFS}{i}") for i in range(5)}
+    c = org(MAIN, EAST)
+    pages = list(c.get_paginator("list_recovery_points_by_backup_vault").paginate(
+        BackupVaultName=VAULT, PaginationConfig={"PageSize": 2}))
+    assert [len(p["RecoveryPoints"]) for p in pages] == [2, 2, 1]
+    assert {rp["RecoveryPointArn"] for p in pages for rp in p["RecoveryPoints"]} == arns
+    only = c.list_recovery_points_by_backup_vault(BackupVaultName=VAULT, ByResourceArn=f"{EFS}3")
+    assert len(only["RecoveryPoints"]) == 1
+    assert c.describe_backup_vault(BackupVaultName=VAULT)["NumberOfRecoveryPoints"] == 5
+    with pytest.raises(ClientError) as excinfo:
+        c.list_recovery_points_by_backup_vault(BackupVaultName="missing")
+    assert error_code(excinfo) == "ResourceNotFoundException"
+
+
+# ---------------------------------------------------------------------------------------------
+# Lifecycles
+
+
+def test_update_lifecycle_returns_calculated_lifecycle(org, clock):
+    rp_arn = backed_up(org, clock, EFS, {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365})
+    c = org(MAIN, EAST)
+    created = c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)["CreationDate"]
+    result = c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=rp_arn,
+                                               Lifecycle={"DeleteAfterDays": 8})
+    assert result["Lifecycle"] == {"DeleteAfterDays": 8}  # missing MoveToColdStorageAfterDays clears it
+    assert result["CalculatedLifecycle"] == {"DeleteAt": created + datetime.timedelta(days=8)}
+    assert result["BackupVaultArn"] == vault_arn(MAIN, EAST) and result["RecoveryPointArn"] == rp_arn
+    described = c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)
+    assert described["Lifecycle"] == {"DeleteAfterDays": 8}
+
+
+@pytest.mark.parametrize("lifecycle", [
+    {"DeleteAfterDays": 0}, {"DeleteAfterDays": 36501}, {"DeleteAfterDays": -5},
+    {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 119},
+])
+def test_update_lifecycle_rejects_invalid_values(org, clock, lifecycle):
+    rp_arn = backed_up(org, clock)
+    with pytest.raises(ClientError) as excinfo:
+        org(MAIN, EAST).update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=rp_arn,
+                                                        Lifecycle=lifecycle)
+    assert error_code(excinfo) == "InvalidParameterValueException"
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+@pytest.mark.parametrize("lifecycle", [
+    {"DeleteAfterDays": 1}, {"DeleteAfterDays": 36500}, {"DeleteAfterDays": -1},
+    {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 120},
+])
+def test_update_lifecycle_accepts_boundaries(org, clock, lifecycle):
+    rp_arn = backed_up(org, clock)
+    org(MAIN, EAST).update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=rp_arn,
+                                                    Lifecycle=lifecycle)
+
+
+def test_update_lifecycle_rules_for_cold_continuous_lock_and_missing(org, clock):
+    c = org(MAIN, EAST)
+    cold = sb.put_recovery_point(MAIN, EAST, VAULT, EFS, storage_class="COLD",
+                                 lifecycle={"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365})
+    with pytest.raises(ClientError) as excinfo:  # cold setting fixed once cold (aws-facts 3.2)
+        c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=cold,
+                                          Lifecycle={"DeleteAfterDays": 200})
+    assert error_code(excinfo) == "InvalidParameterValueException"
+    c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=cold,
+                                      Lifecycle={"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 120})
+    continuous = sb.put_recovery_point(MAIN, EAST, VAULT, "arn:aws:s3:::bucket", continuous=True,
+                                       lifecycle={"DeleteAfterDays": 35})
+    with pytest.raises(ClientError) as excinfo:
+        c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=continuous,
+                                          Lifecycle={"DeleteAfterDays": 8})
+    assert error_code(excinfo) == "InvalidParameterValueException"
+    with pytest.raises(ClientError) as excinfo:
+        c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=cold + "x",
+                                          Lifecycle={"DeleteAfterDays": 8})
+    assert error_code(excinfo) == "ResourceNotFoundException"
+    c.put_backup_vault_lock_configuration(BackupVaultName=VAULT, MinRetentionDays=14)
+    vault = c.describe_backup_vault(BackupVaultName=VAULT)
+    assert vault["Locked"] is True and vault["MinRetentionDays"] == 14
+    warm = backed_up(org, clock, EBS, {"DeleteAfterDays": 35})
+    with pytest.raises(ClientError) as excinfo:
+        c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=warm,
+                                          Lifecycle={"DeleteAfterDays": 8})
+    assert error_code(excinfo) == "InvalidParameterValueException"
+    assert c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=warm,
+                                             Lifecycle={"DeleteAfterDays": 14})["Lifecycle"] == {"DeleteAfterDays": 14}
+
+
+def test_expired_recovery_points_are_deleted_within_eight_hours(org, clock):
+    rp_arn = backed_up(org, clock, EFS, {"DeleteAfterDays": 35})
+    c = org(MAIN, EAST)
+    c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=rp_arn,
+                                      Lifecycle={"DeleteAfterDays": 8})
+    delete_at = c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)[
+        "CalculatedLifecycle"]["DeleteAt"]
+    clock.run_until(delete_at - datetime.timedelta(seconds=1))
+    c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)  # still there
+    clock.run_until(delete_at + datetime.timedelta(hours=8))
+    with pytest.raises(ClientError) as excinfo:
+        c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)
+    assert error_code(excinfo) == "ResourceNotFoundException"
+    deleted = sb.find_recovery_point(rp_arn)
+    assert deleted.status == "DELETED" and delete_at <= deleted.deleted_at <= delete_at + datetime.timedelta(hours=8)
+    # the old 35-day expiry was replanned, not left to fire twice
+    assert sb.recovery_points(MAIN, EAST, VAULT) == []
+
+
+def test_expiry_delay_is_random_but_repeatable():
+    def deletion_delays(seed):
+        sb.reset_sandbox()
+        sb.configure(seed=seed)
+        clock = Clock()
+        sb.set_clock(clock)
+        with mock_aws():
+            boto3.client("backup", region_name=EAST).create_backup_vault(BackupVaultName=VAULT)
+            old = clock.now() - datetime.timedelta(days=40)
+            arns = [sb.put_recovery_point("123456789012", EAST, VAULT, f"{EFS}{i}", creation_date=old,
+                                          lifecycle={"DeleteAfterDays": 35}) for i in range(4)]
+            clock.advance(9 * 3600)
+            return [(sb.find_recovery_point(a).deleted_at - old - datetime.timedelta(days=40)) for a in arns]
+
+    first, again = deletion_delays(7), deletion_delays(7)
+    assert first == again and len(set(first)) == 4
+    assert all(datetime.timedelta(0) <= d <= datetime.timedelta(hours=8) for d in first)
+    sb.reset_sandbox()
+
+
+def test_cold_transition_only_for_cold_capable_types(org, clock):
+    lifecycle = {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 200}
+    efs = backed_up(org, clock, EFS, lifecycle)
+    ebs = backed_up(org, clock, EBS, lifecycle)
+    ebs_archive = backed_up(org, clock, EBS + "2", {**lifecycle, "OptInToArchiveForSupportedResources": True})
+    c = org(MAIN, EAST)
+
+    def storage(arn):
+        return c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=arn)["StorageClass"]
+
+    cold_at = c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=efs)["CalculatedLifecycle"][
+        "MoveToColdStorageAt"]
+    clock.run_until(cold_at - datetime.timedelta(seconds=1))
+    assert storage(efs) == "WARM"
+    clock.advance(86400)
+    assert (storage(efs), storage(ebs), storage(ebs_archive)) == ("COLD", "WARM", "COLD")
+
+
+# ---------------------------------------------------------------------------------------------
+# Vault policies, throttling, faults, reset, server
+
+
+def test_vault_access_policy_roundtrip(org):
+    c = org(BACKUP, EAST)
+    got = c.get_backup_vault_access_policy(BackupVaultName=VAULT)
+    assert json.loads(got["Policy"]) == json.loads(org_policy()) and got["BackupVaultArn"] == vault_arn(BACKUP, EAST)
+    c.delete_backup_vault_access_policy(BackupVaultName=VAULT)
+    with pytest.raises(ClientError) as excinfo:
+        c.get_backup_vault_access_policy(BackupVaultName=VAULT)
+    assert error_code(excinfo) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as excinfo:
+        c.put_backup_vault_access_policy(BackupVaultName="missing", Policy=org_policy())
+    assert error_code(excinfo) == "ResourceNotFoundException"
+
+
+@pytest.mark.parametrize("operation, limit", [
+    ("UpdateRecoveryPointLifecycle", 5), ("DescribeRecoveryPoint", 15), ("DescribeBackupJob", 15),
+    ("ListRecoveryPointsByBackupVault", 20), ("ListCopyJobs", 20),
+])
+def test_request_rates_per_simulated_second(org, clock, operation, limit):
+    started = org(MAIN, EAST).start_backup_job(BackupVaultName=VAULT, ResourceArn=EFS, IamRoleArn=ROLE)
+    clock.advance(3600)
+    calls = {
+        "UpdateRecoveryPointLifecycle": lambda c: c.update_recovery_point_lifecycle(
+            BackupVaultName=VAULT, RecoveryPointArn=started["RecoveryPointArn"], Lifecycle={"DeleteAfterDays": 9}),
+        "DescribeRecoveryPoint": lambda c: c.describe_recovery_point(
+            BackupVaultName=VAULT, RecoveryPointArn=started["RecoveryPointArn"]),
+        "DescribeBackupJob": lambda c: c.describe_backup_job(BackupJobId=started["BackupJobId"]),
+        "ListRecoveryPointsByBackupVault": lambda c: c.list_recovery_points_by_backup_vault(BackupVaultName=VAULT),
+        "ListCopyJobs": lambda c: c.list_copy_jobs(),
+    }
+    sb.set_throttling(True)
+    c = org(MAIN, EAST)
+    for _ in range(limit):
+        calls[operation](c)
+    with pytest.raises(ClientError) as excinfo:
+        calls[operation](c)
+    assert error_code(excinfo) == "ThrottlingException"
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    org(BACKUP, EAST).list_copy_jobs()  # other accounts have their own budget
+    clock.advance(1)
+    calls[operation](c)  # a new simulated second
+
+
+def test_total_request_rate_counts_start_copy_job(org, clock):
+    rp_arn = backed_up(org, clock)
+    sb.set_throttling(True)
+    c = org(MAIN, EAST)
+    for i in range(10):
+        start_copy(org, rp_arn, IdempotencyToken=f"t{i % 2}")
+    for _ in range(3):
+        for _ in range(13):
+            c.describe_copy_job(CopyJobId=sb.copy_jobs(MAIN)[0].job_id)
+        clock.advance(0)
+    c.list_copy_jobs()
+    with pytest.raises(ClientError) as excinfo:  # 10 + 39 + 1 = 50 in this second
+        c.list_copy_jobs()
+    assert error_code(excinfo) == "ThrottlingException"
+    org(MAIN, WEST).list_backup_vaults()  # other regions have their own budget
+    sb.set_throttling(False)
+    for _ in range(60):
+        c.list_copy_jobs()
+
+
+def test_fault_injection_access_denied_and_random_throttling(org, clock):
+    rp_arn = backed_up(org, clock)
+    sb.deny_access("StartCopyJob", account_id=MAIN)
+    with pytest.raises(ClientError) as excinfo:
+        start_copy(org, rp_arn)
+    assert error_code(excinfo) == "AccessDeniedException"
+    org(BACKUP, EAST).list_copy_jobs()  # other accounts unaffected
+    sb.allow_access("StartCopyJob", account_id=MAIN)
+    start_copy(org, rp_arn)
+    sb.inject_throttling(1.0, operations=["DescribeRecoveryPoint"])
+    with pytest.raises(ClientError) as excinfo:
+        org(MAIN, EAST).describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)
+    assert error_code(excinfo) == "ThrottlingException"
+    org(MAIN, EAST).list_copy_jobs()
+    sb.inject_throttling(0.5)
+    outcomes = []
+    for _ in range(40):
+        try:
+            org(MAIN, EAST).list_backup_vaults()
+            outcomes.append(True)
+        except ClientError:
+            outcomes.append(False)
+    assert 5 < outcomes.count(False) < 35
+    sb.clear_faults()
+    org(MAIN, EAST).describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)
+
+
+def test_moto_reset_clears_the_added_state(org, clock):
+    from moto.backup.models import backup_backends
+
+    backed_up(org, clock)
+    assert sb.recovery_points(MAIN) and sb.backup_jobs(MAIN)
+    backup_backends.reset()
+    assert sb.recovery_points() == [] and sb.backup_jobs() == [] and sb.copy_jobs() == []
+    clock.advance(100 * 86400)  # stale lifecycle callbacks are harmless
+
+
+def test_inspection_helpers(org, clock):
+    rp_arn = backed_up(org, clock, lifecycle={"DeleteAfterDays": 35})
+    start_copy(org, rp_arn)
+    clock.advance(3600)
+    assert [rp.arn for rp in sb.recovery_points(MAIN, EAST, VAULT)] == [rp_arn]
+    assert len(sb.recovery_points(BACKUP)) == 1
+    assert [j.state for j in sb.copy_jobs(MAIN)] == ["COMPLETED"]
+    view = sb.snapshot()
+    assert set(view) == {f"{MAIN}/{EAST}/{VAULT}", f"{BACKUP}/{EAST}/{VAULT}"}
+    json.dumps(view)
+
+
+def test_custom_event_sink_receives_events(org, clock):
+    received = []
+    sb.set_event_sink(received.append)
+    backed_up(org, clock)
+    assert [e["detail"]["state"] for e in received] == ["CREATED", "RUNNING", "COMPLETED"]
+    assert sb.recorded_events == []
+
+
+def test_works_under_threaded_moto_server():
+    from moto.server import ThreadedMotoServer
+
+    sb.reset_sandbox()
+    sb.install()
+    clock = Clock()
+    sb.set_clock(clock)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        c = boto3.client("backup", region_name=EAST, endpoint_url=f"http://127.0.0.1:{port}",
+                         aws_access_key_id="testing", aws_secret_access_key="testing", config=NO_RETRIES)
+        c.create_backup_vault(BackupVaultName=VAULT)
+        started = c.start_backup_job(BackupVaultName=VAULT, ResourceArn=EFS, IamRoleArn=ROLE)
+        clock.advance(3600)
+        rp = c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=started["RecoveryPointArn"])
+        assert rp["Status"] == "COMPLETED"
+        updated = c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=rp["RecoveryPointArn"],
+                                                    Lifecycle={"DeleteAfterDays": 8})
+        assert updated["Lifecycle"] == {"DeleteAfterDays": 8}
+        c.put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=org_policy())
+        assert c.list_copy_jobs()["CopyJobs"] == []
+        with pytest.raises(ClientError) as excinfo:
+            c.describe_copy_job(CopyJobId="missing")
+        assert error_code(excinfo) == "ResourceNotFoundException"
+    finally:
+        server.stop()
+        from moto.backup.models import backup_backends
+        backup_backends.reset()
+        sb.reset_sandbox()

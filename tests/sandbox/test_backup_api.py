@@ -332,7 +332,7 @@ def test_start_copy_job_validation(org, clock):
         org(BACKUP, EAST).start_copy_job(RecoveryPointArn=rp_arn, SourceBackupVaultName=VAULT, IamRoleArn=ROLE,
                                          DestinationBackupVaultArn=vault_arn(BACKUP, WEST))
     assert error_code(excinfo) == "ResourceNotFoundException"
-    continuous = sb.put_recovery_point(MAIN, EAST, VAULT, f"arn:aws:s3:::bucket", continuous=True)
+    continuous = sb.put_recovery_point(MAIN, EAST, VAULT, "arn:aws:s3:::bucket", continuous=True)
     with pytest.raises(ClientError) as excinfo:
         start_copy(org, continuous)
     assert error_code(excinfo) == "InvalidParameterValueException"

@@ -184,8 +184,8 @@ def clear_faults() -> None:
 def reset_sandbox() -> None:
     """Restore default settings, sink, organisations, keys and faults (moto state is untouched;
     a new clock is created on next use)."""
-    global settings, _clock
-    settings = Settings()
+    global _clock
+    settings.__dict__.update(Settings().__dict__)  # in place: importers keep a live reference
     _rng.seed(settings.seed)
     _clock = None
     recorded_events.clear()
@@ -696,7 +696,8 @@ def _created_by_plan(backend: BackupBackend, plan_id: str | None, rule_id: str |
                 "BackupPlanVersion": plan.version_id, "BackupRuleId": rule_id or rule["RuleId"],
                 "BackupPlanName": plan.backup_plan["BackupPlanName"], "BackupRuleName": rule["RuleName"]}
     plan_id = plan_id or _new_uuid()
-    arn = f"arn:{get_partition(backend.region_name)}:backup:{backend.region_name}:{backend.account_id}:backup-plan:{plan_id}"
+    region = backend.region_name
+    arn = f"arn:{get_partition(region)}:backup:{region}:{backend.account_id}:backup-plan:{plan_id}"
     version = base64.b64encode(_new_uuid().encode()).decode()
     return {"BackupPlanId": plan_id, "BackupPlanArn": arn, "BackupPlanVersion": version,
             "BackupRuleId": rule_id or _new_uuid()}
@@ -1167,11 +1168,12 @@ def put_recovery_point(account_id: str, region: str, vault_name: str, resource_a
         if resource_type in FULLY_MANAGED_TYPES and encryption_key_arn is None:
             encryption_key_arn = vault.encryption_key_arn or _default_backup_key(account_id, region)
         created = creation_date or _now()
+        default_role = f"arn:{get_partition(region)}:iam::{account_id}:role/service-role/AWSBackupDefaultServiceRole"
         rp = RecoveryPoint(
             arn=_recovery_point_arn(account_id, region, resource_type, _new_uuid(), is_copy=False),
             account=account_id, region=region, vault_name=vault_name, vault_arn=vault.backup_vault_arn,
             resource_arn=resource_arn, resource_type=resource_type,
-            iam_role_arn=iam_role_arn or f"arn:{get_partition(region)}:iam::{account_id}:role/service-role/AWSBackupDefaultServiceRole",
+            iam_role_arn=iam_role_arn or default_role,
             creation_date=created, completion_date=created, lifecycle=_normalise_lifecycle(lifecycle),
             encryption_key_arn=encryption_key_arn or _resource_keys.get(resource_arn),
             storage_class=storage_class, is_continuous=continuous,

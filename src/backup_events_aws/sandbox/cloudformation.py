@@ -47,18 +47,10 @@ def _as_dict(document: Any) -> dict[str, Any]:
 
 
 def store_vault_access_policy(account_id: str, region: str, vault_name: str, policy: Any) -> None:
-    """Attach a vault access policy, through the Backup emulation if it offers the call.
+    """Attach a vault access policy the way PutBackupVaultAccessPolicy does (sandbox/backup.py)."""
+    from backup_events_aws.sandbox import backup as sandbox_backup
 
-    The AWS Backup emulation (sandbox/backup*.py) owns PutBackupVaultAccessPolicy;
-    when it is installed, use it so the policy is evaluated the way the API stores
-    it. Otherwise keep the text on moto's Vault, where the emulation looks too.
-    """
-    backend = backup_backends[account_id][region]
-    put = getattr(backend, "put_backup_vault_access_policy", None)
-    if callable(put):
-        put(vault_name, _as_json_text(policy))
-    else:
-        backend.describe_backup_vault(vault_name).access_policy = _as_json_text(policy)
+    sandbox_backup.put_vault_access_policy(backup_backends[account_id][region], vault_name, _as_json_text(policy))
 
 
 class BackupVaultResource(CloudFormationModel):
@@ -404,6 +396,21 @@ def _event_bus_create_with_policy(cls, resource_name, cloudformation_json, accou
     return bus
 
 
+# --------------------------------------------------------------------------- AWS::NoValue in lists
+
+_moto_clean_json = parsing.clean_json
+
+
+def _clean_json_dropping_novalue(resource_json: Any, resources_map: Any) -> Any:
+    """moto turns `Fn::If [c, x, !Ref AWS::NoValue]` inside a list into None; CloudFormation
+    removes the element (testing-notes.md). moto's clean_json recurses through the module
+    global, so this fixes nested lists too."""
+    cleaned = _moto_clean_json(resource_json, resources_map)
+    if isinstance(resource_json, list) and isinstance(cleaned, list):
+        return [item for item in cleaned if item is not None]
+    return cleaned
+
+
 # --------------------------------------------------------------------------- install
 
 
@@ -414,10 +421,12 @@ def install() -> None:
     # Ref on AWS::Events::EventBus returns the bus name; moto's model has no
     # physical_resource_id, so its Ref yields the Python object.
     EventBus.physical_resource_id = property(lambda bus: bus.name)  # type: ignore[attr-defined]
+    parsing.clean_json = _clean_json_dropping_novalue
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
 
 
 def uninstall() -> None:
+    parsing.clean_json = _moto_clean_json
     LambdaFunction.create_from_cloudformation_json = classmethod(_moto_function_create)  # type: ignore[method-assign,assignment]
     EventBus.create_from_cloudformation_json = classmethod(_moto_event_bus_create)  # type: ignore[method-assign,assignment]

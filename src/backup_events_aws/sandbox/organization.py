@@ -1,0 +1,342 @@
+"""A local AWS organisation on moto, with the template deployed as real stack instances.
+
+`Organization` starts moto in-process, installs the sandbox's AWS Backup emulation
+(backup.py), CloudFormation support (cloudformation.py) and EventBridge delivery
+(bridge.py), creates the copy role in every account, and deploys
+`backup_events_aws.yaml` to each (account, region) of the layout, backup account
+first (DESIGN.md section 2). Then tests and the demo drive it: take backups,
+advance the simulated clock, and read vaults, error queues and function logs.
+
+    with Organization.minimum() as org:
+        resource = org.create_resource("EFS", org.main_account, "us-east-1")
+        org.start_backup(org.main_account, "us-east-1", resource)
+        org.run_until_idle()
+        org.recovery_points(account=org.backup_account)
+
+Accounts are told apart the way moto does it from credentials: each account's
+clients use credentials from `sts.assume_role` on a role ARN of that account.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import cfn_flip
+from moto import mock_aws
+
+from . import backup as sandbox_backup
+from . import cloudformation as sandbox_cloudformation
+from .bridge import Bridge, Delivery, Faults, MotoCredentials
+from .clock import Clock
+
+STACK_NAME = "BackupEvents"
+COPY_ROLE_PATH = "/service-role/"
+COPY_ROLE_NAME = "AWSBackupDefaultServiceRole"
+_REPOSITORY_TEMPLATE = Path(__file__).resolve().parents[3] / "backup_events_aws.yaml"
+_PACKAGED_TEMPLATE = Path(__file__).resolve().parents[1] / "backup_events_aws.yaml"
+
+
+def default_template_path() -> Path:
+    """The repository's template, or the copy packaged with the wheel."""
+    return _REPOSITORY_TEMPLATE if _REPOSITORY_TEMPLATE.exists() else _PACKAGED_TEMPLATE
+
+
+@dataclass(frozen=True)
+class StackInstance:
+    account: str
+    region: str
+    is_backup_account: bool
+
+
+@dataclass
+class Layout:
+    """Accounts and regions of an organisation (DESIGN.md section 2)."""
+
+    org_id: str
+    backup_account: str
+    resource_accounts: tuple[str, ...]
+    resource_regions: tuple[str, ...]
+    backup_region: str
+    alternate_region: str
+    parameters: dict[str, str] = field(default_factory=dict)  # extra template parameters
+
+    def instances(self) -> list[StackInstance]:
+        """Backup account first: its vaults and bus must exist before copies and forwards."""
+        backup_regions = set(self.resource_regions) | {self.backup_region}
+        if self.backup_region in self.resource_regions:
+            backup_regions.add(self.alternate_region)  # copy 1 already in the backup region goes there
+        instances = [StackInstance(self.backup_account, r, True) for r in sorted(backup_regions)]
+        instances += [
+            StackInstance(account, region, False)
+            for account in self.resource_accounts
+            for region in self.resource_regions
+        ]
+        return instances
+
+    def template_parameters(self) -> dict[str, str]:
+        return {
+            "OrgId": self.org_id,
+            "BackupAccountId": self.backup_account,
+            "BackupRegion": self.backup_region,
+            "BackupRegionAlternate": self.alternate_region,
+            **self.parameters,
+        }
+
+
+def minimum_layout(**parameters: str) -> Layout:
+    """Main 000022224444 in us-east-1; backup 999977775555 in us-east-1 and us-west-2."""
+    return Layout("o-xxxxxxxxxx", "999977775555", ("000022224444",), ("us-east-1",),
+                  "us-west-2", "us-east-1", dict(parameters))
+
+
+def typical_layout(**parameters: str) -> Layout:
+    """3 resource accounts with resources in us-east-1 and us-west-1; backup region us-west-2."""
+    return Layout("o-xxxxxxxxxx", "999977775555", ("000022224444", "111133335555", "222244446666"),
+                  ("us-east-1", "us-west-1"), "us-west-2", "us-east-1", dict(parameters))
+
+
+class Organization:
+    def __init__(self, layout: Layout, seed: int = 0, faults: Faults | None = None,
+                 clock: Clock | None = None, template_path: str | Path | None = None):
+        self.layout = layout
+        self.clock = clock or Clock()
+        self.seed = seed
+        self.template_path = Path(template_path) if template_path else default_template_path()
+        self.credentials = MotoCredentials()
+        self.bridge = Bridge(self.clock, org_of_account=self.org_of_account, seed=seed,
+                             faults=faults, credentials=self.credentials)
+        self._mock: Any = None
+        self._saved_environ: dict[str, str] = {}
+        self._resource_numbers = iter(range(1, 1_000_000))
+
+    @classmethod
+    def minimum(cls, **kwargs: Any) -> "Organization":
+        return cls(minimum_layout(**kwargs.pop("parameters", {})), **kwargs)
+
+    @classmethod
+    def typical(cls, **kwargs: Any) -> "Organization":
+        return cls(typical_layout(**kwargs.pop("parameters", {})), **kwargs)
+
+    # ------------------------------------------------------------------ accounts
+
+    @property
+    def main_account(self) -> str:
+        return self.layout.resource_accounts[0]
+
+    @property
+    def backup_account(self) -> str:
+        return self.layout.backup_account
+
+    @property
+    def accounts(self) -> list[str]:
+        return [self.backup_account, *self.layout.resource_accounts]
+
+    def org_of_account(self, account: str) -> str | None:
+        return self.layout.org_id if account in self.accounts else None
+
+    def client(self, service: str, account: str, region: str) -> Any:
+        keys = self.credentials.for_account(account)
+        return boto3.client(
+            service, region_name=region, aws_access_key_id=keys["AccessKeyId"],
+            aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"],
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self, deploy: bool = True) -> "Organization":
+        self._saved_environ = dict(os.environ)
+        os.environ.pop("MOTO_ACCOUNT_ID", None)  # it would override the per-account credentials
+        os.environ.update({"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox",
+                           "AWS_DEFAULT_REGION": self.layout.resource_regions[0]})
+        self._mock = mock_aws()
+        self._mock.start()
+        sandbox_backup.reset_sandbox()
+        sandbox_backup.configure(seed=self.seed)
+        sandbox_backup.set_clock(self.clock)
+        sandbox_backup.set_organization(self.layout.org_id, self.accounts)
+        # AWS Backup events land on the default bus of the account and region that
+        # emitted them (aws-facts 1.1); the event says which.
+        sandbox_backup.set_event_sink(lambda event: self.bridge.deliver(event, event["account"], event["region"]))
+        sandbox_backup.install()
+        sandbox_cloudformation.install()
+        self.bridge.install()
+        for account in self.accounts:
+            self._create_copy_role(account)
+        if deploy:
+            self.deploy()
+        return self
+
+    def stop(self) -> None:
+        self.bridge.uninstall()
+        sandbox_cloudformation.uninstall()
+        sandbox_backup.reset_sandbox()
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        self.credentials.clear()
+        os.environ.clear()
+        os.environ.update(self._saved_environ)
+
+    def __enter__(self) -> "Organization":
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    def _create_copy_role(self, account: str) -> None:
+        # The role AWS Backup assumes for copies (CopyRoleName default), in every account.
+        trust = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        self.client("iam", account, "us-east-1").create_role(
+            RoleName=COPY_ROLE_NAME, Path=COPY_ROLE_PATH, AssumeRolePolicyDocument=json.dumps(trust))
+
+    def copy_role_arn(self, account: str) -> str:
+        return f"arn:aws:iam::{account}:role{COPY_ROLE_PATH}{COPY_ROLE_NAME}"
+
+    # ------------------------------------------------------------------ stacks
+
+    def template_body(self) -> str:
+        # JSON, not YAML: moto mis-parses the short form !Condition (testing-notes.md).
+        return cfn_flip.to_json(self.template_path.read_text())
+
+    def deploy(self) -> None:
+        body = self.template_body()
+        parameters = [{"ParameterKey": k, "ParameterValue": str(v)}
+                      for k, v in self.layout.template_parameters().items()]
+        for instance in self.layout.instances():
+            cloudformation = self.client("cloudformation", instance.account, instance.region)
+            cloudformation.create_stack(StackName=STACK_NAME, TemplateBody=body, Parameters=parameters,
+                                        Capabilities=["CAPABILITY_NAMED_IAM"])
+            status = cloudformation.describe_stacks(StackName=STACK_NAME)["Stacks"][0]["StackStatus"]
+            if status != "CREATE_COMPLETE":
+                raise RuntimeError(f"Stack in {instance.account}/{instance.region}: {status}")
+
+    def stack_outputs(self, account: str, region: str) -> dict[str, str]:
+        stack = self.client("cloudformation", account, region).describe_stacks(StackName=STACK_NAME)["Stacks"][0]
+        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+    def stack_resources(self, account: str, region: str) -> dict[str, dict[str, str]]:
+        """Logical ID -> {type, physical id} of the instance's stack."""
+        resources = self.client("cloudformation", account, region).describe_stack_resources(
+            StackName=STACK_NAME)["StackResources"]
+        # moto lists resources whose Condition is false as entries without a logical ID.
+        return {r["LogicalResourceId"]: {"type": r["ResourceType"], "id": r.get("PhysicalResourceId", "")}
+                for r in resources if "LogicalResourceId" in r}
+
+    # ------------------------------------------------------------------ resources and backups
+
+    def create_resource(self, resource_type: str, account: str, region: str) -> str:
+        """Create a protected resource in moto; returns its ARN. Types: EFS, EBS, RDS."""
+        number = next(self._resource_numbers)
+        if resource_type == "EFS":
+            efs = self.client("efs", account, region)
+            return efs.create_file_system(CreationToken=f"sandbox-{number}")["FileSystemArn"]
+        if resource_type == "EBS":
+            volume = self.client("ec2", account, region).create_volume(AvailabilityZone=f"{region}a", Size=8)
+            return f"arn:aws:ec2:{region}:{account}:volume/{volume['VolumeId']}"
+        if resource_type == "RDS":
+            instance = self.client("rds", account, region).create_db_instance(
+                DBInstanceIdentifier=f"db-{number}", DBInstanceClass="db.t3.micro", Engine="postgres",
+                MasterUsername="admin", MasterUserPassword="sandbox-password", AllocatedStorage=20)
+            return instance["DBInstance"]["DBInstanceArn"]
+        raise ValueError(f"Unsupported resource type {resource_type}")
+
+    @property
+    def vault_name(self) -> str:
+        return self.layout.parameters.get("VaultName", "BackupEvents-Sample")
+
+    def start_backup(self, account: str, region: str, resource_arn: str, vault_name: str | None = None,
+                     delete_after_days: int = 35, scheduled: bool = False) -> str:
+        """Start an on-demand (StartBackupJob) or plan-created backup job; returns the job id."""
+        vault_name = vault_name or self.vault_name
+        lifecycle = {"DeleteAfterDays": delete_after_days}
+        if scheduled:
+            return sandbox_backup.start_scheduled_backup(
+                account, region, vault_name, resource_arn, self.copy_role_arn(account), lifecycle)
+        return self.client("backup", account, region).start_backup_job(
+            BackupVaultName=vault_name, ResourceArn=resource_arn, IamRoleArn=self.copy_role_arn(account),
+            Lifecycle=lifecycle)["BackupJobId"]
+
+    # ------------------------------------------------------------------ time
+
+    def now(self) -> datetime.datetime:
+        return self.clock.now()
+
+    def advance(self, seconds: float) -> int:
+        return self.clock.advance(seconds)
+
+    def run_until_idle(self, limit_seconds: float = 6 * 3600) -> int:
+        """Run what is scheduled (jobs, deliveries, retries) up to `limit_seconds` ahead.
+
+        The bound matters: recovery point expiry is scheduled weeks ahead, and the
+        daily sweep would never let the clock go idle.
+        """
+        return self.clock.run_until_idle(limit_seconds)
+
+    # ------------------------------------------------------------------ observation
+
+    def recovery_points(self, account: str | None = None, region: str | None = None,
+                        vault_name: str | None = None) -> list[dict[str, Any]]:
+        """Recovery points as ListRecoveryPointsByBackupVault returns them, with Account/Region."""
+        points = []
+        for instance in self.layout.instances() + self._unstacked_locations():
+            if (account and instance.account != account) or (region and instance.region != region):
+                continue
+            backup = self.client("backup", instance.account, instance.region)
+            for vault in backup.list_backup_vaults()["BackupVaultList"]:
+                if vault_name and vault["BackupVaultName"] != vault_name:
+                    continue
+                paginator_args = {"BackupVaultName": vault["BackupVaultName"]}
+                while True:
+                    page = backup.list_recovery_points_by_backup_vault(**paginator_args)
+                    for point in page.get("RecoveryPoints", []):
+                        points.append({"Account": instance.account, "Region": instance.region, **point})
+                    if not page.get("NextToken"):
+                        break
+                    paginator_args["NextToken"] = page["NextToken"]
+        return points
+
+    def _unstacked_locations(self) -> list[StackInstance]:
+        deployed = {(i.account, i.region) for i in self.layout.instances()}
+        regions = set(self.layout.resource_regions) | {self.layout.backup_region, self.layout.alternate_region}
+        return [StackInstance(a, r, a == self.backup_account) for a in self.accounts for r in sorted(regions)
+                if (a, r) not in deployed]
+
+    def error_messages(self, account: str, region: str) -> list[dict[str, Any]]:
+        """The instance's error queue, read without consuming: body (parsed) and attributes."""
+        from moto.sqs.models import sqs_backends
+
+        queue_url = self.stack_outputs(account, region)["ErrorQueueUrl"]
+        queue = sqs_backends[account][region].get_queue(queue_url.rsplit("/", 1)[-1])
+        messages = []
+        for message in queue._messages:
+            try:
+                body: Any = json.loads(message.body)
+            except ValueError:
+                body = message.body
+            attributes = {k: v.get("StringValue") for k, v in (message.message_attributes or {}).items()}
+            messages.append({"body": body, "attributes": attributes})
+        return messages
+
+    def function_arn(self, account: str, region: str) -> str:
+        name = self.stack_outputs(account, region)["FunctionName"]
+        return f"arn:aws:lambda:{region}:{account}:function:{name}"
+
+    def function_logs(self, account: str | None = None, region: str | None = None) -> list[dict[str, Any]]:
+        """Log records of the deployed functions, in order, with the function's account and region."""
+        records = []
+        for invocation in self.bridge.runtime.invocations:
+            _, _, _, fn_region, fn_account, _ = invocation.function_arn.split(":", 5)
+            if (account and fn_account != account) or (region and fn_region != region):
+                continue
+            records += [{"account": fn_account, "region": fn_region, **entry} for entry in invocation.logs]
+        return records
+
+    def deliveries(self) -> list[Delivery]:
+        return list(self.bridge.trace)

@@ -1,0 +1,137 @@
+"""The resource types moto skips are really created by the sandbox's stacks."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import moto
+import pytest
+from moto import mock_aws
+
+from backup_events_aws.sandbox import cloudformation as sandbox_cloudformation
+
+from stack_helpers import client, deploy
+
+ACCOUNT = "111111111111"
+REGION = "us-west-2"
+ORG_ID = "o-testorg123"
+
+VAULT_POLICY = {"Version": "2012-10-17", "Statement": [{
+    "Sid": "DenyCopyOut", "Effect": "Deny", "Principal": "*", "Action": "backup:CopyFromBackupVault",
+    "Resource": "*"}]}
+
+
+@pytest.fixture
+def stack_account():
+    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    os.environ.pop("MOTO_ACCOUNT_ID", None)
+    with mock_aws():
+        sandbox_cloudformation.install()
+        try:
+            yield ACCOUNT
+        finally:
+            sandbox_cloudformation.uninstall()
+
+
+def test_moto_internals_the_extension_relies_on_are_still_there():
+    # Canary: moto is pinned because these are private (testing-notes.md).
+    from moto.cloudformation import parsing
+    from moto.events.models import EventsBackend, Rule
+
+    assert moto.__version__ == "5.2.5"
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        assert hasattr(cached, "cache_clear")
+    assert callable(parsing.clean_json)
+    assert callable(Rule.send_to_targets) and callable(EventsBackend.put_events)
+    sandbox_cloudformation.install()
+    model_map = parsing.get_model_map()
+    for resource_type in ("AWS::Backup::BackupVault", "AWS::SQS::QueuePolicy",
+                          "AWS::Lambda::EventInvokeConfig", "AWS::Events::EventBusPolicy"):
+        assert resource_type in model_map
+
+
+def test_backup_vault_with_access_policy_and_lock(stack_account):
+    outputs = deploy(stack_account, REGION, "vault", {
+        "Resources": {"Vault": {"Type": "AWS::Backup::BackupVault", "Properties": {
+            "BackupVaultName": "BackupEvents-Sample", "AccessPolicy": VAULT_POLICY,
+            "LockConfiguration": {"MinRetentionDays": "7"}}}},
+        "Outputs": {"Arn": {"Value": {"Fn::GetAtt": ["Vault", "BackupVaultArn"]}},
+                    "Name": {"Value": {"Fn::GetAtt": ["Vault", "BackupVaultName"]}},
+                    "Ref": {"Value": {"Ref": "Vault"}}},
+    })
+    arn = f"arn:aws:backup:{REGION}:{ACCOUNT}:backup-vault:BackupEvents-Sample"
+    assert outputs == {"Arn": arn, "Name": "BackupEvents-Sample", "Ref": "BackupEvents-Sample"}
+    backup = client("backup", ACCOUNT, REGION)
+    vault = backup.describe_backup_vault(BackupVaultName="BackupEvents-Sample")
+    assert vault["BackupVaultArn"] == arn
+    assert vault["Locked"] is True and vault["MinRetentionDays"] == 7
+    from moto.backup.models import backup_backends
+
+    stored = backup_backends[ACCOUNT][REGION].vaults["BackupEvents-Sample"].sandbox_access_policy
+    assert json.loads(stored) == VAULT_POLICY
+
+
+def test_queue_policy_is_stored_on_the_queue(stack_account):
+    document = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+        "Resource": {"Fn::GetAtt": ["Queue", "Arn"]}}]}
+    deploy(stack_account, REGION, "queue", {"Resources": {
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "errors"}},
+        "Policy": {"Type": "AWS::SQS::QueuePolicy", "Properties": {
+            "Queues": [{"Ref": "Queue"}], "PolicyDocument": document}}}})
+    sqs = client("sqs", ACCOUNT, REGION)
+    url = sqs.get_queue_url(QueueName="errors")["QueueUrl"]
+    policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+    assert policy["Statement"][0]["Resource"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:errors"
+    assert policy["Statement"][0]["Principal"] == {"Service": "events.amazonaws.com"}
+
+
+def test_event_invoke_config_and_function_logging_config(stack_account):
+    deploy(stack_account, REGION, "fn", {"Resources": {
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "errors"}},
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Statement": []}}},
+        "Function": {"Type": "AWS::Lambda::Function", "Properties": {
+            "FunctionName": "fn", "Handler": "index.lambda_handler", "Runtime": "python3.13",
+            "Role": {"Fn::GetAtt": ["Role", "Arn"]}, "Code": {"ZipFile": "def lambda_handler(e, c): pass\n"},
+            "LoggingConfig": {"LogFormat": "JSON", "ApplicationLogLevel": "DEBUG", "LogGroup": "/custom"}}},
+        "InvokeConfig": {"Type": "AWS::Lambda::EventInvokeConfig", "Properties": {
+            "FunctionName": {"Ref": "Function"}, "Qualifier": "$LATEST", "MaximumRetryAttempts": "1",
+            "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["Queue", "Arn"]}}}}}}})
+    config = client("lambda", ACCOUNT, REGION).get_function_event_invoke_config(FunctionName="fn")
+    assert config["MaximumRetryAttempts"] == 1
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:errors"
+    from moto.awslambda.models import lambda_backends
+
+    function = lambda_backends[ACCOUNT][REGION].get_function("fn")
+    assert sandbox_cloudformation.function_extras_of(function)["LoggingConfig"]["LogGroup"] == "/custom"
+
+
+def test_event_bus_policy_property_and_resource(stack_account):
+    deploy(stack_account, REGION, "bus", {"Resources": {
+        "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "central", "Policy": {
+            "Version": "2012-10-17", "Statement": [{
+                "Sid": "Org", "Effect": "Allow", "Principal": "*", "Action": "events:PutEvents",
+                "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalOrgID": ORG_ID}}}]}}},
+        "Extra": {"Type": "AWS::Events::EventBusPolicy", "Properties": {
+            "EventBusName": {"Ref": "Bus"}, "StatementId": "OneAccount",
+            "Statement": {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:root"},
+                          "Action": "events:PutEvents", "Resource": {"Fn::GetAtt": ["Bus", "Arn"]}}}}}})
+    policy = json.loads(client("events", ACCOUNT, REGION).describe_event_bus(Name="central")["Policy"])
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["Org"]["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": ORG_ID}}
+    assert by_sid["OneAccount"]["Resource"] == f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/central"
+
+
+def test_novalue_inside_a_list_is_removed_as_cloudformation_does(stack_account):
+    deploy(stack_account, REGION, "novalue", {
+        "Conditions": {"Never": {"Fn::Equals": ["a", "b"]}},
+        "Resources": {"Vault": {"Type": "AWS::Backup::BackupVault", "Properties": {
+            "BackupVaultName": "v", "AccessPolicy": {"Version": "2012-10-17", "Statement": [
+                {"Fn::If": ["Never", {"Effect": "Allow", "Principal": "*", "Action": "backup:X"},
+                            {"Ref": "AWS::NoValue"}]},
+                VAULT_POLICY["Statement"][0]]}}}}})
+    from moto.backup.models import backup_backends
+
+    stored = json.loads(backup_backends[ACCOUNT][REGION].vaults["v"].sandbox_access_policy)
+    assert stored["Statement"] == VAULT_POLICY["Statement"]

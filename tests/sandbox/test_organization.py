@@ -91,3 +91,19 @@ def test_typical_layout_copies_from_every_account_and_region():
             for region in (EAST, WEST1):
                 [original] = points[(account, region)]
                 assert original["Lifecycle"]["DeleteAfterDays"] == 8
+
+
+def test_the_daily_sweep_fires_and_catches_up_a_lost_backup_event():
+    with Organization.minimum() as org:
+        resource = org.create_resource("EFS", org.main_account, EAST)
+        org.bridge.faults = Faults(lose_fraction=1.0)  # every Backup event of this backup is lost
+        org.start_backup(org.main_account, EAST, resource)
+        org.run_until_idle()
+        assert org.recovery_points(account=org.backup_account) == []
+        org.bridge.faults = Faults()
+        org.advance(86400 + 3600)  # the sweep runs once a day
+        swept = [d for d in org.deliveries() if d.outcome == "delivered" and d.rule_arn
+                 and "Sweep" in d.rule_arn]
+        assert swept, "the scheduled rule never fired"
+        org.run_until_idle()
+        assert len(org.recovery_points(account=org.backup_account, region=EAST)) == 1

@@ -140,6 +140,15 @@ def _arn_parts(arn: str) -> tuple[str, str, str, str, str]:
     return partition, service, region, account, resource
 
 
+def _rate_seconds(expression: str | None) -> float | None:
+    """Seconds between runs of `rate(N unit)`, or None for anything else."""
+    if not expression or not expression.startswith("rate(") or not expression.endswith(")"):
+        return None
+    value, unit = expression[5:-1].split()
+    unit_seconds = {"minute": 60, "hour": 3600, "day": 86400}[unit.rstrip("s")]
+    return int(value) * unit_seconds
+
+
 def _time_text(moment: datetime.datetime) -> str:
     # Envelope `time` has second precision, no fraction (aws-facts 1.2).
     return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -163,6 +172,7 @@ class Bridge:
         self.credentials = credentials or MotoCredentials()
         self.runtime = LambdaRuntime(clock, self.credentials.for_role, seed=seed)
         self.trace: list[Delivery] = []
+        self.unscheduled_rules: list[str] = []
         self._saved: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ install
@@ -184,6 +194,40 @@ class Bridge:
             Rule.send_to_targets = self._saved["send_to_targets"]  # type: ignore[method-assign]
         if _active_bridge is self:
             _active_bridge = None
+
+    # ------------------------------------------------------------------ schedules
+
+    def start_schedules(self) -> list[str]:
+        """Fire every `rate(...)` rule of every account and region on the clock; returns their ARNs.
+
+        EventBridge sends a scheduled rule's targets an `aws.events` / `Scheduled Event`
+        with the rule ARN in `resources`. Only rate expressions are modelled; a cron
+        rule is left alone (listed in `unscheduled_rules`).
+        """
+        started = []
+        for account_backends in list(events_backends.values()):
+            for region in list(account_backends.keys()):
+                for bus in account_backends[region].event_buses.values():
+                    for rule in bus.rules.values():
+                        seconds = _rate_seconds(rule.scheduled_expression)
+                        if seconds is None:
+                            if rule.scheduled_expression:
+                                self.unscheduled_rules.append(rule.arn)
+                            continue
+                        self.clock.schedule(seconds, lambda r=rule, s=seconds: self._fire_schedule(r, s))
+                        started.append(rule.arn)
+        return started
+
+    def _fire_schedule(self, rule: Rule, period_seconds: float) -> None:
+        if rule.state != "DISABLED":
+            event = {
+                "version": "0", "id": self._new_id(), "detail-type": "Scheduled Event", "source": "aws.events",
+                "account": rule.account_id, "time": _time_text(self.clock.now()), "region": rule.region_name,
+                "resources": [rule.arn], "detail": {},
+            }
+            for target in list(rule.targets):
+                self._send_to_target(rule, target, event)
+        self.clock.schedule(period_seconds, lambda: self._fire_schedule(rule, period_seconds))
 
     # ------------------------------------------------------------------ ingestion
 

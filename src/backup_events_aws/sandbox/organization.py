@@ -170,6 +170,7 @@ class Organization:
             self._create_copy_role(account)
         if deploy:
             self.deploy()
+            self.bridge.start_schedules()  # e.g. the daily catch-up sweep
         return self
 
     def stop(self) -> None:

@@ -15,7 +15,7 @@ ARN = "arn:aws:backup:us-east-1:000022224444:recovery-point:abc"
 @pytest.fixture(scope="module")
 def function(request):
     import importlib.util
-    from conftest import SOURCE
+    from lambda_support import SOURCE
     spec = importlib.util.spec_from_file_location("index_retention", SOURCE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -7,7 +7,7 @@ import json
 import pytest
 from botocore.stub import ANY
 
-from conftest import BACKUP, MAIN
+from lambda_support import BACKUP, MAIN
 
 UTC = datetime.timezone.utc
 VAULT = "BackupEvents-Sample"

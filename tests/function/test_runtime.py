@@ -7,7 +7,7 @@ import importlib.util
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from conftest import BACKUP, MAIN, SOURCE
+from lambda_support import BACKUP, MAIN, SOURCE
 
 UTC = datetime.timezone.utc
 VAULT = "BackupEvents-Sample"

@@ -1,0 +1,108 @@
+"""`backup-events`: the command line.
+
+Each command lives in its own module, which adds its subcommand with
+`register(subcommands)` and sets `run(arguments) -> exit code`. This file only
+parses, dispatches, and turns every expected failure into one clear message
+(what went wrong, how to fix it) and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Modules that provide commands, in the order `--help` lists them.
+COMMAND_MODULES = [
+    "backup_events_aws.sandbox.demo",
+    "backup_events_aws.sandbox.serve",
+    "backup_events_aws.operations.deploy",
+    "backup_events_aws.operations.preflight",
+    "backup_events_aws.operations.reconcile",
+    "backup_events_aws.operations.redrive",
+]
+
+
+class CliError(Exception):
+    """A failure the user can fix: `problem` and `fix` are shown as they are."""
+
+    def __init__(self, problem: str, fix: str = ""):
+        super().__init__(problem)
+        self.problem, self.fix = problem, fix
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="backup-events",
+        description="Copy every AWS Backup backup to a backup account and a second "
+                    "region, then shorten the original's retention.")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an unexpected error")
+    subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as missing:
+            if missing.name != name:  # the module exists but a dependency is missing
+                raise
+            continue
+        module.register(subcommands)
+    return parser
+
+
+def explain(error: BaseException) -> CliError | None:
+    """Expected failures, in plain words with the fix."""
+    if isinstance(error, CliError):
+        return error
+    try:
+        import botocore.exceptions as aws
+    except ImportError:  # pragma: no cover - boto3 is a dependency
+        return None
+    if isinstance(error, aws.ProfileNotFound):
+        return CliError(str(error), "check the profile name in ~/.aws/config, or "
+                        "run 'aws configure --profile NAME'")
+    if isinstance(error, (aws.NoCredentialsError, aws.PartialCredentialsError)):
+        return CliError("no AWS credentials found",
+                        "pass --profile, or set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
+                        "AWS_SECRET_ACCESS_KEY")
+    if isinstance(error, aws.NoRegionError):
+        return CliError("no AWS region given", "pass --region or set AWS_REGION")
+    if isinstance(error, (aws.TokenRetrievalError, aws.SSOTokenLoadError)):
+        return CliError(str(error), "run 'aws sso login' for that profile")
+    if isinstance(error, aws.EndpointConnectionError):
+        return CliError(str(error), "check the network and the region name")
+    if isinstance(error, aws.ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        fix = ("the credentials in use lack this permission: use a profile with it"
+               if "AccessDenied" in code or code == "UnauthorizedOperation"
+               else "see the AWS message above")
+        return CliError(str(error), fix)
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    if not getattr(arguments, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(arguments.run(arguments) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - every failure gets a plain message
+        known = explain(error)
+        if known is None:
+            if arguments.debug:
+                raise
+            known = CliError(f"unexpected {type(error).__name__}: {error}",
+                             "run again with --debug and report the traceback")
+        print(f"backup-events: error: {known.problem}", file=sys.stderr)
+        if known.fix:
+            print(f"  fix: {known.fix}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from layouts import (
     ALL_INSTANCES,
+    instance_id,
     BACKUP,
     MAIN,
     MINIMUM_LAYOUT,
@@ -73,6 +74,13 @@ def actions(role):
 
 def as_list(value):
     return value if isinstance(value, list) else [value]
+
+
+@pytest.fixture(params=ALL_INSTANCES, ids=instance_id)
+def instance(request):
+    """(account, region, rendered template) for every instance of both layouts."""
+    account, region = request.param
+    return account, region, rendered(account, region)
 
 
 # --- Which resources ------------------------------------------------------------

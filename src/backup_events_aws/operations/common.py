@@ -1,0 +1,180 @@
+"""What the operations commands share: sessions, the template, stacks, progress.
+
+AWS conventions: `--profile` (else AWS_PROFILE or environment credentials),
+`--region` (else AWS_REGION / AWS_DEFAULT_REGION / the profile's region).
+Every failure a user can fix becomes a `CliError(problem, fix)`.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import boto3
+import botocore.exceptions
+
+from ..cli import CliError
+
+MAX_TEMPLATE_BYTES = 51_200  # CloudFormation TemplateBody limit (aws-facts 6.1)
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]
+_REPOSITORY_TEMPLATE = _PACKAGE_DIR.parents[1] / "backup_events_aws.yaml"
+_PACKAGED_TEMPLATE = _PACKAGE_DIR / "backup_events_aws.yaml"
+DEFAULT_STACK_NAME = "BackupEvents"
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def add_aws_arguments(parser: Any, region_help: str = "AWS region (else AWS_REGION or the profile's)") -> None:
+    parser.add_argument("--profile", help="AWS profile (else AWS_PROFILE or environment credentials)")
+    parser.add_argument("--region", help=region_help)
+
+
+def add_stack_argument(parser: Any) -> None:
+    parser.add_argument("--stack-name", default=None,
+                        help="the stack's name (default: the template's suggested name, BackupEvents)")
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def session(profile: str | None, region: str | None, what: str = "") -> boto3.Session:
+    """A boto3 session with a region, or a CliError that says how to give one."""
+    try:
+        result = boto3.Session(profile_name=profile or None, region_name=region or None)
+    except botocore.exceptions.ProfileNotFound:
+        raise CliError(f"AWS profile '{profile}' not found",
+                       "check the name in ~/.aws/config, or run 'aws configure --profile "
+                       f"{profile}'") from None
+    if not result.region_name:
+        flag = f"--{what}region" if what else "--region"
+        raise CliError(f"no AWS region given{' for ' + what.rstrip('-') if what else ''}",
+                       f"pass {flag}, or set AWS_REGION, or set region in the profile")
+    return result
+
+
+def account_of(aws: boto3.Session) -> str:
+    return aws.client("sts").get_caller_identity()["Account"]
+
+
+def error_code(error: Exception) -> str:
+    return getattr(error, "response", {}).get("Error", {}).get("Code", "") if isinstance(
+        error, botocore.exceptions.ClientError) else ""
+
+
+# --------------------------------------------------------------------------- the template
+
+
+def default_template_path() -> Path:
+    """The repository's template, or the copy packaged with the wheel."""
+    return _REPOSITORY_TEMPLATE if _REPOSITORY_TEMPLATE.exists() else _PACKAGED_TEMPLATE
+
+
+def read_template(path: str | Path | None = None) -> str:
+    """The template text, checked against the TemplateBody limit."""
+    path = Path(path) if path else default_template_path()
+    try:
+        body = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CliError(f"cannot read the template {path}: {error.strerror}",
+                       "pass --template-file with the path of backup_events_aws.yaml") from None
+    size = len(body.encode("utf-8"))
+    if size > MAX_TEMPLATE_BYTES:
+        raise CliError(f"the template {path} is {size:,} bytes; TemplateBody accepts at most "
+                       f"{MAX_TEMPLATE_BYTES:,}", "use the released template, or upload it to S3 "
+                       "and deploy it with TemplateURL")
+    return body
+
+
+def template_metadata(body: str) -> dict[str, str]:
+    """Metadata.BackupEvents (SuggestedStackName, StackSetDescription, Help), read without a YAML
+    parser (boto3 is the only runtime dependency). JSON templates work too."""
+    found = {}
+    for key in ("SuggestedStackName", "StackSetDescription", "Help"):
+        match = re.search(rf'^\s*"?{key}"?\s*:\s*"?(?P<value>[^"\n]+?)"?\s*,?\s*$', body, re.MULTILINE)
+        if match:
+            found[key] = match.group("value")
+    return found
+
+
+def template_parameter_names(body: str) -> list[str]:
+    """The names under the top-level `Parameters:` section of a YAML template."""
+    names, inside = [], False
+    for line in body.splitlines():
+        if re.match(r"^\S", line):
+            inside = line.rstrip() == "Parameters:"
+            continue
+        match = re.match(r"^  ([A-Za-z0-9]+):\s*$", line)
+        if inside and match:
+            names.append(match.group(1))
+    return names
+
+
+def capabilities_for(body: str) -> list[str]:
+    if re.search(r"\b(RoleName|ManagedPolicyName|GroupName|UserName)\b", body):
+        return ["CAPABILITY_NAMED_IAM"]
+    if "AWS::IAM::" in body:
+        return ["CAPABILITY_IAM"]
+    return []
+
+
+def parse_parameters(pairs: list[str] | None, known: list[str]) -> dict[str, str]:
+    """`--parameter Key=Value` (repeatable) as a dict, keys checked against the template."""
+    parameters: dict[str, str] = {}
+    for pair in pairs or []:
+        key, equals, value = pair.partition("=")
+        if not equals or not key:
+            raise CliError(f"--parameter {pair!r} is not Key=Value", "write it like --parameter NewDeleteAfterDays=7")
+        if known and key not in known:
+            raise CliError(f"the template has no parameter {key!r}",
+                           f"use one of: {', '.join(known)}")
+        parameters[key] = value
+    return parameters
+
+
+# --------------------------------------------------------------------------- stacks
+
+
+def stack_outputs(cloudformation: Any, stack_name: str, where: str = "") -> dict[str, str]:
+    """The stack's outputs, or a CliError when the stack is not there."""
+    try:
+        stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    except botocore.exceptions.ClientError as error:
+        if error_code(error) == "ValidationError" and "does not exist" in str(error):
+            place = f" in {where}" if where else ""
+            raise CliError(f"stack {stack_name!r} not found{place}",
+                           "deploy it with 'backup-events deploy', or pass the right --stack-name, "
+                           "--profile and --region") from None
+        raise
+    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
+def where(aws: boto3.Session, profile: str | None) -> str:
+    return f"{profile or 'default credentials'} / {aws.region_name}"
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class Progress:
+    """Prints each step as it happens, with the time elapsed since the command started."""
+
+    def __init__(self, out: Any = None, clock: Callable[[], float] = time.monotonic):
+        self.out = out or sys.stdout
+        self.clock = clock
+        self.started = clock()
+
+    def elapsed(self) -> float:
+        return self.clock() - self.started
+
+    def say(self, text: str) -> None:
+        print(f"[{self.elapsed():7.1f}s] {text}", file=self.out, flush=True)
+
+
+def sleep(seconds: float) -> None:
+    """Pause between polls (tests set poll intervals to 0)."""
+    if seconds > 0:
+        time.sleep(seconds)

@@ -132,7 +132,8 @@ def vault_table(org: Organization) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: (row["source"] != "original", row["account"], row["region"]))
 
 
-def print_table(rows: list[dict[str, Any]], out=sys.stdout) -> None:
+def print_table(rows: list[dict[str, Any]], out=None) -> None:
+    out = out or sys.stdout
     headers = ["account", "region", "vault", "recovery_point", "source", "delete_after_days"]
     titles = ["Account", "Region", "Vault", "Recovery point", "Source", "DeleteAfterDays"]
     widths = [max(len(t), *(len(str(r[h])) for r in rows)) for h, t in zip(headers, titles)]
@@ -223,7 +224,8 @@ def explain_error(message: dict[str, Any]) -> str:
     return f"unrecognised message: {str(body)[:200]}"
 
 
-def print_story(summary: dict[str, Any], out=sys.stdout) -> None:
+def print_story(summary: dict[str, Any], out=None) -> None:
+    out = out or sys.stdout
     print(f"Backup Events demo: {summary['layout']} layout, {summary['scenario']} "
           "(local sandbox, simulated time, no AWS account)\n", file=out)
     for step in summary["steps"]:

@@ -1,0 +1,61 @@
+"""`backup-events demo`: the quick start as a new user sees it."""
+
+import json
+
+import pytest
+
+from backup_events_aws import cli
+from backup_events_aws.sandbox import demo
+
+
+@pytest.fixture(scope="module")
+def quickstart():
+    return demo.quick_start()
+
+
+def test_quickstart_ends_with_copies_in_both_regions_and_the_original_at_8_days(quickstart):
+    rows = {(r["account"], r["region"], r["source"] == "original"): r
+            for r in quickstart["recovery_points"]}
+    assert rows[("000022224444", "us-east-1", True)]["delete_after_days"] == 8
+    assert rows[("999977775555", "us-east-1", False)]["delete_after_days"] == 35
+    assert rows[("999977775555", "us-west-2", False)]["delete_after_days"] == 35
+    assert len(quickstart["recovery_points"]) == 3
+    assert quickstart["error_queues"] == {}
+
+
+def test_quickstart_tells_each_step_where_it_happened(quickstart):
+    steps = [(s["account"], s["region"], s["text"]) for s in quickstart["steps"]]
+    texts = [text for _, _, text in steps]
+    # In order: backup completes, copy 1 starts, copy 1 completes, then the event
+    # is forwarded and copy 2 starts in the backup account; the original is
+    # shortened only after copy 1 completed.
+    order = ["AWS Backup: backup job COMPLETED", "function: StartCopyJob",
+             "AWS Backup: copy job COMPLETED", "EventBridge: event forwarded",
+             "function: StartCopyJob"]
+    position = 0
+    for wanted in order:
+        position = next(i for i in range(position, len(texts)) if texts[i].startswith(wanted)) + 1
+    first_completed_copy = next(i for i, t in enumerate(texts) if t.startswith("AWS Backup: copy job COMPLETED"))
+    assert texts.index(next(t for t in texts if "UpdateRecoveryPointLifecycle" in t)) > first_completed_copy
+    shorten = next(s for s in steps if "UpdateRecoveryPointLifecycle" in s[2])
+    assert shorten[:2] == ("000022224444", "us-east-1") and shorten[2].endswith("35 -> 8")
+    copy_2 = [s for s in steps if s[2].startswith("function: StartCopyJob")][1]
+    assert copy_2[:2] == ("999977775555", "us-east-1") and "us-west-2" in copy_2[2]
+
+
+def test_failures_scenario_records_each_failure_and_shortens_nothing():
+    summary = demo.quick_start(scenario="failures")
+    [messages] = summary["error_queues"].values()
+    assert any("Access Denied trying to call AWS Backup service" in m for m in messages)
+    assert any("Given key ID is not accessible" in m for m in messages)
+    assert any(m.startswith("function failed 3 times (RetriesExhausted)") for m in messages)
+    assert {r["delete_after_days"] for r in summary["recovery_points"]} == {35}
+
+
+def test_cli_demo_prints_the_story_and_json(capsys):
+    assert cli.main(["demo"]) == 0
+    text = capsys.readouterr().out
+    assert "DeleteAfterDays 35 -> 8" in text and "Error queues: empty" in text
+    assert cli.main(["demo", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["layout"] == "minimum" and len(summary["recovery_points"]) == 3

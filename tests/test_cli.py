@@ -1,0 +1,54 @@
+"""The command line's contract: clear errors, non-zero exit, no traceback."""
+
+import botocore.exceptions
+import pytest
+
+from backup_events_aws import cli
+
+
+def run_with(error, capsys, argv=("boom",)):
+    def register(subcommands):
+        parser = subcommands.add_parser("boom")
+        parser.set_defaults(run=lambda arguments: (_ for _ in ()).throw(error))
+    original = cli.build_parser
+
+    def parser_with_boom():
+        parser = original()
+        register(parser._subparsers._group_actions[0])
+        return parser
+
+    cli.build_parser = parser_with_boom
+    try:
+        code = cli.main(list(argv))
+    finally:
+        cli.build_parser = original
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("error,problem,fix", [
+    (cli.CliError("stack BackupEvents not found", "deploy it first"),
+     "stack BackupEvents not found", "deploy it first"),
+    (botocore.exceptions.ProfileNotFound(profile="nope"), "nope", "aws configure"),
+    (botocore.exceptions.NoCredentialsError(), "no AWS credentials", "--profile"),
+    (botocore.exceptions.NoRegionError(), "no AWS region", "--region"),
+    (botocore.exceptions.ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetRole"),
+     "AccessDenied", "lack this permission"),
+    (RuntimeError("surprise"), "unexpected RuntimeError: surprise", "--debug"),
+])
+def test_errors_name_the_problem_and_the_fix_without_traceback(capsys, error, problem, fix):
+    code, err = run_with(error, capsys)
+    assert code == 1
+    first, second = err.strip().splitlines()
+    assert first.startswith("backup-events: error:") and problem in first
+    assert second.strip().startswith("fix:") and fix in second
+    assert "Traceback" not in err
+
+
+def test_debug_shows_the_traceback_of_an_unexpected_error(capsys):
+    with pytest.raises(RuntimeError):
+        run_with(RuntimeError("surprise"), capsys, argv=("--debug", "boom"))
+
+
+def test_no_command_prints_help_and_exits_2(capsys):
+    assert cli.main([]) == 2
+    assert "demo" in capsys.readouterr().out

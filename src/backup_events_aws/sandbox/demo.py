@@ -137,10 +137,10 @@ def print_table(rows: list[dict[str, Any]], out=None) -> None:
     headers = ["account", "region", "vault", "recovery_point", "source", "delete_after_days"]
     titles = ["Account", "Region", "Vault", "Recovery point", "Source", "DeleteAfterDays"]
     widths = [max(len(t), *(len(str(r[h])) for r in rows)) for h, t in zip(headers, titles)]
-    print("  ".join(t.ljust(w) for t, w in zip(titles, widths)), file=out)
+    print("  ".join(t.ljust(w) for t, w in zip(titles, widths)).rstrip(), file=out)
     print("  ".join("-" * w for w in widths), file=out)
     for row in rows:
-        print("  ".join(str(row[h]).ljust(w) for h, w in zip(headers, widths)), file=out)
+        print("  ".join(str(row[h]).ljust(w) for h, w in zip(headers, widths)).rstrip(), file=out)
 
 
 def quick_start(layout: str = "minimum", scenario: str = "quickstart") -> dict[str, Any]:
@@ -233,7 +233,7 @@ def print_story(summary: dict[str, Any], out=None) -> None:
     print("\nRecovery points in every vault:\n", file=out)
     print_table(summary["recovery_points"], out)
     errors = summary["error_queues"]
-    print("\nError queues:", "empty" if not errors else "", file=out)
+    print("\nError queues:" + (" empty" if not errors else ""), file=out)
     for where, messages in errors.items():
         for text in messages:
             print(f"  {where}: {text}", file=out)

@@ -7,6 +7,7 @@ Every failure a user can fix becomes a `CliError(problem, fix)`.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import time
@@ -92,6 +93,8 @@ def read_template(path: str | Path | None = None) -> str:
 def template_metadata(body: str) -> dict[str, str]:
     """Metadata.BackupEvents (SuggestedStackName, StackSetDescription, Help), read without a YAML
     parser (boto3 is the only runtime dependency). JSON templates work too."""
+    if body.lstrip().startswith("{"):
+        return dict(_json(body).get("Metadata", {}).get("BackupEvents", {}))
     found = {}
     for key in ("SuggestedStackName", "StackSetDescription", "Help"):
         match = re.search(rf'^\s*"?{key}"?\s*:\s*"?(?P<value>[^"\n]+?)"?\s*,?\s*$', body, re.MULTILINE)
@@ -101,7 +104,9 @@ def template_metadata(body: str) -> dict[str, str]:
 
 
 def template_parameter_names(body: str) -> list[str]:
-    """The names under the top-level `Parameters:` section of a YAML template."""
+    """The names under the top-level `Parameters:` section (YAML or JSON template)."""
+    if body.lstrip().startswith("{"):
+        return list(_json(body).get("Parameters", {}))
     names, inside = [], False
     for line in body.splitlines():
         if re.match(r"^\S", line):
@@ -113,8 +118,16 @@ def template_parameter_names(body: str) -> list[str]:
     return names
 
 
+def _json(body: str) -> dict[str, Any]:
+    try:
+        return json.loads(body)
+    except ValueError as error:
+        raise CliError(f"the template is not valid JSON: {error}", "pass the YAML or JSON template as shipped") from None
+
+
 def capabilities_for(body: str) -> list[str]:
-    if re.search(r"\b(RoleName|ManagedPolicyName|GroupName|UserName)\b", body):
+    """CAPABILITY_NAMED_IAM only when the template names IAM resources itself."""
+    if re.search(r'"?\b(RoleName|ManagedPolicyName|GroupName|UserName|InstanceProfileName)"?\s*:', body):
         return ["CAPABILITY_NAMED_IAM"]
     if "AWS::IAM::" in body:
         return ["CAPABILITY_IAM"]

@@ -1,0 +1,364 @@
+"""`backup-events preflight`: is each account and region ready for Backup Events?
+
+    backup-events preflight --profile main --profile backup --region us-east-1 --region us-west-2 \\
+        --management-profile management --org-id o-a1b2c3d4e5 --backup-account-id 999977775555 \\
+        --backup-region us-west-2 --alternate-region us-east-1 \\
+        [--vault-name MyVault] [--kms-key arn:aws:kms:...:key/mrk-...] [--resource-types EFS EBS]
+
+Prints a pass/fail checklist, with the fix for each failure; exits 1 if any fails.
+
+Two halves: `collect` makes the read-only API calls and keeps each response, or
+the error it raised, under "service.operation"; the checks are pure functions of
+those responses (`check_x(responses, ...) -> Result`), so each is tested alone.
+Organization-wide checks run once, with the management account's profile; the
+others in every (profile, region). Vault and key checks run only when you bring
+your own (--vault-name, --kms-key); the sample vaults are made by the template.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import botocore.exceptions
+
+from . import common
+
+BACKUP_SERVICE = "backup.amazonaws.com"
+MINIMUM_CONCURRENCY = 1000
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    passed: bool
+    detail: str
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An API call that raised: the check reports it instead of a response."""
+
+    code: str
+    message: str
+
+
+Responses = dict  # "service.operation" -> response dict | Failure
+
+
+def _failed_call(name: str, failure: Failure, permission: str, hint: str = "") -> Result:
+    fix = f"use credentials allowed {permission}" + (f"; {hint}" if hint else "")
+    return Result(name, False, f"could not check: {failure.code}: {failure.message}", fix)
+
+
+# --------------------------------------------------------------------------- pure checks
+
+
+def check_trusted_access(responses: Responses) -> Result:
+    name = "Organizations trusted access for AWS Backup (cross-account monitoring)"
+    response = responses.get("organizations.list_aws_service_access_for_organization")
+    fix = ("in the management account: aws organizations enable-aws-service-access "
+           f"--service-principal {BACKUP_SERVICE} (or AWS Backup console > Settings > "
+           "Cross-account monitoring > Turn on)")
+    if isinstance(response, Failure):
+        return _failed_call(name, response, "organizations:ListAWSServiceAccessForOrganization",
+                            "run it with the management account's profile: --management-profile")
+    principals = [p.get("ServicePrincipal") for p in (response or {}).get("EnabledServicePrincipals", [])]
+    if BACKUP_SERVICE in principals:
+        return Result(name, True, f"{BACKUP_SERVICE} is enabled")
+    return Result(name, False, f"{BACKUP_SERVICE} is not among the trusted services", fix)
+
+
+def check_scps_enabled(responses: Responses) -> Result:
+    name = "Service control policies enabled"
+    response = responses.get("organizations.list_roots")
+    if isinstance(response, Failure):
+        return _failed_call(name, response, "organizations:ListRoots",
+                            "run it with the management account's profile: --management-profile")
+    roots = (response or {}).get("Roots", [])
+    if not roots:
+        return Result(name, False, "no organization root found",
+                      "run it with the management account's profile: --management-profile")
+    types = {(p.get("Type"), p.get("Status")) for p in roots[0].get("PolicyTypes", [])}
+    if ("SERVICE_CONTROL_POLICY", "ENABLED") in types:
+        return Result(name, True, f"enabled on root {roots[0]['Id']}")
+    return Result(name, False, f"not enabled on root {roots[0].get('Id')}",
+                  f"aws organizations enable-policy-type --root-id {roots[0].get('Id')} "
+                  "--policy-type SERVICE_CONTROL_POLICY")
+
+
+def check_cross_account_backup(responses: Responses) -> Result:
+    name = "Cross-account backup enabled"
+    response = responses.get("backup.describe_global_settings")
+    fix = ("in the management account: aws backup update-global-settings --global-settings "
+           "isCrossAccountBackupEnabled=true (or AWS Backup console > Settings > Cross-account backup)")
+    if isinstance(response, Failure):
+        return _failed_call(name, response, "backup:DescribeGlobalSettings",
+                            "the account must belong to the organization")
+    value = str((response or {}).get("GlobalSettings", {}).get("isCrossAccountBackupEnabled", "")).lower()
+    if value == "true":
+        return Result(name, True, "isCrossAccountBackupEnabled is true")
+    return Result(name, False, f"isCrossAccountBackupEnabled is {value or 'not set'}", fix)
+
+
+def check_opt_in(responses: Responses, resource_types: list[str], region: str) -> Result:
+    name = f"AWS Backup service opt-in ({', '.join(resource_types)})"
+    response = responses.get("backup.describe_region_settings")
+    if isinstance(response, Failure):
+        return _failed_call(name, response, "backup:DescribeRegionSettings")
+    preferences = (response or {}).get("ResourceTypeOptInPreference", {})
+    off = [t for t in resource_types if preferences.get(t) is not True]
+    if not off:
+        return Result(name, True, "opted in")
+    settings = " ".join(f"{t}=true" for t in off)
+    return Result(name, False, f"not opted in here: {', '.join(off)}",
+                  f"aws backup update-region-settings --region {region} "
+                  f"--resource-type-opt-in-preference {settings}")
+
+
+def check_lambda_concurrency(responses: Responses, region: str) -> Result:
+    name = f"Lambda concurrent executions quota >= {MINIMUM_CONCURRENCY:,}"
+    response = responses.get("lambda.get_account_settings")
+    if isinstance(response, Failure):
+        return _failed_call(name, response, "lambda:GetAccountSettings")
+    limit = (response or {}).get("AccountLimit", {}).get("ConcurrentExecutions", 0)
+    if limit >= MINIMUM_CONCURRENCY:
+        return Result(name, True, f"{limit:,}")
+    return Result(name, False, f"only {limit:,} (new accounts start low)",
+                  f"request an increase: aws service-quotas request-service-quota-increase --region {region} "
+                  "--service-code lambda --quota-code L-B99A9384 --desired-value 1000")
+
+
+def _statements(document: Any) -> list[dict[str, Any]]:
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            return []
+    statements = (document or {}).get("Statement", [])
+    return [statements] if isinstance(statements, dict) else list(statements)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def check_copy_role(responses: Responses, role_name: str) -> Result:
+    name = f"Copy role {role_name} exists and trusts {BACKUP_SERVICE}"
+    response = responses.get("iam.get_role")
+    create = ("create it: the AWS Backup console creates service-role/AWSBackupDefaultServiceRole "
+              "on the first on-demand backup made with 'Default role'; or pass --copy-role-name "
+              "(CopyRoleName) with an existing role")
+    if isinstance(response, Failure):
+        if response.code == "NoSuchEntity":
+            return Result(name, False, "the role does not exist", create)
+        return _failed_call(name, response, "iam:GetRole")
+    role = (response or {}).get("Role", {})
+    for statement in _statements(role.get("AssumeRolePolicyDocument")):
+        services = _as_list((statement.get("Principal") or {}).get("Service", []))
+        actions = _as_list(statement.get("Action", []))
+        if statement.get("Effect") == "Allow" and BACKUP_SERVICE in services and (
+                "sts:AssumeRole" in actions or "sts:*" in actions):
+            return Result(name, True, role.get("Arn", "found"))
+    return Result(name, False, f"{role.get('Arn', 'the role')} does not trust {BACKUP_SERVICE}",
+                  "add a trust policy statement: Effect Allow, Principal {Service: backup.amazonaws.com}, "
+                  "Action sts:AssumeRole")
+
+
+def admits_org_copies(policy: Any, org_id: str) -> bool:
+    """Does a vault access policy Allow backup:CopyIntoBackupVault to the organization?"""
+    for statement in _statements(policy):
+        actions = _as_list(statement.get("Action", []))
+        if statement.get("Effect") != "Allow" or "backup:CopyIntoBackupVault" not in actions:
+            continue
+        principal = statement.get("Principal")
+        everyone = principal == "*" or (isinstance(principal, dict) and "*" in _as_list(principal.get("AWS", [])))
+        if not everyone:
+            continue
+        conditions = statement.get("Condition") or {}
+        orgs = [value for operator, keys in conditions.items() if operator.startswith("StringEquals")
+                or operator.startswith("StringLike") or operator.startswith("ForAnyValue:StringLike")
+                for key, values in keys.items() if key in ("aws:PrincipalOrgID", "aws:PrincipalOrgPaths")
+                for value in _as_list(values)]
+        if any(value == org_id or str(value).startswith(f"{org_id}/") for value in orgs):
+            return True
+    return False
+
+
+def check_vault(responses: Responses, vault_name: str, org_id: str, is_backup_account: bool) -> Result:
+    name = f"Vault {vault_name} exists" + (" and admits the organization's copies" if is_backup_account else "")
+    if vault_name == "Default":
+        return Result(name, False, "the Default vault cannot receive cross-account copies",
+                      "use another vault name (VaultName)")
+    vault = responses.get("backup.describe_backup_vault")
+    if isinstance(vault, Failure):
+        if vault.code == "ResourceNotFoundException":
+            return Result(name, False, "the vault does not exist here",
+                          f"aws backup create-backup-vault --backup-vault-name {vault_name} (same name in "
+                          "every account and region), or deploy with CreateSampleVaults=true")
+        return _failed_call(name, vault, "backup:DescribeBackupVault")
+    if not is_backup_account:
+        return Result(name, True, (vault or {}).get("BackupVaultArn", "found"))
+    policy = responses.get("backup.get_backup_vault_access_policy")
+    fix = ("put an access policy on it: Effect Allow, Principal *, Action backup:CopyIntoBackupVault, "
+           f"Resource *, Condition StringEquals aws:PrincipalOrgID {org_id} "
+           "(aws backup put-backup-vault-access-policy)")
+    if isinstance(policy, Failure):
+        if policy.code == "ResourceNotFoundException":
+            return Result(name, False, "the vault has no access policy", fix)
+        return _failed_call(name, policy, "backup:GetBackupVaultAccessPolicy")
+    if admits_org_copies((policy or {}).get("Policy"), org_id):
+        return Result(name, True, f"admits backup:CopyIntoBackupVault from {org_id}")
+    return Result(name, False, f"its access policy does not admit copies from {org_id}", fix)
+
+
+def check_kms_key(responses: Responses, key: str) -> Result:
+    name = "KMS key is multi-region and enabled"
+    response = responses.get("kms.describe_key")
+    if isinstance(response, Failure):
+        if response.code == "NotFoundException":
+            return Result(name, False, f"{key} not found in this region",
+                          "replicate the multi-region key here: aws kms replicate-key")
+        return _failed_call(name, response, "kms:DescribeKey")
+    metadata = (response or {}).get("KeyMetadata", {})
+    problems = []
+    if not metadata.get("MultiRegion"):
+        problems.append("not multi-region")
+    if metadata.get("KeyState") != "Enabled":
+        problems.append(f"state {metadata.get('KeyState')}")
+    if not problems:
+        return Result(name, True, metadata.get("Arn", key))
+    fixes = []
+    if "not multi-region" in problems:
+        fixes.append("create a multi-region key (aws kms create-key --multi-region) and replicate it "
+                     "to every region in use")
+    if metadata.get("KeyState") != "Enabled":
+        fixes.append("enable the key (aws kms enable-key, or cancel its deletion)")
+    return Result(name, False, ", ".join(problems), "; ".join(fixes))
+
+
+def check_regions_differ(backup_region: str, alternate_region: str) -> Result:
+    name = "Backup and alternate regions differ"
+    if backup_region and backup_region == alternate_region:
+        return Result(name, False, f"both are {backup_region}",
+                      "pick another --alternate-region: it receives copy 2 of backups made in the backup region")
+    return Result(name, True, f"{backup_region} / {alternate_region}")
+
+
+# --------------------------------------------------------------------------- collecting
+
+
+def make_client(aws: Any, service: str, region: str) -> Any:
+    """The client each call uses (tests replace it to stand in for APIs moto lacks)."""
+    return aws.client(service, region_name=region)
+
+
+def call(responses: Responses, aws: Any, region: str, service: str, operation: str, **request: Any) -> None:
+    try:
+        responses[f"{service}.{operation}"] = getattr(make_client(aws, service, region), operation)(**request)
+    except botocore.exceptions.ClientError as error:
+        responses[f"{service}.{operation}"] = Failure(common.error_code(error),
+                                                      error.response.get("Error", {}).get("Message", ""))
+    except botocore.exceptions.BotoCoreError as error:
+        if isinstance(error, (botocore.exceptions.NoCredentialsError, botocore.exceptions.ProfileNotFound)):
+            raise
+        responses[f"{service}.{operation}"] = Failure(type(error).__name__, str(error))
+
+
+def key_in_region(key: str, region: str) -> str:
+    """A multi-region key's ARN in `region` (replicas share the key ID)."""
+    parts = key.split(":")
+    if len(parts) == 6 and parts[2] == "kms":
+        parts[3] = region
+        return ":".join(parts)
+    return key
+
+
+def organization_results(aws: Any, region: str) -> list[Result]:
+    responses: Responses = {}
+    call(responses, aws, region, "organizations", "list_aws_service_access_for_organization")
+    call(responses, aws, region, "organizations", "list_roots")
+    return [check_trusted_access(responses), check_scps_enabled(responses)]
+
+
+def location_results(aws: Any, region: str, options: Any, account: str, first_region: bool) -> list[Result]:
+    responses: Responses = {}
+    results = []
+    call(responses, aws, region, "backup", "describe_global_settings")
+    call(responses, aws, region, "backup", "describe_region_settings")
+    call(responses, aws, region, "lambda", "get_account_settings")
+    if first_region:  # IAM and the global settings are per account
+        call(responses, aws, region, "iam", "get_role", RoleName=options.copy_role_name.rsplit("/", 1)[-1])
+        results += [check_cross_account_backup(responses), check_copy_role(responses, options.copy_role_name)]
+    results += [check_opt_in(responses, options.resource_types, region),
+                check_lambda_concurrency(responses, region)]
+    if options.vault_name:
+        is_backup = not options.backup_account_id or account == options.backup_account_id
+        call(responses, aws, region, "backup", "describe_backup_vault", BackupVaultName=options.vault_name)
+        if is_backup:
+            call(responses, aws, region, "backup", "get_backup_vault_access_policy",
+                 BackupVaultName=options.vault_name)
+        results.append(check_vault(responses, options.vault_name, options.org_id, is_backup))
+    if options.kms_key:
+        call(responses, aws, region, "kms", "describe_key", KeyId=key_in_region(options.kms_key, region))
+        results.append(check_kms_key(responses, options.kms_key))
+    return results
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def register(subcommands: Any) -> None:
+    parser = subcommands.add_parser(
+        "preflight", help="check that accounts and regions are ready (pass/fail, with fixes)",
+        description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", action="append", default=[],
+                        help="an account's profile (repeatable; default: the current credentials)")
+    parser.add_argument("--region", action="append", default=[], help="a region to check (repeatable)")
+    parser.add_argument("--management-profile",
+                        help="profile of the organization's management account (Organizations checks)")
+    parser.add_argument("--org-id", required=True, help="the organization ID, o-...")
+    parser.add_argument("--backup-account-id", help="the backup account (its vault must admit copies)")
+    parser.add_argument("--backup-region", required=True)
+    parser.add_argument("--alternate-region", required=True)
+    parser.add_argument("--copy-role-name", default="service-role/AWSBackupDefaultServiceRole",
+                        help="CopyRoleName (default %(default)s)")
+    parser.add_argument("--vault-name", help="your own vault's name (VaultName) when not using sample vaults")
+    parser.add_argument("--kms-key", help="your own multi-region KMS key's ARN (VaultCustomKmsKey)")
+    parser.add_argument("--resource-types", nargs="+", default=["EFS"], metavar="TYPE",
+                        help="resource types you back up, as AWS Backup names them (default: EFS)")
+    parser.set_defaults(run=run)
+
+
+def print_results(title: str, results: list[Result], out: Callable[[str], None] = print) -> None:
+    out(f"\n{title}")
+    for result in results:
+        out(f"  {'PASS' if result.passed else 'FAIL'}  {result.name}: {result.detail}")
+        if not result.passed and result.fix:
+            out(f"        fix: {result.fix}")
+
+
+def run(arguments: Any) -> int:
+    profiles = arguments.profile or [None]
+    regions = list(dict.fromkeys(arguments.region)) or [None]
+    failures = 0
+    general = [check_regions_differ(arguments.backup_region, arguments.alternate_region)]
+    print_results("Layout", general)
+    failures += sum(not r.passed for r in general)
+    management = arguments.management_profile or profiles[0]
+    aws = common.session(management, regions[0])
+    results = organization_results(aws, aws.region_name)
+    print_results(f"Organization (profile {management or 'default credentials'})", results)
+    failures += sum(not r.passed for r in results)
+    for profile in profiles:
+        for index, region in enumerate(regions):
+            aws = common.session(profile, region)
+            account = common.account_of(aws)
+            results = location_results(aws, aws.region_name, arguments, account, index == 0)
+            print_results(f"Account {account} (profile {profile or 'default credentials'}), "
+                          f"{aws.region_name}", results)
+            failures += sum(not r.passed for r in results)
+    print(f"\n{failures} check(s) failed" if failures else "\nAll checks passed")
+    return 1 if failures else 0

@@ -1,0 +1,275 @@
+"""preflight: pure checks, each failing case alone; the command on a ready and on a
+misconfigured sandbox organisation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from backup_events_aws.operations import preflight
+from backup_events_aws.operations.preflight import Failure
+from backup_events_aws.sandbox import Organization
+from operations_support import run, write_profiles
+
+EAST, WEST2 = "us-east-1", "us-west-2"
+MAIN, BACKUP, MANAGEMENT = "000022224444", "999977775555", "111111111111"
+ORG = "o-xxxxxxxxxx"
+ORG_POLICY = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": "*", "Action": "backup:CopyIntoBackupVault", "Resource": "*",
+    "Condition": {"StringEquals": {"aws:PrincipalOrgID": ORG}}}]}
+TRUST = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+
+# --------------------------------------------------------------------------- pure checks
+
+def test_trusted_access():
+    ok = {"organizations.list_aws_service_access_for_organization": {"EnabledServicePrincipals": [
+        {"ServicePrincipal": "backup.amazonaws.com"}]}}
+    assert preflight.check_trusted_access(ok).passed
+    off = preflight.check_trusted_access({"organizations.list_aws_service_access_for_organization": {
+        "EnabledServicePrincipals": [{"ServicePrincipal": "config.amazonaws.com"}]}})
+    assert not off.passed and "enable-aws-service-access --service-principal backup.amazonaws.com" in off.fix
+    denied = preflight.check_trusted_access({"organizations.list_aws_service_access_for_organization": Failure(
+        "AccessDeniedException", "not the management account")})
+    assert not denied.passed and "--management-profile" in denied.fix
+
+
+def test_scps():
+    root = {"Id": "r-ab12", "PolicyTypes": [{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}]}
+    assert preflight.check_scps_enabled({"organizations.list_roots": {"Roots": [root]}}).passed
+    off = preflight.check_scps_enabled({"organizations.list_roots": {"Roots": [dict(root, PolicyTypes=[
+        {"Type": "SERVICE_CONTROL_POLICY", "Status": "PENDING_DISABLE"}])]}})
+    assert not off.passed and "enable-policy-type --root-id r-ab12" in off.fix
+
+
+def test_cross_account_backup():
+    key = "backup.describe_global_settings"
+    assert preflight.check_cross_account_backup({key: {"GlobalSettings": {"isCrossAccountBackupEnabled": "true"}}}).passed
+    off = preflight.check_cross_account_backup({key: {"GlobalSettings": {"isCrossAccountBackupEnabled": "false"}}})
+    assert not off.passed and "isCrossAccountBackupEnabled=true" in off.fix
+    assert not preflight.check_cross_account_backup({key: {"GlobalSettings": {}}}).passed
+
+
+def test_opt_in():
+    key = "backup.describe_region_settings"
+    settings = {"ResourceTypeOptInPreference": {"EFS": True, "EBS": False}}
+    assert preflight.check_opt_in({key: settings}, ["EFS"], EAST).passed
+    off = preflight.check_opt_in({key: settings}, ["EFS", "EBS", "RDS"], EAST)
+    assert not off.passed and off.detail.endswith("EBS, RDS") and "EBS=true RDS=true" in off.fix
+
+
+def test_lambda_concurrency():
+    key = "lambda.get_account_settings"
+    assert preflight.check_lambda_concurrency({key: {"AccountLimit": {"ConcurrentExecutions": 1000}}}, EAST).passed
+    low = preflight.check_lambda_concurrency({key: {"AccountLimit": {"ConcurrentExecutions": 10}}}, EAST)
+    assert not low.passed and "L-B99A9384" in low.fix
+
+
+def test_copy_role():
+    name = "service-role/AWSBackupDefaultServiceRole"
+    role = {"Role": {"Arn": "arn:aws:iam::1:role/x", "AssumeRolePolicyDocument": TRUST}}
+    assert preflight.check_copy_role({"iam.get_role": role}, name).passed
+    as_text = {"Role": dict(role["Role"], AssumeRolePolicyDocument=json.dumps(TRUST))}
+    assert preflight.check_copy_role({"iam.get_role": as_text}, name).passed
+    other = json.loads(json.dumps(TRUST).replace("backup.amazonaws", "lambda.amazonaws"))
+    wrong = preflight.check_copy_role({"iam.get_role": {"Role": dict(role["Role"], AssumeRolePolicyDocument=other)}}, name)
+    assert not wrong.passed and "Principal {Service: backup.amazonaws.com}" in wrong.fix
+    missing = preflight.check_copy_role({"iam.get_role": Failure("NoSuchEntity", "not found")}, name)
+    assert not missing.passed and "does not exist" in missing.detail and "create it" in missing.fix
+
+
+def test_vault_access_policy():
+    ok = {"backup.describe_backup_vault": {"BackupVaultArn": "arn"},
+          "backup.get_backup_vault_access_policy": {"Policy": json.dumps(ORG_POLICY)}}
+    assert preflight.check_vault(ok, "MyVault", ORG, True).passed
+    other_org = dict(ok, **{"backup.get_backup_vault_access_policy": {
+        "Policy": json.dumps(ORG_POLICY).replace(ORG, "o-yyyyyyyyyy")}})
+    result = preflight.check_vault(other_org, "MyVault", ORG, True)
+    assert not result.passed and f"aws:PrincipalOrgID {ORG}" in result.fix
+    no_policy = dict(ok, **{"backup.get_backup_vault_access_policy": Failure("ResourceNotFoundException", "none")})
+    assert not preflight.check_vault(no_policy, "MyVault", ORG, True).passed
+    # Resource accounts need the vault, not the policy.
+    assert preflight.check_vault(no_policy, "MyVault", ORG, False).passed
+    missing = {"backup.describe_backup_vault": Failure("ResourceNotFoundException", "no vault")}
+    result = preflight.check_vault(missing, "MyVault", ORG, False)
+    assert not result.passed and "create-backup-vault --backup-vault-name MyVault" in result.fix
+    assert not preflight.check_vault(ok, "Default", ORG, True).passed
+
+
+@pytest.mark.parametrize("policy, admitted", [
+    (ORG_POLICY, True),
+    ({"Statement": [dict(ORG_POLICY["Statement"][0], Principal={"AWS": "*"})]}, True),
+    ({"Statement": [dict(ORG_POLICY["Statement"][0], Condition={
+        "ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": [f"{ORG}/r-ab12/*"]}})]}, True),
+    ({"Statement": [dict(ORG_POLICY["Statement"][0], Effect="Deny")]}, False),
+    ({"Statement": [dict(ORG_POLICY["Statement"][0], Action="backup:CopyFromBackupVault")]}, False),
+    ({"Statement": [dict(ORG_POLICY["Statement"][0], Principal={"AWS": "arn:aws:iam::1:root"})]}, False),
+])
+def test_admits_org_copies(policy, admitted):
+    assert preflight.admits_org_copies(policy, ORG) is admitted
+
+
+def test_kms_key():
+    key = "arn:aws:kms:us-east-1:999977775555:key/mrk-0123456789abcdef0123456789abcdef"
+    good = {"KeyMetadata": {"Arn": key, "MultiRegion": True, "KeyState": "Enabled"}}
+    assert preflight.check_kms_key({"kms.describe_key": good}, key).passed
+    single = preflight.check_kms_key({"kms.describe_key": {"KeyMetadata": dict(good["KeyMetadata"], MultiRegion=False)}}, key)
+    assert not single.passed and "--multi-region" in single.fix and "enable" not in single.fix
+    disabled = preflight.check_kms_key({"kms.describe_key": {"KeyMetadata": dict(good["KeyMetadata"], KeyState="Disabled")}}, key)
+    assert not disabled.passed and "enable-key" in disabled.fix and "multi-region" not in disabled.detail
+    gone = preflight.check_kms_key({"kms.describe_key": Failure("NotFoundException", "no")}, key)
+    assert not gone.passed and "replicate-key" in gone.fix
+    assert preflight.key_in_region(key, WEST2).startswith("arn:aws:kms:us-west-2:999977775555:key/mrk-")
+
+
+def test_regions_differ():
+    assert preflight.check_regions_differ(WEST2, EAST).passed
+    same = preflight.check_regions_differ(WEST2, WEST2)
+    assert not same.passed and "--alternate-region" in same.fix
+
+
+# --------------------------------------------------------------------------- the command
+
+
+class Standin:
+    """A real (moto) client, with the calls moto lacks answered from `canned`."""
+
+    def __init__(self, client, canned):
+        self.client, self.canned = client, canned
+
+    def __getattr__(self, name):
+        if name in self.canned:
+            answer = self.canned[name]
+            if isinstance(answer, Exception):
+                def fail(**_):
+                    raise answer
+                return fail
+            return lambda **_: answer
+        return getattr(self.client, name)
+
+
+def canned_answers():
+    """Per account: what moto cannot answer (backup global/region settings, Lambda account settings)."""
+    ready = {"describe_global_settings": {"GlobalSettings": {"isCrossAccountBackupEnabled": "true"}},
+             "describe_region_settings": {"ResourceTypeOptInPreference": {"EFS": True, "EBS": True}},
+             "get_account_settings": {"AccountLimit": {"ConcurrentExecutions": 1000}}}
+    return {(account, region): dict(ready) for account in (MAIN, BACKUP, MANAGEMENT) for region in (EAST, WEST2)}
+
+
+@pytest.fixture
+def ready(tmp_path, monkeypatch):
+    """A ready organisation: trusted access, SCPs, copy roles, BYO vaults admitting the org."""
+    org = Organization.minimum().start(deploy=False)
+    try:
+        write_profiles(org, tmp_path, monkeypatch, {"main": MAIN, "backup": BACKUP, "management": MANAGEMENT})
+        organizations = org.client("organizations", MANAGEMENT, EAST)
+        organizations.create_organization(FeatureSet="ALL")
+        organizations.enable_aws_service_access(ServicePrincipal="backup.amazonaws.com")
+        root = organizations.list_roots()["Roots"][0]["Id"]
+        organizations.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+        for account in (MAIN, BACKUP):
+            for region in (EAST, WEST2):
+                org.client("backup", account, region).create_backup_vault(BackupVaultName="MyVault")
+        for region in (EAST, WEST2):
+            org.client("backup", BACKUP, region).put_backup_vault_access_policy(
+                BackupVaultName="MyVault", Policy=json.dumps(ORG_POLICY))
+        answers = canned_answers()
+
+        def make_client(aws, service, region):
+            client = aws.client(service, region_name=region)
+            account = aws.client("sts").get_caller_identity()["Account"]
+            return Standin(client, answers[(account, region)] if service in ("backup", "lambda") else {})
+
+        monkeypatch.setattr(preflight, "make_client", make_client)
+        org.answers = answers
+        org.root = root
+        yield org
+    finally:
+        org.stop()
+
+
+ARGS = ["preflight", "--profile", "main", "--profile", "backup", "--region", EAST, "--region", WEST2,
+        "--management-profile", "management", "--org-id", ORG, "--backup-account-id", BACKUP,
+        "--backup-region", WEST2, "--alternate-region", EAST, "--vault-name", "MyVault"]
+
+
+def fail_lines(out):
+    lines = out.splitlines()
+    return [(line.strip(), lines[i + 1].strip()) for i, line in enumerate(lines) if line.strip().startswith("FAIL")]
+
+
+def test_ready_organisation_passes_every_check(ready, capsys):
+    code, out, err = run(capsys, *ARGS)
+    assert (code, err) == (0, ""), out
+    assert fail_lines(out) == [] and "All checks passed" in out
+    # 1 layout + 2 organization + per account: 2 account-wide + 3 per region x 2 regions, x 2 accounts
+    assert out.count("PASS") == 1 + 2 + 2 * (2 + 3 * 2)
+    assert f"Account {BACKUP} (profile backup), {WEST2}" in out
+
+
+def _answer(name, response, region=WEST2):
+    def apply(org):
+        org.answers[(BACKUP, region)][name] = response
+    return apply
+
+
+MISCONFIGURED = {
+    "trusted access": (lambda org: org.client("organizations", MANAGEMENT, EAST).disable_aws_service_access(
+        ServicePrincipal="backup.amazonaws.com"), "Organizations trusted access", "enable-aws-service-access"),
+    "scps": (lambda org: org.client("organizations", MANAGEMENT, EAST).disable_policy_type(
+        RootId=org.root, PolicyType="SERVICE_CONTROL_POLICY"), "Service control policies", "enable-policy-type"),
+    "cross-account backup": (_answer("describe_global_settings", {"GlobalSettings": {
+        "isCrossAccountBackupEnabled": "false"}}, EAST), "Cross-account backup", "isCrossAccountBackupEnabled=true"),
+    "opt-in": (_answer("describe_region_settings", {"ResourceTypeOptInPreference": {"EFS": False}}),
+               "service opt-in", "update-region-settings"),
+    "concurrency": (_answer("get_account_settings", {"AccountLimit": {"ConcurrentExecutions": 10}}),
+                    "Lambda concurrent executions", "L-B99A9384"),
+    "copy role missing": (lambda org: org.client("iam", BACKUP, EAST).delete_role(
+        RoleName="AWSBackupDefaultServiceRole"), "Copy role", "create it"),
+    "copy role trust": (lambda org: org.client("iam", BACKUP, EAST).update_assume_role_policy(
+        RoleName="AWSBackupDefaultServiceRole", PolicyDocument=json.dumps(TRUST).replace("backup.", "lambda.")),
+        "Copy role", "sts:AssumeRole"),
+    "vault missing": (lambda org: org.client("backup", MAIN, WEST2).delete_backup_vault(BackupVaultName="MyVault"),
+                      "Vault MyVault exists", "create-backup-vault"),
+    "vault policy": (lambda org: org.client("backup", BACKUP, WEST2).put_backup_vault_access_policy(
+        BackupVaultName="MyVault", Policy=json.dumps(ORG_POLICY).replace(ORG, "o-yyyyyyyyyy")),
+        "admits the organization's copies", "put-backup-vault-access-policy"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MISCONFIGURED))
+def test_each_misconfiguration_fails_alone_with_its_fix(ready, capsys, case):
+    breaks, name, fix = MISCONFIGURED[case]
+    breaks(ready)
+    code, out, err = run(capsys, *ARGS)
+    assert code == 1 and "1 check(s) failed" in out, out
+    [(line, fix_line)] = fail_lines(out)
+    assert name in line and fix_line.startswith("fix:") and fix in fix_line
+
+
+def test_same_backup_and_alternate_region_fails(ready, capsys):
+    args = list(ARGS)
+    args[args.index("--alternate-region") + 1] = WEST2
+    code, out, _ = run(capsys, *args)
+    [(line, fix_line)] = fail_lines(out)
+    assert code == 1 and "Backup and alternate regions differ" in line
+
+
+def test_kms_key_multi_region_and_enabled(ready, capsys):
+    kms = ready.client("kms", BACKUP, EAST)
+    key = kms.create_key(MultiRegion=True)["KeyMetadata"]
+    kms.replicate_key(KeyId=key["KeyId"], ReplicaRegion=WEST2)
+    args = ["preflight", "--profile", "backup", "--region", EAST, "--region", WEST2, "--management-profile",
+            "management", "--org-id", ORG, "--backup-region", WEST2, "--alternate-region", EAST,
+            "--kms-key", key["Arn"]]
+    code, out, _ = run(capsys, *args)
+    assert code == 0 and out.count("PASS  KMS key is multi-region and enabled") == 2, out
+    ready.client("kms", BACKUP, WEST2).disable_key(KeyId=key["KeyId"])
+    code, out, _ = run(capsys, *args)
+    [(line, fix_line)] = fail_lines(out)
+    assert code == 1 and "state Disabled" in line and "enable-key" in fix_line
+    single = kms.create_key()["KeyMetadata"]["Arn"]
+    code, out, _ = run(capsys, *args[:-1], single)
+    assert code == 1 and "not multi-region" in out

@@ -1,0 +1,222 @@
+"""`backup-events reconcile`: run the catch-up sweep now, from your laptop.
+
+    backup-events reconcile --profile main --region us-east-1 [--dry-run]
+    backup-events reconcile --profile backup --region us-east-1 --invoke
+
+AWS Backup events are best effort; the deployed function sweeps once a day for
+what lost events left undone (copies missing, originals not yet shortened). This
+command runs that sweep on demand in one stack instance (account and region):
+
+* default: reads the deployed function's settings (the Environment of the
+  stack's FunctionName), loads a private copy of the function's own code
+  (lambda_function.py) with those settings, lists what the sweep lists, prints
+  the actions `sweep_actions` decides, and carries them out with the function's
+  own `start_copy` / `shorten_retention`, using YOUR credentials (they need
+  what the function's role has: backup:List*, StartCopyJob, iam:PassRole of the
+  copy role, DescribeRecoveryPoint, UpdateRecoveryPointLifecycle).
+* `--dry-run`: prints the actions, does nothing.
+* `--invoke`: invokes the deployed function with a Scheduled Event instead, so
+  the sweep runs with the function's role; prints what it returned.
+
+Every action is idempotent (copies reuse their token; retention is never
+lengthened), so running it when all is well changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import importlib.util
+import json
+import logging
+import os
+import uuid
+from typing import Any, Callable, Iterator
+
+import botocore.config
+
+from .. import lambda_function
+from ..cli import CliError
+from . import common
+
+# Replaces the function's now() when set (the sandbox's simulated clock, in tests).
+clock: Callable[[], datetime.datetime] | None = None
+
+
+def register(subcommands: Any) -> None:
+    parser = subcommands.add_parser(
+        "reconcile", help="run the function's catch-up sweep now (copies missing, originals not shortened)",
+        description=__doc__.split("\n\n")[0])
+    common.add_aws_arguments(parser)
+    common.add_stack_argument(parser)
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument("--dry-run", action="store_true", help="print what the sweep would do, do nothing")
+    how.add_argument("--invoke", action="store_true",
+                     help="invoke the deployed function with a Scheduled Event instead")
+    parser.set_defaults(run=run)
+
+
+@contextlib.contextmanager
+def environment(variables: dict[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.update({key: str(value) for key, value in variables.items()})
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def load_function(variables: dict[str, str]) -> Any:
+    """A private copy of lambda_function.py whose settings are the deployed function's:
+    it reads them from the environment at import, as it does in Lambda."""
+    spec = importlib.util.spec_from_file_location(f"_backup_events_reconcile_{uuid.uuid4().hex}",
+                                                  lambda_function.__file__)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    with environment(variables):
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    if clock is not None:
+        module.now = clock
+    return module
+
+
+def scheduled_event(account: str, region: str) -> dict[str, Any]:
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": account, "time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": region, "resources": [], "detail": {}}
+
+
+def deployed_function(aws: Any, stack_name: str, profile: str | None) -> dict[str, Any]:
+    outputs = common.stack_outputs(aws.client("cloudformation"), stack_name, common.where(aws, profile))
+    if "FunctionName" not in outputs:
+        raise CliError(f"stack {stack_name!r} has no FunctionName output", "is it a Backup Events stack? "
+                       "pass the right --stack-name")
+    return aws.client("lambda").get_function_configuration(FunctionName=outputs["FunctionName"])
+
+
+def sweep_inputs(module: Any, client: Any, place: Any) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """What the function's sweep lists: its copy jobs to the sweep's destination and the vault's
+    recovery points, over the last CATCH_UP_DAYS days (mirrors lambda_function.sweep)."""
+    since = module.now() - datetime.timedelta(days=module.CATCH_UP_DAYS)
+    states: dict[str, list[str]] = {}
+    for page in client.get_paginator("list_copy_jobs").paginate(
+            ByDestinationVaultArn=module.sweep_destination(place), ByCreatedAfter=since):
+        for job in page.get("CopyJobs", []):
+            states.setdefault(job["SourceRecoveryPointArn"], []).append(job["State"])
+    points = [point for page in client.get_paginator("list_recovery_points_by_backup_vault").paginate(
+        BackupVaultName=module.VAULT_NAME, ByCreatedAfter=since) for point in page.get("RecoveryPoints", [])]
+    return points, states
+
+
+def describe_action(action: Any) -> str:
+    arguments = action.arguments or {}
+    if action.name == "copy":
+        return (f"copy {arguments['RecoveryPointArn']} -> {arguments['DestinationBackupVaultArn']} "
+                f"({action.reason})")
+    return f"shorten the retention of {arguments.get('RecoveryPointArn')} ({action.reason})"
+
+
+class Collector(logging.Handler):
+    """The function's log records (dicts), to say what it did."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if isinstance(record.msg, dict):
+            self.records.append(dict(record.msg))
+
+
+def describe_record(record: dict[str, Any]) -> str | None:
+    if record.get("call") == "StartCopyJob":
+        return (f"started copy job {record['response'].get('CopyJobId')}: "
+                f"{record['request']['RecoveryPointArn']} -> {record['request']['DestinationBackupVaultArn']}")
+    if record.get("call") == "UpdateRecoveryPointLifecycle":
+        before = (record.get("previous") or {}).get("DeleteAfterDays")
+        after = record["request"]["Lifecycle"].get("DeleteAfterDays")
+        return f"shortened {record['request']['RecoveryPointArn']}: DeleteAfterDays {before} -> {after}"
+    if record.get("type") == "no_change":
+        return f"left {record.get('recovery_point')} as is: {record.get('reason')}"
+    return None
+
+
+def run(arguments: Any) -> int:
+    aws = common.session(arguments.profile, arguments.region)
+    stack_name = arguments.stack_name or common.DEFAULT_STACK_NAME
+    configuration = deployed_function(aws, stack_name, arguments.profile)
+    function_arn = configuration["FunctionArn"]
+    _, partition, _, _, function_account = function_arn.split(":")[:5]
+    region = aws.region_name
+    if arguments.invoke:
+        return invoke(aws, configuration, function_account, region)
+    caller = common.account_of(aws)
+    if caller != function_account:
+        raise CliError(f"the credentials are for account {caller}, the function is in {function_account}",
+                       "use that account's --profile")
+    variables = (configuration.get("Environment") or {}).get("Variables", {})
+    module = load_function(variables)
+    client = aws.client("backup", config=botocore.config.Config(retries={"mode": "standard"}))
+    module._clients[region] = client  # the function's calls go through your credentials
+    place = module.Place(partition, function_account, region)
+    points, states = sweep_inputs(module, client, place)
+    actions = module.sweep_actions(points, states, place, module.now())
+    print(f"Sweep of {configuration['FunctionName']} in {function_account} {region}, vault "
+          f"{module.VAULT_NAME}, last {module.CATCH_UP_DAYS} days: {len(points)} recovery point(s), "
+          f"{sum(len(s) for s in states.values())} copy job(s) to {module.sweep_destination(place)}")
+    if not actions:
+        print("Nothing to do: every copy exists or is under way, and every original is shortened.")
+        return 0
+    print(f"{len(actions)} thing(s) to do:")
+    for action in actions:
+        print(f"  {describe_action(action)}")
+    if arguments.dry_run:
+        print("Dry run: nothing done.")
+        return 0
+    event = scheduled_event(function_account, region)
+    collector = Collector()
+    module.logger.addHandler(collector)
+    failures = 0
+    try:
+        for action in actions:
+            try:
+                if action.name == "copy":
+                    module.start_copy(place, action.arguments, event)
+                else:
+                    module.shorten_retention(place, action.arguments, event)
+            except Exception as error:  # noqa: BLE001 - report each, carry on with the others
+                failures += 1
+                print(f"  FAILED {describe_action(action)}: {error}")
+    finally:
+        module.logger.removeHandler(collector)
+    print("Done:")
+    for record in collector.records:
+        text = describe_record(record)
+        if text:
+            print(f"  {text}")
+    if failures:
+        raise CliError(f"{failures} of {len(actions)} action(s) failed",
+                       "fix the cause shown above (permissions, vault policy, KMS) and run reconcile again")
+    return 0
+
+
+def invoke(aws: Any, configuration: dict[str, Any], account: str, region: str) -> int:
+    payload = scheduled_event(account, region)
+    response = aws.client("lambda").invoke(FunctionName=configuration["FunctionName"],
+                                           InvocationType="RequestResponse", Payload=json.dumps(payload))
+    body = response["Payload"].read().decode("utf-8", "replace")
+    try:
+        result = json.loads(body)
+    except ValueError:
+        result = body
+    if response.get("FunctionError"):
+        message = result.get("errorMessage") if isinstance(result, dict) else result
+        raise CliError(f"the function failed: {message}",
+                       f"read its log group (/aws/lambda/{configuration['FunctionName']}) and fix the cause")
+    print(f"Invoked {configuration['FunctionName']} in {account} {region} with a Scheduled Event:")
+    if isinstance(result, dict) and "copies_started" in result:
+        print(f"  {result.get('recovery_points')} recovery point(s) seen, {result.get('copies_started')} "
+              f"copy job(s) started, {result.get('retention_checked')} retention(s) checked")
+    else:
+        print(f"  {json.dumps(result)}")
+    return 0

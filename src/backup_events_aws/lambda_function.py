@@ -75,7 +75,7 @@ _clients = {}
 def backup_client(region):
     if region not in _clients:
         _clients[region] = boto3.client("backup", region_name=region, config=(
-            botocore.config.Config(retries={"mode": "standard"})))
+            botocore.config.Config(retries={"mode": "standard", "max_attempts": 10})))
     return _clients[region]
 
 

@@ -118,9 +118,9 @@ def test_put_events_runs_the_deployed_code_in_its_own_account_and_region(sandbox
 
 def test_the_module_is_imported_once_per_execution_environment(sandbox):
     deploy(SOURCE_ACCOUNT, REGION, "fn", function_stack())
-    for n in range(3):
+    for n in range(3):  # one after the other: events at the same moment run side by side
         put_test_event({"n": n})
-    sandbox.clock.advance(5)
+        sandbox.clock.advance(5)
     invocations = sandbox.runtime.invocations
     assert [i.cold_start for i in invocations] == [True, False, False]
     assert len({log["init"] for log in handled(sandbox)}) == 1  # same module object: warm

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import datetime
 import fnmatch
+import heapq
 import itertools
 import json
 import random
@@ -113,8 +114,9 @@ def set_throttling(enabled: bool) -> None:
 
 def set_clock(clock: Clock) -> None:
     """The sandbox has one clock: jobs, lifecycles and rate limits all read it."""
-    global _clock
+    global _clock, _dispatch_pending
     _clock = clock
+    _dispatch_pending = False  # a pass pending on another clock would never run
 
 
 def get_clock() -> Clock:
@@ -184,7 +186,8 @@ def clear_faults() -> None:
 def reset_sandbox() -> None:
     """Restore default settings, sink, organisations, keys and faults (moto state is untouched;
     a new clock is created on next use)."""
-    global _clock
+    global _clock, _dispatch_pending
+    _dispatch_pending = False
     settings.__dict__.update(Settings().__dict__)  # in place: importers keep a live reference
     _rng.seed(settings.seed)
     _clock = None
@@ -398,8 +401,17 @@ class BackupState:
     backup_jobs: dict[str, BackupJob] = field(default_factory=dict)
     copy_jobs: dict[str, CopyJob] = field(default_factory=dict)
     idempotency: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # -> (request, job)
-    rate_second: int | None = None
-    rate_counts: dict[str, int] = field(default_factory=dict)
+    # Calls per simulated second: second -> operation (and "*") -> count. Kept per
+    # second, not just for the current one, so calls made inside a Lambda span
+    # (clock.py) count in their own second whatever order they run in.
+    rate_counts: dict[int, dict[str, int]] = field(default_factory=dict)
+    # Dispatch indexes (kept in step by start/finish), so a burst of thousands of jobs is
+    # dispatched in time proportional to what starts, not to every job ever made.
+    waiting_backups: dict[str, "BackupJob"] = field(default_factory=dict)  # creation order
+    waiting_copies: dict[str, dict[str, "CopyJob"]] = field(default_factory=dict)  # by destination vault
+    busy_resources: dict[str, int] = field(default_factory=dict)  # resource ARN -> started jobs
+    copies_to_region: dict[str, int] = field(default_factory=dict)  # destination region -> started
+    copies_to_vault: dict[str, int] = field(default_factory=dict)  # destination vault -> started
 
 
 def backend_for(account_id: str, region: str) -> BackupBackend:
@@ -569,10 +581,10 @@ def check_request(operation: str, account: str, region: str) -> None:
             return
         state = state_of(backend_for(account, region))
         second = int(_now().timestamp())
-        if state.rate_second != second:
-            state.rate_second, state.rate_counts = second, {}
+        if len(state.rate_counts) > 4096:  # forget seconds long past (spans last minutes at most)
+            state.rate_counts = {s: c for s, c in state.rate_counts.items() if s > second - 3600}
+        counts = state.rate_counts.setdefault(second, {})
         limit = RATE_LIMITS.get(operation, LIST_RATE_LIMIT if operation.startswith("List") else None)
-        counts = state.rate_counts
         if counts.get("*", 0) >= RATE_LIMIT_TOTAL or (limit is not None and counts.get(operation, 0) >= limit):
             raise ThrottlingException()
         counts["*"] = counts.get("*", 0) + 1
@@ -739,6 +751,7 @@ def start_backup_job(backend: BackupBackend, vault_name: str, resource_arn: str,
         start_by=now + datetime.timedelta(hours=8),  # default start window (samples: +8 h)
     )
     state.backup_jobs[job_id] = job
+    state.waiting_backups[job_id] = job
     if idempotency_token:
         state.idempotency[("backup", idempotency_token)] = (json.dumps(request, sort_keys=True, default=str), job_id)
     _emit_backup_job(job)
@@ -785,6 +798,7 @@ def start_copy_job(backend: BackupBackend, source_vault_name: str, recovery_poin
         destination_vault_arn=destination_vault_arn, backup_size=source.backup_size,
     )
     state.copy_jobs[job.job_id] = job
+    state.waiting_copies.setdefault(destination_vault_arn, {})[job.job_id] = job
     if idempotency_token:
         state.idempotency[("copy", idempotency_token)] = (json.dumps(request, sort_keys=True, default=str),
                                                            job.job_id)
@@ -793,40 +807,67 @@ def start_copy_job(backend: BackupBackend, source_vault_name: str, recovery_poin
     return job
 
 
+_dispatch_pending = False
+
+
 def _dispatch_soon() -> None:
-    get_clock().schedule(0, _dispatch_waiting_jobs)
+    """One dispatch pass per burst of starts and ends (they coalesce)."""
+    global _dispatch_pending
+    if not _dispatch_pending:
+        _dispatch_pending = True
+        get_clock().schedule(0, _dispatch_waiting_jobs)
+
+
+def _take_slot(state: BackupState, job: Job, sign: int) -> None:
+    """Count a job in (sign 1) or out (sign -1) of its resource and copy quotas."""
+    state.busy_resources[job.resource_arn] = state.busy_resources.get(job.resource_arn, 0) + sign
+    if isinstance(job, CopyJob):
+        region = _vault_arn_parts(job.destination_vault_arn)[1]
+        state.copies_to_region[region] = state.copies_to_region.get(region, 0) + sign
+        vault = job.destination_vault_arn
+        state.copies_to_vault[vault] = state.copies_to_vault.get(vault, 0) + sign
 
 
 def _dispatch_waiting_jobs() -> None:
-    """Start CREATED jobs whose resource is free and whose copy quota allows it.
-    aws-facts 3.1/5.1: one backup or copy job per resource at a time; the rest wait in CREATED."""
+    """Start CREATED jobs whose resource is free and whose copy quota allows it, oldest first.
+    aws-facts 3.1/5.1: one backup or copy job per resource at a time; the rest wait in CREATED.
+    Copies: 100 at once per account and destination region, then up to 5 per destination vault."""
+    global _dispatch_pending
+    _dispatch_pending = False
     with _lock:
-        jobs: list[Job] = []
-        for _, state in _existing_states():
-            jobs.extend(state.backup_jobs.values())
-            jobs.extend(state.copy_jobs.values())
-        active = [j for j in jobs if j.started and not j.finished]
-        busy = {j.resource_arn for j in active}
-        copies_per_region: dict[tuple[str, str], int] = {}
-        copies_per_vault: dict[str, int] = {}
-        for j in active:
-            if isinstance(j, CopyJob):
-                key = (j.account, _vault_arn_parts(j.destination_vault_arn)[1])
-                copies_per_region[key] = copies_per_region.get(key, 0) + 1
-                copies_per_vault[j.destination_vault_arn] = copies_per_vault.get(j.destination_vault_arn, 0) + 1
-        for job in sorted((j for j in jobs if not j.started and j.state == "CREATED"), key=lambda j: j.order):
-            if job.resource_arn in busy:
-                continue
+        states = [state for _, state in _existing_states()]
+
+        def busy(resource_arn: str) -> bool:
+            return any(state.busy_resources.get(resource_arn, 0) > 0 for state in states)
+
+        # Merge the waiting lists by creation order; a copy list whose quota is full is dropped
+        # whole (its later jobs would be refused too), so the pass stays short.
+        queues: list[tuple[BackupState, dict[str, Job], list[Job]]] = []
+        for state in states:
+            if state.waiting_backups:
+                queues.append((state, state.waiting_backups, list(state.waiting_backups.values())))
+            for waiting in state.waiting_copies.values():
+                if waiting:
+                    queues.append((state, waiting, list(waiting.values())))
+        heads = [(jobs[0].order, n, 0) for n, (_, _, jobs) in enumerate(queues)]
+        heapq.heapify(heads)
+        while heads:
+            _, n, index = heapq.heappop(heads)
+            state, waiting, jobs = queues[n]
+            job = jobs[index]
             if isinstance(job, CopyJob):
-                key = (job.account, _vault_arn_parts(job.destination_vault_arn)[1])
-                if (copies_per_region.get(key, 0) >= settings.copy_concurrency_per_region
-                        and copies_per_vault.get(job.destination_vault_arn, 0)
+                region = _vault_arn_parts(job.destination_vault_arn)[1]
+                if (state.copies_to_region.get(region, 0) >= settings.copy_concurrency_per_region
+                        and state.copies_to_vault.get(job.destination_vault_arn, 0)
                         >= settings.copy_concurrency_extra_per_vault):
-                    continue
-                copies_per_region[key] = copies_per_region.get(key, 0) + 1
-                copies_per_vault[job.destination_vault_arn] = copies_per_vault.get(job.destination_vault_arn, 0) + 1
+                    continue  # this destination is full: its later copies wait too
+            if index + 1 < len(jobs):
+                heapq.heappush(heads, (jobs[index + 1].order, n, index + 1))
+            if busy(job.resource_arn):
+                continue
+            del waiting[job.job_id]
             job.started = True
-            busy.add(job.resource_arn)
+            _take_slot(state, job, 1)
             wait = (job.creation_date + datetime.timedelta(seconds=settings.job_start_seconds) - _now())
             location = (job.account, job.region, job.job_id, isinstance(job, CopyJob))
             get_clock().schedule(max(0.0, wait.total_seconds()), lambda loc=location: _job_step(loc, _run_job))
@@ -844,6 +885,8 @@ def _job_step(location: tuple[str, str, str, bool], step: Callable[[BackupBacken
 
 def _finish(job: Job, state: str, message: str | None = None) -> None:
     job.state, job.status_message, job.completion_date = state, message, _now()
+    if job.started:
+        _take_slot(state_of(backend_for(job.account, job.region)), job, -1)
     _dispatch_soon()
 
 

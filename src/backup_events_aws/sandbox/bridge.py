@@ -184,6 +184,7 @@ class Bridge:
             self._saved = {"put_events": EventsBackend.put_events, "send_to_targets": Rule.send_to_targets}
         EventsBackend.put_events = _patched_put_events  # type: ignore[method-assign]
         Rule.send_to_targets = _patched_send_to_targets  # type: ignore[method-assign]
+        self.runtime.install()  # botocore retry sleeps on the simulated clock
         _active_bridge = self
         return self
 
@@ -192,6 +193,7 @@ class Bridge:
         if self._saved:
             EventsBackend.put_events = self._saved["put_events"]  # type: ignore[method-assign]
             Rule.send_to_targets = self._saved["send_to_targets"]  # type: ignore[method-assign]
+        self.runtime.uninstall()
         if _active_bridge is self:
             _active_bridge = None
 

@@ -24,6 +24,19 @@ simulated clock:
 * Log records (the function logs JSON objects) are captured per invocation in
   Lambda's JSON log format, and also written to the function's log group when it
   exists.
+
+Concurrency and time (aws-facts 5.2, 5.3). An invocation takes simulated time: it
+runs in a clock span (clock.py) in which every AWS call the function makes costs
+`api_latency_seconds`, a cold start costs `cold_start_seconds`, and botocore's
+retry sleeps (patched in `install()`) spend simulated time instead of real time.
+The execution environment, and one unit of the function's concurrency, stay busy
+until the span ends. A function runs at most its reserved concurrency
+(`ReservedConcurrentExecutions`) of invocations at once, else the account's
+unreserved pool (ACCOUNT_CONCURRENCY). An event that finds no free concurrency is
+throttled: Lambda keeps it queued and tries again with a backoff from 1 second
+to 5 minutes, until it is older than MaximumEventAgeInSeconds (default 6 hours),
+when it goes to the on-failure destination with condition EventAgeExceeded.
+Function errors are retried as before (1 and 2 minutes).
 """
 
 from __future__ import annotations
@@ -57,6 +70,12 @@ from .cloudformation import event_invoke_config_of, function_extras_of
 RETRY_DELAYS_SECONDS = (60, 120)
 DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 2
 DEFAULT_MAXIMUM_EVENT_AGE_SECONDS = 6 * 3600
+# On throttles Lambda requeues the event, backing off from 1 s up to 5 min (aws-facts 5.3).
+THROTTLE_BACKOFF_SECONDS = (1.0, 300.0)
+ACCOUNT_CONCURRENCY = 1000  # default concurrent executions per account and region
+# Simulated cost of one AWS API round trip inside the region (bench/run.py assumes the same).
+API_LATENCY_SECONDS = 0.06
+COLD_START_SECONDS = 0.25
 
 CredentialsFor = Callable[[str], dict[str, str]]  # role ARN -> AccessKeyId/SecretAccessKey/SessionToken
 
@@ -96,6 +115,21 @@ class Invocation:
     logs: list[dict[str, Any]] = field(default_factory=list)
     result: Any = None
     error: dict[str, Any] | None = None
+    seconds: float = 0.0  # simulated duration (AWS call latency, retry sleeps, cold start)
+    aws_calls: int = 0  # HTTP requests the function sent, retries included
+
+
+@dataclass
+class _QueuedEvent:
+    """An event in Lambda's asynchronous queue for one function."""
+
+    function: Any
+    payload: Any
+    request_id: str
+    enqueued_at: datetime.datetime
+    attempt: int = 1
+    throttles: int = 0
+    last_error: dict[str, Any] | None = None
 
 
 @dataclass
@@ -191,7 +225,14 @@ class LambdaRuntime:
         self.random = random.Random(seed)
         self.invocations: list[Invocation] = []
         self.undeliverable_records: list[dict[str, Any]] = []  # failed events with no destination
-        self._environments: dict[str, _ExecutionEnvironment] = {}
+        self._environments: dict[str, list[_ExecutionEnvironment]] = {}  # idle, by configuration
+        self._live: set[int] = set()  # ids of environments not recycled
+        self._running: dict[str, int] = {}  # function ARN -> invocations running now
+        self.throttles = 0  # async invocations throttled for want of concurrency (and requeued)
+        self.peak_concurrency: dict[str, int] = {}
+        self.api_latency_seconds = API_LATENCY_SECONDS
+        self.cold_start_seconds = COLD_START_SECONDS
+        self._current_invocation: Invocation | None = None
         self._module_numbers = itertools.count(1)
         self.cold_starts = 0
         self._simulated_datetime = simulated_datetime_module(clock.now)
@@ -207,18 +248,46 @@ class LambdaRuntime:
 
     # ------------------------------------------------------------------ public
 
+    def install(self) -> None:
+        """botocore's retry sleeps spend simulated time while a function runs (see `_SimulatedTime`)."""
+        global _active_runtime
+        import botocore.endpoint
+
+        if not isinstance(botocore.endpoint.time, _SimulatedTime):
+            botocore.endpoint.time = _SimulatedTime(botocore.endpoint.time)  # type: ignore[assignment]
+        _active_runtime = self
+
+    def uninstall(self) -> None:
+        global _active_runtime
+        import botocore.endpoint
+
+        if _active_runtime is self:
+            _active_runtime = None
+        if isinstance(botocore.endpoint.time, _SimulatedTime):
+            botocore.endpoint.time = botocore.endpoint.time.real  # type: ignore[assignment]
+
     def invoke_async(self, function: Any, payload: Any) -> str:
         """Queue an asynchronous invocation (InvocationType Event); returns its request id."""
         request_id = str(uuid.UUID(int=self.random.getrandbits(128), version=4))
-        enqueued_at = self.clock.now()
-        self.clock.schedule(0, lambda: self._attempt(function, payload, request_id, 1, enqueued_at))
+        queued = _QueuedEvent(function, payload, request_id, self.clock.now())
+        self.clock.schedule(0, lambda: self._poll(queued))
         return request_id
+
+    def concurrency_limit(self, function: Any) -> int:
+        reserved = getattr(function, "reserved_concurrency", None)
+        return ACCOUNT_CONCURRENCY if reserved in (None, "") else int(reserved)
+
+    def running(self, function_arn_: str) -> int:
+        return self._running.get(function_arn_, 0)
 
     def recycle(self, function_arn_: str | None = None) -> None:
         """Drop execution environments (all, or one function's): the next invoke is a cold start."""
         for key in list(self._environments):
             if function_arn_ is None or key.startswith(function_arn_ + "|"):
-                del self._environments[key]
+                for environment in self._environments.pop(key):
+                    self._live.discard(id(environment))
+        if function_arn_ is None:
+            self._live.clear()  # busy ones are not reused either
 
     def logs(self, function_arn_: str | None = None) -> list[dict[str, Any]]:
         return [
@@ -230,35 +299,77 @@ class LambdaRuntime:
 
     # ------------------------------------------------------------------ attempts
 
-    def _attempt(self, function: Any, payload: Any, request_id: str, attempt: int,
-                 enqueued_at: datetime.datetime) -> None:
-        invocation = self.run_once(function, payload, request_id, attempt)
+    def _poll(self, queued: _QueuedEvent) -> None:
+        """Lambda takes the event from its queue: run it if the function has concurrency free."""
+        function = queued.function
+        config = event_invoke_config_of(function)
+        max_age = int(config.get("MaximumEventAgeInSeconds", DEFAULT_MAXIMUM_EVENT_AGE_SECONDS))
+        if (self.clock.now() - queued.enqueued_at).total_seconds() > max_age:
+            error = queued.last_error or {
+                "errorMessage": "Rate Exceeded.", "errorType": "TooManyRequestsException", "stackTrace": []}
+            self._send_failure(function, queued.payload, queued.request_id, queued.attempt - 1, error,
+                               "EventAgeExceeded")
+            return
+        arn = function.function_arn
+        if self.running(arn) >= self.concurrency_limit(function):
+            # Throttled: requeued, retried with backoff from 1 s to 5 min (aws-facts 5.3).
+            queued.throttles += 1
+            self.throttles += 1
+            low, high = THROTTLE_BACKOFF_SECONDS
+            delay = min(high, low * 2 ** min(queued.throttles - 1, 16)) * self.random.uniform(0.5, 1.0)
+            self.clock.schedule(max(low, delay), lambda: self._poll(queued))
+            return
+        self._running[arn] = self.running(arn) + 1
+        self.peak_concurrency[arn] = max(self.peak_concurrency.get(arn, 0), self._running[arn])
+        invocation, environment = self._run(function, queued.payload, queued.request_id, queued.attempt)
+        # The environment and the concurrency stay taken until the invocation's simulated end.
+        self.clock.schedule(invocation.seconds, lambda: self._finished(queued, invocation, environment))
+
+    def _finished(self, queued: _QueuedEvent, invocation: Invocation,
+                  environment: _ExecutionEnvironment | None) -> None:
+        function = queued.function
+        self._running[function.function_arn] -= 1
+        self._release(environment)
         if invocation.error is None:
             return
+        queued.last_error = invocation.error
         config = event_invoke_config_of(function)
         max_retries = int(config.get("MaximumRetryAttempts", DEFAULT_MAXIMUM_RETRY_ATTEMPTS))
         max_age = int(config.get("MaximumEventAgeInSeconds", DEFAULT_MAXIMUM_EVENT_AGE_SECONDS))
+        attempt = queued.attempt
         if attempt <= max_retries:
             delay = RETRY_DELAYS_SECONDS[min(attempt, len(RETRY_DELAYS_SECONDS)) - 1]
-            age_at_retry = (self.clock.now() - enqueued_at).total_seconds() + delay
+            age_at_retry = (self.clock.now() - queued.enqueued_at).total_seconds() + delay
             if age_at_retry <= max_age:
-                self.clock.schedule(
-                    delay, lambda: self._attempt(function, payload, request_id, attempt + 1, enqueued_at)
-                )
+                queued.attempt += 1
+                queued.throttles = 0
+                self.clock.schedule(delay, lambda: self._poll(queued))
                 return
-            self._send_failure(function, payload, request_id, attempt, invocation.error, "EventAgeExceeded")
+            self._send_failure(function, queued.payload, queued.request_id, attempt, invocation.error,
+                               "EventAgeExceeded")
             return
-        self._send_failure(function, payload, request_id, attempt, invocation.error, "RetriesExhausted")
+        self._send_failure(function, queued.payload, queued.request_id, attempt, invocation.error,
+                           "RetriesExhausted")
 
     def run_once(self, function: Any, payload: Any, request_id: str | None = None, attempt: int = 1) -> Invocation:
-        """Run the handler once, now (no retries); returns the recorded invocation."""
+        """Run the handler once, now (no retries, no concurrency limit); returns the invocation."""
+        invocation, environment = self._run(function, payload, request_id, attempt)
+        self._release(environment)
+        return invocation
+
+    def _run(self, function: Any, payload: Any, request_id: str | None,
+             attempt: int) -> tuple[Invocation, _ExecutionEnvironment | None]:
         request_id = request_id or str(uuid.UUID(int=self.random.getrandbits(128), version=4))
         arn = function.function_arn
         invocation = Invocation(arn, request_id, attempt, False, self.clock.now(), payload)
         self.invocations.append(invocation)
-        with self._running_as(function, request_id, invocation.logs):
+        environment = self._take_environment(function)
+        with self.clock.span() as span, self._running_as(function, request_id, invocation.logs, environment):
+            self._current_invocation = invocation
             try:
-                environment, invocation.cold_start = self._environment_for(function)
+                if environment is None:
+                    self.clock.spend(self.cold_start_seconds)
+                    environment, invocation.cold_start = self._new_environment(function), True
                 context = LambdaContext(
                     function_name=function.function_name,
                     invoked_function_arn=arn,
@@ -283,8 +394,11 @@ class LambdaRuntime:
                     "stackTrace": invocation.error["stackTrace"],
                     "requestId": request_id,
                 })
+            finally:
+                self._current_invocation = None
+        invocation.seconds = span.seconds
         self._write_to_log_group(function, invocation)
-        return invocation
+        return invocation, environment
 
     # ------------------------------------------------------------------ environments
 
@@ -293,11 +407,21 @@ class LambdaRuntime:
         settings = json.dumps([function.handler, function.environment_vars, function.role], sort_keys=True)
         return f"{function.function_arn}|{fingerprint}|{hashlib.sha256(settings.encode()).hexdigest()}"
 
-    def _environment_for(self, function: Any) -> tuple[_ExecutionEnvironment, bool]:
+    def _take_environment(self, function: Any) -> _ExecutionEnvironment | None:
+        """An idle warm environment of this configuration, or None (a cold start is due)."""
+        idle = self._environments.get(self._environment_key(function))
+        return idle.pop() if idle else None
+
+    def _release(self, environment: _ExecutionEnvironment | None) -> None:
+        if environment is not None and id(environment) in self._live:
+            self._environments.setdefault(environment.key, []).append(environment)
+
+    def _new_environment(self, function: Any) -> _ExecutionEnvironment:
         key = self._environment_key(function)
-        if key in self._environments:
-            return self._environments[key], False
-        self.recycle(function.function_arn)  # the old configuration's environment is gone
+        for other in list(self._environments):  # the old configuration's environments are gone
+            if other.startswith(function.function_arn + "|") and other != key:
+                for environment in self._environments.pop(other):
+                    self._live.discard(id(environment))
         module_file, _, handler_name = function.handler.rpartition(".")
         source = self._source_of(function, module_file)
         module_name = f"_sandbox_lambda_{next(self._module_numbers)}_{module_file}"
@@ -312,9 +436,9 @@ class LambdaRuntime:
         exec(compile(source, module.__file__, "exec"), module.__dict__)
         environment = _ExecutionEnvironment(key, module, getattr(module, handler_name),
                                             self._current_session, self._current_environment)
-        self._environments[key] = environment
+        self._live.add(id(environment))
         self.cold_starts += 1
-        return environment, True
+        return environment
 
     @staticmethod
     def _source_of(function: Any, module_file: str) -> str:
@@ -346,7 +470,8 @@ class LambdaRuntime:
         return variables
 
     @contextlib.contextmanager
-    def _running_as(self, function: Any, request_id: str, log_sink: list[dict[str, Any]]):
+    def _running_as(self, function: Any, request_id: str, log_sink: list[dict[str, Any]],
+                    existing: _ExecutionEnvironment | None):
         """Environment variables, boto3 session, logging and stdout of the function, then restore."""
         variables = self._runtime_environment(function)
         saved_environ = dict(os.environ)
@@ -357,15 +482,9 @@ class LambdaRuntime:
         stdout = io.StringIO()
         os.environ.pop("MOTO_ACCOUNT_ID", None)  # it would override the role's account in moto
         os.environ.update(variables)
-        existing = self._environments.get(self._environment_key(function))
         # One boto3 default session per execution environment: clients the function
         # caches at module level keep the credentials of their environment.
-        self._current_session = existing.session if existing else boto3.Session(
-            aws_access_key_id=variables["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=variables["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=variables["AWS_SESSION_TOKEN"],
-            region_name=function.region,
-        )
+        self._current_session = existing.session if existing else self._new_session(variables, function.region)
         self._current_environment = variables
         boto3.DEFAULT_SESSION = self._current_session
         root.handlers = [capture]
@@ -381,6 +500,22 @@ class LambdaRuntime:
             for line in stdout.getvalue().splitlines():
                 log_sink.append({"timestamp": _iso(self.clock.now()), "level": "INFO",
                                  "message": line, "logger": "stdout", "requestId": request_id})
+
+    def _new_session(self, variables: dict[str, str], region: str) -> boto3.Session:
+        session = boto3.Session(
+            aws_access_key_id=variables["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=variables["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=variables["AWS_SESSION_TOKEN"],
+            region_name=region,
+        )
+        # Every HTTP request of the function's clients (retries included) costs one API
+        # round trip of simulated time. Must return None: a value would replace the response.
+        session.events.register("before-send", self._charge_aws_call)
+        return session
+
+    def _charge_aws_call(self, **_: Any) -> None:
+        if self.clock.spend(self.api_latency_seconds) and self._current_invocation is not None:
+            self._current_invocation.aws_calls += 1
 
     # ------------------------------------------------------------------ failures
 
@@ -435,6 +570,25 @@ class LambdaRuntime:
         backend.put_log_events(group_name, stream, [
             {"timestamp": millis, "message": json.dumps(entry, default=str)} for entry in invocation.logs
         ])
+
+
+_active_runtime: "LambdaRuntime | None" = None
+
+
+class _SimulatedTime:
+    """Stands in for the `time` module inside botocore.endpoint, whose `time.sleep` is the wait
+    between retries: inside a simulated invocation it spends simulated time, never real time."""
+
+    def __init__(self, real: Any):
+        self.real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def sleep(self, seconds: float) -> None:
+        runtime = _active_runtime
+        if runtime is None or not runtime.clock.spend(seconds):
+            self.real.sleep(seconds)
 
 
 def _send_sqs(queue_arn: str, body: str, attributes: dict[str, str] | None = None) -> None:

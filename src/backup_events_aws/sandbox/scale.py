@@ -1,0 +1,184 @@
+"""Bursts of backups through the whole flow, and what became of each original.
+
+`run_burst` starts many backups (as backup plans do: no StartBackupJob calls of
+ours, so no API rate is spent on them) spread over a simulated window, runs the
+organisation until the work is done (or a time bound passes), and returns a
+`BurstResult`: for every original, whether copy 1 and copy 2 exist, whether it
+was shortened, and the invariants the design promises:
+
+* no original shortened before a COMPLETED copy 1 of it exists;
+* at most one copy 1 per original and one copy 2 per copy 1;
+* every original either fully processed (copy 1, copy 2, shortened) or accounted
+  for in an error queue.
+
+The scale and reliability tests and `make bench` (`burst_figures`) share it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import backup as sandbox_backup
+from .bridge import Faults
+from .organization import Organization
+
+
+@dataclass
+class BurstResult:
+    backups: int
+    originals: int = 0
+    copies1: int = 0
+    copies2: int = 0
+    shortened: int = 0
+    fully_processed: int = 0
+    shortened_early: int = 0  # shortened without a COMPLETED copy 1: must be 0
+    duplicate_copies: int = 0  # a second copy 1 of an original or copy 2 of a copy 1: must be 0
+    in_error_queue: int = 0  # unfinished originals named in an error queue
+    lost: int = 0  # unfinished and in no error queue: must be 0
+    error_records: int = 0  # messages in all error queues
+    invocations: int = 0
+    function_errors: int = 0
+    lambda_throttles: int = 0
+    aws_calls: int = 0
+    events: int = 0  # deliveries recorded by the bridge
+    simulated_seconds: float = 0.0  # from the first backup's start to the last shortening
+    wall_seconds: float = 0.0
+    peak_concurrency: int = 0
+    unfinished: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [f"{name}: {value}" for name, value in self.__dict__.items() if name != "unfinished"]
+
+
+def start_backups(org: Organization, count: int, window_seconds: float,
+                  locations: list[tuple[str, str]], seed: int = 0) -> list[str]:
+    """Schedule `count` plan-created backups, round robin over `locations`, their starts
+    spread evenly over `window_seconds`; returns their backup job ids (once started)."""
+    rng = random.Random(seed)
+    started: list[str] = []
+    spacing = window_seconds / max(count, 1)
+    # Every job is created with the same delays, so they also complete over the window.
+    for n in range(count):
+        account, region = locations[n % len(locations)]
+        resource = f"arn:aws:elasticfilesystem:{region}:{account}:file-system/fs-{n:08x}{rng.getrandbits(32):08x}"
+
+        def start(account: str = account, region: str = region, resource: str = resource) -> None:
+            started.append(sandbox_backup.start_scheduled_backup(
+                account, region, org.vault_name, resource, org.copy_role_arn(account),
+                {"DeleteAfterDays": 35}))
+
+        org.clock.schedule(n * spacing, start)
+    return started
+
+
+def _error_queue_sources(org: Organization) -> set[str]:
+    """Recovery point ARNs named by any error queue message (rule DLQs, on-failure records,
+    failed-job events): resources[0] of the event, wherever the message keeps it."""
+    named: set[str] = set()
+    for instance in org.layout.instances():
+        for message in org.error_messages(instance.account, instance.region):
+            body = message["body"]
+            event = body.get("requestPayload", body) if isinstance(body, dict) else {}
+            for arn in (event.get("resources") or []) if isinstance(event, dict) else []:
+                named.add(arn)
+            detail = event.get("detail") if isinstance(event, dict) else None
+            if isinstance(detail, dict) and isinstance(detail.get("destinationRecoveryPointArn"), str):
+                named.add(detail["destinationRecoveryPointArn"])
+    return named
+
+
+def examine(org: Organization, backups: int, started_at: datetime.datetime) -> BurstResult:
+    """Check every original against the design's promises (reads the sandbox state directly)."""
+    result = BurstResult(backups=backups)
+    points = sandbox_backup.recovery_points(vault_name=org.vault_name, include_deleted=True)
+    originals = [p for p in points if p.source_vault_arn is None and p.account != org.backup_account]
+    copies1: dict[str, list[Any]] = {}  # original ARN -> its copies 1 (via the copy job)
+    copies2: dict[str, list[Any]] = {}  # copy 1 ARN -> its copies 2
+    for job in sandbox_backup.copy_jobs():
+        if job.state != "COMPLETED":
+            continue
+        into = copies2 if job.account == org.backup_account else copies1
+        into.setdefault(job.source_recovery_point_arn, []).append(job.destination_recovery_point_arn)
+    last = started_at
+    for job in sandbox_backup.copy_jobs():
+        if job.completion_date and job.state == "COMPLETED":
+            last = max(last, job.completion_date)
+    named = _error_queue_sources(org)
+    result.originals = len(originals)
+    result.error_records = sum(len(org.error_messages(i.account, i.region)) for i in org.layout.instances())
+    for original in originals:
+        firsts = copies1.get(original.arn, [])
+        seconds = [c2 for c1 in firsts for c2 in copies2.get(c1, [])]
+        result.copies1 += len(firsts)
+        result.copies2 += len(seconds)
+        result.duplicate_copies += max(0, len(firsts) - 1) + sum(
+            max(0, len(copies2.get(c1, [])) - 1) for c1 in firsts)
+        shortened = original.lifecycle.get("DeleteAfterDays") != 35
+        result.shortened += shortened
+        if shortened and not firsts:
+            result.shortened_early += 1
+        if firsts and seconds and shortened:
+            result.fully_processed += 1
+        elif original.arn in named or any(c1 in named for c1 in firsts):
+            result.in_error_queue += 1
+        else:
+            result.lost += 1
+            result.unfinished.append(original.arn)
+    runtime = org.bridge.runtime
+    result.invocations = len(runtime.invocations)
+    result.function_errors = sum(1 for i in runtime.invocations if i.error)
+    result.lambda_throttles = runtime.throttles
+    result.aws_calls = sum(i.aws_calls for i in runtime.invocations)
+    result.events = len(org.bridge.trace)
+    result.peak_concurrency = max(runtime.peak_concurrency.values(), default=0)
+    lifecycle_updates = [i.at + datetime.timedelta(seconds=i.seconds) for i in runtime.invocations
+                         if isinstance(i.result, dict) and i.result.get("lifecycle")]
+    last = max([last, *lifecycle_updates])
+    result.simulated_seconds = (last - started_at).total_seconds()
+    return result
+
+
+def run_burst(org: Organization, backups: int, window_seconds: float = 60.0,
+              locations: list[tuple[str, str]] | None = None, throttle_fraction: float = 0.0,
+              run_seconds: float = 12 * 3600) -> BurstResult:
+    """Start the burst in a started organisation, run the clock `run_seconds`, examine."""
+    wall = time.perf_counter()
+    locations = locations or [(a, r) for a in org.layout.resource_accounts for r in org.layout.resource_regions]
+    if throttle_fraction:
+        sandbox_backup.inject_throttling(throttle_fraction)
+    started_at = org.now()
+    start_backups(org, backups, window_seconds, locations, seed=org.seed)
+    org.advance(run_seconds)
+    sandbox_backup.inject_throttling(0.0)
+    result = examine(org, backups, started_at)
+    result.wall_seconds = time.perf_counter() - wall
+    return result
+
+
+def burst_figures(backups: int = 10_000) -> list[str]:
+    """`make bench`: a burst across 3 accounts and 2 regions with 20% throttling (markdown lines)."""
+    with Organization.typical(faults=Faults()) as org:
+        result = run_burst(org, backups, throttle_fraction=0.2)
+    rate = result.events / result.wall_seconds if result.wall_seconds else 0.0
+    return [
+        f"A burst of {backups:,} backups started within one simulated minute across 3 resource accounts",
+        "and 2 regions (typical layout), 20% of AWS Backup calls throttled, AWS's API rates enforced:",
+        "",
+        "| what | value |", "|---|---|",
+        f"| wall time | {result.wall_seconds:.1f} s |",
+        f"| simulated time to the last copy/shortening | {result.simulated_seconds:,.0f} s |",
+        f"| copies made (copy 1 + copy 2) | {result.copies1:,} + {result.copies2:,} |",
+        f"| originals shortened | {result.shortened:,} of {result.originals:,} |",
+        f"| fully processed | {result.fully_processed:,} |",
+        f"| in an error queue | {result.in_error_queue:,} |",
+        f"| lost (must be 0) | {result.lost} |",
+        f"| duplicate copies (must be 0) | {result.duplicate_copies} |",
+        f"| shortened before copy 1 completed (must be 0) | {result.shortened_early} |",
+        f"| Lambda invocations / throttled polls / AWS calls | {result.invocations:,} / "
+        f"{result.lambda_throttles:,} / {result.aws_calls:,} |",
+        f"| sandbox events per second (bridge deliveries / wall s) | {rate:,.0f} |",
+    ]

@@ -1,0 +1,192 @@
+"""redrive: explain the error queue, re-submit once fixed, delete only what succeeded."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from backup_events_aws.operations import redrive
+from backup_events_aws.sandbox import Organization
+from backup_events_aws.sandbox import backup as sandbox_backup
+from operations_support import SynchronousInvoke, run, write_profiles
+
+EAST, WEST2 = "us-east-1", "us-west-2"
+MAIN, BACKUP = "000022224444", "999977775555"
+REDRIVE = ["redrive", "--profile", "main", "--region", EAST]
+
+
+@pytest.fixture
+def org(tmp_path, monkeypatch):
+    organization = Organization.minimum().start()
+    try:
+        write_profiles(organization, tmp_path, monkeypatch)
+        organization.invoked = SynchronousInvoke(organization, monkeypatch)
+        yield organization
+    finally:
+        organization.stop()
+
+
+def back_up(org):
+    org.start_backup(MAIN, EAST, org.create_resource("EFS", MAIN, EAST))
+    org.run_until_idle()
+
+
+def queue(org):
+    return org.error_messages(MAIN, EAST)
+
+
+def test_function_error_is_resubmitted_once_fixed(org, capsys):
+    sandbox_backup.deny_access("StartCopyJob", MAIN, EAST)
+    back_up(org)
+    [message] = queue(org)
+    assert message["body"]["requestContext"]["condition"] == "RetriesExhausted"
+
+    # Still broken: the function fails again, the message stays.
+    code, out, _ = run(capsys, *REDRIVE, "--yes")
+    assert code == 1 and "[function-error] the function failed 3 time(s) (RetriesExhausted)" in out
+    assert "FAIL" in out and len(queue(org)) == 1
+
+    sandbox_backup.allow_access("StartCopyJob", MAIN, EAST)
+    code, out, err = run(capsys, *REDRIVE, "--yes")
+    assert (code, err) == (0, ""), out
+    assert "1 of 1 re-submitted event(s) succeeded and were deleted" in out and queue(org) == []
+    # The original event went to the function, and the copy happened.
+    assert org.invoked.calls[-1][1] == message["body"]["requestPayload"]
+    org.run_until_idle()
+    assert len(org.recovery_points(account=BACKUP)) == 2
+
+
+def test_dead_letter_is_resubmitted_once_the_permission_is_back(org, capsys):
+    functions = org.client("lambda", MAIN, EAST)
+    name = org.stack_outputs(MAIN, EAST)["FunctionName"]
+    policy = json.loads(functions.get_policy(FunctionName=name)["Policy"])
+    [statement] = [s for s in policy["Statement"] if "BackupCompleted" in json.dumps(s)]
+    functions.remove_permission(FunctionName=name, StatementId=statement["Sid"])
+    back_up(org)
+    [message] = queue(org)
+    assert message["attributes"]["ERROR_CODE"] == "NO_PERMISSIONS"
+
+    code, out, _ = run(capsys, *REDRIVE)  # no --yes, not a terminal: shows, changes nothing
+    assert code == 0 and "[dead-letter] EventBridge could not deliver Backup Job State Change COMPLETED" in out
+    assert "redeploy the stack" in out and "run again with --yes" in out
+    assert len(queue(org)) == 1 and org.invoked.calls == []
+
+    functions.add_permission(FunctionName=name, StatementId=statement["Sid"], Action="lambda:InvokeFunction",
+                             Principal="events.amazonaws.com",
+                             SourceArn=statement["Condition"]["ArnLike"]["AWS:SourceArn"])
+    code, out, _ = run(capsys, *REDRIVE, "--yes")
+    assert code == 0 and queue(org) == []
+    org.run_until_idle()
+    assert len(org.recovery_points(account=BACKUP)) == 2
+
+
+def test_failed_copy_is_retried_by_the_sweep(org, capsys):
+    vault = org.client("backup", BACKUP, EAST)
+    policy = vault.get_backup_vault_access_policy(BackupVaultName=org.vault_name)["Policy"]
+    vault.delete_backup_vault_access_policy(BackupVaultName=org.vault_name)
+    back_up(org)
+    [message] = queue(org)
+    assert message["body"]["detail"]["state"] == "FAILED"
+
+    vault.put_backup_vault_access_policy(BackupVaultName=org.vault_name, Policy=policy)
+    code, out, err = run(capsys, *REDRIVE, "--yes")
+    assert (code, err) == (0, ""), out
+    assert "[job-failed] Copy Job State Change FAILED: Access Denied trying to call AWS Backup service" in out
+    assert "vault access policy must Allow backup:CopyIntoBackupVault" in out
+    assert "copy started again (copy job" in out and queue(org) == []
+    assert org.invoked.calls[-1][1]["detail-type"] == "Scheduled Event"
+    org.run_until_idle()
+    assert len(org.recovery_points(account=BACKUP)) == 2  # copy 1, then copy 2
+
+
+def test_only_what_succeeded_is_deleted(org, capsys):
+    sandbox_backup.deny_access("StartCopyJob", MAIN, EAST)
+    back_up(org)
+    sandbox_backup.allow_access("StartCopyJob", MAIN, EAST)
+    [real] = queue(org)
+    # A second record whose event can never succeed: its recovery point does not exist.
+    doomed = json.loads(json.dumps(real["body"]))
+    doomed["requestPayload"]["resources"] = [
+        f"arn:aws:backup:{EAST}:{MAIN}:recovery-point:00000000-0000-0000-0000-000000000000"]
+    url = org.stack_outputs(MAIN, EAST)["ErrorQueueUrl"]
+    org.client("sqs", MAIN, EAST).send_message(QueueUrl=url, MessageBody=json.dumps(doomed))
+
+    code, out, _ = run(capsys, *REDRIVE, "--yes")
+    assert code == 1 and "1 of 2 re-submitted event(s) succeeded and were deleted" in out
+    [kept] = queue(org)
+    assert kept["body"] == doomed
+    # What stays is visible again right away.
+    code, out, _ = run(capsys, *REDRIVE)
+    assert "1 message(s) in" in out
+
+
+def test_selected_message_only(org, capsys):
+    sandbox_backup.deny_access("StartCopyJob", MAIN, EAST)
+    back_up(org)
+    back_up(org)
+    sandbox_backup.allow_access("StartCopyJob", MAIN, EAST)
+    sqs = org.client("sqs", MAIN, EAST)
+    url = org.stack_outputs(MAIN, EAST)["ErrorQueueUrl"]
+    first = sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"][0]["MessageId"]
+    code, out, _ = run(capsys, *REDRIVE, "--yes", "--message-id", first)
+    assert code == 0 and "1 of 1 re-submitted" in out and len(queue(org)) == 1
+    code, _, err = run(capsys, *REDRIVE, "--yes", "--message-id", "no-such-id")
+    assert code == 1 and "no message no-such-id" in err and len(queue(org)) == 1
+
+
+def test_empty_queue(org, capsys):
+    code, out, _ = run(capsys, *REDRIVE)
+    assert code == 0 and "is empty" in out
+
+
+# --------------------------------------------------------------------------- pure classification
+
+
+def sqs_message(body, attributes=None):
+    return {"MessageId": "m1", "ReceiptHandle": "r1", "Body": json.dumps(body),
+            "MessageAttributes": {k: {"StringValue": v, "DataType": "String"} for k, v in (attributes or {}).items()}}
+
+
+def test_classify_failed_backup_is_not_resubmitted(event):
+    failed = event("backup_job_failed_documented")
+    entry = redrive.classify(sqs_message(failed))
+    assert entry.kind == "job-failed" and entry.resubmit == "" and "run the backup again" in entry.fix
+
+
+@pytest.mark.parametrize("status, fix", [(fragment, fix) for fragment, fix in redrive.KNOWN_FAILURES])
+def test_classify_failed_copy_gives_the_likely_fix(event, status, fix):
+    failed = event("copy1_failed_main")
+    failed["detail"]["statusMessage"] = f"Copy job failed: {status}."
+    entry = redrive.classify(sqs_message(failed))
+    assert entry.kind == "job-failed" and entry.resubmit == "sweep" and entry.fix == fix
+    assert entry.copy["source"] == failed["resources"][0]
+    assert entry.copy["destination"] == failed["detail"]["destinationBackupVaultArn"]
+
+
+def test_classify_dead_letter_to_the_backup_bus_is_not_resubmitted(event):
+    forwarded = event("copy1_completed_efs_main")
+    entry = redrive.classify(sqs_message(forwarded, {
+        "RULE_ARN": "arn:aws:events:us-east-1:000022224444:rule/BackupEvents-CopyCompleted",
+        "TARGET_ARN": "arn:aws:events:us-east-1:999977775555:event-bus/BackupEvents",
+        "ERROR_CODE": "CROSS_ACCOUNT_INGESTION_FAILED", "ERROR_MESSAGE": "denied"}))
+    assert entry.kind == "dead-letter" and entry.resubmit == ""
+    assert "bus policy" in entry.fix and "reconcile" in entry.fix
+
+
+def test_classify_unknown_message():
+    entry = redrive.classify({"MessageId": "m", "ReceiptHandle": "r", "Body": "hello"})
+    assert entry.kind == "unknown" and entry.resubmit == ""
+
+
+def test_failed_copy_stays_when_the_sweep_starts_no_copy(org, capsys):
+    vault = org.client("backup", BACKUP, EAST)
+    vault.delete_backup_vault_access_policy(BackupVaultName=org.vault_name)
+    back_up(org)
+    org.advance(8 * 86400)  # the daily sweeps retry and fail; then the backup is older than CatchUpDays (7)
+    org.run_until_idle()
+    failures = queue(org)
+    assert len(failures) > 1 and {m["body"]["detail"]["state"] for m in failures} == {"FAILED"}
+    code, out, _ = run(capsys, *REDRIVE, "--yes")
+    assert code == 1 and "the sweep started no copy of it" in out
+    assert f"0 of {len(failures)} re-submitted" in out and len(queue(org)) == len(failures)

@@ -1,0 +1,183 @@
+# One variable per template parameter, same meaning, the name in snake_case
+# (OrgId -> org_id, CloudWatchLogsKmsKey -> cloud_watch_logs_kms_key). Defaults
+# are the template's; validation is left to the template's own constraints.
+# Then the module's own settings: how to deploy, and where.
+
+# --- Template parameters -----------------------------------------------------
+
+variable "org_id" {
+  type        = string
+  description = "OrgId: only this organization's accounts may copy into the backup vaults (o-...)"
+}
+
+variable "backup_account_id" {
+  type        = string
+  description = "BackupAccountId: the account that keeps the copies"
+}
+
+variable "backup_region" {
+  type        = string
+  description = "BackupRegion: receives copy 2 of every backup"
+}
+
+variable "backup_region_alternate" {
+  type        = string
+  description = "BackupRegionAlternate: receives copy 2 of the backups made in the backup region"
+}
+
+variable "enable_copy" {
+  type        = bool
+  default     = true
+  description = "EnableCopy: false pauses copying"
+}
+
+variable "enable_shorten_retention" {
+  type        = bool
+  default     = true
+  description = "EnableShortenRetention: once copy 1 exists, shorten the original's retention"
+}
+
+variable "new_delete_after_days" {
+  type        = number
+  default     = 7
+  description = "NewDeleteAfterDays: delete originals this many days after creation, plus one"
+}
+
+variable "backups_to_cover" {
+  type        = string
+  default     = "all"
+  description = "BackupsToCover: all, on-demand or scheduled"
+}
+
+variable "enable_catch_up_sweep" {
+  type        = bool
+  default     = true
+  description = "EnableCatchUpSweep: once a day, do what lost events left undone"
+}
+
+variable "catch_up_days" {
+  type        = number
+  default     = 7
+  description = "CatchUpDays: how far back the sweep looks"
+}
+
+variable "create_sample_vaults" {
+  type        = bool
+  default     = true
+  description = "CreateSampleVaults: false = bring your own vault, named vault_name, everywhere"
+}
+
+variable "vault_name" {
+  type        = string
+  default     = "BackupEvents-Sample"
+  description = "VaultName: the watched vault; the same name in every account and region"
+}
+
+variable "vault_custom_kms_key" {
+  type        = string
+  default     = ""
+  description = "VaultCustomKmsKey: empty = aws/backup; else a multi-region key's ARN"
+}
+
+variable "copy_role_name" {
+  type        = string
+  default     = "service-role/AWSBackupDefaultServiceRole"
+  description = "CopyRoleName: the role AWS Backup assumes for copies, in every account"
+}
+
+variable "name_prefix" {
+  type        = string
+  default     = "BackupEvents"
+  description = "NamePrefix: names the function, rules, bus and queue"
+}
+
+variable "log_level" {
+  type        = string
+  default     = "INFO"
+  description = "LogLevel: TRACE, DEBUG, INFO, WARN, ERROR or FATAL"
+}
+
+variable "log_retention_in_days" {
+  type        = number
+  default     = 30
+  description = "LogRetentionInDays: one of the periods CloudWatch Logs offers"
+}
+
+variable "cloud_watch_logs_kms_key" {
+  type        = string
+  default     = ""
+  description = "CloudWatchLogsKmsKey: empty = default encryption"
+}
+
+variable "sqs_kms_key" {
+  type        = string
+  default     = ""
+  description = "SqsKmsKey: empty = SQS-managed encryption"
+}
+
+variable "error_queue_retention_seconds" {
+  type        = number
+  default     = 1209600
+  description = "ErrorQueueRetentionSeconds: 60 to 1209600 (14 days)"
+}
+
+variable "function_memory_size" {
+  type        = number
+  default     = 128
+  description = "FunctionMemorySize: MB"
+}
+
+variable "function_timeout" {
+  type        = number
+  default     = 120
+  description = "FunctionTimeout: seconds"
+}
+
+variable "function_reserved_concurrency" {
+  type        = number
+  default     = 2
+  description = "FunctionReservedConcurrency: paces bursts to AWS Backup's API rates; 0 = none reserved"
+}
+
+# --- The module's own settings -------------------------------------------------
+
+variable "deployment" {
+  type        = string
+  default     = "stack"
+  description = "stack: one aws_cloudformation_stack in the provider's account and region; stackset: a service-managed StackSet with instances in organizational_unit_ids x regions"
+
+  validation {
+    condition     = contains(["stack", "stackset"], var.deployment)
+    error_message = "deployment must be \"stack\" or \"stackset\"."
+  }
+}
+
+variable "stack_name" {
+  type        = string
+  default     = "BackupEvents"
+  description = "Name of the stack or StackSet (the template's suggested name by default)"
+}
+
+variable "organizational_unit_ids" {
+  type        = list(string)
+  default     = []
+  description = "stackset: the OUs (or root r-...) whose accounts get instances"
+}
+
+variable "regions" {
+  type        = list(string)
+  default     = []
+  description = "stackset: regions of the instances: where backups are, plus backup_region and backup_region_alternate"
+}
+
+variable "auto_deployment" {
+  type        = bool
+  default     = true
+  description = "stackset: deploy to accounts that join the OUs later"
+}
+
+variable "call_as" {
+  type        = string
+  default     = "SELF"
+  description = "stackset: SELF (management account) or DELEGATED_ADMIN"
+}

@@ -34,8 +34,13 @@ def test_one_client_per_process_with_standard_retries(monkeypatch):
 
 def test_throttling_is_retried_then_raised_with_one_error_line(
         load_function, event, log_lines, monkeypatch):
-    """Standard retry mode: 3 attempts in all, then the error reaches Lambda."""
+    """The function's own client (standard mode, 10 attempts: bursts must get
+    through AWS Backup's 5 calls/s), then the error reaches Lambda."""
     function = load_function()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    del function.module._clients[function.region]  # not the test's client: the function's own
+    client = function.module.backup_client(function.region)
     monkeypatch.setattr("botocore.endpoint.time.sleep", lambda seconds: None)
     attempts = []
 
@@ -46,12 +51,12 @@ def test_throttling_is_retried_then_raised_with_one_error_line(
         response._content = b'{"__type": "ThrottlingException", "Message": "Rate exceeded"}'
         return response
 
-    function.client.meta.events.register("before-send.backup.StartCopyJob", throttled)
+    client.meta.events.register("before-send.backup.StartCopyJob", throttled)
     # No stubber here: the request goes through botocore's retry handler.
     with pytest.raises(function.client.exceptions.ClientError) as raised:
         function.module.lambda_handler(event("backup_completed_efs_main"), function.context)
     assert raised.value.response["Error"]["Code"] == "ThrottlingException"
-    assert len(attempts) == 3
+    assert len(attempts) == 10
     assert [level for level, _ in log_lines()] == ["ERROR"]
 
 

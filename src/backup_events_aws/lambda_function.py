@@ -73,6 +73,7 @@ _clients = {}
 
 
 def backup_client(region):
+    # 10 retries with backoff: a burst meets AWS Backup's rate limits (5 calls/s)
     if region not in _clients:
         _clients[region] = boto3.client("backup", region_name=region, config=(
             botocore.config.Config(retries={"mode": "standard", "max_attempts": 10})))

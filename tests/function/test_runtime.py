@@ -34,7 +34,7 @@ def test_one_client_per_process_with_standard_retries(monkeypatch):
 
 def test_throttling_is_retried_then_raised_with_one_error_line(
         load_function, event, log_lines, monkeypatch):
-    """The function's own client (standard mode, 10 attempts: bursts must get
+    """The function's own client (standard mode, 10 retries: bursts must get
     through AWS Backup's 5 calls/s), then the error reaches Lambda."""
     function = load_function()
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -56,7 +56,7 @@ def test_throttling_is_retried_then_raised_with_one_error_line(
     with pytest.raises(function.client.exceptions.ClientError) as raised:
         function.module.lambda_handler(event("backup_completed_efs_main"), function.context)
     assert raised.value.response["Error"]["Code"] == "ThrottlingException"
-    assert len(attempts) == 10
+    assert len(attempts) == 11  # the first attempt and 10 retries
     assert [level for level, _ in log_lines()] == ["ERROR"]
 
 

@@ -447,11 +447,10 @@ def _recovery_point(backend: BackupBackend, vault_name: str, arn: str) -> Recove
     return rp
 
 
-def _vault_count_changed(backend: BackupBackend, vault_name: str) -> None:
+def _vault_count_changed(backend: BackupBackend, vault_name: str, change: int) -> None:
     vault = backend.vaults.get(vault_name)
     if vault is not None:
-        vault.num_of_recovery_points = sum(
-            1 for rp in state_of(backend).recovery_points.values() if rp.vault_name == vault_name)
+        vault.num_of_recovery_points = max(0, (vault.num_of_recovery_points or 0) + change)
 
 
 # --------------------------------------------------------------------------------------------
@@ -657,12 +656,12 @@ def _delete_expired(backend: BackupBackend, rp: RecoveryPoint) -> None:
     del state.recovery_points[rp.arn]
     rp.status, rp.storage_class, rp.deleted_at = "DELETED", "DELETED", _now()
     state.deleted_recovery_points.append(rp)
-    _vault_count_changed(backend, rp.vault_name)
+    _vault_count_changed(backend, rp.vault_name, -1)
 
 
 def _add_recovery_point(backend: BackupBackend, rp: RecoveryPoint) -> None:
     state_of(backend).recovery_points[rp.arn] = rp
-    _vault_count_changed(backend, rp.vault_name)
+    _vault_count_changed(backend, rp.vault_name, 1)
     _schedule_lifecycle(rp)
 
 

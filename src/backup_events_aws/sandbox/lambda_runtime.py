@@ -474,7 +474,7 @@ class LambdaRuntime:
                     existing: _ExecutionEnvironment | None):
         """Environment variables, boto3 session, logging and stdout of the function, then restore."""
         variables = self._runtime_environment(function)
-        saved_environ = dict(os.environ)
+        saved_environ = {name: os.environ.get(name) for name in [*variables, "MOTO_ACCOUNT_ID"]}
         saved_session = boto3.DEFAULT_SESSION
         root = logging.getLogger()
         saved_level, saved_handlers = root.level, list(root.handlers)
@@ -495,8 +495,11 @@ class LambdaRuntime:
         finally:
             root.handlers, root.level = saved_handlers, saved_level
             boto3.DEFAULT_SESSION = saved_session
-            os.environ.clear()
-            os.environ.update(saved_environ)
+            for name, value in saved_environ.items():  # only what was changed: faster than a copy
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
             for line in stdout.getvalue().splitlines():
                 log_sink.append({"timestamp": _iso(self.clock.now()), "level": "INFO",
                                  "message": line, "logger": "stdout", "requestId": request_id})

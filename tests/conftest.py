@@ -17,3 +17,8 @@ def load_event(name):
 @pytest.fixture
 def event():
     return load_event
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: a large sandbox run (about a minute or more); "
+                            "deselect with -m 'not slow'")

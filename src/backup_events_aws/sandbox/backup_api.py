@@ -23,6 +23,8 @@ ADDED_PATHS = [
     "{0}/copy-jobs/?$",
     "{0}/copy-jobs/(?P<copyJobId>[^/]+)$",
     "{0}/backup-vaults/(?P<backupVaultName>[^/]+)/recovery-points/?$",
+    # The server turns "/?$" into a path without the slash, and botocore sends it with one.
+    "{0}/backup-vaults/(?P<backupVaultName>[^/]+)/recovery-points/$",
     "{0}/backup-vaults/(?P<backupVaultName>[^/]+)/recovery-points/(?P<recoveryPointArn>.+)$",
     "{0}/backup-vaults/(?P<backupVaultName>[^/]+)/access-policy/?$",
 ]

@@ -44,14 +44,18 @@ class Clock:
         self._queue: list[tuple[datetime.datetime, int, Callable[[], None]]] = []
         self._order = itertools.count()  # ties run in the order they were scheduled
         self._cursor: datetime.datetime | None = None  # inside a span: its own time
+        # Server mode (serve.py): requests arrive on threads while a thread runs the clock;
+        # both then hold this lock (the one the Backup emulation holds, so there is one order).
+        self.lock: contextlib.AbstractContextManager = contextlib.nullcontext()
 
     def now(self) -> datetime.datetime:
         return self._cursor or self._now
 
     def schedule(self, delay_seconds: float, callback: Callable[[], None]) -> None:
         """Run `callback` `delay_seconds` from now (0: after what is already due now)."""
-        at = self.now() + datetime.timedelta(seconds=delay_seconds)
-        heapq.heappush(self._queue, (at, next(self._order), callback))
+        with self.lock:
+            at = self.now() + datetime.timedelta(seconds=delay_seconds)
+            heapq.heappush(self._queue, (at, next(self._order), callback))
 
     @contextlib.contextmanager
     def span(self) -> Iterator["Span"]:
@@ -82,12 +86,13 @@ class Clock:
     def run_until(self, until: datetime.datetime) -> int:
         """Run every callback due up to `until`, then set the clock to `until`."""
         ran = 0
-        while self._queue and self._queue[0][0] <= until:
-            at, _, callback = heapq.heappop(self._queue)
-            self._now = max(self._now, at)
-            callback()
-            ran += 1
-        self._now = max(self._now, until)
+        with self.lock:
+            while self._queue and self._queue[0][0] <= until:
+                at, _, callback = heapq.heappop(self._queue)
+                self._now = max(self._now, at)
+                callback()
+                ran += 1
+            self._now = max(self._now, until)
         return ran
 
     def advance(self, seconds: float) -> int:

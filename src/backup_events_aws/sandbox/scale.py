@@ -48,6 +48,8 @@ class BurstResult:
     simulated_seconds: float = 0.0  # from the first backup's start to the last shortening
     wall_seconds: float = 0.0
     peak_concurrency: int = 0
+    sweep_copies: int = 0  # copies the daily catch-up sweeps started (what lost events left undone)
+    sweep_retention_checks: int = 0
     unfinished: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -135,6 +137,10 @@ def examine(org: Organization, backups: int, started_at: datetime.datetime) -> B
     result.aws_calls = sum(i.aws_calls for i in runtime.invocations)
     result.events = len(org.bridge.trace)
     result.peak_concurrency = max(runtime.peak_concurrency.values(), default=0)
+    for invocation in runtime.invocations:
+        if isinstance(invocation.result, dict) and invocation.result.get("action") == "sweep":
+            result.sweep_copies += invocation.result.get("copies_started", 0)
+            result.sweep_retention_checks += invocation.result.get("retention_checked", 0)
     lifecycle_updates = [i.at + datetime.timedelta(seconds=i.seconds) for i in runtime.invocations
                          if isinstance(i.result, dict) and i.result.get("lifecycle")]
     last = max([last, *lifecycle_updates])
@@ -145,7 +151,8 @@ def examine(org: Organization, backups: int, started_at: datetime.datetime) -> B
 def run_burst(org: Organization, backups: int, window_seconds: float = 60.0,
               locations: list[tuple[str, str]] | None = None, throttle_fraction: float = 0.0,
               run_seconds: float = 12 * 3600) -> BurstResult:
-    """Start the burst in a started organisation, run the clock `run_seconds`, examine."""
+    """Start the burst in a started organisation, run the clock `run_seconds` (throttling
+    `throttle_fraction` of all AWS Backup calls meanwhile), examine."""
     wall = time.perf_counter()
     locations = locations or [(a, r) for a in org.layout.resource_accounts for r in org.layout.resource_regions]
     if throttle_fraction:

@@ -135,7 +135,7 @@ variable "function_timeout" {
 
 variable "function_reserved_concurrency" {
   type        = number
-  default     = 2
+  default     = 5
   description = "FunctionReservedConcurrency: paces bursts to AWS Backup's API rates; 0 = none reserved"
 }
 

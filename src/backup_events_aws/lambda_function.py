@@ -360,14 +360,10 @@ def sweep_actions(points, copy_job_states, place, at):
     return actions
 
 
-def sweep(place, event):
-    """Redo what lost events left undone in the last CATCH_UP_DAYS days.
-
-    AWS Backup events are best effort (aws-facts 1.1). Every step is
-    idempotent: copies reuse their token, shortening never lengthens.
-    """
+def sweep_inputs(place, client):
+    """What exists: the watched vault's recovery points of the last
+    CATCH_UP_DAYS days, and the states of copy jobs to the sweep's destination."""
     since = now() - datetime.timedelta(days=CATCH_UP_DAYS)
-    client = backup_client(place.region)
     states = {}
     for page in client.get_paginator("list_copy_jobs").paginate(
             ByDestinationVaultArn=sweep_destination(place), ByCreatedAfter=since):
@@ -378,6 +374,16 @@ def sweep(place, event):
         "list_recovery_points_by_backup_vault").paginate(
             BackupVaultName=VAULT_NAME, ByCreatedAfter=since)
         for point in page.get("RecoveryPoints", [])]
+    return points, states
+
+
+def sweep(place, event):
+    """Redo what lost events left undone in the last CATCH_UP_DAYS days.
+
+    AWS Backup events are best effort (aws-facts 1.1). Every step is
+    idempotent: copies reuse their token, shortening never lengthens.
+    """
+    points, states = sweep_inputs(place, backup_client(place.region))
     done = {"recovery_points": len(points), "copies_started": 0,
             "retention_checked": 0}
     for action in sweep_actions(points, states, place, now()):

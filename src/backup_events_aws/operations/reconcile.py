@@ -94,20 +94,6 @@ def deployed_function(aws: Any, stack_name: str, profile: str | None) -> dict[st
     return aws.client("lambda").get_function_configuration(FunctionName=outputs["FunctionName"])
 
 
-def sweep_inputs(module: Any, client: Any, place: Any) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
-    """What the function's sweep lists: its copy jobs to the sweep's destination and the vault's
-    recovery points, over the last CATCH_UP_DAYS days (mirrors lambda_function.sweep)."""
-    since = module.now() - datetime.timedelta(days=module.CATCH_UP_DAYS)
-    states: dict[str, list[str]] = {}
-    for page in client.get_paginator("list_copy_jobs").paginate(
-            ByDestinationVaultArn=module.sweep_destination(place), ByCreatedAfter=since):
-        for job in page.get("CopyJobs", []):
-            states.setdefault(job["SourceRecoveryPointArn"], []).append(job["State"])
-    points = [point for page in client.get_paginator("list_recovery_points_by_backup_vault").paginate(
-        BackupVaultName=module.VAULT_NAME, ByCreatedAfter=since) for point in page.get("RecoveryPoints", [])]
-    return points, states
-
-
 def describe_action(action: Any) -> str:
     arguments = action.arguments or {}
     if action.name == "copy":
@@ -159,7 +145,7 @@ def run(arguments: Any) -> int:
     client = aws.client("backup", config=botocore.config.Config(retries={"mode": "standard"}))
     module._clients[region] = client  # the function's calls go through your credentials
     place = module.Place(partition, function_account, region)
-    points, states = sweep_inputs(module, client, place)
+    points, states = module.sweep_inputs(place, client)
     actions = module.sweep_actions(points, states, place, module.now())
     print(f"Sweep of {configuration['FunctionName']} in {function_account} {region}, vault "
           f"{module.VAULT_NAME}, last {module.CATCH_UP_DAYS} days: {len(points)} recovery point(s), "

@@ -1,0 +1,86 @@
+"""Scale: 10,000 backups completing within one simulated minute in ONE account and region.
+
+AWS's documented API rates are enforced (5/s UpdateRecoveryPointLifecycle, 15/s
+DescribeRecoveryPoint, 50/s in all, per account and region: aws-facts 5.2) and Lambda is
+modelled with its concurrency, its throttled-event queue (requeued with backoff for up to
+6 hours) and simulated time for each AWS call and each botocore retry sleep (aws-facts 5.3).
+
+The design paces itself: the function has a reserved concurrency (FunctionReservedConcurrency,
+default 5), so Lambda keeps the excess events queued instead of running 10,000 at once, and the
+function's boto3 client makes up to 10 attempts. The naive design (no reserved concurrency,
+boto3's default 3 attempts) is shown failing on a smaller burst.
+
+Copies here take 10 simulated seconds (small incremental copies), so with AWS Backup's
+100 + 5 concurrent copies per destination region copy 1 completes ~10 times a second: faster
+than the 5/s at which originals can be shortened. The API rate is then the bound.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+from backup_events_aws.sandbox import Organization
+from backup_events_aws.sandbox import backup as sandbox_backup
+from backup_events_aws.sandbox.organization import default_template_path
+from backup_events_aws.sandbox.scale import run_burst
+
+EAST = "us-east-1"
+BACKUPS = 10_000
+UPDATE_RATE = 5  # UpdateRecoveryPointLifecycle calls per second (aws-facts 5.2)
+
+
+def scale_run(org: Organization, backups: int):
+    sandbox_backup.configure(copy_run_seconds=10)
+    return run_burst(org, backups, window_seconds=60, locations=[(org.main_account, EAST)],
+                     run_seconds=12 * 3600)
+
+
+def test_the_deployed_function_paces_itself():
+    with Organization.minimum() as org:
+        function = org.bridge.runtime
+        main = org.function_arn(org.main_account, EAST)
+        from moto.awslambda.models import lambda_backends
+
+        deployed = lambda_backends[org.main_account][EAST].get_function(main)
+        assert function.concurrency_limit(deployed) == 5
+        assert "retries={\"mode\": \"standard\", \"max_attempts\": 10}" in (
+            pathlib.Path(default_template_path()).read_text())
+
+
+@pytest.mark.slow
+def test_ten_thousand_backups_in_one_account_and_region_are_all_processed():
+    with Organization.minimum() as org:
+        result = scale_run(org, BACKUPS)
+    bound = BACKUPS / UPDATE_RATE
+    print(f"\nscale: {BACKUPS:,} backups, simulated time to finish {result.simulated_seconds:,.0f} s; "
+          f"bound set by the 5/s UpdateRecoveryPointLifecycle rate {bound:,.0f} s "
+          f"(x{result.simulated_seconds / bound:.2f}); wall {result.wall_seconds:.0f} s")
+    print("scale:", ", ".join(result.lines()))
+    assert result.error_records == 0
+    assert result.fully_processed == result.shortened == BACKUPS
+    assert result.copies1 == result.copies2 == BACKUPS
+    assert result.duplicate_copies == 0 and result.shortened_early == 0 and result.lost == 0
+    assert result.peak_concurrency == 5  # Lambda kept the rest queued
+    assert result.lambda_throttles > BACKUPS  # ... and throttled events waited in its queue
+    # Rates were really in play: the run cannot beat the bound, and stays within 2x of it.
+    assert bound <= result.simulated_seconds <= 2 * bound
+
+
+@pytest.mark.slow
+def test_the_naive_design_loses_work_to_the_error_queue(tmp_path):
+    """No reserved concurrency and boto3's default 3 attempts: a burst overruns the 5/s API."""
+    naive = default_template_path().read_text().replace(
+        'retries={"mode": "standard", "max_attempts": 10}', 'retries={"mode": "standard"}')
+    assert naive != default_template_path().read_text()
+    template = tmp_path / "naive.yaml"
+    template.write_text(naive)
+    organization = Organization.minimum(parameters={"FunctionReservedConcurrency": "0"}, template_path=template)
+    with organization as org:
+        result = scale_run(org, 1000)
+    print("\nnaive:", ", ".join(result.lines()))
+    assert result.peak_concurrency > 5
+    assert result.error_records > 0 and result.shortened < 1000
+    # Even so, nothing is lost or wrongly shortened: what failed is in the error queue.
+    assert result.lost == 0 and result.shortened_early == 0 and result.duplicate_copies == 0

@@ -7,7 +7,7 @@ modelled with its concurrency, its throttled-event queue (requeued with backoff 
 
 The design paces itself: the function has a reserved concurrency (FunctionReservedConcurrency,
 default 5), so Lambda keeps the excess events queued instead of running 10,000 at once, and the
-function's boto3 client makes up to 10 attempts. The naive design (no reserved concurrency,
+function's boto3 client retries up to 10 times (11 attempts). The naive design (no reserved concurrency,
 boto3's default 3 attempts) is shown failing on a smaller burst.
 
 Copies here take 10 simulated seconds (small incremental copies), so with AWS Backup's

@@ -176,6 +176,8 @@ def test_log_group_and_failure_handling(instance):
     invoke = resource["FunctionInvokeConfig"]["Properties"]
     assert invoke["FunctionName"] == "Function"
     assert invoke["MaximumRetryAttempts"] == 2
+    # Events throttled by the reserved concurrency wait in Lambda's queue the full 6 hours.
+    assert invoke["MaximumEventAgeInSeconds"] == 21600
     assert invoke["DestinationConfig"] == {"OnFailure": {"Destination": "ErrorQueue.Arn"}}
 
 
@@ -420,3 +422,12 @@ def test_arns_are_partition_aware():
     hand_written = [line for line in lines[:begin] + lines[end:] if "AllowedPattern" not in line]
     assert not [line for line in hand_written if "arn:aws:" in line]
     assert sum("${AWS::Partition}" in line for line in hand_written) > 10
+
+
+def test_reserved_concurrency_paces_the_function_unless_zero():
+    """FunctionReservedConcurrency (default 5) becomes ReservedConcurrentExecutions; 0 leaves
+    the function unreserved (a reservation of 0 would stop it altogether)."""
+    function = rendered(MAIN, "us-east-1")["Resources"]["Function"]["Properties"]
+    assert function["ReservedConcurrentExecutions"] == 5
+    unreserved = rendered(MAIN, "us-east-1", FunctionReservedConcurrency=0)["Resources"]["Function"]
+    assert "ReservedConcurrentExecutions" not in unreserved["Properties"]

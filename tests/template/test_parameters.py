@@ -49,6 +49,8 @@ BAD_VALUES = [
     ("ErrorQueueRetentionSeconds", 59, "14 days"),
     ("FunctionMemorySize", 64, "128 to 10240"),
     ("FunctionTimeout", 901, "10 to 900"),
+    ("FunctionReservedConcurrency", -1, "0 to 1000"),
+    ("FunctionReservedConcurrency", 1001, "0 to 1000"),
 ]
 
 GOOD_VALUES = [

@@ -18,9 +18,8 @@ simulated clock:
   the documented invocation record (condition RetriesExhausted,
   approximateInvokeCount 3) to the EventInvokeConfig OnFailure destination
   (aws-facts 5.3). MaximumRetryAttempts and MaximumEventAgeInSeconds are honoured.
-* The function sees the simulated clock: its `import datetime` gets a module whose
-  `datetime.now()`/`utcnow()`/`date.today()` read the sandbox clock (a 35-day
-  retention is tested in milliseconds). Everything else in that module is real.
+* The function sees the simulated clock: its `now()` hook is replaced with the
+  sandbox clock's (a 35-day retention is tested in milliseconds).
 * Log records (the function logs JSON objects) are captured per invocation in
   Lambda's JSON log format, and also written to the function's log group when it
   exists.
@@ -59,8 +58,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import boto3
-import builtins
-import types
 
 from .clock import Clock
 from .cloudformation import event_invoke_config_of, function_extras_of
@@ -170,48 +167,6 @@ class _CapturingHandler(logging.Handler):
         self.sink.append(entry)
 
 
-def simulated_datetime_module(now: Callable[[], datetime.datetime]) -> types.ModuleType:
-    """A `datetime` module whose clocks read `now()` (an aware UTC datetime).
-
-    Lambda runs in UTC, so naive `now()` is UTC too. The replaced classes are
-    subclasses whose isinstance/issubclass checks accept real datetimes, so values
-    from boto3 still pass `isinstance(x, datetime.datetime)` in the function.
-    """
-    real = datetime
-
-    class _AcceptsReal(type):
-        def __instancecheck__(cls, instance: Any) -> bool:
-            return isinstance(instance, cls.__mro__[1])
-
-        def __subclasscheck__(cls, subclass: type) -> bool:
-            return issubclass(subclass, cls.__mro__[1])
-
-    class SimulatedDatetime(real.datetime, metaclass=_AcceptsReal):
-        @classmethod
-        def now(cls, tz: datetime.tzinfo | None = None) -> datetime.datetime:  # type: ignore[override]
-            moment = now().astimezone(real.timezone.utc)
-            return moment.astimezone(tz) if tz else moment.replace(tzinfo=None)
-
-        @classmethod
-        def utcnow(cls) -> datetime.datetime:  # type: ignore[override]
-            return now().astimezone(real.timezone.utc).replace(tzinfo=None)
-
-        @classmethod
-        def today(cls) -> datetime.datetime:  # type: ignore[override]
-            return cls.now()
-
-    class SimulatedDate(real.date, metaclass=_AcceptsReal):
-        @classmethod
-        def today(cls) -> datetime.date:  # type: ignore[override]
-            return now().astimezone(real.timezone.utc).date()
-
-    module = types.ModuleType("datetime", real.__doc__)
-    module.__dict__.update({k: v for k, v in vars(real).items() if not k.startswith("__")})
-    module.datetime = SimulatedDatetime  # type: ignore[attr-defined]
-    module.date = SimulatedDate  # type: ignore[attr-defined]
-    return module
-
-
 def _iso(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -235,16 +190,6 @@ class LambdaRuntime:
         self._current_invocation: Invocation | None = None
         self._module_numbers = itertools.count(1)
         self.cold_starts = 0
-        self._simulated_datetime = simulated_datetime_module(clock.now)
-        real_import = builtins.__import__
-
-        def import_with_simulated_time(name: str, globals_: Any = None, locals_: Any = None,
-                                       fromlist: Any = (), level: int = 0) -> Any:
-            if name == "datetime" and level == 0:
-                return self._simulated_datetime
-            return real_import(name, globals_, locals_, fromlist, level)
-
-        self._function_builtins = dict(vars(builtins), __import__=import_with_simulated_time)
 
     # ------------------------------------------------------------------ public
 
@@ -430,10 +375,12 @@ class LambdaRuntime:
         module.__file__ = f"/var/task/{module_file}.py"
         # Registered so dataclasses/typing in the function can find their module.
         sys.modules[module_name] = module
-        module.__dict__["__builtins__"] = self._function_builtins  # simulated time, see above
         # The import (INIT phase) runs inside the function's environment, as in Lambda;
         # an error here fails the invocation, and the next one tries a cold start again.
         exec(compile(source, module.__file__, "exec"), module.__dict__)
+        # The function reads the time through its `now()` hook: give it the clock.
+        if callable(getattr(module, "now", None)):
+            module.now = self.clock.now
         environment = _ExecutionEnvironment(key, module, getattr(module, handler_name),
                                             self._current_session, self._current_environment)
         self._live.add(id(environment))

@@ -248,12 +248,12 @@ def main():
               f"{backups_per_day:,} backups a day, 3 invocations each (copy 1, shortening, copy 2),",
               f"{calls_per_backup} AWS calls each taking an assumed {ASSUMED_API_LATENCY_MS} ms, "
               f"{memory_mb} MB memory, 30 days, us-east-1 x86_64 prices "
-              f"(${PRICE_PER_GB_SECOND}/GB-s, ${PRICE_PER_MILLION_REQUESTS}/1M requests), no free tier:",
+              f"(${PRICE_PER_GB_SECOND:.10f}/GB-s, ${PRICE_PER_MILLION_REQUESTS:.2f}/1M requests), no free tier:",
               f"{monthly_invocations:,} invocations, {gb_seconds:,.0f} GB-s: about ${cost:.2f} a month.",
               "Lambda bills in 1 ms increments, so billed time is dominated by AWS API latency;",
               "our code's own microseconds are noise next to it."]
     figures, why_not = sandbox_figures()
-    lines += ["", "## Sandbox: the full flow", ""]
+    lines += ["", "## Sandbox: the full flow (one run: it takes minutes)", ""]
     if figures:
         lines += figures
     else:

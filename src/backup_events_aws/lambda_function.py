@@ -39,7 +39,9 @@ COLD_STORAGE_MINIMUM_DAYS = 90
 MAXIMUM_DELETE_AFTER_DAYS = 36500
 
 logger = logging.getLogger("backup_events")
-logger.setLevel(os.environ.get("AWS_LAMBDA_LOG_LEVEL", "INFO"))
+# Lambda sets this from ApplicationLogLevel; Python's logging has no TRACE.
+LOG_LEVEL = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "INFO")
+logger.setLevel("DEBUG" if LOG_LEVEL == "TRACE" else LOG_LEVEL)
 
 
 def now():

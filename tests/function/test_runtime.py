@@ -3,6 +3,7 @@ partitions, the catch-up sweep."""
 
 import datetime
 import importlib.util
+import logging
 
 import pytest
 from botocore.awsrequest import AWSResponse
@@ -19,6 +20,17 @@ def test_import_does_no_work_beyond_reading_settings(monkeypatch):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module._clients == {} and module.NEW_DELETE_AFTER_DAYS == 9
+
+
+@pytest.mark.parametrize("level,expected", [
+    ("TRACE", logging.DEBUG), ("DEBUG", logging.DEBUG), ("INFO", logging.INFO),
+    ("WARN", logging.WARNING), ("ERROR", logging.ERROR), ("FATAL", logging.CRITICAL)])
+def test_every_log_level_lambda_accepts_works(monkeypatch, level, expected):
+    monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", level)
+    spec = importlib.util.spec_from_file_location("index_level", SOURCE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.logger.level == expected
 
 
 def test_one_client_per_process_with_standard_retries(monkeypatch):

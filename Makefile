@@ -33,9 +33,11 @@ check: $(STAMP)
 	$(PY) -m backup_events_aws.template check $(TEMPLATE)
 
 test: check
-	$(PY) -m pytest --cov=src/backup_events_aws --cov-report=term-missing:skip-covered
+	$(PY) -m pytest -m "not slow" --cov=src/backup_events_aws --cov-report=term-missing:skip-covered
 	@# The Lambda function's own goal: at least 95% of its lines run by the tests.
 	$(PY) -m coverage report --include='*/lambda_function.py' --fail-under=95
+	@# Reliability and scale runs, without coverage's tracing (it triples their time).
+	$(PY) -m pytest -m slow
 
 $(CHECKOV_VENV)/.installed:
 	$(PYTHON) -m venv $(CHECKOV_VENV)

@@ -217,17 +217,17 @@ def decide_copy_job(event, place):
         "BackupVaultName": VAULT_NAME, "RecoveryPointArn": first_resource(event)})
 
 
-def whole_days_old(created, now):
-    """Age in UTC whole days; the creation day counts as day 1."""
-    return (now.astimezone(UTC).date() - created.astimezone(UTC).date()).days + 1
+def whole_days_old(created, at):
+    """Age in UTC whole days at `at`; the creation day counts as day 1."""
+    return (at.astimezone(UTC).date() - created.astimezone(UTC).date()).days + 1
 
 
 def is_set(days):
     return days is not None and days >= 0
 
 
-def new_lifecycle(recovery_point, now, new_delete_after_days, lock_minimum_days):
-    """The lifecycle that shortens retention safely, or (None, why not).
+def new_lifecycle(recovery_point, at, new_delete_after_days, lock_minimum_days):
+    """The lifecycle that shortens retention safely at `at`, or (None, why not).
 
     new DeleteAfterDays = max(age, NewDeleteAfterDays, 1, cold storage minimum,
     vault lock minimum) + 1 day of margin, and never longer than now.
@@ -239,7 +239,7 @@ def new_lifecycle(recovery_point, now, new_delete_after_days, lock_minimum_days)
         # UpdateRecoveryPointLifecycle does not support continuous backups.
         return None, "continuous backup"
     current = recovery_point.get("Lifecycle") or {}
-    floor = max(whole_days_old(recovery_point["CreationDate"], now),
+    floor = max(whole_days_old(recovery_point["CreationDate"], at),
                 new_delete_after_days, 1, lock_minimum_days or 0)
     lifecycle = {}
     cold = current.get("MoveToColdStorageAfterDays")

@@ -52,3 +52,20 @@ def test_debug_shows_the_traceback_of_an_unexpected_error(capsys):
 def test_no_command_prints_help_and_exits_2(capsys):
     assert cli.main([]) == 2
     assert "demo" in capsys.readouterr().out
+
+
+def test_without_the_sandbox_dependencies_other_commands_still_work(monkeypatch, capsys):
+    """A plain `pip install .` has boto3 but not moto: the sandbox commands
+    explain what is missing, the operations commands work."""
+    import sys
+    for name in list(sys.modules):
+        if name.startswith(("backup_events_aws.sandbox", "moto")):
+            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "moto", None)  # import moto -> ModuleNotFoundError
+    with pytest.raises(SystemExit) as done:
+        cli.main(["deploy", "--help"])
+    assert done.value.code == 0 and "--org-id" in capsys.readouterr().out
+    assert cli.main(["demo", "--layout", "typical"]) == 1
+    err = capsys.readouterr().err
+    assert "needs the Python package 'moto'" in err and "make demo" in err
+    assert "Traceback" not in err

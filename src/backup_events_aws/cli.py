@@ -13,15 +13,15 @@ import importlib
 import os
 import sys
 
-# Modules that provide commands, in the order `--help` lists them.
-COMMAND_MODULES = [
-    "backup_events_aws.sandbox.demo",
-    "backup_events_aws.sandbox.serve",
-    "backup_events_aws.operations.deploy",
-    "backup_events_aws.operations.preflight",
-    "backup_events_aws.operations.reconcile",
-    "backup_events_aws.operations.redrive",
-]
+# Command -> the module that provides it, in the order `--help` lists them.
+COMMAND_MODULES = {
+    "demo": "backup_events_aws.sandbox.demo",
+    "sandbox": "backup_events_aws.sandbox.serve",
+    "deploy": "backup_events_aws.operations.deploy",
+    "preflight": "backup_events_aws.operations.preflight",
+    "reconcile": "backup_events_aws.operations.reconcile",
+    "redrive": "backup_events_aws.operations.redrive",
+}
 
 
 class CliError(Exception):
@@ -40,15 +40,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of an unexpected error")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for command, name in COMMAND_MODULES.items():
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as missing:
-            if missing.name != name:  # the module exists but a dependency is missing
-                raise
+            # The sandbox needs the development dependencies (moto...); without
+            # them its commands say so, and the others still work.
+            add_unavailable(subcommands, command, (missing.name or "?").split(".")[0])
             continue
         module.register(subcommands)
     return parser
+
+
+def add_unavailable(subcommands, command: str, missing: str) -> None:
+    def run(arguments):
+        raise CliError(f"'{command}' needs the Python package '{missing}', which is not installed",
+                       "run it through 'make demo' (it sets everything up), or "
+                       "'pip install -r requirements-dev.txt'")
+
+    parser = subcommands.add_parser(command, help=f"(unavailable: needs {missing})",
+                                    add_help=False)
+    parser.set_defaults(run=run, unavailable=True)
 
 
 def explain(error: BaseException) -> CliError | None:
@@ -83,7 +95,9 @@ def explain(error: BaseException) -> CliError | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    arguments = parser.parse_args(argv)
+    arguments, extra = parser.parse_known_args(argv)
+    if extra and not getattr(arguments, "unavailable", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(arguments, "run", None):
         parser.print_help()
         return 2

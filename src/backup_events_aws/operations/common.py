@@ -7,6 +7,7 @@ Every failure a user can fix becomes a `CliError(problem, fix)`.
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import re
 import sys
@@ -18,11 +19,10 @@ import boto3
 import botocore.exceptions
 
 from ..cli import CliError
+from ..template import MAX_TEMPLATE_BYTES  # noqa: F401 - the TemplateBody limit, defined once
 
-MAX_TEMPLATE_BYTES = 51_200  # CloudFormation TemplateBody limit (aws-facts 6.1)
-_PACKAGE_DIR = Path(__file__).resolve().parents[1]
-_REPOSITORY_TEMPLATE = _PACKAGE_DIR.parents[1] / "backup_events_aws.yaml"
-_PACKAGED_TEMPLATE = _PACKAGE_DIR / "backup_events_aws.yaml"
+TEMPLATE_NAME = "backup_events_aws.yaml"
+_REPOSITORY_TEMPLATE = Path(__file__).resolve().parents[3] / TEMPLATE_NAME
 DEFAULT_STACK_NAME = "BackupEvents"
 
 
@@ -69,9 +69,12 @@ def error_code(error: Exception) -> str:
 # --------------------------------------------------------------------------- the template
 
 
-def default_template_path() -> Path:
-    """The repository's template, or the copy packaged with the wheel."""
-    return _REPOSITORY_TEMPLATE if _REPOSITORY_TEMPLATE.exists() else _PACKAGED_TEMPLATE
+def default_template_path() -> Any:
+    """The template packaged with backup_events_aws (importlib.resources), else the repository's
+    root file (a source checkout the package data is not built into). A Path or a Traversable:
+    both have read_text()."""
+    packaged = importlib.resources.files("backup_events_aws").joinpath(TEMPLATE_NAME)
+    return packaged if packaged.is_file() else _REPOSITORY_TEMPLATE
 
 
 def read_template(path: str | Path | None = None) -> str:

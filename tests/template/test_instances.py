@@ -222,7 +222,9 @@ def test_role_resources_are_narrow(instance):
         action = set(as_list(statement["Action"]))
         resource = statement["Resource"]
         if action & {"backup:StartCopyJob", "backup:DescribeRecoveryPoint"}:
-            assert resource == f"arn:aws:*:{region}:*:*"  # recovery points in this region
+            assert resource == f"arn:aws:*:{region}:*:*"  # recovery points in this region...
+            # ... of this account (an EBS snapshot's ARN has no account field).
+            assert statement["Condition"] == {"StringEquals": {"aws:ResourceAccount": account}}
         elif action == {"iam:PassRole"}:
             assert resource == f"arn:aws:iam::{account}:role/{COPY_ROLE}"
             assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}}

@@ -117,6 +117,7 @@ RULE_CASES = [
     ({"BackupRegionAlternate": "us-west-2"}, "BackupRegionAlternate must differ from BackupRegion"),
     ({"EnableCopy": "false"}, "EnableShortenRetention needs EnableCopy"),
     ({"CreateSampleVaults": "false", "VaultCustomKmsKey": MRK}, "VaultCustomKmsKey is for sample vaults only"),
+    ({"VaultName": "Default"}, "VaultName cannot be Default"),
 ]
 
 

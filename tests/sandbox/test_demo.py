@@ -48,6 +48,7 @@ def test_failures_scenario_records_each_failure_and_shortens_nothing():
     [messages] = summary["error_queues"].values()
     assert any("Access Denied trying to call AWS Backup service" in m for m in messages)
     assert any("Given key ID is not accessible" in m for m in messages)
+    # Lambda's record says how many times it ran the function: 1 + 2 retries.
     assert any(m.startswith("function failed 3 times (RetriesExhausted)") for m in messages)
     assert {r["delete_after_days"] for r in summary["recovery_points"]} == {35}
 
@@ -55,7 +56,20 @@ def test_failures_scenario_records_each_failure_and_shortens_nothing():
 def test_cli_demo_prints_the_story_and_json(capsys):
     assert cli.main(["demo"]) == 0
     text = capsys.readouterr().out
-    assert "DeleteAfterDays 35 -> 8" in text and "Error queues: empty" in text
+    assert "The original: DeleteAfterDays 35 -> 8, now that the copies exist." in text
+    assert "Error queues: empty" in text
     assert cli.main(["demo", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["layout"] == "minimum" and len(summary["recovery_points"]) == 3
+
+
+def test_explain_error_reads_the_invoke_count_from_the_record():
+    record = {"requestContext": {"condition": "EventAgeExceeded", "approximateInvokeCount": 1},
+              "responsePayload": {"errorMessage": "throttled"}}
+    assert demo.explain_error({"body": record, "attributes": {}}) == (
+        "function failed 1 times (EventAgeExceeded): throttled")
+
+
+def test_typical_layout_summary_counts_every_original(capsys):
+    assert cli.main(["demo", "--layout", "typical"]) == 0
+    assert "All 6 originals: DeleteAfterDays 35 -> 8" in capsys.readouterr().out

@@ -16,6 +16,7 @@ from typing import Any
 from backup_events_aws.sandbox import Organization
 from backup_events_aws.sandbox import backup as sandbox_backup
 
+BACKUP_RETENTION_DAYS = 35  # the quick start's on-demand backups
 EVENT_WORDS = {
     "Backup Job State Change": "backup job",
     "Copy Job State Change": "copy job",
@@ -177,8 +178,8 @@ def back_up(org: Organization, story: Story, kind: str, account: str, region: st
             note: str = "") -> str:
     resource = org.create_resource(kind, account, region)
     story.say(account, region, f"on-demand backup of {kind} {resource.rsplit('/', 1)[-1].rsplit(':', 1)[-1]}"
-              f" into {org.vault_name}, DeleteAfterDays 35{note}")
-    org.start_backup(account, region, resource, delete_after_days=35)
+              f" into {org.vault_name}, DeleteAfterDays {BACKUP_RETENTION_DAYS}{note}")
+    org.start_backup(account, region, resource, delete_after_days=BACKUP_RETENTION_DAYS)
     return resource
 
 
@@ -199,8 +200,8 @@ def run_failures(org: Organization, story: Story) -> None:
     volume = org.create_resource("EBS", main, region)
     sandbox_backup.set_resource_encryption(volume, f"arn:aws:kms:{region}:{main}:alias/aws/ebs")
     story.say(main, region, f"on-demand backup of EBS {volume.rsplit('/', 1)[-1]} (encrypted with "
-              "aws/ebs) into BackupEvents-Sample, DeleteAfterDays 35")
-    org.start_backup(main, region, volume, delete_after_days=35)
+              f"aws/ebs) into {org.vault_name}, DeleteAfterDays {BACKUP_RETENTION_DAYS}")
+    org.start_backup(main, region, volume, delete_after_days=BACKUP_RETENTION_DAYS)
     org.run_until_idle()
     # 3. The function may not start copies: it fails 3 times, then Lambda
     #    records the event in the error queue.
@@ -215,8 +216,10 @@ def explain_error(message: dict[str, Any]) -> str:
     if attributes.get("ERROR_CODE"):
         return f"EventBridge could not deliver ({attributes['ERROR_CODE']}): {attributes.get('ERROR_MESSAGE')}"
     if isinstance(body, dict) and "requestContext" in body:
+        context = body["requestContext"]
         error = (body.get("responsePayload") or {}).get("errorMessage")
-        return f"function failed 3 times ({body['requestContext'].get('condition')}): {error}"
+        return (f"function failed {context.get('approximateInvokeCount')} times "
+                f"({context.get('condition')}): {error}")
     if isinstance(body, dict) and body.get("source") == "aws.backup":
         detail = body["detail"]
         return (f"{body['detail-type']} {detail.get('state')}: "
@@ -238,12 +241,15 @@ def print_story(summary: dict[str, Any], out=None) -> None:
         for text in messages:
             print(f"  {where}: {text}", file=out)
     originals = [r for r in summary["recovery_points"] if r["source"] == "original"]
-    if summary["scenario"] == "failures":
+    shortened = [r for r in originals if r["delete_after_days"] != BACKUP_RETENTION_DAYS]
+    if originals and not shortened:
         print("\nNo original was shortened: none has a completed cross-account copy.", file=out)
-    elif originals:
-        days = sorted({r["delete_after_days"] for r in originals})
-        print(f"\nThe original{'s' if len(originals) > 1 else ''}: DeleteAfterDays 35 -> "
-              f"{', '.join(map(str, days))}, now that the copies exist.", file=out)
+    elif shortened:
+        days = sorted({r["delete_after_days"] for r in shortened})
+        which = ("The original" if len(originals) == 1 else f"All {len(originals)} originals"
+                 if len(shortened) == len(originals) else f"{len(shortened)} of {len(originals)} originals")
+        print(f"\n{which}: DeleteAfterDays {BACKUP_RETENTION_DAYS} -> {', '.join(map(str, days))}, "
+              "now that the copies exist.", file=out)
 
 
 def register(subcommands) -> None:

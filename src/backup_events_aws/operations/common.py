@@ -7,11 +7,13 @@ Every failure a user can fix becomes a `CliError(problem, fix)`.
 
 from __future__ import annotations
 
+import datetime
 import importlib.resources
 import json
 import re
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Callable
 
@@ -42,7 +44,7 @@ def add_stack_argument(parser: Any) -> None:
 # --------------------------------------------------------------------------- sessions
 
 
-def session(profile: str | None, region: str | None, what: str = "") -> boto3.Session:
+def session(profile: str | None, region: str | None) -> boto3.Session:
     """A boto3 session with a region, or a CliError that says how to give one."""
     try:
         result = boto3.Session(profile_name=profile or None, region_name=region or None)
@@ -51,9 +53,7 @@ def session(profile: str | None, region: str | None, what: str = "") -> boto3.Se
                        "check the name in ~/.aws/config, or run 'aws configure --profile "
                        f"{profile}'") from None
     if not result.region_name:
-        flag = f"--{what}region" if what else "--region"
-        raise CliError(f"no AWS region given{' for ' + what.rstrip('-') if what else ''}",
-                       f"pass {flag}, or set AWS_REGION, or set region in the profile")
+        raise CliError("no AWS region given", "pass --region, or set AWS_REGION, or set region in the profile")
     return result
 
 
@@ -154,22 +154,61 @@ def parse_parameters(pairs: list[str] | None, known: list[str]) -> dict[str, str
 # --------------------------------------------------------------------------- stacks
 
 
-def stack_outputs(cloudformation: Any, stack_name: str, where: str = "") -> dict[str, str]:
-    """The stack's outputs, or a CliError when the stack is not there."""
+def describe_stack(cloudformation: Any, stack_name: str) -> dict[str, Any] | None:
+    """The stack (DescribeStacks), or None when there is no stack of that name."""
     try:
-        stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+        return cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     except botocore.exceptions.ClientError as error:
         if error_code(error) == "ValidationError" and "does not exist" in str(error):
-            place = f" in {where}" if where else ""
-            raise CliError(f"stack {stack_name!r} not found{place}",
-                           "deploy it with 'backup-events deploy', or pass the right --stack-name, "
-                           "--profile and --region") from None
+            return None
         raise
+
+
+def outputs_of(stack: dict[str, Any]) -> dict[str, str]:
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
+def stack_outputs(cloudformation: Any, stack_name: str, where: str = "") -> dict[str, str]:
+    """The stack's outputs, or a CliError when the stack is not there."""
+    stack = describe_stack(cloudformation, stack_name)
+    if stack is None:
+        place = f" in {where}" if where else ""
+        raise CliError(f"stack {stack_name!r} not found{place}",
+                       "deploy it with 'backup-events deploy', or pass the right --stack-name, "
+                       "--profile and --region")
+    return outputs_of(stack)
 
 
 def where(aws: boto3.Session, profile: str | None) -> str:
     return f"{profile or 'default credentials'} / {aws.region_name}"
+
+
+# --------------------------------------------------------------------------- the function
+
+
+def scheduled_event(account: str, region: str) -> dict[str, Any]:
+    """What the daily rule sends: invoking the function with it runs the catch-up sweep."""
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": account, "time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": region, "resources": [], "detail": {}}
+
+
+def invoke(lambda_client: Any, function: str, event: Any) -> tuple[bool, Any]:
+    """Invoke the function synchronously (RequestResponse) with `event`: (succeeded, payload), the
+    payload decoded from JSON when it is JSON (an error's is {"errorMessage": ...})."""
+    response = lambda_client.invoke(FunctionName=function, InvocationType="RequestResponse",
+                                    Payload=json.dumps(event))
+    text = response["Payload"].read().decode("utf-8", "replace")
+    try:
+        result: Any = json.loads(text)
+    except ValueError:
+        result = text
+    return not response.get("FunctionError"), result
+
+
+def error_message(result: Any) -> Any:
+    """A failed invocation's errorMessage, or its whole payload when it has none."""
+    return result.get("errorMessage") if isinstance(result, dict) else result
 
 
 # --------------------------------------------------------------------------- progress

@@ -30,9 +30,6 @@ import botocore.exceptions
 from ..cli import CliError
 from . import common
 
-TERMINAL_FAILURES = ("CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_COMPLETE",
-                     "DELETE_FAILED", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED",
-                     "UPDATE_FAILED", "IMPORT_ROLLBACK_COMPLETE", "IMPORT_ROLLBACK_FAILED")
 SUCCESSES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE")
 
 
@@ -141,7 +138,7 @@ def deploy_stacks(arguments: Any, body: str, stack_name: str) -> int:
         return 0
     sessions = {}
     for role, region in plan:
-        sessions[(role, region)] = common.session(profiles[role], region, f"{role}-")
+        sessions[(role, region)] = common.session(profiles[role], region)
     backup_account = arguments.backup_account_id or common.account_of(sessions[plan[0]])
     main_account = common.account_of(sessions[plan[-1]])
     if main_account == backup_account:
@@ -174,20 +171,11 @@ def print_results(results: list[tuple[str, str, dict[str, str]]]) -> None:
             print(f"    ErrorQueueUrl {outputs['ErrorQueueUrl']}")
 
 
-def describe(cloudformation: Any, stack_name: str) -> dict[str, Any] | None:
-    try:
-        return cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
-    except botocore.exceptions.ClientError as error:
-        if common.error_code(error) == "ValidationError" and "does not exist" in str(error):
-            return None
-        raise
-
-
 def create_or_update(cloudformation: Any, stack_name: str, body: str, parameters: list[dict[str, str]],
                      capabilities: list[str], progress: common.Progress, label: str,
                      poll_seconds: float) -> tuple[str, dict[str, str]]:
     """Create the stack, or update it; wait, printing each event. Returns (status, outputs)."""
-    existing = describe(cloudformation, stack_name)
+    existing = common.describe_stack(cloudformation, stack_name)
     request = {"StackName": stack_name, "TemplateBody": body, "Parameters": parameters,
                "Capabilities": capabilities}
     seen = set()
@@ -206,7 +194,7 @@ def create_or_update(cloudformation: Any, stack_name: str, body: str, parameters
         except botocore.exceptions.ClientError as error:
             if "No updates are to be performed" in str(error):
                 progress.say(f"{label}: no changes")
-                return "NO_CHANGES", outputs_of(existing)
+                return "NO_CHANGES", common.outputs_of(existing)
             raise
         progress.say(f"{label}: update_stack started")
     else:
@@ -224,17 +212,13 @@ def create_or_update(cloudformation: Any, stack_name: str, body: str, parameters
         status = stack["StackStatus"]
         if not status.endswith("_IN_PROGRESS"):
             progress.say(f"{label}: {status}")
-            return status, outputs_of(stack)
+            return status, common.outputs_of(stack)
         common.sleep(poll_seconds)
 
 
 def recent_events(cloudformation: Any, stack_name: str) -> list[dict[str, Any]]:
     """The latest page of stack events, newest first (enough to follow one operation)."""
     return cloudformation.describe_stack_events(StackName=stack_name).get("StackEvents", [])
-
-
-def outputs_of(stack: dict[str, Any]) -> dict[str, str]:
-    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
 
 
 # --------------------------------------------------------------------------- StackSet

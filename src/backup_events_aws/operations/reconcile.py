@@ -80,12 +80,6 @@ def load_function(variables: dict[str, str]) -> Any:
     return module
 
 
-def scheduled_event(account: str, region: str) -> dict[str, Any]:
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": account, "time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "region": region, "resources": [], "detail": {}}
-
-
 def deployed_function(aws: Any, stack_name: str, profile: str | None) -> dict[str, Any]:
     outputs = common.stack_outputs(aws.client("cloudformation"), stack_name, common.where(aws, profile))
     if "FunctionName" not in outputs:
@@ -159,7 +153,7 @@ def run(arguments: Any) -> int:
     if arguments.dry_run:
         print("Dry run: nothing done.")
         return 0
-    event = scheduled_event(function_account, region)
+    event = common.scheduled_event(function_account, region)
     collector = Collector()
     module.logger.addHandler(collector)
     failures = 0
@@ -187,17 +181,10 @@ def run(arguments: Any) -> int:
 
 
 def invoke(aws: Any, configuration: dict[str, Any], account: str, region: str) -> int:
-    payload = scheduled_event(account, region)
-    response = aws.client("lambda").invoke(FunctionName=configuration["FunctionName"],
-                                           InvocationType="RequestResponse", Payload=json.dumps(payload))
-    body = response["Payload"].read().decode("utf-8", "replace")
-    try:
-        result = json.loads(body)
-    except ValueError:
-        result = body
-    if response.get("FunctionError"):
-        message = result.get("errorMessage") if isinstance(result, dict) else result
-        raise CliError(f"the function failed: {message}",
+    ok, result = common.invoke(aws.client("lambda"), configuration["FunctionName"],
+                               common.scheduled_event(account, region))
+    if not ok:
+        raise CliError(f"the function failed: {common.error_message(result)}",
                        f"read its log group (/aws/lambda/{configuration['FunctionName']}) and fix the cause")
     print(f"Invoked {configuration['FunctionName']} in {account} {region} with a Scheduled Event:")
     if isinstance(result, dict) and "copies_started" in result:

@@ -37,7 +37,6 @@ from __future__ import annotations
 import datetime
 import json
 import sys
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,17 +204,6 @@ def receive(sqs: Any, queue_url: str, limit: int, visibility: int) -> list[dict[
     return list(messages.values())
 
 
-def invoke(lambda_client: Any, function: str, event: Any) -> tuple[bool, Any]:
-    response = lambda_client.invoke(FunctionName=function, InvocationType="RequestResponse",
-                                    Payload=json.dumps(event))
-    text = response["Payload"].read().decode("utf-8", "replace")
-    try:
-        result: Any = json.loads(text)
-    except ValueError:
-        result = text
-    return not response.get("FunctionError"), result
-
-
 def _since(text: str) -> datetime.datetime | None:
     try:
         return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -307,22 +295,17 @@ def resubmit(chosen: list[Entry], aws: Any, lambda_client: Any, function: str, f
     print()
     deleted = 0
     for entry in [e for e in chosen if e.resubmit == "invoke"]:
-        ok, result = invoke(lambda_client, function, entry.event)
+        ok, result = common.invoke(lambda_client, function, entry.event)
         if ok:
             entry.outcome = "deleted"
             print(f"  OK    {entry.message_id}: {json.dumps(result)}")
         else:
             entry.outcome = "failed"
-            error = result.get("errorMessage") if isinstance(result, dict) else result
-            print(f"  FAIL  {entry.message_id}: the function failed again: {error}")
+            print(f"  FAIL  {entry.message_id}: the function failed again: {common.error_message(result)}")
     copies = [e for e in chosen if e.resubmit == "sweep"]
     if copies:
         account, region = function_arn.split(":")[4], function_arn.split(":")[3]
-        sweep = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
-                 "source": "aws.events", "account": account, "region": region,
-                 "time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                 "resources": [], "detail": {}}
-        ok, result = invoke(lambda_client, function, sweep)
+        ok, result = common.invoke(lambda_client, function, common.scheduled_event(account, region))
         backup = aws.client("backup")
         for entry in copies:
             job = copy_retried(backup, entry.copy) if ok else ""
@@ -331,7 +314,7 @@ def resubmit(chosen: list[Entry], aws: Any, lambda_client: Any, function: str, f
                 print(f"  OK    {entry.message_id}: copy started again (copy job {job})")
             else:
                 entry.outcome = "failed"
-                reason = (f"the sweep failed: {result.get('errorMessage') if isinstance(result, dict) else result}"
+                reason = (f"the sweep failed: {common.error_message(result)}"
                           if not ok else "the sweep started no copy of it (older than CatchUpDays, or "
                           "StartCopyJob still refused: see the function's log)")
                 print(f"  FAIL  {entry.message_id}: {reason}")

@@ -195,3 +195,24 @@ def test_stackset_needs_the_backup_and_alternate_regions(capsys):
         "--backup-region", WEST2, "--alternate-region", EAST, "--organizational-unit-ids", "ou-ab12-34567890",
         "--regions", EAST, "--dry-run")
     assert code == 1 and "--regions lacks us-west-2" in err
+
+
+def test_backup_account_id_must_be_the_backup_profiles_account(org, tmp_path, capsys):
+    code, out, err = run(capsys, *ARGS, "--template-file", str(json_template(tmp_path)),
+                         "--backup-account-id", "123456789012")
+    lines = err.splitlines()
+    assert code == 1 and len(lines) == 2 and "Traceback" not in err
+    assert "--backup-account-id 123456789012 is not the account of --backup-profile (backup: account " \
+           f"{BACKUP})" in lines[0]
+    assert lines[1].startswith("  fix: ") and "--backup-profile" in lines[1]
+    # Refused before any stack is created.
+    for account, region in [(BACKUP, EAST), (BACKUP, WEST2), (MAIN, EAST)]:
+        assert org.client("cloudformation", account, region).describe_stacks()["Stacks"] == []
+
+
+def test_backup_account_id_equal_to_the_backup_profiles_account_is_accepted(org, tmp_path, capsys):
+    code, _, err = run(capsys, *ARGS, "--template-file", str(json_template(tmp_path)),
+                       "--backup-account-id", BACKUP)
+    assert (code, err) == (0, "")
+    stack = org.client("cloudformation", MAIN, EAST).describe_stacks(StackName="BackupEvents")["Stacks"][0]
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}["BackupAccountId"] == BACKUP

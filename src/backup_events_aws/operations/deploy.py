@@ -42,8 +42,8 @@ def register(subcommands: Any) -> None:
     parser.add_argument("--alternate-region",
                         help="receives copy 2 of backups made in the backup region (BackupRegionAlternate)")
     parser.add_argument("--backup-account-id",
-                        help="the backup account (default: the --backup-profile's account; required "
-                             "with --stackset)")
+                        help="the backup account (default: the --backup-profile's account, which it must "
+                             "match; required with --stackset)")
     parser.add_argument("--parameter", action="append", metavar="Key=Value", default=[],
                         help="any other template parameter (repeatable)")
     common.add_stack_argument(parser)
@@ -139,7 +139,13 @@ def deploy_stacks(arguments: Any, body: str, stack_name: str) -> int:
     sessions = {}
     for role, region in plan:
         sessions[(role, region)] = common.session(profiles[role], region)
-    backup_account = arguments.backup_account_id or common.account_of(sessions[plan[0]])
+    backup_account = common.account_of(sessions[plan[0]])
+    if arguments.backup_account_id and arguments.backup_account_id != backup_account:
+        profile = arguments.backup_profile or "default credentials"
+        raise CliError(f"--backup-account-id {arguments.backup_account_id} is not the account of "
+                       f"--backup-profile ({profile}: account {backup_account})",
+                       "pass the backup account's profile as --backup-profile, or drop --backup-account-id "
+                       "(it defaults to that profile's account)")
     main_account = common.account_of(sessions[plan[-1]])
     if main_account == backup_account:
         raise CliError(f"--main-profile and --backup-profile are both account {main_account}",

@@ -50,10 +50,17 @@ def test_no_region(empty_aws, capsys, name):
     assert_one_error(code, err, "no AWS region given", "pass --region")
 
 
-def test_no_region_for_deploy_stacks(empty_aws, capsys):
-    args = [a for a in COMMANDS["deploy"]]
-    code, _, err = run(capsys, *args[:-2], "--backup-account-id", "999977775555")
+def test_deploy_stacks_needs_main_region(empty_aws, capsys):
+    without = COMMANDS["deploy"][:COMMANDS["deploy"].index("--main-region")]
+    code, _, err = run(capsys, *without, "--backup-account-id", "999977775555")
     assert_one_error(code, err, "--main-region is required", "pass --main-region")
+
+
+def test_no_region_for_deploy_stackset(empty_aws, capsys):
+    code, _, err = run(capsys, "deploy", "--stackset", "--org-id", "o-xxxxxxxxxx", "--backup-account-id",
+                       "999977775555", "--backup-region", "us-west-2", "--alternate-region", "us-east-1",
+                       "--organizational-unit-ids", "ou-ab12-34567890", "--regions", "us-east-1", "us-west-2")
+    assert_one_error(code, err, "no AWS region given", "pass --region")
 
 
 @pytest.mark.parametrize("name", ["reconcile", "redrive"])

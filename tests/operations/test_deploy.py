@@ -216,3 +216,121 @@ def test_backup_account_id_equal_to_the_backup_profiles_account_is_accepted(org,
     assert (code, err) == (0, "")
     stack = org.client("cloudformation", MAIN, EAST).describe_stacks(StackName="BackupEvents")["Stacks"][0]
     assert {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}["BackupAccountId"] == BACKUP
+
+
+# --------------------------------------------------------------------------- failures
+
+
+class FakeCloudFormation:
+    """Answers the CloudFormation calls deploy makes (everything else goes to moto), so that a test
+    can make a stack or a StackSet operation fail the way AWS reports it. Records each call."""
+
+    def __init__(self, answers):
+        self.answers = answers  # operation name -> function(request) -> response
+        self.calls = []
+
+    def install(self, monkeypatch):
+        import botocore.client
+
+        original = botocore.client.BaseClient._make_api_call
+        fake = self
+
+        def call(client, name, request):
+            if client.meta.service_model.service_name != "cloudformation":
+                return original(client, name, request)
+            fake.calls.append(name)
+            return fake.answers[name](request)
+
+        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", call)
+        return self
+
+
+def _no_such_stack(request):
+    import botocore.exceptions
+
+    raise botocore.exceptions.ClientError({"Error": {"Code": "ValidationError", "Message": (
+        f"Stack with id {request['StackName']} does not exist")}}, "DescribeStacks")
+
+
+CAUSE = ("Resource handler returned message: \"User: arn:aws:sts::999977775555:assumed-role/x is not "
+         "authorized to perform: backup:CreateBackupVault\" (HandlerErrorCode: AccessDenied)")
+
+
+def test_stack_ending_rollback_complete_exits_1_with_the_reason(org, tmp_path, capsys, monkeypatch):
+    created = []
+    events = [  # newest first, as DescribeStackEvents returns them
+        {"EventId": "4", "LogicalResourceId": "BackupEvents", "ResourceType": "AWS::CloudFormation::Stack",
+         "ResourceStatus": "ROLLBACK_COMPLETE"},
+        {"EventId": "3", "LogicalResourceId": "ErrorQueue", "ResourceType": "AWS::SQS::Queue",
+         "ResourceStatus": "CREATE_FAILED", "ResourceStatusReason": "Resource creation cancelled"},
+        {"EventId": "2", "LogicalResourceId": "SampleVault", "ResourceType": "AWS::Backup::BackupVault",
+         "ResourceStatus": "CREATE_FAILED", "ResourceStatusReason": CAUSE},
+        {"EventId": "1", "LogicalResourceId": "BackupEvents", "ResourceType": "AWS::CloudFormation::Stack",
+         "ResourceStatus": "CREATE_IN_PROGRESS", "ResourceStatusReason": "User Initiated"}]
+    fake = FakeCloudFormation({
+        "DescribeStacks": lambda request: {"Stacks": [{"StackName": request["StackName"],
+                                                       "StackStatus": "ROLLBACK_COMPLETE"}]}
+        if created else _no_such_stack(request),
+        "CreateStack": lambda request: created.append(request) or {"StackId": "arn:aws:cloudformation:x"},
+        "DescribeStackEvents": lambda request: {"StackEvents": events},
+    }).install(monkeypatch)
+    code, out, err = run(capsys, *ARGS, "--template-file", str(json_template(tmp_path)))
+    lines = err.splitlines()
+    assert code == 1 and len(lines) == 2 and "Traceback" not in err, err
+    assert lines[0] == (f"backup-events: error: stack BackupEvents in backup account {BACKUP} {EAST} ended "
+                        f"ROLLBACK_COMPLETE: SampleVault CREATE_FAILED: {CAUSE}")
+    assert "delete-stack --stack-name BackupEvents" in lines[1]
+    # The first stack failed: the others were not attempted.
+    assert len(created) == 1 and fake.calls.count("CreateStack") == 1
+    assert f"backup account {BACKUP} {EAST}: ROLLBACK_COMPLETE" in out and "main account" not in out
+
+
+def stackset_args(management_profile="management"):
+    return ["deploy", "--stackset", "--profile", management_profile, "--region", EAST,
+            "--org-id", "o-xxxxxxxxxx", "--backup-account-id", BACKUP, "--backup-region", WEST2,
+            "--alternate-region", EAST, "--organizational-unit-ids", "ou-ab12-34567890", "--regions", EAST, WEST2,
+            "--poll-seconds", "0"]
+
+
+def failing_stackset(failing_operation):
+    """A StackSet that exists; the operation `failing_operation` ("update" or "instances") FAILS."""
+    statuses = {"update": "SUCCEEDED", "instances": "SUCCEEDED", failing_operation: "FAILED"}
+    reason = "Account 999977775555 should have 'AWSCloudFormationStackSetExecutionRole' role"
+
+    def operation(request):
+        status = statuses[request["OperationId"]]
+        return {"StackSetOperation": {"OperationId": request["OperationId"], "Status": status,
+                                      **({"StatusReason": reason} if status == "FAILED" else {})}}
+
+    instance = {"Account": BACKUP, "Region": EAST, "Status": "OUTDATED", "StatusReason": reason,
+                "StackInstanceStatus": {"DetailedStatus": "FAILED"}}
+    return reason, FakeCloudFormation({
+        "DescribeStackSet": lambda request: {"StackSet": {"StackSetName": request["StackSetName"]}},
+        "UpdateStackSet": lambda request: {"OperationId": "update"},
+        "CreateStackInstances": lambda request: {"OperationId": "instances"},
+        "DescribeStackSetOperation": operation,
+        "ListStackInstances": lambda request: {"Summaries": [instance]},
+    })
+
+
+def test_failed_stackset_update_stops_before_creating_instances(org, tmp_path, capsys, monkeypatch):
+    write_profiles(org, tmp_path, monkeypatch, {"management": "111111111111"})
+    reason, fake = failing_stackset("update")
+    fake.install(monkeypatch)
+    code, out, err = run(capsys, *stackset_args(), "--template-file", str(json_template(tmp_path)))
+    lines = err.splitlines()
+    assert code == 1 and len(lines) == 2 and "Traceback" not in err, err
+    assert f"update_stack_set operation update ended FAILED: {reason}" in lines[0]
+    assert "no instances were added" in lines[0] and lines[1].startswith("  fix: ")
+    assert "CreateStackInstances" not in fake.calls
+    assert f"{BACKUP} {EAST}: OUTDATED FAILED {reason}" in out
+
+
+def test_failed_stack_instances_operation_exits_1_with_the_reason(org, tmp_path, capsys, monkeypatch):
+    write_profiles(org, tmp_path, monkeypatch, {"management": "111111111111"})
+    reason, fake = failing_stackset("instances")
+    fake.install(monkeypatch)
+    code, out, err = run(capsys, *stackset_args(), "--template-file", str(json_template(tmp_path)))
+    assert code == 1 and "Traceback" not in err, err
+    assert f"StackSet BackupEvents: operation FAILED: {reason}, 1 instance(s) not CURRENT" in err
+    assert fake.calls.count("CreateStackInstances") == 1

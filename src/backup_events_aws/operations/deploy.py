@@ -158,13 +158,16 @@ def deploy_stacks(arguments: Any, body: str, stack_name: str) -> int:
         label = f"{role} account {account} {region}"
         progress.say(f"{label}: stack {stack_name}")
         cloudformation = sessions[(role, region)].client("cloudformation")
-        status, outputs = create_or_update(cloudformation, stack_name, body, parameters, capabilities,
-                                           progress, label, arguments.poll_seconds)
+        status, outputs, reason = create_or_update(cloudformation, stack_name, body, parameters, capabilities,
+                                                   progress, label, arguments.poll_seconds)
         results.append((label, status, outputs))
         if status not in SUCCESSES + ("NO_CHANGES",):
             print_results(results)
-            raise CliError(f"stack {stack_name} in {label} ended {status}",
-                           "read the FAILED events above, fix the cause, and run deploy again")
+            fix = "read the FAILED events above, fix the cause, and run deploy again"
+            if status == "ROLLBACK_COMPLETE":  # a failed creation: the stack can only be deleted
+                fix = (f"fix the cause, delete the stack ('aws cloudformation delete-stack --stack-name "
+                       f"{stack_name}') and run deploy again")
+            raise CliError(f"stack {stack_name} in {label} ended {status}" + (f": {reason}" if reason else ""), fix)
     print_results(results)
     return 0
 
@@ -179,8 +182,9 @@ def print_results(results: list[tuple[str, str, dict[str, str]]]) -> None:
 
 def create_or_update(cloudformation: Any, stack_name: str, body: str, parameters: list[dict[str, str]],
                      capabilities: list[str], progress: common.Progress, label: str,
-                     poll_seconds: float) -> tuple[str, dict[str, str]]:
-    """Create the stack, or update it; wait, printing each event. Returns (status, outputs)."""
+                     poll_seconds: float) -> tuple[str, dict[str, str], str]:
+    """Create the stack, or update it; wait, printing each event. Returns (status, outputs, the first
+    failure: "<resource> <status>: <reason>", or "")."""
     existing = common.describe_stack(cloudformation, stack_name)
     request = {"StackName": stack_name, "TemplateBody": body, "Parameters": parameters,
                "Capabilities": capabilities}
@@ -200,12 +204,13 @@ def create_or_update(cloudformation: Any, stack_name: str, body: str, parameters
         except botocore.exceptions.ClientError as error:
             if "No updates are to be performed" in str(error):
                 progress.say(f"{label}: no changes")
-                return "NO_CHANGES", common.outputs_of(existing)
+                return "NO_CHANGES", common.outputs_of(existing), ""
             raise
         progress.say(f"{label}: update_stack started")
     else:
         cloudformation.create_stack(**request)
         progress.say(f"{label}: create_stack started")
+    first_failure = ""
     while True:
         for event in reversed(recent_events(cloudformation, stack_name)):
             if event["EventId"] in seen:
@@ -214,11 +219,14 @@ def create_or_update(cloudformation: Any, stack_name: str, body: str, parameters
             reason = f" {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
             progress.say(f"{label}: {event['LogicalResourceId']} {event.get('ResourceType', '')} "
                          f"{event['ResourceStatus']}{reason}")
+            if event["ResourceStatus"].endswith("_FAILED") and reason and not first_failure:
+                # The first failure is the cause; later ones are usually "Resource creation cancelled".
+                first_failure = f"{event['LogicalResourceId']} {event['ResourceStatus']}:{reason}"
         stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
         status = stack["StackStatus"]
         if not status.endswith("_IN_PROGRESS"):
             progress.say(f"{label}: {status}")
-            return status, common.outputs_of(stack)
+            return status, common.outputs_of(stack), first_failure
         common.sleep(poll_seconds)
 
 
@@ -285,7 +293,14 @@ def deploy_stackset(arguments: Any, body: str, name: str) -> int:
             progress.say(f"StackSet {name}: no changes")
         else:
             progress.say(f"StackSet {name}: update_stack_set started (operation {operation})")
-            wait_operation(cloudformation, name, operation, arguments, progress)
+            status = wait_operation(cloudformation, name, operation, arguments, progress)
+            if status != "SUCCEEDED":
+                # The existing instances did not take the update: adding more would spread a failure.
+                failed = print_instances(cloudformation, name, arguments.call_as)
+                raise CliError(f"StackSet {name}: update_stack_set operation {operation} ended {status}"
+                               f"{operation_reason(cloudformation, name, operation, arguments.call_as)}, "
+                               f"{failed} instance(s) not CURRENT; no instances were added",
+                               "read the status reasons above, fix the cause, and run deploy again")
     else:
         cloudformation.create_stack_set(**stackset_request)
         progress.say(f"StackSet {name}: created")
@@ -294,7 +309,9 @@ def deploy_stackset(arguments: Any, body: str, name: str) -> int:
     status = wait_operation(cloudformation, name, operation, arguments, progress)
     failed = print_instances(cloudformation, name, arguments.call_as)
     if status != "SUCCEEDED" or failed:
-        raise CliError(f"StackSet {name}: operation {status}, {failed} instance(s) not CURRENT",
+        raise CliError(f"StackSet {name}: operation {status}"
+                       f"{operation_reason(cloudformation, name, operation, arguments.call_as)}, "
+                       f"{failed} instance(s) not CURRENT",
                        "read the status reasons above, fix the cause, and run deploy again")
     return 0
 
@@ -311,6 +328,13 @@ def wait_operation(cloudformation: Any, name: str, operation: str, arguments: An
         if status not in ("RUNNING", "QUEUED", "STOPPING"):
             return status
         common.sleep(arguments.poll_seconds)
+
+
+def operation_reason(cloudformation: Any, name: str, operation: str, call_as: str) -> str:
+    """": <StatusReason>" of a StackSet operation, or "" when it gives none."""
+    reason = cloudformation.describe_stack_set_operation(
+        StackSetName=name, OperationId=operation, CallAs=call_as)["StackSetOperation"].get("StatusReason")
+    return f": {reason}" if reason else ""
 
 
 def print_instances(cloudformation: Any, name: str, call_as: str) -> int:

@@ -19,6 +19,9 @@ REDRIVE = ["redrive", "--profile", "main", "--region", EAST]
 @pytest.fixture
 def org(tmp_path, monkeypatch):
     organization = Organization.minimum().start()
+    # moto keeps one copy of each queue, so short polling misses nothing there; a long poll would
+    # only wait out its WaitTimeSeconds on every empty answer (test_receive_* cover long polling).
+    monkeypatch.setattr(redrive, "WAIT_SECONDS", 0)
     try:
         write_profiles(organization, tmp_path, monkeypatch)
         organization.invoked = SynchronousInvoke(organization, monkeypatch)
@@ -138,6 +141,64 @@ def test_selected_message_only(org, capsys):
 def test_empty_queue(org, capsys):
     code, out, _ = run(capsys, *REDRIVE)
     assert code == 0 and "is empty" in out
+
+
+def test_queue_with_messages_in_flight_is_not_called_empty(org, capsys):
+    sandbox_backup.deny_access("StartCopyJob", MAIN, EAST)
+    back_up(org)
+    url = org.stack_outputs(MAIN, EAST)["ErrorQueueUrl"]
+    # Another reader holds the only message.
+    assert len(org.client("sqs", MAIN, EAST).receive_message(QueueUrl=url, VisibilityTimeout=600)["Messages"]) == 1
+    code, out, err = run(capsys, *REDRIVE, "--yes")
+    assert code == 1 and "is empty" not in out and "Traceback" not in err
+    assert "yet it counts 0 visible and 1 in flight" in err and "run redrive again once they are visible" in err
+
+
+class FakeSqs:
+    """receive_message answers from `batches` in turn (then empty); the queue counts `visible`."""
+
+    def __init__(self, batches, visible):
+        self.batches, self.visible, self.waits = list(batches), visible, []
+
+    def receive_message(self, **request):
+        self.waits.append(request["WaitTimeSeconds"])
+        batch = self.batches.pop(0) if self.batches else []
+        self.visible = max(0, self.visible - len(batch))
+        return {"Messages": batch} if batch else {}
+
+    def get_queue_attributes(self, **request):
+        assert set(request["AttributeNames"]) == {"ApproximateNumberOfMessages",
+                                                  "ApproximateNumberOfMessagesNotVisible"}
+        return {"Attributes": {"ApproximateNumberOfMessages": str(self.visible),
+                               "ApproximateNumberOfMessagesNotVisible": "0"}}
+
+
+def test_receive_long_polls_and_reads_on_while_the_queue_counts_messages():
+    message = {"MessageId": "m1", "ReceiptHandle": "r1", "Body": "{}"}
+    # The first answer is empty although a message is there (it does happen): read on.
+    sqs = FakeSqs([[], [message]], visible=1)
+    assert redrive.receive(sqs, "url", 100, 300) == [message]
+    assert redrive.WAIT_SECONDS >= 1 and sqs.waits == [redrive.WAIT_SECONDS] * 3
+
+
+def test_receive_gives_up_after_empty_polls_however_many_the_queue_counts():
+    sqs = FakeSqs([], visible=5)
+    assert redrive.receive(sqs, "url", 100, 300) == []
+    assert len(sqs.waits) == redrive.EMPTY_POLLS
+
+
+@pytest.mark.parametrize("given, missing, flag", [
+    ([], "ErrorQueueUrl", "--queue-url"),
+    (["--queue-url", "https://sqs.us-east-1.amazonaws.com/000022224444/q"], "FunctionName", "--function-name"),
+])
+def test_stack_without_the_outputs_is_refused_with_the_fix(org, capsys, given, missing, flag):
+    org.client("cloudformation", MAIN, EAST).create_stack(
+        StackName="Other", TemplateBody=json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}))
+    code, _, err = run(capsys, *REDRIVE, "--stack-name", "Other", *given)
+    lines = err.splitlines()
+    assert code == 1 and len(lines) == 2 and "Traceback" not in err, err
+    assert f"stack 'Other' has no {missing} output" in lines[0]
+    assert lines[1].startswith("  fix: ") and "--stack-name" in lines[1] and flag in lines[1]
 
 
 # --------------------------------------------------------------------------- pure classification

@@ -28,8 +28,10 @@ kinds of message, each shown in plain words:
   redo (run the backup again); its message stays.
 
 Invocations are synchronous (RequestResponse), after the cause is fixed, and only
-the messages whose re-submission succeeded are deleted. Messages are received with
-a visibility timeout, and made visible again at the end if they stay.
+the messages whose re-submission succeeded are deleted. Messages are received by
+long polling with a visibility timeout, and made visible again at the end if they
+stay; the queue is called empty only when its ApproximateNumberOfMessages (visible
+and in flight) agree.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ from ..cli import CliError
 from . import common
 
 FAILED_STATES = ("FAILED", "ABORTED", "EXPIRED", "PARTIAL")
+# Long polling: SQS then asks every server, so an empty answer means no visible message; short
+# polling (0) samples a few servers and can answer empty while messages wait.
+WAIT_SECONDS = 5
+EMPTY_POLLS = 3  # empty answers in a row while the queue still counts visible messages, then give up
 
 # Copy failure messages and their fixes (aws-facts 4.4), matched by substring.
 KNOWN_FAILURES = [
@@ -191,16 +197,32 @@ def register(subcommands: Any) -> None:
     parser.set_defaults(run=run)
 
 
+def counts(sqs: Any, queue_url: str) -> tuple[int, int]:
+    """(visible, in flight): the queue's ApproximateNumberOfMessages and ...NotVisible."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages",
+                                            "ApproximateNumberOfMessagesNotVisible"]).get("Attributes", {})
+    return (int(attributes.get("ApproximateNumberOfMessages", 0)),
+            int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)))
+
+
 def receive(sqs: Any, queue_url: str, limit: int, visibility: int) -> list[dict[str, Any]]:
+    """Up to `limit` messages (long polling), hidden for `visibility` seconds. An empty answer ends
+    the reading only when the queue also counts no visible message (or after EMPTY_POLLS of them)."""
     messages: dict[str, dict[str, Any]] = {}
+    empty = 0
     while len(messages) < limit:
         batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=min(10, limit - len(messages)),
                                     MessageAttributeNames=["All"], AttributeNames=["All"],
-                                    VisibilityTimeout=visibility, WaitTimeSeconds=0).get("Messages", [])
-        if not batch:
+                                    VisibilityTimeout=visibility, WaitTimeSeconds=WAIT_SECONDS).get("Messages", [])
+        if batch:
+            empty = 0
+            for message in batch:
+                messages.setdefault(message["MessageId"], message)
+            continue
+        empty += 1
+        if empty >= EMPTY_POLLS or counts(sqs, queue_url)[0] == 0:
             break
-        for message in batch:
-            messages.setdefault(message["MessageId"], message)
     return list(messages.values())
 
 
@@ -249,16 +271,28 @@ def run(arguments: Any) -> int:
     aws = common.session(arguments.profile, arguments.region)
     queue_url, function = arguments.queue_url, arguments.function_name
     if not (queue_url and function):
-        outputs = common.stack_outputs(aws.client("cloudformation"), arguments.stack_name or
-                                       common.DEFAULT_STACK_NAME, common.where(aws, arguments.profile))
-        queue_url = queue_url or outputs.get("ErrorQueueUrl")
-        function = function or outputs.get("FunctionName")
+        stack_name = arguments.stack_name or common.DEFAULT_STACK_NAME
+        outputs = common.stack_outputs(aws.client("cloudformation"), stack_name,
+                                       common.where(aws, arguments.profile))
+        for output, flag, given in (("ErrorQueueUrl", "--queue-url", queue_url),
+                                    ("FunctionName", "--function-name", function)):
+            if not given and output not in outputs:
+                raise CliError(f"stack {stack_name!r} has no {output} output",
+                               f"is it a Backup Events stack? pass the right --stack-name, or {flag}")
+        queue_url = queue_url or outputs["ErrorQueueUrl"]
+        function = function or outputs["FunctionName"]
     lambda_client = aws.client("lambda")
     function_arn = lambda_client.get_function_configuration(FunctionName=function)["FunctionArn"]
     sqs = aws.client("sqs")
     messages = receive(sqs, queue_url, arguments.max_messages, arguments.visibility_timeout)
     entries = [classify(message, function_arn) for message in messages]
     if not entries:
+        visible, in_flight = counts(sqs, queue_url)
+        if visible or in_flight:
+            raise CliError(f"no message could be read from the error queue {queue_url}, yet it counts "
+                           f"{visible} visible and {in_flight} in flight",
+                           "messages in flight are being read elsewhere, or hidden by an earlier run for up to "
+                           "its --visibility-timeout: run redrive again once they are visible")
         print(f"The error queue {queue_url} is empty.")
         return 0
     show(entries, queue_url)

@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from moto.organizations.models import organizations_backends
+
 from backup_events_aws.operations import preflight
 from backup_events_aws.operations.preflight import Failure
 from backup_events_aws.sandbox import Organization
@@ -65,6 +67,21 @@ def test_lambda_concurrency():
     assert preflight.check_lambda_concurrency({key: {"AccountLimit": {"ConcurrentExecutions": 1000}}}, EAST).passed
     low = preflight.check_lambda_concurrency({key: {"AccountLimit": {"ConcurrentExecutions": 10}}}, EAST)
     assert not low.passed and "L-B99A9384" in low.fix
+    # Deploying works before the increase is granted, with nothing reserved.
+    assert "--parameter FunctionReservedConcurrency=0" in low.fix
+
+
+def test_organization():
+    key = "organizations.describe_organization"
+    member = {"Organization": {"Id": ORG, "MasterAccountId": MANAGEMENT}}
+    ok = preflight.check_organization({key: member}, ORG)
+    assert ok.passed and MANAGEMENT in ok.detail
+    other = preflight.check_organization({key: member}, "o-yyyyyyyyyy")
+    assert not other.passed and f"is in {ORG}" in other.detail and f"--org-id {ORG}" in other.fix
+    alone = preflight.check_organization({key: Failure("AWSOrganizationsNotInUseException", "no org")}, ORG)
+    assert not alone.passed and "not in any organization" in alone.detail and "invite-account-to-organization" in alone.fix
+    denied = preflight.check_organization({key: Failure("AccessDeniedException", "no")}, ORG)
+    assert not denied.passed and "organizations:DescribeOrganization" in denied.fix
 
 
 def test_copy_role():
@@ -166,6 +183,11 @@ def ready(tmp_path, monkeypatch):
         write_profiles(org, tmp_path, monkeypatch, {"main": MAIN, "backup": BACKUP, "management": MANAGEMENT})
         organizations = org.client("organizations", MANAGEMENT, EAST)
         organizations.create_organization(FeatureSet="ALL")
+        # moto draws a random organization ID and knows no member accounts: make it ORG, with MAIN
+        # and BACKUP as members (DescribeOrganization answers in member accounts).
+        monkeypatch.setattr(organizations_backends[MANAGEMENT]["aws"].org, "id", ORG)
+        for account in (MAIN, BACKUP):
+            monkeypatch.setitem(organizations_backends.master_accounts, account, (MANAGEMENT, "aws"))
         organizations.enable_aws_service_access(ServicePrincipal="backup.amazonaws.com")
         root = organizations.list_roots()["Roots"][0]["Id"]
         organizations.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
@@ -204,8 +226,9 @@ def test_ready_organisation_passes_every_check(ready, capsys):
     code, out, err = run(capsys, *ARGS)
     assert (code, err) == (0, ""), out
     assert fail_lines(out) == [] and "All checks passed" in out
-    # 1 layout + 2 organization + per account: 2 account-wide + 3 per region x 2 regions, x 2 accounts
-    assert out.count("PASS") == 1 + 2 + 2 * (2 + 3 * 2)
+    # 1 layout + 2 organization + per account: 3 account-wide + 3 per region x 2 regions, x 2 accounts
+    assert out.count("PASS") == 1 + 2 + 2 * (3 + 3 * 2)
+    assert out.count(f"PASS  Account is in organization {ORG}") == 2
     assert f"Account {BACKUP} (profile backup), {WEST2}" in out
 
 
@@ -216,6 +239,8 @@ def _answer(name, response, region=WEST2):
 
 
 MISCONFIGURED = {
+    "not in the organization": (lambda org: organizations_backends.master_accounts.pop(BACKUP),
+                                "Account is in organization", "invite-account-to-organization"),
     "trusted access": (lambda org: org.client("organizations", MANAGEMENT, EAST).disable_aws_service_access(
         ServicePrincipal="backup.amazonaws.com"), "Organizations trusted access", "enable-aws-service-access"),
     "scps": (lambda org: org.client("organizations", MANAGEMENT, EAST).disable_policy_type(
@@ -247,6 +272,24 @@ def test_each_misconfiguration_fails_alone_with_its_fix(ready, capsys, case):
     assert code == 1 and "1 check(s) failed" in out, out
     [(line, fix_line)] = fail_lines(out)
     assert name in line and fix_line.startswith("fix:") and fix in fix_line
+
+
+def test_org_id_of_another_organization_fails_in_every_account(ready, capsys):
+    args = list(ARGS)
+    args[args.index("--org-id") + 1] = "o-yyyyyyyyyy"
+    code, out, _ = run(capsys, *args)
+    failed = [(line, fix) for line, fix in fail_lines(out) if "Account is in organization" in line]
+    assert code == 1 and len(failed) == 2, out
+    assert all(f"is in {ORG}" in line and f"--org-id {ORG}" in fix for line, fix in failed)
+
+
+def test_vault_name_needs_the_backup_account_id(ready, capsys):
+    args = list(ARGS)
+    del args[args.index("--backup-account-id"):args.index("--backup-account-id") + 2]
+    code, out, err = run(capsys, *args)
+    lines = err.splitlines()
+    assert code == 1 and len(lines) == 2 and out == "", err
+    assert "--vault-name needs --backup-account-id" in lines[0] and "pass --backup-account-id" in lines[1]
 
 
 def test_same_backup_and_alternate_region_fails(ready, capsys):

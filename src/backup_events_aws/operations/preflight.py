@@ -11,7 +11,8 @@ Two halves: `collect` makes the read-only API calls and keeps each response, or
 the error it raised, under "service.operation"; the checks are pure functions of
 those responses (`check_x(responses, ...) -> Result`), so each is tested alone.
 Organization-wide checks run once, with the management account's profile; the
-others in every (profile, region). Vault and key checks run only when you bring
+others in every (profile, region), including that the account is in --org-id
+(DescribeOrganization, which member accounts may call). Vault and key checks run only when you bring
 your own (--vault-name, --kms-key); the sample vaults are made by the template.
 """
 
@@ -23,6 +24,7 @@ from typing import Any, Callable
 
 import botocore.exceptions
 
+from ..cli import CliError
 from . import common
 
 BACKUP_SERVICE = "backup.amazonaws.com"
@@ -69,6 +71,25 @@ def check_trusted_access(responses: Responses) -> Result:
     if BACKUP_SERVICE in principals:
         return Result(name, True, f"{BACKUP_SERVICE} is enabled")
     return Result(name, False, f"{BACKUP_SERVICE} is not among the trusted services", fix)
+
+
+def check_organization(responses: Responses, org_id: str) -> Result:
+    """The account belongs to --org-id (DescribeOrganization answers in member accounts too)."""
+    name = f"Account is in organization {org_id}"
+    response = responses.get("organizations.describe_organization")
+    if isinstance(response, Failure):
+        if response.code == "AWSOrganizationsNotInUseException":
+            return Result(name, False, "this account is not in any organization",
+                          f"invite it into {org_id} (aws organizations invite-account-to-organization, from "
+                          "the management account) and accept: copies only work between accounts of one "
+                          "organization")
+        return _failed_call(name, response, "organizations:DescribeOrganization")
+    actual = (response or {}).get("Organization", {}).get("Id", "")
+    if actual == org_id:
+        return Result(name, True, f"management account {response['Organization'].get('MasterAccountId', '?')}")
+    return Result(name, False, f"this account is in {actual or 'an unknown organization'}",
+                  f"pass --org-id {actual} if that is your organization (OrgId), or move the account into "
+                  f"{org_id}")
 
 
 def check_scps_enabled(responses: Responses) -> Result:
@@ -128,7 +149,9 @@ def check_lambda_concurrency(responses: Responses, region: str) -> Result:
         return Result(name, True, f"{limit:,}")
     return Result(name, False, f"only {limit:,} (new accounts start low)",
                   f"request an increase: aws service-quotas request-service-quota-increase --region {region} "
-                  "--service-code lambda --quota-code L-B99A9384 --desired-value 1000")
+                  "--service-code lambda --quota-code L-B99A9384 --desired-value 1000; until it is granted, "
+                  "deploy with --parameter FunctionReservedConcurrency=0 (reserving any concurrency fails "
+                  "at this quota)")
 
 
 def _statements(document: Any) -> list[dict[str, Any]]:
@@ -289,13 +312,15 @@ def location_results(aws: Any, region: str, options: Any, account: str, first_re
     call(responses, aws, region, "backup", "describe_global_settings")
     call(responses, aws, region, "backup", "describe_region_settings")
     call(responses, aws, region, "lambda", "get_account_settings")
-    if first_region:  # IAM and the global settings are per account
+    if first_region:  # IAM, the organization and the global settings are per account
+        call(responses, aws, region, "organizations", "describe_organization")
         call(responses, aws, region, "iam", "get_role", RoleName=options.copy_role_name.rsplit("/", 1)[-1])
-        results += [check_cross_account_backup(responses), check_copy_role(responses, options.copy_role_name)]
+        results += [check_organization(responses, options.org_id), check_cross_account_backup(responses),
+                    check_copy_role(responses, options.copy_role_name)]
     results += [check_opt_in(responses, options.resource_types, region),
                 check_lambda_concurrency(responses, region)]
     if options.vault_name:
-        is_backup = not options.backup_account_id or account == options.backup_account_id
+        is_backup = account == options.backup_account_id
         call(responses, aws, region, "backup", "describe_backup_vault", BackupVaultName=options.vault_name)
         if is_backup:
             call(responses, aws, region, "backup", "get_backup_vault_access_policy",
@@ -320,7 +345,8 @@ def register(subcommands: Any) -> None:
     parser.add_argument("--management-profile",
                         help="profile of the organization's management account (Organizations checks)")
     parser.add_argument("--org-id", required=True, help="the organization ID, o-...")
-    parser.add_argument("--backup-account-id", help="the backup account (its vault must admit copies)")
+    parser.add_argument("--backup-account-id",
+                        help="the backup account (its vault must admit copies; required with --vault-name)")
     parser.add_argument("--backup-region", required=True)
     parser.add_argument("--alternate-region", required=True)
     parser.add_argument("--copy-role-name", default="service-role/AWSBackupDefaultServiceRole",
@@ -341,6 +367,12 @@ def print_results(title: str, results: list[Result], out: Callable[[str], None] 
 
 
 def run(arguments: Any) -> int:
+    if arguments.vault_name and not arguments.backup_account_id:
+        # Only the backup account's vault must admit the organization's copies: without knowing which
+        # account that is, every account's policy would be checked (and fail) or none would.
+        raise CliError("--vault-name needs --backup-account-id",
+                       "pass --backup-account-id: its vault is checked for an access policy admitting the "
+                       "organization's copies, the other accounts' vaults only for existing")
     profiles = arguments.profile or [None]
     regions = list(dict.fromkeys(arguments.region)) or [None]
     failures = 0

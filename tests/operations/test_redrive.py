@@ -215,14 +215,38 @@ def test_classify_failed_backup_is_not_resubmitted(event):
     assert entry.kind == "job-failed" and entry.resubmit == "" and "run the backup again" in entry.fix
 
 
-@pytest.mark.parametrize("status, fix", [(fragment, fix) for fragment, fix in redrive.KNOWN_FAILURES])
+# aws-facts 4.4, "Failure messages seen for copies": each message verbatim, and words the fix must say.
+OBSERVED_FAILURES = [
+    ("Copy job failed. Both source and destination account must be a member of the same organization",
+     "same AWS Organization"),
+    ("Copy job from us-west-2 to us-east-1 cannot be initiated for RDS resources. Feature is not supported "
+     "for provided resource type.", "can't copy across accounts and regions in one action"),
+    ("Given key ID is not accessible", "share the source's KMS key with the backup account"),
+    ("The source snapshot KMS key does not exist, is not enabled or you do not have permissions to access it",
+     "share the source snapshot's KMS key"),
+    ("AMI snapshot copy failed with error: Given key ID is not accessible. You must have DescribeKey "
+     "permissions on the default CMK", "encrypted with the default key"),
+    ("Access Denied trying to call AWS Backup service", "vault access policy must Allow backup:CopyIntoBackupVault"),
+    ("Access denied exception while trying to list tags", "copy role permission to list tags"),
+    ("The snapshot requires a target option group with the following options: ....", "RDS option group"),
+    ("Source AMI not found in Region", "EC2 Allowed AMIs"),
+    ("Failed to unshare snapshot", "restore the role"),
+]
+
+
+@pytest.mark.parametrize("status, fix", OBSERVED_FAILURES)
 def test_classify_failed_copy_gives_the_likely_fix(event, status, fix):
     failed = event("copy1_failed_main")
-    failed["detail"]["statusMessage"] = f"Copy job failed: {status}."
+    failed["detail"]["statusMessage"] = status
     entry = redrive.classify(sqs_message(failed))
-    assert entry.kind == "job-failed" and entry.resubmit == "sweep" and entry.fix == fix
+    assert entry.kind == "job-failed" and entry.resubmit == "sweep" and fix in entry.fix
     assert entry.copy["source"] == failed["resources"][0]
     assert entry.copy["destination"] == failed["detail"]["destinationBackupVaultArn"]
+
+
+def test_every_known_failure_explains_an_observed_message():
+    explained = {redrive.likely_fix(status) for status, _ in OBSERVED_FAILURES}
+    assert explained == {fix for _, fix in redrive.KNOWN_FAILURES}
 
 
 def test_classify_dead_letter_to_the_backup_bus_is_not_resubmitted(event):

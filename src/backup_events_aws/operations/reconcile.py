@@ -13,7 +13,8 @@ command runs that sweep on demand in one stack instance (account and region):
   the actions `sweep_actions` decides, and carries them out with the function's
   own `start_copy` / `shorten_retention`, using YOUR credentials (they need
   what the function's role has: backup:List*, StartCopyJob, iam:PassRole of the
-  copy role, DescribeRecoveryPoint, UpdateRecoveryPointLifecycle).
+  copy role, DescribeRecoveryPoint, UpdateRecoveryPointLifecycle, and
+  DescribeBackupVault: shortening reads the vault's lock minimum first).
 * `--dry-run`: prints the actions, does nothing.
 * `--invoke`: invokes the deployed function with a Scheduled Event instead, so
   the sweep runs with the function's role; prints what it returned.

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import fnmatch
 import heapq
 import itertools
 import json
@@ -34,6 +33,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.utilities.utils import get_partition
 
 from backup_events_aws.sandbox.clock import Clock
+from backup_events_aws.sandbox.policies import Request, as_list, is_allowed, is_denied, statements_of
 
 UTC = datetime.timezone.utc
 DAY = datetime.timedelta(days=1)
@@ -999,113 +999,27 @@ def copy_failure_reason(job: CopyJob, injected: bool = True) -> str | None:
             if source.resource_type in ("RDS", "Aurora", "DocumentDB", "Neptune"):
                 return MSG_RDS_KEY_NOT_ACCESSIBLE
             return MSG_KEY_NOT_ACCESSIBLE
-    principal = _Principal(account=job.account, arn=job.iam_role_arn, org_id=organization_of(job.account))
+    principal = {"principal_account": job.account, "principal_arn": job.iam_role_arn}
+    org_context = {"aws:PrincipalOrgID": organization_of(job.account)} if organization_of(job.account) else {}
     source_vault = source_backend.vaults.get(job.source_vault_name)
-    source_policy = getattr(source_vault, "sandbox_access_policy", None)
-    if source_policy and policy_denies(source_policy, "backup:CopyFromBackupVault", principal, source.arn,
-                                       {"backup:CopyTargets": [job.destination_vault_arn]}):
+    source_policy = statements_of(getattr(source_vault, "sandbox_access_policy", None))
+    copy_from = Request(action="backup:CopyFromBackupVault", resource=source.arn, **principal,
+                        context={**org_context, "backup:CopyTargets": [job.destination_vault_arn]})
+    if is_denied(source_policy, copy_from, check_principal=True):
         return MSG_ACCESS_DENIED
     if cross_account:
         dest_vault = backend_for(dest_account, dest_region).vaults[dest_name]
-        dest_policy = getattr(dest_vault, "sandbox_access_policy", None)
+        dest_policy = statements_of(getattr(dest_vault, "sandbox_access_policy", None))
+        copy_into = Request(action="backup:CopyIntoBackupVault", resource=dest_vault.backup_vault_arn,
+                            **principal, context=org_context)
         # aws-facts 4.2/4.4: the destination vault must Allow backup:CopyIntoBackupVault
-        if not dest_policy or not policy_allows(dest_policy, "backup:CopyIntoBackupVault", principal,
-                                                dest_vault.backup_vault_arn, {}):
+        if not is_allowed(dest_policy, copy_into, check_principal=True):
             return MSG_ACCESS_DENIED
     return None
 
 
 # --------------------------------------------------------------------------------------------
-# Vault access policies: a small evaluator for the documented shapes (aws-facts 7)
-
-
-@dataclass
-class _Principal:
-    account: str
-    arn: str
-    org_id: str | None
-
-
-def _as_list(value: Any) -> list:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _principal_matches(statement: dict, principal: _Principal) -> bool:
-    spec = statement.get("Principal")
-    if spec == "*":
-        return True
-    if not isinstance(spec, dict):
-        return False
-    for entry in _as_list(spec.get("AWS")):
-        if entry == "*" or entry == principal.account or entry == principal.arn:
-            return True
-        if entry.endswith(f":iam::{principal.account}:root"):
-            return True
-    return False
-
-
-def _condition_value_matches(operator: str, actual: str, pattern: str) -> bool:
-    if operator in ("StringEquals", "ArnEquals", "StringNotEquals", "ArnNotEquals"):
-        return actual == pattern
-    return fnmatch.fnmatchcase(actual, pattern)  # *Like: wildcards
-
-
-def _conditions_hold(conditions: dict, context: dict[str, list[str]]) -> bool:
-    for raw_operator, entries in conditions.items():
-        qualifier, _, operator = raw_operator.rpartition(":")
-        negated = "Not" in operator
-        base = operator.replace("Not", "")
-        for key, patterns in entries.items():
-            values = context.get(key)
-            patterns = _as_list(patterns)
-            if values is None:
-                if qualifier == "ForAllValues" or negated:
-                    continue  # vacuously true / a missing key "does not equal"
-                return False
-
-            def matches(value: str) -> bool:
-                return any(_condition_value_matches(base, value, p) for p in patterns)
-
-            if negated:
-                holds = (all(not matches(v) for v in values) if qualifier != "ForAnyValue"
-                         else any(not matches(v) for v in values))
-            elif qualifier == "ForAllValues":
-                holds = all(matches(v) for v in values)
-            else:
-                holds = any(matches(v) for v in values)
-            if not holds:
-                return False
-    return True
-
-
-def _matching_statements(policy: str, action: str, principal: _Principal, resource: str,
-                         extra_context: dict[str, list[str]]) -> Iterable[dict]:
-    document = json.loads(policy)
-    context = {"aws:PrincipalAccount": [principal.account], "aws:PrincipalArn": [principal.arn],
-               **({"aws:PrincipalOrgID": [principal.org_id]} if principal.org_id else {}), **extra_context}
-    for statement in _as_list(document.get("Statement")):
-        if not any(fnmatch.fnmatchcase(action, a) for a in _as_list(statement.get("Action"))):
-            continue
-        if not any(fnmatch.fnmatchcase(resource, r) for r in _as_list(statement.get("Resource", "*"))):
-            continue
-        if not _principal_matches(statement, principal):
-            continue
-        if _conditions_hold(statement.get("Condition", {}), context):
-            yield statement
-
-
-def policy_denies(policy: str, action: str, principal: _Principal, resource: str,
-                  context: dict[str, list[str]]) -> bool:
-    return any(s.get("Effect") == "Deny" for s in _matching_statements(policy, action, principal, resource, context))
-
-
-def policy_allows(policy: str, action: str, principal: _Principal, resource: str,
-                  context: dict[str, list[str]]) -> bool:
-    statements = list(_matching_statements(policy, action, principal, resource, context))
-    return any(s.get("Effect") == "Allow" for s in statements) and not any(
-        s.get("Effect") == "Deny" for s in statements)
+# Vault access policies (aws-facts 7), evaluated by policies.py
 
 
 def put_vault_access_policy(backend: BackupBackend, vault_name: str, policy: str) -> None:
@@ -1114,8 +1028,8 @@ def put_vault_access_policy(backend: BackupBackend, vault_name: str, policy: str
         document = json.loads(policy)
     except ValueError:
         raise InvalidParameterValueException("Policy is not valid JSON")
-    for statement in _as_list(document.get("Statement")):
-        if any(a == "*" or a.endswith(":*") for a in _as_list(statement.get("Action"))):
+    for statement in as_list(document.get("Statement")):
+        if any(a == "*" or a.endswith(":*") for a in as_list(statement.get("Action"))):
             # aws-facts 7: vault access policies don't support a wildcard in Action
             raise InvalidParameterValueException("Vault access policies do not support a wildcard in Action")
     vault.sandbox_access_policy = policy

@@ -391,9 +391,7 @@ class Bridge:
             request = Request(
                 action="events:PutEvents", resource=bus_arn,
                 principal_account=rule.account_id, principal_arn=target.get("RoleArn"),
-                context={"aws:PrincipalOrgID": self.org_of_account(rule.account_id) or "",
-                         "aws:PrincipalAccount": rule.account_id,
-                         "aws:PrincipalArn": target.get("RoleArn") or ""},
+                context=self._principal_org(rule.account_id),
             )
             if not is_allowed(statements_of(bus.policy), request, check_principal=True):
                 raise DeliveryFailure(
@@ -428,6 +426,11 @@ class Bridge:
         statements = [s for document in documents for s in statements_of(document)]
         if not is_allowed(statements, Request(action=action, resource=resource), check_principal=False):
             raise DeliveryFailure("NO_PERMISSIONS", f"Role {role_arn} is not allowed {action} on {resource}")
+
+    def _principal_org(self, account: str) -> dict[str, str]:
+        """aws:PrincipalOrgID of a principal in `account`: absent outside an organisation."""
+        org_id = self.org_of_account(account)
+        return {"aws:PrincipalOrgID": org_id} if org_id else {}
 
     @staticmethod
     def _sender_context(rule: Rule) -> dict[str, str]:
@@ -495,8 +498,7 @@ class Bridge:
             return {"ErrorCode": "ResourceNotFoundException", "ErrorMessage": f"Event bus {bus_name} does not exist."}
         if account != backend.account_id:
             request = Request(action="events:PutEvents", resource=bus.arn, principal_account=backend.account_id,
-                              context={"aws:PrincipalOrgID": self.org_of_account(backend.account_id) or "",
-                                       "aws:PrincipalAccount": backend.account_id})
+                              context=self._principal_org(backend.account_id))
             if not is_allowed(statements_of(bus.policy), request, check_principal=True):
                 return {"ErrorCode": "AccessDeniedException",
                         "ErrorMessage": f"Account {backend.account_id} may not put events on {bus.arn}"}

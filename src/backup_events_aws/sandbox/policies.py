@@ -1,108 +1,224 @@
-"""A small IAM policy evaluator for the sandbox's delivery checks.
+"""The sandbox's one IAM policy evaluator: resource policies, identity policies, vault policies.
 
-moto does not enforce resource policies (Lambda permissions, queue policies,
-event-bus policies) nor the identity policies of the roles EventBridge assumes.
-The bridge needs exactly those decisions, so this evaluates the subset of the
-policy language that such policies use: Effect, Principal (`*`, AWS account /
-root / role ARNs, Service), Action and Resource with `*`/`?` wildcards, and the
-condition operators String(Not)Equals, StringLike, ArnEquals, ArnLike, Bool.
+moto does not enforce resource policies (Lambda permissions, queue policies, event-bus
+policies, AWS Backup vault access policies) nor the identity policies of the roles the
+services act with. The bridge, the Lambda runtime and the AWS Backup emulation need exactly
+those decisions, so this evaluates the part of the policy language such policies use:
+
+* Effect; Principal (`*`, `{"AWS": ...}` with `*`, account IDs, `:root` ARNs and role ARNs,
+  `{"Service": ...}`); Action / NotAction matched case-insensitively with `*` and `?`;
+  Resource / NotResource matched case-sensitively with `*` and `?`.
+* Condition operators String(Not)Equals, String(Not)EqualsIgnoreCase, String(Not)Like,
+  Arn(Not)Equals, Arn(Not)Like, Bool, Null; the `...IfExists` suffix and the
+  `ForAllValues:` / `ForAnyValue:` set qualifiers, with IAM's semantics:
+  - several values for one key: any of them (for a negated operator: none of them);
+  - several keys or operators in one statement: all must hold;
+  - a key missing from the request: positive operators do not match, negated operators
+    match, `IfExists` matches, `ForAllValues` matches, `ForAnyValue` does not;
+  - `Null: true` means the key is absent.
+* An operator or qualifier this module does not know raises `UnsupportedPolicy`: the
+  sandbox never guesses what an unmodelled condition would decide.
+
 An explicit Deny wins; otherwise some Allow must match (IAM's evaluation order).
-An unknown condition operator never matches, so an unmodelled condition denies
-rather than silently allows.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import json
+import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
+
+ALLOW, DENY, NO_MATCH = "Allow", "Deny", "NoMatch"
+
+
+class UnsupportedPolicy(ValueError):
+    """A policy uses a construct the sandbox does not evaluate."""
 
 
 @dataclass(frozen=True)
 class Request:
-    """Who asks to do what on which resource, with the context keys AWS would set."""
+    """Who asks to do what on which resource, with the context keys AWS would set.
+
+    `principal_arn` and `principal_account` also fill aws:PrincipalArn and
+    aws:PrincipalAccount unless the context names them. Context values are a string or,
+    for multivalued keys such as backup:CopyTargets, a list of strings.
+    """
 
     action: str
     resource: str
     principal_account: str | None = None  # an AWS principal's account
     principal_arn: str | None = None
     service: str | None = None  # a service principal, e.g. events.amazonaws.com
-    context: dict[str, str] = field(default_factory=dict)  # e.g. aws:SourceArn, aws:PrincipalOrgID
+    context: dict[str, str | Sequence[str]] = field(default_factory=dict)
 
-    def context_value(self, key: str) -> str | None:
+    def values(self, key: str) -> list[str] | None:
+        """The request's values for a condition key (names are case-insensitive), None if absent."""
         wanted = key.lower()
         for name, value in self.context.items():
             if name.lower() == wanted:
-                return value
+                return [value] if isinstance(value, str) else [str(v) for v in value]
+        if wanted == "aws:principalarn" and self.principal_arn:
+            return [self.principal_arn]
+        if wanted == "aws:principalaccount" and self.principal_account:
+            return [self.principal_account]
         return None
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
+    """A policy element that may be one value or a list, as a list (None: empty)."""
     if value is None:
         return []
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _wildcard_match(pattern: str, value: str, case_sensitive: bool = True) -> bool:
-    if not case_sensitive:
-        pattern, value = pattern.lower(), value.lower()
-    return fnmatch.fnmatchcase(value, pattern)
+def wildcard_match(pattern: str, value: str, case_sensitive: bool = True) -> bool:
+    """IAM wildcards: `*` any run of characters, `?` one character; nothing else is special."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, 0 if case_sensitive else re.IGNORECASE | re.DOTALL) is not None
 
 
-def _principal_matches(principal: Any, request: Request) -> bool:
-    if principal == "*":
-        return True
-    if not isinstance(principal, dict):
+def arn_match(pattern: str, value: str) -> bool:
+    """ArnEquals/ArnLike: each of the six colon-separated parts matched on its own, with wildcards."""
+    pattern_parts, value_parts = pattern.split(":", 5), value.split(":", 5)
+    if len(pattern_parts) != 6 or len(value_parts) != 6:
         return False
-    for kind, values in principal.items():
-        for value in _as_list(values):
-            if kind == "Service" and request.service and value == request.service:
-                return True
-            if kind == "AWS" and (request.principal_account or request.principal_arn):
-                if value == "*":
-                    return True
-                if value == request.principal_account:
-                    return True
-                if value == request.principal_arn:
-                    return True
-                if request.principal_account and value.endswith(f":{request.principal_account}:root"):
-                    return True
-    return False
+    return all(wildcard_match(p, v) for p, v in zip(pattern_parts, value_parts))
 
 
-def _condition_matches(condition: dict[str, Any] | None, request: Request) -> bool:
+def _equals(pattern: str, value: str) -> bool:
+    return pattern == value
+
+
+def _equals_ignore_case(pattern: str, value: str) -> bool:
+    return pattern.lower() == value.lower()
+
+
+def _bool(pattern: str, value: str) -> bool:
+    return pattern.lower() == value.lower()
+
+
+# base operator -> (value matcher, negated)
+_OPERATORS = {
+    "StringEquals": (_equals, False),
+    "StringNotEquals": (_equals, True),
+    "StringEqualsIgnoreCase": (_equals_ignore_case, False),
+    "StringNotEqualsIgnoreCase": (_equals_ignore_case, True),
+    "StringLike": (wildcard_match, False),
+    "StringNotLike": (wildcard_match, True),
+    "ArnEquals": (arn_match, False),
+    "ArnLike": (arn_match, False),
+    "ArnNotEquals": (arn_match, True),
+    "ArnNotLike": (arn_match, True),
+    "Bool": (_bool, False),
+}
+
+
+def _parse_operator(operator: str) -> tuple[str | None, str, bool]:
+    """(set qualifier or None, base operator, if-exists) of a condition operator."""
+    qualifier = None
+    base = operator
+    if ":" in operator:
+        qualifier, base = operator.split(":", 1)
+        if qualifier not in ("ForAllValues", "ForAnyValue"):
+            raise UnsupportedPolicy(f"Unknown condition set qualifier {qualifier!r} in {operator!r}")
+    if_exists = base.endswith("IfExists")
+    if if_exists:
+        base = base[: -len("IfExists")]
+    if base == "Null":
+        if qualifier or if_exists:
+            raise UnsupportedPolicy(f"Unsupported condition operator {operator!r}")
+    elif base not in _OPERATORS:
+        raise UnsupportedPolicy(f"Unknown condition operator {operator!r}")
+    return qualifier, base, if_exists
+
+
+def _operator_holds(operator: str, key: str, expected: Any, request: Request) -> bool:
+    qualifier, base, if_exists = _parse_operator(operator)
+    patterns = [str(v).lower() if isinstance(v, bool) else str(v) for v in as_list(expected)]
+    actual = request.values(key)
+    if base == "Null":
+        wants_absent = [p.lower() for p in patterns]
+        return ("true" in wants_absent and actual is None) or ("false" in wants_absent and actual is not None)
+    matcher, negated = _OPERATORS[base]
+
+    def value_holds(value: str) -> bool:
+        matched = any(matcher(p, value) for p in patterns)
+        return not matched if negated else matched
+
+    if not actual:  # the key is absent (or an empty set)
+        if if_exists:
+            return True
+        if qualifier == "ForAllValues":
+            return True
+        if qualifier == "ForAnyValue":
+            return False
+        return negated
+    if qualifier == "ForAnyValue":
+        return any(value_holds(v) for v in actual)
+    # ForAllValues, and a single-valued operator given several values: every value must hold
+    # (for a positive single-valued operator IAM wants a match among them: any).
+    if qualifier is None and not negated:
+        return any(value_holds(v) for v in actual)
+    return all(value_holds(v) for v in actual)
+
+
+def conditions_hold(condition: dict[str, Any] | None, request: Request) -> bool:
+    """Every operator, and every key under it, must hold."""
     for operator, tests in (condition or {}).items():
+        if not isinstance(tests, dict):
+            raise UnsupportedPolicy(f"Condition {operator!r} must map keys to values")
         for key, expected in tests.items():
-            actual = request.context_value(key)
-            expected_values = [str(v) for v in _as_list(expected)]
-            if operator in ("StringEquals", "ArnEquals"):
-                ok = actual is not None and actual in expected_values
-            elif operator == "StringNotEquals":
-                ok = actual is None or actual not in expected_values
-            elif operator in ("StringLike", "ArnLike"):
-                ok = actual is not None and any(_wildcard_match(v, actual) for v in expected_values)
-            elif operator == "StringEqualsIgnoreCase":
-                ok = actual is not None and actual.lower() in [v.lower() for v in expected_values]
-            elif operator == "Bool":
-                ok = actual is not None and actual.lower() in [v.lower() for v in expected_values]
-            else:
-                ok = False
-            if not ok:
+            if not _operator_holds(operator, key, expected, request):
                 return False
     return True
 
 
-def _statement_matches(statement: dict[str, Any], request: Request, check_principal: bool) -> bool:
-    if check_principal and not _principal_matches(statement.get("Principal"), request):
+def principal_matches(principal: Any, request: Request) -> bool:
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        raise UnsupportedPolicy(f"Unsupported Principal {principal!r}")
+    for kind, values in principal.items():
+        if kind not in ("AWS", "Service", "Federated", "CanonicalUser"):
+            raise UnsupportedPolicy(f"Unknown principal type {kind!r}")
+        for value in as_list(values):
+            if kind == "Service" and request.service and value == request.service:
+                return True
+            if kind == "AWS" and value == "*":
+                return True
+            if kind == "AWS" and (request.principal_account or request.principal_arn):
+                if value in (request.principal_account, request.principal_arn):
+                    return True
+                if request.principal_account and _is_root_of(value, request.principal_account):
+                    return True
+    return False
+
+
+def _is_root_of(value: str, account: str) -> bool:
+    """`arn:<partition>:iam::<account>:root`: every principal of that account."""
+    parts = value.split(":")
+    return len(parts) == 6 and parts[2] == "iam" and parts[4] == account and parts[5] == "root"
+
+
+def _element_matches(statement: dict[str, Any], name: str, value: str, case_sensitive: bool) -> bool:
+    if name in statement and f"Not{name}" in statement:
+        raise UnsupportedPolicy(f"A statement may not have both {name} and Not{name}")
+    if f"Not{name}" in statement:
+        return not any(wildcard_match(p, value, case_sensitive) for p in as_list(statement[f"Not{name}"]))
+    return any(wildcard_match(p, value, case_sensitive) for p in as_list(statement.get(name, "*")))
+
+
+def statement_matches(statement: dict[str, Any], request: Request, check_principal: bool) -> bool:
+    if "NotPrincipal" in statement:
+        raise UnsupportedPolicy("NotPrincipal is not evaluated by the sandbox")
+    if check_principal and not principal_matches(statement.get("Principal"), request):
         return False
-    actions = _as_list(statement.get("Action"))
-    if not any(_wildcard_match(a, request.action, case_sensitive=False) for a in actions):
+    if not _element_matches(statement, "Action", request.action, case_sensitive=False):
         return False
-    resources = _as_list(statement.get("Resource", "*"))
-    if not any(_wildcard_match(r, request.resource) for r in resources):
+    if not _element_matches(statement, "Resource", request.resource, case_sensitive=True):
         return False
-    return _condition_matches(statement.get("Condition"), request)
+    return conditions_hold(statement.get("Condition"), request)
 
 
 def statements_of(policy: Any) -> list[dict[str, Any]]:
@@ -110,20 +226,46 @@ def statements_of(policy: Any) -> list[dict[str, Any]]:
     if not policy:
         return []
     document = json.loads(policy) if isinstance(policy, str) else policy
-    return _as_list(document.get("Statement"))
+    return as_list(document.get("Statement"))
 
 
-def is_allowed(statements: Iterable[dict[str, Any]], request: Request, check_principal: bool) -> bool:
-    """Explicit Deny wins, then any Allow; nothing matching means denied.
+def decide(statements: Iterable[dict[str, Any]], request: Request, check_principal: bool) -> str:
+    """DENY if a Deny statement matches, else ALLOW if an Allow matches, else NO_MATCH.
 
     check_principal: True for resource policies (they name principals), False for
     identity policies (attached to the principal itself).
     """
-    allowed = False
+    decision = NO_MATCH
     for statement in statements:
-        if not _statement_matches(statement, request, check_principal):
+        effect = statement.get("Effect")
+        if effect not in (ALLOW, DENY):
+            raise UnsupportedPolicy(f"Unknown Effect {effect!r}")
+        if not statement_matches(statement, request, check_principal):
             continue
-        if statement.get("Effect", "Allow") == "Deny":
-            return False
-        allowed = True
-    return allowed
+        if effect == DENY:
+            return DENY
+        decision = ALLOW
+    return decision
+
+
+def is_allowed(statements: Iterable[dict[str, Any]], request: Request, check_principal: bool) -> bool:
+    """Explicit Deny wins, then any Allow; nothing matching means denied."""
+    return decide(statements, request, check_principal) == ALLOW
+
+
+def is_denied(statements: Iterable[dict[str, Any]], request: Request, check_principal: bool) -> bool:
+    """Whether an explicit Deny applies (what a same-account resource policy can do on its own)."""
+    return decide(statements, request, check_principal) == DENY
+
+
+def access_allowed(identity_statements: Iterable[dict[str, Any]], resource_statements: Iterable[dict[str, Any]],
+                   request: Request, same_account: bool) -> bool:
+    """An IAM principal acting on a resource: no Deny in either policy; then, in the same account,
+    an Allow in either suffices; across accounts both must allow."""
+    identity = decide(identity_statements, request, check_principal=False)
+    resource = decide(resource_statements, request, check_principal=True)
+    if DENY in (identity, resource):
+        return False
+    if same_account:
+        return ALLOW in (identity, resource)
+    return identity == resource == ALLOW

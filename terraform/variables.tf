@@ -1,7 +1,8 @@
 # One variable per template parameter, same meaning, the name in snake_case
 # (OrgId -> org_id, CloudWatchLogsKmsKey -> cloud_watch_logs_kms_key). Defaults
 # are the template's; validation is left to the template's own constraints.
-# Then the module's own settings: how to deploy, and where.
+# Then the module's own settings: how to deploy, and where, validated here (their
+# conditions refer to other variables: Terraform >= 1.9).
 
 # --- Template parameters -----------------------------------------------------
 
@@ -162,12 +163,27 @@ variable "organizational_unit_ids" {
   type        = list(string)
   default     = []
   description = "stackset: the OUs (or root r-...) whose accounts get instances"
+
+  validation {
+    condition     = var.deployment != "stackset" || length(var.organizational_unit_ids) > 0
+    error_message = "organizational_unit_ids: give at least one OU (or the root r-...) for deployment = \"stackset\"."
+  }
 }
 
 variable "regions" {
   type        = list(string)
   default     = []
   description = "stackset: regions of the instances: where backups are, plus backup_region and backup_region_alternate"
+
+  validation {
+    condition     = var.deployment != "stackset" || length(var.regions) > 0
+    error_message = "regions: give at least one region for deployment = \"stackset\"."
+  }
+
+  validation {
+    condition     = var.deployment != "stackset" || (contains(var.regions, var.backup_region) && contains(var.regions, var.backup_region_alternate))
+    error_message = "regions must include backup_region and backup_region_alternate: the backup account needs an instance in both."
+  }
 }
 
 variable "auto_deployment" {

@@ -1,5 +1,6 @@
 terraform {
-  required_version = ">= 1.5"
+  # Validation conditions that refer to other variables (variables.tf) need 1.9.
+  required_version = ">= 1.9"
 
   required_providers {
     aws = {

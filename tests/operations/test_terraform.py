@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import hcl2
@@ -102,6 +106,54 @@ def test_stack_or_stackset_selected_by_a_variable(main):
     instances = next(iter(resources["aws_cloudformation_stack_instances"].values()))
     assert "var.organizational_unit_ids" in instances["deployment_targets"][0]["organizational_unit_ids"]
     assert 'var.deployment == "stackset"' in instances["count"]
+
+
+def conditions(variable):
+    return [unquote(block["condition"]) for block in variable.get("validation", [])]
+
+
+def test_stackset_lists_are_validated(variables):
+    for name in ("organizational_unit_ids", "regions"):
+        assert any(f"length(var.{name}) > 0" in condition and 'var.deployment != "stackset" ||' in condition
+                   for condition in conditions(variables[name])), name
+    assert any('var.deployment != "stackset" ||' in condition and "contains(var.regions, var.backup_region)" in
+               condition and "contains(var.regions, var.backup_region_alternate)" in condition
+               for condition in conditions(variables["regions"]))
+
+
+def test_required_version_allows_validation_across_variables():
+    # Conditions referring to other variables need Terraform 1.9.
+    versions = parse(TERRAFORM / "versions.tf")["terraform"][0]
+    assert unquote(versions["required_version"]) == ">= 1.9"
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not installed")
+@pytest.mark.parametrize("settings, refused", [
+    ({}, None),
+    ({"deployment": "stackset", "organizational_unit_ids": ["ou-ab12-34567890"],
+      "regions": ["us-east-1", "us-west-2"]}, None),
+    ({"deployment": "stackset", "organizational_unit_ids": ["ou-ab12-34567890"], "regions": ["us-east-1"]},
+     "regions must include backup_region and backup_region_alternate"),
+    ({"deployment": "stackset", "regions": ["us-east-1", "us-west-2"]},
+     "organizational_unit_ids: give at least one OU"),
+    ({"deployment": "stackset", "organizational_unit_ids": ["ou-ab12-34567890"]},
+     "regions: give at least one region"),
+])
+def test_terraform_applies_the_validations(tmp_path, settings, refused):
+    # variables.tf alone: no provider to download, so terraform init works offline.
+    shutil.copy(TERRAFORM / "variables.tf", tmp_path / "variables.tf")
+    values = {"org_id": "o-a1b2c3d4e5", "backup_account_id": "999977775555", "backup_region": "us-west-2",
+              "backup_region_alternate": "us-east-1", **settings}
+    (tmp_path / "test.tfvars.json").write_text(json.dumps(values))
+    environment = dict(os.environ, TF_IN_AUTOMATION="1", TF_CLI_CONFIG_FILE=os.devnull)
+    subprocess.run(["terraform", "init", "-input=false"], cwd=tmp_path, env=environment, check=True,
+                   capture_output=True)
+    plan = subprocess.run(["terraform", "plan", "-input=false", "-no-color", "-var-file=test.tfvars.json"],
+                          cwd=tmp_path, env=environment, capture_output=True, text=True)
+    if refused is None:
+        assert plan.returncode == 0, plan.stderr
+    else:
+        assert plan.returncode != 0 and refused in " ".join(plan.stderr.split()), plan.stderr
 
 
 def test_example_deploys_backup_account_first():

@@ -46,7 +46,10 @@ def function_stack(grant_permission: bool = True) -> dict:
         "Role": {"Type": "AWS::IAM::Role", "Properties": {
             "RoleName": "fn-role",
             "AssumeRolePolicyDocument": {"Statement": [{
-                "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}},
+                "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+            # Lambda sends on-failure records with the function's role.
+            "Policies": [{"PolicyName": "on-failure", "PolicyDocument": {"Statement": [{
+                "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["ErrorQueue", "Arn"]}}]}}]}},
         "Function": {"Type": "AWS::Lambda::Function", "Properties": {
             "FunctionName": "handler", "Handler": "index.lambda_handler", "Runtime": "python3.13",
             "Role": {"Fn::GetAtt": ["Role", "Arn"]}, "Code": {"ZipFile": FUNCTION_CODE},

@@ -206,6 +206,57 @@ def test_a_function_error_is_retried_twice_then_recorded_with_the_event(minimum)
     assert sandbox_backup.find_recovery_point(arn).lifecycle == {"DeleteAfterDays": 35}
 
 
+def test_every_on_failure_outcome_is_in_the_trace_and_sending_needs_role_and_queue_policy(minimum):
+    org = minimum
+    sandbox_backup.deny_access("StartCopyJob", MAIN)
+    queue_arn = f"arn:aws:sqs:{EAST}:{MAIN}:" + org.stack_outputs(MAIN, EAST)["ErrorQueueUrl"].rsplit("/", 1)[-1]
+    function_arn = org.function_arn(MAIN, EAST)
+
+    def on_failure() -> list:
+        return [d for d in org.deliveries() if d.outcome.startswith("on-failure-")]
+
+    def backup_and_outcome() -> tuple[str, str | None, str | None]:
+        before = len(on_failure())
+        one_backup(org)
+        [delivery] = on_failure()[before:]
+        assert delivery.rule_arn == function_arn and delivery.account == MAIN and delivery.region == EAST
+        return delivery.outcome, delivery.target_arn, delivery.error_code
+
+    # 1. Delivered: the function role may send and the queue policy does not deny it.
+    assert backup_and_outcome() == ("on-failure-delivered", queue_arn, None)
+    assert len(org.error_messages(MAIN, EAST)) == 1
+    # 2. The queue policy denies the function role: refused, nothing arrives.
+    sqs = org.client("sqs", MAIN, EAST)
+    url = org.stack_outputs(MAIN, EAST)["ErrorQueueUrl"]
+    policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+    role_name = org.stack_resources(MAIN, EAST)["FunctionRole"]["id"]
+    role_arn = org.client("iam", MAIN, EAST).get_role(RoleName=role_name)["Role"]["Arn"]
+    denying = {**policy, "Statement": policy["Statement"] + [{
+        "Sid": "NotTheFunction", "Effect": "Deny", "Principal": {"AWS": role_arn}, "Action": "sqs:SendMessage",
+        "Resource": queue_arn}]}
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(denying)})
+    assert backup_and_outcome() == ("on-failure-refused", queue_arn, "NO_PERMISSIONS")
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    # 3. The role loses its sqs:SendMessage (same account: the queue policy alone does not admit it).
+    from moto.iam.models import iam_backends
+
+    role = iam_backends[MAIN]["aws"].get_role(role_name)
+    [(policy_name, document)] = role.policies.items()
+    kept = json.loads(document) if isinstance(document, str) else document
+    role.policies[policy_name] = {**kept, "Statement": [
+        s for s in kept["Statement"] if "sqs:SendMessage" not in json.dumps(s)]}
+    assert backup_and_outcome() == ("on-failure-refused", queue_arn, "NO_PERMISSIONS")
+    role.policies[policy_name] = document
+    # 4. A destination the sandbox does not send to is said so, not silently skipped.
+    from moto.awslambda.models import lambda_backends
+
+    function = lambda_backends[MAIN][EAST].get_function(function_arn.rsplit(":", 1)[-1])
+    topic = f"arn:aws:sns:{EAST}:{MAIN}:errors"
+    function.event_invoke_config[0].config["DestinationConfig"]["OnFailure"]["Destination"] = topic
+    assert backup_and_outcome() == ("on-failure-unsupported", topic, "UNSUPPORTED")
+    assert len(org.error_messages(MAIN, EAST)) == 1  # only the first one arrived
+
+
 def test_a_shortening_error_is_recorded_and_leaves_the_original_as_it_was(minimum):
     sandbox_backup.deny_access("UpdateRecoveryPointLifecycle", MAIN)
     arn = one_backup(minimum)

@@ -51,7 +51,7 @@ from moto.iam.models import iam_backends
 from moto.sqs.models import sqs_backends
 
 from .clock import Clock
-from .lambda_runtime import LambdaRuntime, _send_sqs
+from .lambda_runtime import LambdaRuntime, _send_sqs, role_policy_statements
 from .policies import Request, is_allowed, statements_of
 
 EVENTS_SERVICE = "events.amazonaws.com"
@@ -79,7 +79,10 @@ class Delivery:
     account: str
     region: str
     bus: str
-    outcome: str  # lost | duplicated | rule-disabled | delivered | dead-lettered | dropped | dlq-refused | no-bus
+    # lost | duplicated | rule-disabled | delivered | dead-lettered | dropped | dlq-refused | no-bus, and
+    # after Lambda gave up on an event: on-failure-delivered | on-failure-refused |
+    # on-failure-unsupported | on-failure-discarded (bus is then "", rule_arn the function's ARN)
+    outcome: str
     rule_arn: str | None = None
     target_arn: str | None = None
     error_code: str | None = None
@@ -171,6 +174,7 @@ class Bridge:
         self.random = random.Random(seed)
         self.credentials = credentials or MotoCredentials()
         self.runtime = LambdaRuntime(clock, self.credentials.for_role, seed=seed)
+        self.runtime.report = self._record_on_failure
         self.trace: list[Delivery] = []
         self.unscheduled_rules: list[str] = []
         self._saved: dict[str, Any] = {}
@@ -269,6 +273,13 @@ class Bridge:
             rule.arn if rule else None, target_arn,
             failure.error_code if failure else None, failure.error_message if failure else None,
         ))
+
+    def _record_on_failure(self, event_id: str, account: str, region: str, outcome: str, function_arn: str,
+                           destination_arn: str | None, reason: tuple[str, str] | None) -> None:
+        """What became of an event Lambda gave up on (lambda_runtime.py reports it)."""
+        code, message = reason if reason else (None, None)
+        self.trace.append(Delivery(self.clock.now(), event_id, account, region, "", outcome, function_arn,
+                                   destination_arn, code, message))
 
     # ------------------------------------------------------------------ routing
 
@@ -417,13 +428,7 @@ class Bridge:
             statements_of(role.assume_role_policy_document), trust, check_principal=True
         ):
             raise DeliveryFailure("FAILED_TO_ASSUME_ROLE", f"events.amazonaws.com cannot assume {role_arn}")
-        documents = list(role.policies.values()) + [
-            version.document
-            for policy in role.managed_policies.values()
-            for version in policy.versions
-            if version.is_default
-        ]
-        statements = [s for document in documents for s in statements_of(document)]
+        statements = role_policy_statements(role_arn) or []
         if not is_allowed(statements, Request(action=action, resource=resource), check_principal=False):
             raise DeliveryFailure("NO_PERMISSIONS", f"Role {role_arn} is not allowed {action} on {resource}")
 

@@ -17,7 +17,10 @@ simulated clock:
 * On an error it retries twice, 1 minute and then 2 minutes later, and then sends
   the documented invocation record (condition RetriesExhausted,
   approximateInvokeCount 3) to the EventInvokeConfig OnFailure destination
-  (aws-facts 5.3). MaximumRetryAttempts and MaximumEventAgeInSeconds are honoured.
+  (aws-facts 5.3), sent with the function's role: the role must allow
+  sqs:SendMessage and the queue policy must admit it. Every outcome (delivered,
+  refused, unsupported destination, none configured) is reported to `report`
+  (the bridge's trace). MaximumRetryAttempts and MaximumEventAgeInSeconds are honoured.
 * The function sees the simulated clock: its `now()` hook is replaced with the
   sandbox clock's (a 35-day retention is tested in milliseconds).
 * Log records (the function logs JSON objects) are captured per invocation in
@@ -61,6 +64,7 @@ import boto3
 
 from .clock import Clock
 from .cloudformation import event_invoke_config_of, function_extras_of
+from .policies import Request, access_allowed, statements_of
 
 # Lambda async retry schedule on function errors (aws-facts 5.3): 2 retries by
 # default, 1 minute before the 2nd attempt and 2 minutes before the 3rd.
@@ -179,7 +183,9 @@ class LambdaRuntime:
         self.credentials_for = credentials_for
         self.random = random.Random(seed)
         self.invocations: list[Invocation] = []
-        self.undeliverable_records: list[dict[str, Any]] = []  # failed events with no destination
+        # Told of every on-failure outcome (bridge.py records it in its trace):
+        # (event id, account, region, outcome, function ARN, destination ARN, (code, message) or None)
+        self.report: Callable[..., None] | None = None
         self._environments: dict[str, list[_ExecutionEnvironment]] = {}  # idle, by configuration
         self._live: set[int] = set()  # ids of environments not recycled
         self._running: dict[str, int] = {}  # function ARN -> invocations running now
@@ -489,15 +495,46 @@ class LambdaRuntime:
         destination = (event_invoke_config_of(function).get("DestinationConfig") or {}).get("OnFailure", {})
         destination_arn = destination.get("Destination")
         dead_letter_arn = (function_extras_of(function).get("DeadLetterConfig") or {}).get("TargetArn")
-        if destination_arn and ":sqs:" in destination_arn:
-            _send_sqs(destination_arn, json.dumps(record, default=str))
-        elif dead_letter_arn and ":sqs:" in dead_letter_arn:
+        event_id = payload.get("id", "") if isinstance(payload, dict) else ""
+        if destination_arn:
+            outcome, reason = self._send_as_function(function, destination_arn, json.dumps(record, default=str))
+            self._report(function, event_id, outcome, destination_arn, reason)
+        elif dead_letter_arn:
             # A function DLQ gets the event itself, with the error as attributes.
-            _send_sqs(dead_letter_arn, json.dumps(payload, default=str), {
+            outcome, reason = self._send_as_function(function, dead_letter_arn, json.dumps(payload, default=str), {
                 "RequestID": request_id, "ErrorCode": "200", "ErrorMessage": error["errorMessage"],
             })
-        else:
-            self.undeliverable_records.append(record)
+            self._report(function, event_id, outcome, dead_letter_arn, reason)
+        else:  # Lambda discards the event; the trace still says so
+            self._report(function, event_id, "on-failure-discarded", None,
+                         (condition, f"{function.function_arn} has no on-failure destination"))
+
+    def _send_as_function(self, function: Any, queue_arn: str, body: str,
+                          attributes: dict[str, str] | None = None) -> tuple[str, tuple[str, str] | None]:
+        """Lambda sends on-failure records with the function's execution role: the role must allow
+        sqs:SendMessage and the queue policy must admit it (policies.py). Returns the outcome."""
+        from moto.sqs.models import sqs_backends
+
+        if ":sqs:" not in queue_arn:
+            return "on-failure-unsupported", ("UNSUPPORTED", f"The sandbox sends on-failure records to SQS only: {queue_arn}")
+        _, _, _, region, account, name = queue_arn.split(":", 5)
+        queue = sqs_backends[account][region].queues.get(name)
+        if queue is None:
+            return "on-failure-refused", ("NO_RESOURCE", f"Queue not found: {queue_arn}")
+        request = Request(action="sqs:SendMessage", resource=queue_arn, principal_account=function.account_id,
+                          principal_arn=function.role, context={"aws:SecureTransport": "true"})
+        if not access_allowed(role_policy_statements(function.role) or [], statements_of(queue.policy), request,
+                              same_account=account == function.account_id):
+            return "on-failure-refused", (
+                "NO_PERMISSIONS", f"{function.role} may not send to {queue_arn} (role or queue policy)")
+        _send_sqs(queue_arn, body, attributes)
+        return "on-failure-delivered", None
+
+    def _report(self, function: Any, event_id: str, outcome: str, destination_arn: str | None,
+                reason: tuple[str, str] | None) -> None:
+        if self.report is not None:
+            self.report(event_id, function.account_id, function.region, outcome, function.function_arn,
+                        destination_arn, reason)
 
     # ------------------------------------------------------------------ logs
 
@@ -539,6 +576,25 @@ class _SimulatedTime:
         runtime = _active_runtime
         if runtime is None or not runtime.clock.spend(seconds):
             self.real.sleep(seconds)
+
+
+def role_policy_statements(role_arn: str) -> list[dict[str, Any]] | None:
+    """Statements of a moto IAM role's inline and managed (default version) policies; None if
+    there is no such role."""
+    from moto.iam.models import iam_backends
+
+    _, partition, _, _, account, resource = role_arn.split(":", 5)
+    try:
+        role = iam_backends[account][partition].get_role(resource.split("/")[-1])
+    except Exception:
+        return None
+    documents = list(role.policies.values()) + [
+        version.document
+        for policy in role.managed_policies.values()
+        for version in policy.versions
+        if version.is_default
+    ]
+    return [s for document in documents for s in statements_of(document)]
 
 
 def _send_sqs(queue_arn: str, body: str, attributes: dict[str, str] | None = None) -> None:

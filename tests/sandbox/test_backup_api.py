@@ -612,6 +612,45 @@ def test_vault_access_policy_roundtrip(org):
     assert error_code(excinfo) == "ResourceNotFoundException"
 
 
+def test_a_vault_policy_deny_refuses_describe_and_update_of_its_recovery_points(org, clock):
+    rp_arn = backed_up(org, clock, lifecycle={"DeleteAfterDays": 35})
+    c = org(MAIN, EAST)
+
+    def refused(call) -> bool:
+        try:
+            call()
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "AccessDeniedException"
+            return True
+        return False
+
+    describe = lambda: c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)  # noqa: E731
+    update = lambda: c.update_recovery_point_lifecycle(  # noqa: E731
+        BackupVaultName=VAULT, RecoveryPointArn=rp_arn, Lifecycle={"DeleteAfterDays": 8})
+
+    def deny(actions, principal="*"):
+        c.put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": principal, "Action": actions,
+                                                    "Resource": "*"}]}))
+
+    # aws-facts 7: the AWS Config rule's Deny (manual deletion disabled) blocks the shortening
+    deny(["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle", "backup:PutBackupVaultAccessPolicy"])
+    assert refused(update) and not refused(describe)
+    assert sb.find_recovery_point(rp_arn).lifecycle == {"DeleteAfterDays": 35}
+    c.delete_backup_vault_access_policy(BackupVaultName=VAULT)
+    deny("backup:DescribeRecoveryPoint")
+    assert refused(describe) and not refused(update)
+    # a Deny for another principal does not apply to this caller (role arn:aws:iam::MAIN:role/tests)
+    c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=rp_arn, Lifecycle={"DeleteAfterDays": 35})
+    deny(["backup:DescribeRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"],
+         {"AWS": f"arn:aws:iam::{MAIN}:role/someone-else"})
+    assert not refused(describe) and not refused(update)
+    deny(["backup:DescribeRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"],
+         {"AWS": f"arn:aws:iam::{MAIN}:role/tests"})
+    assert refused(describe) and refused(update)
+    assert sb.find_recovery_point(rp_arn).lifecycle == {"DeleteAfterDays": 8}
+
+
 @pytest.mark.parametrize("operation, limit", [
     ("UpdateRecoveryPointLifecycle", 5), ("DescribeRecoveryPoint", 15), ("DescribeBackupJob", 15),
     ("ListRecoveryPointsByBackupVault", 20), ("ListCopyJobs", 20),

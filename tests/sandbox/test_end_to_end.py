@@ -268,6 +268,29 @@ def test_a_shortening_error_is_recorded_and_leaves_the_original_as_it_was(minimu
     assert minimum.error_messages(BACKUP, EAST) == []
 
 
+def test_a_vault_policy_denying_the_shortening_sends_the_event_to_the_error_queue(minimum):
+    # aws-facts 7: UpdateRecoveryPointLifecycle "uses the existing vault access policy"; the
+    # AWS Config rule backup-recovery-point-manual-deletion-disabled expects such a Deny.
+    backup = minimum.client("backup", MAIN, EAST)
+    policy = json.loads(backup.get_backup_vault_access_policy(BackupVaultName=VAULT)["Policy"])
+    policy["Statement"].append({"Sid": "NoManualDeletion", "Effect": "Deny", "Principal": "*", "Resource": "*",
+                                "Action": ["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle",
+                                           "backup:PutBackupVaultAccessPolicy"]})
+    backup.put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=json.dumps(policy))
+    arn = one_backup(minimum)
+    assert len(completed_copies(arn)) == 1  # copy 1 (and copy 2) happened
+    shortening = [i for i in minimum.bridge.runtime.invocations
+                  if i.error and i.payload["detail-type"] == "Copy Job State Change"
+                  and i.function_arn == minimum.function_arn(MAIN, EAST)]
+    assert [i.attempt for i in shortening] == [1, 2, 3]
+    assert all("AccessDeniedException" in i.error["errorMessage"] and "UpdateRecoveryPointLifecycle"
+               in i.error["errorMessage"] for i in shortening)
+    [message] = minimum.error_messages(MAIN, EAST)
+    assert message["body"]["requestContext"]["approximateInvokeCount"] == 3
+    assert message["body"]["requestPayload"]["resources"] == [arn]
+    assert sandbox_backup.find_recovery_point(arn).lifecycle == {"DeleteAfterDays": 35}
+
+
 def test_a_copy2_error_is_recorded_in_the_backup_account(minimum):
     sandbox_backup.deny_access("StartCopyJob", BACKUP)
     arn = one_backup(minimum)

@@ -1022,6 +1022,21 @@ def copy_failure_reason(job: CopyJob, injected: bool = True) -> str | None:
 # Vault access policies (aws-facts 7), evaluated by policies.py
 
 
+def check_vault_access_policy(backend: BackupBackend, vault_name: str, action: str, recovery_point_arn: str,
+                              caller_account: str, caller_arn: str | None) -> None:
+    """aws-facts 7: DescribeRecoveryPoint and UpdateRecoveryPointLifecycle "use the existing vault
+    access policy": a Deny there refuses the caller (its own identity policy is not modelled)."""
+    vault = _vault(backend, vault_name)
+    policy = statements_of(getattr(vault, "sandbox_access_policy", None))
+    org_id = organization_of(caller_account)
+    request = Request(action=action, resource=recovery_point_arn, principal_account=caller_account,
+                      principal_arn=caller_arn, context={"aws:PrincipalOrgID": org_id} if org_id else {})
+    if is_denied(policy, request, check_principal=True):
+        raise AccessDeniedException(
+            f"User: {caller_arn or caller_account} is not authorized to perform: {action} on resource: "
+            f"{recovery_point_arn} with an explicit deny in a resource-based policy")
+
+
 def put_vault_access_policy(backend: BackupBackend, vault_name: str, policy: str) -> None:
     vault = _vault(backend, vault_name)
     try:

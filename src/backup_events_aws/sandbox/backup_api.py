@@ -103,12 +103,32 @@ class SandboxBackupResponse(BackupResponse):
 
     # -- recovery points ----------------------------------------------------------------------
 
+    def _caller_arn(self) -> str | None:
+        """The IAM principal behind the request's access key: the role of a moto STS session."""
+        from moto.sts.models import sts_backends
+
+        for partitions in list(sts_backends.values()):
+            for backend in list(partitions.values()):
+                assumed = backend.get_assumed_role_from_access_key(self.get_access_key())
+                if assumed is not None:
+                    return assumed.role_arn
+        return None
+
+    def _check_vault_policy(self, action: str) -> None:
+        sandbox_backup.check_vault_access_policy(
+            self._backend, self._get_param("BackupVaultName"), action, self._get_param("RecoveryPointArn"),
+            self.current_account, self._caller_arn())
+
     def describe_recovery_point(self) -> ActionResult:
         rp = sandbox_backup._recovery_point(
             self._backend, self._get_param("BackupVaultName"), self._get_param("RecoveryPointArn"))
+        self._check_vault_policy("backup:DescribeRecoveryPoint")
         return ActionResult(rp.to_api())
 
     def update_recovery_point_lifecycle(self) -> ActionResult:
+        sandbox_backup._recovery_point(
+            self._backend, self._get_param("BackupVaultName"), self._get_param("RecoveryPointArn"))
+        self._check_vault_policy("backup:UpdateRecoveryPointLifecycle")
         return ActionResult(sandbox_backup.update_recovery_point_lifecycle(
             self._backend, self._get_param("BackupVaultName"), self._get_param("RecoveryPointArn"),
             self._get_param("Lifecycle")))

@@ -24,7 +24,7 @@ import pytest
 from backup_events_aws.sandbox import Organization
 from backup_events_aws.sandbox import backup as sandbox_backup
 from backup_events_aws.sandbox.organization import default_template_path
-from backup_events_aws.sandbox.scale import run_burst
+from backup_events_aws.sandbox.scale import examine, run_burst
 
 EAST = "us-east-1"
 BACKUPS = 10_000
@@ -47,6 +47,24 @@ def test_the_deployed_function_paces_itself():
         assert function.concurrency_limit(deployed) == 5
         assert "retries={\"mode\": \"standard\", \"max_attempts\": 10}" in (
             pathlib.Path(default_template_path()).read_text())
+
+
+@pytest.mark.parametrize("early", [False, True])
+def test_examine_catches_a_shortening_before_copy_1_completed(early):
+    with Organization.minimum() as org:
+        started_at = org.now()
+        org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
+        # The backup completes after 6 simulated minutes; copy 1 takes 10 more.
+        org.advance(7 * 60)
+        [original] = [p for p in sandbox_backup.recovery_points(org.main_account, EAST)]
+        assert sandbox_backup.copy_jobs() and not [j for j in sandbox_backup.copy_jobs() if j.state == "COMPLETED"]
+        if early:  # what a broken design would do: shorten at once
+            org.client("backup", org.main_account, EAST).update_recovery_point_lifecycle(
+                BackupVaultName=org.vault_name, RecoveryPointArn=original.arn, Lifecycle={"DeleteAfterDays": 8})
+        org.run_until_idle()
+        result = examine(org, 1, started_at)
+    assert original.lifecycle == {"DeleteAfterDays": 8}
+    assert (result.shortened, result.shortened_early) == (1, 1 if early else 0)
 
 
 @pytest.mark.slow

@@ -289,6 +289,7 @@ class RecoveryPoint:
     status: str = "COMPLETED"
     is_continuous: bool = False
     deleted_at: datetime.datetime | None = None
+    lifecycle_updated_at: datetime.datetime | None = None  # last UpdateRecoveryPointLifecycle that changed it
     schedule_generation: int = 0  # stale lifecycle callbacks compare this
 
     def calculated_lifecycle(self) -> dict[str, datetime.datetime]:
@@ -689,6 +690,8 @@ def update_recovery_point_lifecycle(backend: BackupBackend, vault_name: str, arn
             raise InvalidParameterValueException(
                 f"Invalid lifecycle. DeleteAfterDays cannot be more than the backup vault's "
                 f"MaxRetentionDays ({vault.max_retention_days})")
+    if new != rp.lifecycle:
+        rp.lifecycle_updated_at = _now()
     rp.lifecycle = new
     _schedule_lifecycle(rp)
     return {"BackupVaultArn": rp.vault_arn, "RecoveryPointArn": rp.arn, "Lifecycle": dict(new),

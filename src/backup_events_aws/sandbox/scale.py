@@ -100,11 +100,15 @@ def examine(org: Organization, backups: int, started_at: datetime.datetime) -> B
     originals = [p for p in points if p.source_vault_arn is None and p.account != org.backup_account]
     copies1: dict[str, list[Any]] = {}  # original ARN -> its copies 1 (via the copy job)
     copies2: dict[str, list[Any]] = {}  # copy 1 ARN -> its copies 2
+    copy1_done: dict[str, datetime.datetime] = {}  # original ARN -> when its first copy 1 completed
     for job in sandbox_backup.copy_jobs():
         if job.state != "COMPLETED":
             continue
         into = copies2 if job.account == org.backup_account else copies1
         into.setdefault(job.source_recovery_point_arn, []).append(job.destination_recovery_point_arn)
+        if job.account != org.backup_account:
+            earliest = copy1_done.get(job.source_recovery_point_arn)
+            copy1_done[job.source_recovery_point_arn] = min(filter(None, (earliest, job.completion_date)))
     last = started_at
     for job in sandbox_backup.copy_jobs():
         if job.completion_date and job.state == "COMPLETED":
@@ -119,10 +123,13 @@ def examine(org: Organization, backups: int, started_at: datetime.datetime) -> B
         result.copies2 += len(seconds)
         result.duplicate_copies += max(0, len(firsts) - 1) + sum(
             max(0, len(copies2.get(c1, [])) - 1) for c1 in firsts)
-        shortened = original.lifecycle.get("DeleteAfterDays") != 35
+        # In a burst only the function changes an original's lifecycle: that is the shortening.
+        updated_at = original.lifecycle_updated_at
+        shortened = updated_at is not None
         result.shortened += shortened
-        if shortened and not firsts:
-            result.shortened_early += 1
+        copied_at = copy1_done.get(original.arn)
+        if shortened and (copied_at is None or updated_at < copied_at):
+            result.shortened_early += 1  # the design shortens only after copy 1 completed
         if firsts and seconds and shortened:
             result.fully_processed += 1
         elif original.arn in named or any(c1 in named for c1 in firsts):

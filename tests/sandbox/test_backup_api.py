@@ -502,8 +502,21 @@ def test_update_lifecycle_rejects_invalid_values(org, clock, lifecycle):
 ])
 def test_update_lifecycle_accepts_boundaries(org, clock, lifecycle):
     rp_arn = backed_up(org, clock)
-    org(MAIN, EAST).update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=rp_arn,
-                                                    Lifecycle=lifecycle)
+    c = org(MAIN, EAST)
+    answer = c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=rp_arn, Lifecycle=lifecycle)
+    described = c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)
+    created = described["CreationDate"]
+    kept = {k: v for k, v in lifecycle.items() if v != -1}  # -1 removes the setting (aws-facts 3.1)
+    expected_at = {"MoveToColdStorageAt": "MoveToColdStorageAfterDays", "DeleteAt": "DeleteAfterDays"}
+    calculated = {name: created + datetime.timedelta(days=kept[days])
+                  for name, days in expected_at.items() if days in kept}
+    for reply in (answer, described):
+        assert reply["Lifecycle"] == kept
+        assert reply.get("CalculatedLifecycle", {}) == calculated
+    if lifecycle == {"DeleteAfterDays": -1}:
+        assert "DeleteAt" not in described.get("CalculatedLifecycle", {})
+        clock.advance(200 * 86400)  # kept indefinitely
+        c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)
 
 
 def test_update_lifecycle_rules_for_cold_continuous_lock_and_missing(org, clock):
@@ -555,6 +568,21 @@ def test_expired_recovery_points_are_deleted_within_eight_hours(org, clock):
     assert deleted.status == "DELETED" and delete_at <= deleted.deleted_at <= delete_at + datetime.timedelta(hours=8)
     # the old 35-day expiry was replanned, not left to fire twice
     assert sb.recovery_points(MAIN, EAST, VAULT) == []
+
+
+def test_lengthening_after_shortening_replans_the_expiry(org, clock):
+    rp_arn = backed_up(org, clock, EFS, {"DeleteAfterDays": 35})
+    c = org(MAIN, EAST)
+    created = c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)["CreationDate"]
+    c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=rp_arn, Lifecycle={"DeleteAfterDays": 8})
+    c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=rp_arn, Lifecycle={"DeleteAfterDays": 40})
+    # past the 8-day expiry and past the original 35-day one, each with its 8-hour window
+    for days in (8, 35):
+        clock.run_until(created + datetime.timedelta(days=days, hours=9))
+        assert c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)["Status"] != "DELETED"
+        assert sb.find_recovery_point(rp_arn).deleted_at is None
+    clock.run_until(created + datetime.timedelta(days=40, hours=8))
+    assert sb.find_recovery_point(rp_arn).status == "DELETED"
 
 
 def test_expiry_delay_is_random_but_repeatable():

@@ -376,6 +376,25 @@ def test_customers_cannot_put_aws_backup_events_on_the_backup_accounts_bus(minim
     minimum.run_until_idle()
     assert minimum.bridge.runtime.invocations == []
     assert [d.outcome for d in minimum.deliveries()] == []  # accepted, matched by no rule
+    # Positive control: a rule on that bus that does match the custom source receives the same entry.
+    backup_events = minimum.client("events", BACKUP, EAST)
+    sqs = minimum.client("sqs", BACKUP, EAST)
+    queue_url = sqs.create_queue(QueueName="custom-source")["QueueUrl"]
+    queue_arn = f"arn:aws:sqs:{EAST}:{BACKUP}:custom-source"
+    bus_name = bus.rsplit("/", 1)[-1]
+    rule_arn = backup_events.put_rule(Name="custom-source", EventBusName=bus_name,
+                                      EventPattern=json.dumps({"source": ["custom.backup"]}))["RuleArn"]
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps({"Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+        "Resource": queue_arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}}]})})
+    backup_events.put_targets(Rule="custom-source", EventBusName=bus_name, Targets=[{"Id": "q", "Arn": queue_arn}])
+    again = events.put_events(Entries=[{"Source": "custom.backup", "DetailType": "Copy Job State Change",
+                                        "Detail": json.dumps(detail), "EventBusName": bus}])
+    assert again["FailedEntryCount"] == 0
+    minimum.run_until_idle()
+    [received] = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    assert json.loads(received["Body"])["detail"] == detail
+    assert minimum.bridge.runtime.invocations == []
 
 
 def test_a_forged_copy_event_on_the_bus_makes_the_backup_function_raise_not_copy(minimum):

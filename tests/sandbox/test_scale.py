@@ -17,7 +17,6 @@ than the 5/s at which originals can be shortened. The API rate is then the bound
 
 from __future__ import annotations
 
-import pathlib
 
 import pytest
 
@@ -45,8 +44,25 @@ def test_the_deployed_function_paces_itself():
 
         deployed = lambda_backends[org.main_account][EAST].get_function(main)
         assert function.concurrency_limit(deployed) == 5
-        assert "retries={\"mode\": \"standard\", \"max_attempts\": 10}" in (
-            pathlib.Path(default_template_path()).read_text())
+        # The function's boto3 client makes 11 attempts at a throttled call (10 retries).
+        calls: list[str] = []
+        check = sandbox_backup.check_request
+
+        def counting(operation: str, account: str, region: str) -> None:
+            calls.append(operation)
+            check(operation, account, region)
+
+        sandbox_backup.check_request = counting
+        try:
+            sandbox_backup.inject_throttling(1.0, operations=["StartCopyJob"])
+            org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
+            org.advance(7 * 60)  # the backup completes; the function's first attempt runs
+            first = [i for i in function.invocations if i.function_arn == main]
+            assert len(first) == 1 and first[0].error is not None
+        finally:
+            sandbox_backup.check_request = check
+            sandbox_backup.inject_throttling(0.0)
+        assert calls.count("StartCopyJob") == 11
 
 
 @pytest.mark.parametrize("early", [False, True])

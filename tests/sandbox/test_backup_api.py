@@ -43,8 +43,7 @@ BACKUP_DETAIL_KEYS = {
                   "creationDate", "iamRoleArn", "resourceArn", "resourceType", "state", "completionDate",
                   "startBy", "percentDone"},
     "FAILED": {"backupJobId", "backupVaultArn", "backupVaultName", "bytesTransferred", "creationDate",
-               "iamRoleArn", "resourceArn", "resourceType", "state", "statusMessage", "startBy", "percentDone",
-               "completionDate", "backupSizeInBytes"},
+               "iamRoleArn", "resourceArn", "resourceType", "state", "statusMessage", "startBy", "percentDone"},
 }
 COPY_DETAIL_KEYS = {
     "CREATED": {"creationDate", "state", "sourceBackupVaultArn", "destinationBackupVaultArn"},

@@ -497,17 +497,18 @@ def _emit_backup_job(job: BackupJob) -> None:
         _emit(job.account, job.region, "Backup Job State Change", [], detail)
         return
     done = job.state == "COMPLETED"
-    detail: dict[str, Any] = {
-        "backupJobId": job.job_id,
-        "backupSizeInBytes": str(job.backup_size),  # strings in backup-job events (aws-facts 1.3)
+    detail: dict[str, Any] = {"backupJobId": job.job_id}
+    if job.state in ("RUNNING", "COMPLETED"):  # aws-facts 1.3: only these samples carry a size
+        detail["backupSizeInBytes"] = str(job.backup_size)  # a string in backup-job events
+    detail.update({
         "backupVaultArn": job.vault_arn, "backupVaultName": job.vault_name,
         "bytesTransferred": str(job.backup_size if done else 0),
         "creationDate": _ms(job.creation_date), "iamRoleArn": job.iam_role_arn,
         "resourceArn": job.resource_arn, "resourceType": job.resource_type, "state": job.state,
-    }
+    })
     if job.status_message is not None:
         detail["statusMessage"] = f'"{job.status_message}"'  # embedded quotes, as in the samples
-    if job.completion_date is not None:
+    if job.completion_date is not None and job.state != "FAILED":  # the FAILED sample has none
         detail["completionDate"] = _ms(job.completion_date)
     detail["startBy"] = _ms(job.start_by)
     if job.state == "RUNNING":

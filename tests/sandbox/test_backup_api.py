@@ -298,6 +298,16 @@ def test_copy_lifecycle_override_and_minus_one_keeps_source_expiry(org, clock):
     second = org(BACKUP, WEST).describe_recovery_point(
         BackupVaultName=VAULT, RecoveryPointArn=copy_job(org, keep)["DestinationRecoveryPointArn"])
     assert second["Lifecycle"]["DeleteAfterDays"] == 35
+    # an override that leaves DeleteAfterDays out keeps the source's (aws-facts 3.1, UNCONFIRMED detail)
+    org(BACKUP, WEST).create_backup_vault(BackupVaultName="Partial")
+    org(BACKUP, WEST).put_backup_vault_access_policy(BackupVaultName="Partial", Policy=org_policy())
+    partial = start_copy(org, rp_arn, destination=vault_arn(BACKUP, WEST, "Partial"),
+                         Lifecycle={"OptInToArchiveForSupportedResources": True})
+    clock.advance(3600)
+    third = org(BACKUP, WEST).describe_recovery_point(
+        BackupVaultName="Partial", RecoveryPointArn=copy_job(org, partial)["DestinationRecoveryPointArn"])
+    assert third["Lifecycle"] == {"DeleteAfterDays": 35, "OptInToArchiveForSupportedResources": True}
+    assert third["CalculatedLifecycle"]["DeleteAt"] == first["CreationDate"] + datetime.timedelta(days=35)
 
 
 def test_start_copy_job_idempotency_token(org, clock):

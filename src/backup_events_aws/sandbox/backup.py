@@ -944,12 +944,14 @@ def _complete_copy(backend: BackupBackend, job: CopyJob) -> None:
     dest_account, dest_region, dest_name = _vault_arn_parts(job.destination_vault_arn)
     dest_backend = backend_for(dest_account, dest_region)
     dest_vault = dest_backend.vaults[dest_name]
-    # aws-facts 3.1: a copy keeps the source's creation date, and its lifecycle unless overridden;
-    # DeleteAfterDays -1 keeps the source's expiry.
+    # aws-facts 3.1: a copy keeps the source's creation date, and its retention unless overridden;
+    # DeleteAfterDays -1 keeps the source's expiry. An override without DeleteAfterDays (e.g. only
+    # the archive opt-in) keeps the source's DeleteAfterDays too (UNCONFIRMED detail: no AWS page
+    # says what a partial override does; "copies retain their retention period" is the rule).
     lifecycle = dict(source.lifecycle)
     if job.lifecycle is not None:
         lifecycle = _normalise_lifecycle(job.lifecycle)
-        if job.lifecycle.get("DeleteAfterDays") == -1 and "DeleteAfterDays" in source.lifecycle:
+        if job.lifecycle.get("DeleteAfterDays") in (None, -1) and "DeleteAfterDays" in source.lifecycle:
             lifecycle["DeleteAfterDays"] = source.lifecycle["DeleteAfterDays"]
     key = (dest_vault.encryption_key_arn or _default_backup_key(dest_account, dest_region)
            if source.resource_type in FULLY_MANAGED_TYPES or dest_region != job.region

@@ -162,6 +162,18 @@ def test_missing_lambda_permission_sends_the_event_to_the_rule_dlq_without_retry
     assert body["detail"] == {"n": 1} and body["account"] == SOURCE_ACCOUNT
 
 
+def test_each_delivery_gets_its_own_copy_of_the_event(sandbox):
+    deploy(SOURCE_ACCOUNT, REGION, "fn", function_stack())
+    payloads = []
+    sandbox.runtime.invoke_async = lambda function, payload: payloads.append(payload)
+    sandbox.faults.duplicate_fraction = 1.0  # the same event, delivered twice
+    put_test_event({"n": 1})
+    sandbox.clock.advance(5)
+    first, second = payloads
+    first["detail"]["n"] = 99  # a handler mutating its event
+    assert second["detail"] == {"n": 1} and second["id"] == first["id"]
+
+
 def test_function_error_is_retried_at_1_and_2_minutes_then_recorded_on_failure(sandbox):
     deploy(SOURCE_ACCOUNT, REGION, "fn", function_stack())
     start = sandbox.clock.now()

@@ -305,6 +305,9 @@ class Bridge:
             self._send_to_target(rule, target, event)
 
     def _send_to_target(self, rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
+        # Each delivery gets its own copy, as if serialised on the wire: what one target (a
+        # function mutating its event, say) does to it cannot leak into another target or duplicate.
+        event = json.loads(json.dumps(event, default=str))
         target_arn = target["Arn"]
         _, service, _, _, resource = _arn_parts(target_arn)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 
@@ -11,6 +12,7 @@ from moto import mock_aws
 from backup_events_aws.sandbox import cloudformation as sandbox_cloudformation
 from backup_events_aws.sandbox.bridge import Bridge, Faults
 from backup_events_aws.sandbox.clock import Clock
+from backup_events_aws.sandbox.lambda_runtime import LambdaContext
 
 from stack_helpers import client, deploy, queue_policy_for_events, receive_all
 
@@ -41,7 +43,7 @@ def lambda_handler(event, context):
 '''
 
 
-def function_stack(grant_permission: bool = True) -> dict:
+def function_stack(grant_permission: bool = True, timeout: int | None = None) -> dict:
     resources = {
         "Role": {"Type": "AWS::IAM::Role", "Properties": {
             "RoleName": "fn-role",
@@ -53,7 +55,7 @@ def function_stack(grant_permission: bool = True) -> dict:
         "Function": {"Type": "AWS::Lambda::Function", "Properties": {
             "FunctionName": "handler", "Handler": "index.lambda_handler", "Runtime": "python3.13",
             "Role": {"Fn::GetAtt": ["Role", "Arn"]}, "Code": {"ZipFile": FUNCTION_CODE},
-            "Environment": {"Variables": {"MODE": "test"}},
+            "Environment": {"Variables": {"MODE": "test"}}, **({"Timeout": timeout} if timeout else {}),
             "LoggingConfig": {"LogFormat": "JSON", "ApplicationLogLevel": "INFO"}}},
         "ErrorQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "errors"}},
         "ErrorQueuePolicy": {"Type": "AWS::SQS::QueuePolicy", "Properties": {
@@ -172,6 +174,39 @@ def test_each_delivery_gets_its_own_copy_of_the_event(sandbox):
     first, second = payloads
     first["detail"]["n"] = 99  # a handler mutating its event
     assert second["detail"] == {"n": 1} and second["id"] == first["id"]
+
+
+def test_an_invocation_longer_than_the_timeout_is_a_timed_out_error_retried_then_recorded(sandbox):
+    deploy(SOURCE_ACCOUNT, REGION, "fn", function_stack(timeout=3))
+    sandbox.runtime.api_latency_seconds = 5.0  # its one AWS call outlasts the 3-second Timeout
+    put_test_event({"n": 1})
+    sandbox.clock.advance(3600)
+    attempts = sandbox.runtime.invocations
+    assert [i.attempt for i in attempts] == [1, 2, 3]
+    assert all(i.seconds == 3 and i.result is None and "Task timed out after 3.00 seconds" in i.error["errorMessage"]
+               for i in attempts)
+    assert all(i.cold_start for i in attempts)  # a timed-out environment is not reused
+    [message] = receive_all(SOURCE_ACCOUNT, REGION, "errors")
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert "Task timed out" in record["responsePayload"]["errorMessage"]
+    # within the Timeout the same function succeeds
+    sandbox.runtime.api_latency_seconds = 0.5
+    put_test_event({"n": 2})
+    sandbox.clock.advance(60)
+    assert sandbox.runtime.invocations[-1].error is None and sandbox.runtime.invocations[-1].result == "ok"
+
+
+def test_remaining_time_counts_down_on_the_simulated_clock():
+    clock = Clock()
+    with clock.span() as span:
+        context = LambdaContext("f", "arn", "id", 128, 3, "g", "s", clock=clock,
+                                deadline=span.start + datetime.timedelta(seconds=3))
+        assert context.get_remaining_time_in_millis() == 3000
+        clock.spend(1.25)
+        assert context.get_remaining_time_in_millis() == 1750
+        clock.spend(5)
+        assert context.get_remaining_time_in_millis() == 0
 
 
 def test_function_error_is_retried_at_1_and_2_minutes_then_recorded_on_failure(sandbox):

@@ -21,6 +21,9 @@ simulated clock:
   sqs:SendMessage and the queue policy must admit it. Every outcome (delivered,
   refused, unsupported destination, none configured) is reported to `report`
   (the bridge's trace). MaximumRetryAttempts and MaximumEventAgeInSeconds are honoured.
+* An invocation whose simulated time exceeds the function's Timeout ends as the error
+  "Task timed out after N seconds" (retried, then on-failure), and its environment is not
+  reused; `context.get_remaining_time_in_millis()` counts down on the simulated clock.
 * The function sees the simulated clock: its `now()` hook is replaced with the
   sandbox clock's (a 35-day retention is tested in milliseconds).
 * Log records (the function logs JSON objects) are captured per invocation in
@@ -97,10 +100,13 @@ class LambdaContext:
     log_group_name: str
     log_stream_name: str
     function_version: str = "$LATEST"
+    clock: Clock | None = None  # the invocation's span: simulated time passes as the handler works
+    deadline: datetime.datetime | None = None
 
     def get_remaining_time_in_millis(self) -> int:
-        # Simulated time does not pass while the handler runs.
-        return self.timeout_seconds * 1000
+        if self.clock is None or self.deadline is None:
+            return self.timeout_seconds * 1000
+        return max(0, int((self.deadline - self.clock.now()).total_seconds() * 1000))
 
 
 @dataclass
@@ -315,6 +321,7 @@ class LambdaRuntime:
         invocation = Invocation(arn, request_id, attempt, False, self.clock.now(), payload)
         self.invocations.append(invocation)
         environment = self._take_environment(function)
+        timeout = int(function.timeout)
         with self.clock.span() as span, self._running_as(function, request_id, invocation.logs, environment):
             self._current_invocation = invocation
             try:
@@ -322,11 +329,13 @@ class LambdaRuntime:
                     self.clock.spend(self.cold_start_seconds)
                     environment, invocation.cold_start = self._new_environment(function), True
                 context = LambdaContext(
+                    clock=self.clock,
+                    deadline=span.start + datetime.timedelta(seconds=timeout),
                     function_name=function.function_name,
                     invoked_function_arn=arn,
                     aws_request_id=request_id,
                     memory_limit_in_mb=int(function.memory_size),
-                    timeout_seconds=int(function.timeout),
+                    timeout_seconds=timeout,
                     log_group_name=self._log_group_name(function),
                     log_stream_name=f"{self.clock.now():%Y/%m/%d}/[$LATEST]{request_id[:8]}",
                 )
@@ -348,6 +357,18 @@ class LambdaRuntime:
             finally:
                 self._current_invocation = None
         invocation.seconds = span.seconds
+        if invocation.seconds > timeout:
+            # Lambda stops the invocation at its Timeout: a function error (retried, then the
+            # on-failure destination; aws-facts 5.3), and the environment is not reused.
+            invocation.seconds = float(timeout)
+            invocation.result = None
+            message = f"{_iso(span.start + datetime.timedelta(seconds=timeout))} {request_id} " \
+                      f"Task timed out after {timeout:.2f} seconds"
+            invocation.error = {"errorMessage": message, "errorType": "Sandbox.Timedout", "stackTrace": []}
+            invocation.logs.append({"timestamp": _iso(span.start + datetime.timedelta(seconds=timeout)),
+                                    "level": "ERROR", "message": message, "requestId": request_id})
+            if environment is not None:
+                self._live.discard(id(environment))
         self._write_to_log_group(function, invocation)
         return invocation, environment
 

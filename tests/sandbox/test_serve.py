@@ -90,3 +90,28 @@ def resource_not_found():
     from botocore.exceptions import ClientError
 
     return ClientError
+
+
+def test_a_failing_clock_is_logged_and_stops_the_server(caplog, capsys):
+    stop, ready = threading.Event(), queue.Queue()
+    arguments = argparse.Namespace(host="127.0.0.1", port=serve.free_port(), speed=60.0, layout="minimum")
+    outcome = queue.Queue()
+    thread = threading.Thread(target=lambda: outcome.put(serve.run(arguments, wait=stop.wait, ready=ready.put)),
+                              daemon=True)
+    thread.start()
+    try:
+        server = ready.get(timeout=120)
+        assert server.healthy
+
+        def broken(seconds: float) -> int:
+            raise RuntimeError("a callback broke")
+
+        server.organization.advance = broken
+        assert eventually(lambda: not server.healthy)
+        assert outcome.get(timeout=60) == 1  # serve returned by itself, `wait` never did
+        assert isinstance(server.clock_failure, RuntimeError)
+        assert "The sandbox clock failed" in caplog.text and "a callback broke" in caplog.text
+        assert "the sandbox clock failed (RuntimeError: a callback broke)" in capsys.readouterr().out
+    finally:
+        stop.set()
+        thread.join(timeout=60)

@@ -14,6 +14,7 @@ takes 6 real seconds and a copy 10). Server requests and the clock thread share 
 from __future__ import annotations
 
 import argparse
+import logging
 import socket
 import threading
 import time
@@ -24,6 +25,8 @@ from .organization import Organization
 
 DEFAULT_SPEED = 60.0
 TICK_SECONDS = 0.1  # real seconds between clock steps
+
+logger = logging.getLogger(__name__)
 
 
 class Server:
@@ -38,6 +41,13 @@ class Server:
         self._server: Any = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.clock_failure: BaseException | None = None  # why the clock thread stopped, if it did
+        self.failed = threading.Event()
+
+    @property
+    def healthy(self) -> bool:
+        """False once the clock thread has died: simulated time no longer moves."""
+        return not self.failed.is_set()
 
     @property
     def endpoint_url(self) -> str:
@@ -56,10 +66,15 @@ class Server:
 
     def _run_clock(self) -> None:
         last = time.monotonic()
-        while not self._stop.wait(TICK_SECONDS):
-            now = time.monotonic()
-            self.organization.advance((now - last) * self.speed)
-            last = now
+        try:
+            while not self._stop.wait(TICK_SECONDS):
+                now = time.monotonic()
+                self.organization.advance((now - last) * self.speed)
+                last = now
+        except Exception as error:  # a sandbox bug: say so and stop rather than freeze time silently
+            logger.exception("The sandbox clock failed; the server stops")
+            self.clock_failure = error
+            self.failed.set()
 
     def stop(self) -> None:
         self._stop.set()
@@ -142,15 +157,25 @@ def run(arguments: argparse.Namespace, wait: Callable[[], None] | None = None,
         if ready is not None:
             ready(server)
         try:
-            (wait or _wait_forever)()
+            _wait_while_healthy(server, wait)
         except KeyboardInterrupt:
             print("\nstopping the sandbox", flush=True)
+    if server.clock_failure is not None:
+        print(f"the sandbox clock failed ({type(server.clock_failure).__name__}: {server.clock_failure}); "
+              "the server stopped", flush=True)
+        return 1
     return 0
 
 
-def _wait_forever() -> None:
-    while True:
-        time.sleep(3600)
+def _wait_while_healthy(server: Server, wait: Callable[[], None] | None) -> None:
+    """Until `wait` returns (tests) or Ctrl-C, and in any case until the clock thread fails."""
+    if wait is None:
+        server.failed.wait()
+        return
+    waiter = threading.Thread(target=wait, name="sandbox-wait", daemon=True)
+    waiter.start()
+    while waiter.is_alive() and not server.failed.wait(TICK_SECONDS):
+        pass
 
 
 __all__ = ["Server", "register", "run", "free_port"]

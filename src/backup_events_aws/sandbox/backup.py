@@ -92,6 +92,7 @@ _rng = random.Random(settings.seed)
 recorded_events: list[dict] = []
 _sink: Callable[[dict], None] = recorded_events.append
 _org_of_account: dict[str, str] = {}
+_org_lookup: Callable[[str], str | None] = _org_of_account.get
 _resource_keys: dict[str, str] = {}  # protected resource ARN -> its KMS key ARN
 _aws_managed_keys: set[str] = set()
 _sequence = itertools.count()
@@ -136,13 +137,23 @@ def set_event_sink(sink: Callable[[dict], None] | None) -> None:
     _sink = sink if sink is not None else recorded_events.append
 
 
+def set_organization_lookup(lookup: Callable[[str], str | None] | None) -> None:
+    """Where organisation membership is looked up: account ID -> organisation ID or None.
+    The sandbox Organization passes its own (its layout is the one registry); None restores
+    the module's table, which `set_organization` fills for use without an Organization."""
+    global _org_lookup
+    _org_lookup = lookup if lookup is not None else _org_of_account.get
+
+
 def set_organization(org_id: str, accounts: Iterable[str]) -> None:
+    """Without an Organization: record these accounts as members of org_id (and use this table)."""
     for account in accounts:
         _org_of_account[account] = org_id
+    set_organization_lookup(None)
 
 
 def organization_of(account_id: str) -> str | None:
-    return _org_of_account.get(account_id)
+    return _org_lookup(account_id)
 
 
 def set_resource_encryption(resource_arn: str, kms_key_arn: str | None) -> None:
@@ -194,6 +205,7 @@ def reset_sandbox() -> None:
     recorded_events.clear()
     set_event_sink(None)
     _org_of_account.clear()
+    set_organization_lookup(None)
     _resource_keys.clear()
     _aws_managed_keys.clear()
     clear_faults()
@@ -1215,7 +1227,7 @@ def install() -> None:
 
 __all__ = [
     "install", "configure", "settings", "set_throttling", "set_clock", "get_clock", "set_event_sink",
-    "recorded_events", "set_organization", "organization_of", "set_resource_encryption",
+    "recorded_events", "set_organization", "set_organization_lookup", "organization_of", "set_resource_encryption",
     "register_aws_managed_key", "inject_throttling", "deny_access", "allow_access", "fail_next_copies",
     "clear_faults", "reset_sandbox", "start_scheduled_backup", "put_recovery_point", "recovery_points",
     "backup_jobs", "copy_jobs", "find_recovery_point", "snapshot", "ThrottlingException",

@@ -159,7 +159,7 @@ class Organization:
         sandbox_backup.reset_sandbox()
         sandbox_backup.configure(seed=self.seed)
         sandbox_backup.set_clock(self.clock)
-        sandbox_backup.set_organization(self.layout.org_id, self.accounts)
+        sandbox_backup.set_organization_lookup(self.org_of_account)  # one registry: the layout
         # AWS Backup events land on the default bus of the account and region that
         # emitted them (aws-facts 1.1); the event says which.
         sandbox_backup.set_event_sink(lambda event: self.bridge.deliver(event, event["account"], event["region"]))
@@ -284,30 +284,12 @@ class Organization:
 
     def recovery_points(self, account: str | None = None, region: str | None = None,
                         vault_name: str | None = None) -> list[dict[str, Any]]:
-        """Recovery points as ListRecoveryPointsByBackupVault returns them, with Account/Region."""
-        points = []
-        for instance in self.layout.instances() + self._unstacked_locations():
-            if (account and instance.account != account) or (region and instance.region != region):
-                continue
-            backup = self.client("backup", instance.account, instance.region)
-            for vault in backup.list_backup_vaults()["BackupVaultList"]:
-                if vault_name and vault["BackupVaultName"] != vault_name:
-                    continue
-                paginator_args = {"BackupVaultName": vault["BackupVaultName"]}
-                while True:
-                    page = backup.list_recovery_points_by_backup_vault(**paginator_args)
-                    for point in page.get("RecoveryPoints", []):
-                        points.append({"Account": instance.account, "Region": instance.region, **point})
-                    if not page.get("NextToken"):
-                        break
-                    paginator_args["NextToken"] = page["NextToken"]
-        return points
+        """Recovery points as DescribeRecoveryPoint shows them, with Account/Region.
 
-    def _unstacked_locations(self) -> list[StackInstance]:
-        deployed = {(i.account, i.region) for i in self.layout.instances()}
-        regions = set(self.layout.resource_regions) | {self.layout.backup_region, self.layout.alternate_region}
-        return [StackInstance(a, r, a == self.backup_account) for a in self.accounts for r in sorted(regions)
-                if (a, r) not in deployed]
+        Read from the sandbox's state, not through the API: observing must not spend the
+        accounts' AWS Backup request rates (nor meet injected throttling)."""
+        return [{"Account": point.account, "Region": point.region, **point.to_api()}
+                for point in sandbox_backup.recovery_points(account, region, vault_name)]
 
     def error_messages(self, account: str, region: str) -> list[dict[str, Any]]:
         """The instance's error queue, read without consuming: body (parsed) and attributes."""

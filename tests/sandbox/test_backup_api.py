@@ -704,7 +704,7 @@ def test_request_rates_per_simulated_second(org, clock, operation, limit):
         "ListRecoveryPointsByBackupVault": lambda c: c.list_recovery_points_by_backup_vault(BackupVaultName=VAULT),
         "ListCopyJobs": lambda c: c.list_copy_jobs(),
     }
-    sb.set_throttling(True)
+    sb.configure(throttling=True)
     c = org(MAIN, EAST)
     for _ in range(limit):
         calls[operation](c)
@@ -719,7 +719,7 @@ def test_request_rates_per_simulated_second(org, clock, operation, limit):
 
 def test_total_request_rate_counts_start_copy_job(org, clock):
     rp_arn = backed_up(org, clock)
-    sb.set_throttling(True)
+    sb.configure(throttling=True)
     c = org(MAIN, EAST)
     for i in range(10):
         start_copy(org, rp_arn, IdempotencyToken=f"t{i % 2}")
@@ -732,7 +732,7 @@ def test_total_request_rate_counts_start_copy_job(org, clock):
         c.list_copy_jobs()
     assert error_code(excinfo) == "ThrottlingException"
     org(MAIN, WEST).list_backup_vaults()  # other regions have their own budget
-    sb.set_throttling(False)
+    sb.configure(throttling=False)
     for _ in range(60):
         c.list_copy_jobs()
 

@@ -19,7 +19,6 @@ import itertools
 import json
 import random
 import threading
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -33,6 +32,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.utilities.utils import get_partition
 
 from backup_events_aws.sandbox.clock import Clock
+from backup_events_aws.sandbox.helpers import arn_parts, envelope_time, random_uuid
 from backup_events_aws.sandbox.policies import Request, as_list, is_allowed, is_denied, statements_of
 
 UTC = datetime.timezone.utc
@@ -107,10 +107,6 @@ def configure(**changes: Any) -> Settings:
     if "seed" in changes:
         _rng.seed(settings.seed)
     return settings
-
-
-def set_throttling(enabled: bool) -> None:
-    settings.throttling = enabled
 
 
 def set_clock(clock: Clock) -> None:
@@ -223,8 +219,7 @@ COLD_CAPABLE_TYPES = {"EFS", "DynamoDB", "Timestream", "VirtualMachine", "CloudF
 
 
 def resource_type_of(resource_arn: str) -> str:
-    parts = resource_arn.split(":", 5)
-    service, rest = parts[2], parts[5] if len(parts) > 5 else ""
+    _, service, _, _, rest = arn_parts(resource_arn)
     if service == "elasticfilesystem":
         return "EFS"
     if service == "ec2":
@@ -237,7 +232,7 @@ def resource_type_of(resource_arn: str) -> str:
 
 
 def _new_uuid() -> str:
-    return str(uuid.UUID(int=_rng.getrandbits(128), version=4))
+    return random_uuid(_rng)
 
 
 def _hex17() -> str:
@@ -270,10 +265,14 @@ def _default_backup_key(account: str, region: str) -> str:
 
 def _vault_arn_parts(vault_arn: str) -> tuple[str, str, str]:
     """(account, region, name) of a vault ARN; the name is field 6 (aws-facts 1.3)."""
-    parts = vault_arn.split(":", 6)
-    if len(parts) != 7 or parts[5] != "backup-vault":
+    try:
+        _, service, region, account, resource = arn_parts(vault_arn)
+    except ValueError:
+        raise InvalidParameterValueException(f"Invalid backup vault ARN: {vault_arn}") from None
+    kind, _, name = resource.partition(":")
+    if service != "backup" or kind != "backup-vault" or not name:
         raise InvalidParameterValueException(f"Invalid backup vault ARN: {vault_arn}")
-    return parts[4], parts[3], parts[6]
+    return account, region, name
 
 
 # --------------------------------------------------------------------------------------------
@@ -375,7 +374,6 @@ class BackupJob(Job):
             "IamRoleArn": self.iam_role_arn, "CreatedBy": self.created_by, "ResourceType": self.resource_type,
             "BytesTransferred": self.backup_size if self.state == "COMPLETED" else 0,
             "StartBy": self.start_by, "RecoveryPointLifecycle": self.lifecycle, "IsParent": False,
-            "BackupType": "",
         }
         return {k: v for k, v in out.items() if v not in (None, "")}
 
@@ -475,11 +473,6 @@ def _ms(moment: datetime.datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def _seconds(moment: datetime.datetime) -> str:
-    """Envelope `time`: to the second (aws-facts 1.2)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _expected_completion(moment: datetime.datetime) -> str:
     """The RUNNING sample's odd format, e.g. "Jul 15, 2020 9:39:07 PM" (aws-facts 1.3)."""
     hour = moment.hour % 12 or 12
@@ -489,7 +482,7 @@ def _expected_completion(moment: datetime.datetime) -> str:
 def _emit(account: str, region: str, detail_type: str, resources: list[str], detail: dict) -> None:
     event = {
         "version": "0", "id": _new_uuid(), "detail-type": detail_type, "source": "aws.backup",
-        "account": account, "time": _seconds(_now()), "region": region, "resources": resources,
+        "account": account, "time": envelope_time(_now()), "region": region, "resources": resources,
         "detail": detail,
     }
     _sink(event)
@@ -1226,7 +1219,7 @@ def install() -> None:
 
 
 __all__ = [
-    "install", "configure", "settings", "set_throttling", "set_clock", "get_clock", "set_event_sink",
+    "install", "configure", "settings", "set_clock", "get_clock", "set_event_sink",
     "recorded_events", "set_organization", "set_organization_lookup", "organization_of", "set_resource_encryption",
     "register_aws_managed_key", "inject_throttling", "deny_access", "allow_access", "fail_next_copies",
     "clear_faults", "reset_sandbox", "start_scheduled_backup", "put_recovery_point", "recovery_points",

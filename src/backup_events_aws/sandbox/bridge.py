@@ -39,8 +39,7 @@ from __future__ import annotations
 import datetime
 import json
 import random
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import boto3
@@ -51,6 +50,7 @@ from moto.iam.models import iam_backends
 from moto.sqs.models import sqs_backends
 
 from .clock import Clock
+from .helpers import arn_parts, envelope_time, random_uuid
 from .lambda_runtime import LambdaRuntime, _send_sqs, role_policy_statements
 from .policies import Request, is_allowed, statements_of
 
@@ -137,12 +137,6 @@ class MotoCredentials:
 _active_bridge: "Bridge | None" = None
 
 
-def _arn_parts(arn: str) -> tuple[str, str, str, str, str]:
-    """(partition, service, region, account, resource) of an ARN."""
-    _, partition, service, region, account, resource = arn.split(":", 5)
-    return partition, service, region, account, resource
-
-
 def _rate_seconds(expression: str | None) -> float | None:
     """Seconds between runs of `rate(N unit)`, or None for anything else."""
     if not expression or not expression.startswith("rate(") or not expression.endswith(")"):
@@ -150,11 +144,6 @@ def _rate_seconds(expression: str | None) -> float | None:
     value, unit = expression[5:-1].split()
     unit_seconds = {"minute": 60, "hour": 3600, "day": 86400}[unit.rstrip("s")]
     return int(value) * unit_seconds
-
-
-def _time_text(moment: datetime.datetime) -> str:
-    # Envelope `time` has second precision, no fraction (aws-facts 1.2).
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Bridge:
@@ -176,7 +165,6 @@ class Bridge:
         self.runtime = LambdaRuntime(clock, self.credentials.for_role, seed=seed)
         self.runtime.report = self._record_on_failure
         self.trace: list[Delivery] = []
-        self.unscheduled_rules: list[str] = []
         self._saved: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ install
@@ -208,7 +196,7 @@ class Bridge:
 
         EventBridge sends a scheduled rule's targets an `aws.events` / `Scheduled Event`
         with the rule ARN in `resources`. Only rate expressions are modelled; a cron
-        rule is left alone (listed in `unscheduled_rules`).
+        rule is left alone.
         """
         started = []
         for account_backends in list(events_backends.values()):
@@ -217,8 +205,6 @@ class Bridge:
                     for rule in bus.rules.values():
                         seconds = _rate_seconds(rule.scheduled_expression)
                         if seconds is None:
-                            if rule.scheduled_expression:
-                                self.unscheduled_rules.append(rule.arn)
                             continue
                         self.clock.schedule(seconds, lambda r=rule, s=seconds: self._fire_schedule(r, s))
                         started.append(rule.arn)
@@ -228,7 +214,7 @@ class Bridge:
         if rule.state != "DISABLED":
             event = {
                 "version": "0", "id": self._new_id(), "detail-type": "Scheduled Event", "source": "aws.events",
-                "account": rule.account_id, "time": _time_text(self.clock.now()), "region": rule.region_name,
+                "account": rule.account_id, "time": envelope_time(self.clock.now()), "region": rule.region_name,
                 "resources": [rule.arn], "detail": {},
             }
             for target in list(rule.targets):
@@ -249,7 +235,7 @@ class Bridge:
         event.setdefault("id", self._new_id())
         event.setdefault("account", account)
         event.setdefault("region", region)
-        event.setdefault("time", _time_text(self.clock.now()))
+        event.setdefault("time", envelope_time(self.clock.now()))
         event.setdefault("resources", [])
         if self.random.random() < self.faults.lose_fraction:
             self._record(event, account, region, bus, "lost")
@@ -263,7 +249,7 @@ class Bridge:
             self.clock.schedule(delay, lambda: self._route(event, account, region, bus))
 
     def _new_id(self) -> str:
-        return str(uuid.UUID(int=self.random.getrandbits(128), version=4))
+        return random_uuid(self.random)
 
     def _record(self, event: dict[str, Any], account: str, region: str, bus: str, outcome: str,
                 rule: Rule | None = None, target_arn: str | None = None,
@@ -309,7 +295,7 @@ class Bridge:
         # function mutating its event, say) does to it cannot leak into another target or duplicate.
         event = json.loads(json.dumps(event, default=str))
         target_arn = target["Arn"]
-        _, service, _, _, resource = _arn_parts(target_arn)
+        _, service, _, _, resource = arn_parts(target_arn)
         try:
             if service == "lambda":
                 self._to_lambda(rule, target, self._target_input(target, event))
@@ -349,7 +335,7 @@ class Bridge:
     # ------------------------------------------------------------------ targets
 
     def _to_lambda(self, rule: Rule, target: dict[str, Any], payload: Any) -> None:
-        _, _, region, account, resource = _arn_parts(target["Arn"])
+        _, _, region, account, resource = arn_parts(target["Arn"])
         name = resource.split(":")[1]
         try:
             function = lambda_backends[account][region].get_function(name)
@@ -377,7 +363,7 @@ class Bridge:
         self.runtime.invoke_async(function, payload)
 
     def _to_sqs(self, rule: Rule, queue_arn: str, payload: Any) -> None:
-        _, _, region, account, name = _arn_parts(queue_arn)
+        _, _, region, account, name = arn_parts(queue_arn)
         try:
             queue = sqs_backends[account][region].get_queue(name)
         except Exception:
@@ -390,7 +376,7 @@ class Bridge:
 
     def _to_event_bus(self, rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
         bus_arn = target["Arn"]
-        _, _, region, account, resource = _arn_parts(bus_arn)
+        _, _, region, account, resource = arn_parts(bus_arn)
         bus_name = resource.split("/", 1)[1]
         cross_account = account != rule.account_id
         if target.get("RoleArn"):
@@ -420,7 +406,7 @@ class Bridge:
         role_arn = target.get("RoleArn")
         if not role_arn:
             raise DeliveryFailure("NO_PERMISSIONS", f"Target {target['Arn']} needs a RoleArn")
-        _, _, _, role_account, role_resource = _arn_parts(role_arn)
+        _, _, _, role_account, role_resource = arn_parts(role_arn)
         try:
             role = iam_backends[role_account]["aws"].get_role(role_resource.split("/")[-1])
         except Exception:
@@ -454,7 +440,7 @@ class Bridge:
         if not dlq_arn:
             self._record(event, rule.account_id, rule.region_name, bus, "dropped", rule, target["Arn"], failure)
             return
-        _, _, region, account, name = _arn_parts(dlq_arn)
+        _, _, region, account, name = arn_parts(dlq_arn)
         queue = sqs_backends[account][region].queues.get(name)
         request = Request(action="sqs:SendMessage", resource=dlq_arn, service=EVENTS_SERVICE,
                           context=self._sender_context(rule))
@@ -499,7 +485,7 @@ class Bridge:
         bus_reference = entry.get("EventBusName") or "default"
         account, region, bus_name = backend.account_id, backend.region_name, bus_reference
         if bus_reference.startswith("arn:"):
-            _, _, region, account, resource = _arn_parts(bus_reference)
+            _, _, region, account, resource = arn_parts(bus_reference)
             bus_name = resource.split("/", 1)[1]
         bus = events_backends[account][region].event_buses.get(bus_name)
         if bus is None:
@@ -517,7 +503,7 @@ class Bridge:
             "detail-type": entry["DetailType"],
             "source": entry["Source"],
             "account": backend.account_id,
-            "time": _time_text(when) if isinstance(when, datetime.datetime) else _time_text(self.clock.now()),
+            "time": envelope_time(when) if isinstance(when, datetime.datetime) else envelope_time(self.clock.now()),
             "region": backend.region_name,
             "resources": entry.get("Resources", []),
             "detail": detail,
@@ -541,7 +527,3 @@ def _patched_send_to_targets(rule: Rule, original_event: dict[str, Any], transfo
     event.setdefault("account", rule.account_id)
     event.setdefault("region", rule.region_name)
     _active_bridge.dispatch_rule(rule, event)
-
-
-def active_bridge() -> Bridge | None:
-    return _active_bridge

@@ -77,12 +77,6 @@ class Clock:
         self._cursor += datetime.timedelta(seconds=max(0.0, seconds))
         return True
 
-    def in_span(self) -> bool:
-        return self._cursor is not None
-
-    def pending(self) -> int:
-        return len(self._queue)
-
     def run_until(self, until: datetime.datetime) -> int:
         """Run every callback due up to `until`, then set the clock to `until`."""
         ran = 0

@@ -58,7 +58,6 @@ import os
 import random
 import sys
 import traceback
-import uuid
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -66,6 +65,7 @@ from typing import Any, Callable
 import boto3
 
 from .clock import Clock
+from .helpers import arn_parts, random_uuid
 from .cloudformation import event_invoke_config_of, function_extras_of
 from .policies import Request, access_allowed, statements_of
 
@@ -225,7 +225,7 @@ class LambdaRuntime:
 
     def invoke_async(self, function: Any, payload: Any) -> str:
         """Queue an asynchronous invocation (InvocationType Event); returns its request id."""
-        request_id = str(uuid.UUID(int=self.random.getrandbits(128), version=4))
+        request_id = random_uuid(self.random)
         queued = _QueuedEvent(function, payload, request_id, self.clock.now())
         self.clock.schedule(0, lambda: self._poll(queued))
         return request_id
@@ -316,7 +316,7 @@ class LambdaRuntime:
 
     def _run(self, function: Any, payload: Any, request_id: str | None,
              attempt: int) -> tuple[Invocation, _ExecutionEnvironment | None]:
-        request_id = request_id or str(uuid.UUID(int=self.random.getrandbits(128), version=4))
+        request_id = request_id or random_uuid(self.random)
         arn = function.function_arn
         invocation = Invocation(arn, request_id, attempt, False, self.clock.now(), payload)
         self.invocations.append(invocation)
@@ -538,7 +538,7 @@ class LambdaRuntime:
 
         if ":sqs:" not in queue_arn:
             return "on-failure-unsupported", ("UNSUPPORTED", f"The sandbox sends on-failure records to SQS only: {queue_arn}")
-        _, _, _, region, account, name = queue_arn.split(":", 5)
+        _, _, region, account, name = arn_parts(queue_arn)
         queue = sqs_backends[account][region].queues.get(name)
         if queue is None:
             return "on-failure-refused", ("NO_RESOURCE", f"Queue not found: {queue_arn}")
@@ -604,7 +604,7 @@ def role_policy_statements(role_arn: str) -> list[dict[str, Any]] | None:
     there is no such role."""
     from moto.iam.models import iam_backends
 
-    _, partition, _, _, account, resource = role_arn.split(":", 5)
+    partition, _, _, account, resource = arn_parts(role_arn)
     try:
         role = iam_backends[account][partition].get_role(resource.split("/")[-1])
     except Exception:
@@ -621,7 +621,7 @@ def role_policy_statements(role_arn: str) -> list[dict[str, Any]] | None:
 def _send_sqs(queue_arn: str, body: str, attributes: dict[str, str] | None = None) -> None:
     from moto.sqs.models import sqs_backends
 
-    _, _, _, region, account, name = queue_arn.split(":", 5)
+    _, _, region, account, name = arn_parts(queue_arn)
     sqs_backends[account][region].send_message(
         queue_name=name,
         message_body=body,

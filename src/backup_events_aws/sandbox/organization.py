@@ -34,6 +34,7 @@ from . import backup as sandbox_backup
 from . import cloudformation as sandbox_cloudformation
 from .bridge import Bridge, Delivery, Faults, MotoCredentials
 from .clock import Clock
+from .helpers import arn_parts
 
 STACK_NAME = "BackupEvents"
 COPY_ROLE_PATH = "/service-role/"
@@ -315,7 +316,7 @@ class Organization:
         """Log records of the deployed functions, in order, with the function's account and region."""
         records = []
         for invocation in self.bridge.runtime.invocations:
-            _, _, _, fn_region, fn_account, _ = invocation.function_arn.split(":", 5)
+            _, _, fn_region, fn_account, _ = arn_parts(invocation.function_arn)
             if (account and fn_account != account) or (region and fn_region != region):
                 continue
             records += [{"account": fn_account, "region": fn_region, **entry} for entry in invocation.logs]

@@ -51,6 +51,8 @@ def test_failures_scenario_records_each_failure_and_shortens_nothing():
     # Lambda's record says how many times it ran the function: 1 + 2 retries.
     assert any(m.startswith("function failed 3 times (RetriesExhausted)") for m in messages)
     assert {r["delete_after_days"] for r in summary["recovery_points"]} == {35}
+    texts = [step["text"] for step in summary["steps"]]
+    assert "Lambda: retries exhausted, the event recorded in the error queue" in texts
 
 
 def test_cli_demo_prints_the_story_and_json(capsys):

@@ -61,6 +61,11 @@ class Story:
             if delivery.outcome == "delivered" and ":event-bus/" in target:
                 self.steps.append(Step(at, delivery.account, delivery.region,
                                        f"EventBridge: event forwarded to the bus {short_bus(target)}"))
+            elif delivery.outcome.startswith("on-failure"):
+                what = "recorded in" if delivery.outcome == "on-failure-delivered" else (
+                    f"{delivery.outcome.removeprefix('on-failure-')} by")
+                self.steps.append(Step(at, delivery.account, delivery.region,
+                                       f"Lambda: retries exhausted, the event {what} the error queue"))
             elif delivery.outcome not in ("delivered", "rule-disabled"):
                 self.steps.append(Step(at, delivery.account, delivery.region,
                                        f"EventBridge: {delivery.outcome} {delivery.error_code or ''}"))

@@ -541,11 +541,11 @@ class BackupEvents:
 
     def start_copy(self, place: Place, arguments: dict[str, Any], event: Event) -> Any:
         response = self.clients(place.region).start_copy_job(**arguments)
-        copy_job_id = response.get("CopyJobId")
-        # A replayed token's answer may omit CopyJobId (§3.1): log it, go on.
+        # A replayed token's answer may omit CopyJobId (§3.1): the log line
+        # shows the response as it came; the id is then None.
         log(logging.INFO, "aws_call", event, call="StartCopyJob", request=arguments,
-            response=json_safe(response), copy_job_id=copy_job_id)
-        return copy_job_id
+            response=json_safe(response))
+        return response.get("CopyJobId")
 
     def copy(self, place: Place, arguments: Any, event: Event) -> dict[str, Any]:
         return {"copy_job_id": self.start_copy(place, arguments, event)}

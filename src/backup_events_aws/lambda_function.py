@@ -25,8 +25,8 @@ import re
 import time
 from typing import Any, Callable, Mapping, NamedTuple
 
-import boto3
-import botocore.config
+import boto3  # type: ignore[import-untyped,unused-ignore]
+import botocore.config  # type: ignore[import-untyped,unused-ignore]
 
 VERSION = "0.2.0"
 UTC = datetime.timezone.utc
@@ -349,7 +349,7 @@ def keeps_cold_transition(recovery_point: dict[str, Any], at: datetime.datetime)
     """A backup that is cold, or whose transition is due within the margin
     (it may be under way), keeps its cold setting and the 90 days (§16)."""
     cold = (recovery_point.get("Lifecycle") or {}).get("MoveToColdStorageAfterDays")
-    if not is_set(cold):
+    if cold is None or cold < 0:
         return False
     due = recovery_point["CreationDate"] + datetime.timedelta(days=cold)
     return (recovery_point.get("StorageClass") == "COLD"

@@ -174,6 +174,7 @@ class Place:
         self.settings = settings
         self.in_backup_account = account == settings.backup_account_id
         self.watched_vault = self.vault_arn()
+        self.backup_vault = self.vault_arn(account=settings.backup_account_id)
 
     @classmethod
     def of(cls, context: Any, settings: Settings) -> Place:
@@ -226,10 +227,14 @@ def copy_arguments(place: Place, recovery_point_arn: str, destination_vault_arn:
 
 def plan_of(created_by: Any) -> Any:
     """The backup plan ARN in a CreatedBy (API) or createdBy (event) object.
-    Plan-created backups carry it, on-demand ones don't (§1.3, §1.7)."""
+    Plan-created backups carry it, on-demand ones don't (docs/AWS-BEHAVIOUR.md §1.3, §1.7)."""
     if not isinstance(created_by, dict):
         return None
     return created_by.get("BackupPlanArn") or created_by.get("backupPlanArn")
+
+
+def not_covered(settings: Settings) -> str:
+    return f"original not covered (BACKUPS_TO_COVER={settings.backups_to_cover})"
 
 
 def is_covered(original_created_by: Any, settings: Settings) -> bool:
@@ -247,7 +252,7 @@ S3_PERIODIC_ID = re.compile(r"-\d{14}-[^-:/]+$")
 def is_continuous(arn: str, resource_type: Any) -> bool:
     """Continuous (point-in-time) recovery points: ":continuous:" in the ARN
     (RDS and others), or an S3 recovery point whose ID has no 14-digit
-    timestamp (S3 periodic: bucket-YYYYMMDDhhmmss-suffix) (§2.1, §15)."""
+    timestamp (S3 periodic: bucket-YYYYMMDDhhmmss-suffix) (docs/AWS-BEHAVIOUR.md §2.1, §15)."""
     if ":continuous:" in arn:
         return True
     return (resource_type == "S3" and ":recovery-point:" in arn
@@ -255,7 +260,7 @@ def is_continuous(arn: str, resource_type: Any) -> bool:
 
 
 def first_resource(event: Event) -> str:
-    # The recovery point ARN is only in resources[0] (§1.3, §1.4).
+    # The recovery point ARN is only in resources[0] (docs/AWS-BEHAVIOUR.md §1.3, §1.4).
     resources = event.get("resources")
     if not resources or not isinstance(resources[0], str) or not resources[0]:
         raise BadEvent("event has no resources[0] (recovery point ARN)")
@@ -284,30 +289,30 @@ def decide_backup_job(event: Event, place: Place) -> Action:
         return ignore("copying from this account is off")
     if detail.get("vaultType", "BACKUP_VAULT") != "BACKUP_VAULT":
         # Written straight into a LAG vault (or its temporary snapshot):
-        # AWS Backup manages those copies itself (§15).
+        # AWS Backup manages those copies itself (docs/AWS-BEHAVIOUR.md §15).
         return ignore("backup for a logically air-gapped vault")
     if detail.get("backupVaultArn") != place.watched_vault:
         return ignore("backup in another vault")
     if detail.get("parentJobId"):
-        # Copying the composite (parent) copies its nested backups (§15).
+        # Copying the composite (parent) copies its nested backups
+        # (docs/AWS-BEHAVIOUR.md §15).
         return ignore("part of a composite backup: copied with its parent")
     arn = first_resource(event)
     if is_continuous(arn, detail.get("resourceType")):
-        # StartCopyJob refuses continuous backups (§3.1, §15).
+        # StartCopyJob refuses continuous backups (docs/AWS-BEHAVIOUR.md §3.1, §15).
         return ignore("continuous backup: AWS copies it only by a plan's copy action")
     # The backup job made this recovery point: its createdBy is the original's.
     if not is_covered(detail.get("createdBy"), settings):
-        return ignore(f"backup not covered (BACKUPS_TO_COVER={settings.backups_to_cover})")
+        return ignore(not_covered(settings))
     return Action("copy_to_backup_account", "backup completed", copy_arguments(
-        place, arn, place.vault_arn(account=settings.backup_account_id)))
+        place, arn, place.backup_vault))
 
 
 def decide_copy_job(event: Event, place: Place) -> Action:
     detail, settings = event["detail"], place.settings
     if detail.get("state") != "COMPLETED":
         return ignore(f"copy job state {detail.get('state')}")
-    if detail.get("destinationBackupVaultArn") != place.vault_arn(
-            account=settings.backup_account_id):
+    if detail.get("destinationBackupVaultArn") != place.backup_vault:
         return ignore("copy not to the backup account's vault in this region")
     if plan_of(detail.get("createdBy")) or detail.get("createdByBackupJobId"):
         # A plan's copy action (or AWS's own copy for a LAG vault) made it:
@@ -319,7 +324,7 @@ def decide_copy_job(event: Event, place: Place) -> Action:
             return ignore("copying is off")
         if detail.get("parentJobId"):
             return ignore("part of a composite copy: copied with its parent")
-        # Act only on a recovery point in our own vault, here (DESIGN 2).
+        # Act only on a recovery point in our own vault, here.
         if not isinstance(copy, str) or copy.split(":")[3:4] != [place.region]:
             raise BadEvent("destinationRecoveryPointArn is not a recovery "
                            "point in this region")
@@ -347,7 +352,7 @@ def is_set(days: Any) -> bool:
 
 def keeps_cold_transition(recovery_point: dict[str, Any], at: datetime.datetime) -> bool:
     """A backup that is cold, or whose transition is due within the margin
-    (it may be under way), keeps its cold setting and the 90 days (§16)."""
+    (it may be under way), keeps its cold setting and the 90 days (docs/AWS-BEHAVIOUR.md §16)."""
     cold = (recovery_point.get("Lifecycle") or {}).get("MoveToColdStorageAfterDays")
     if cold is None or cold < 0:
         return False
@@ -365,7 +370,7 @@ def new_lifecycle(recovery_point: dict[str, Any], at: datetime.datetime,
     cold + 90 if the cold transition is kept) + 1 day of margin, never longer
     than now. A WARM backup's transition not due within the margin is
     cancelled: the update replaces the whole lifecycle, so leaving
-    MoveToColdStorageAfterDays out cancels it (§3.2, §16).
+    MoveToColdStorageAfterDays out cancels it (docs/AWS-BEHAVIOUR.md §3.2, §16).
     """
     if (recovery_point.get("StorageClass") == "DELETED"
             or recovery_point.get("Status") in ("DELETING", "EXPIRED")):
@@ -407,14 +412,14 @@ def json_safe(value: Any) -> Any:
 def sweep_destination(place: Place) -> str:
     if place.in_backup_account:
         return place.vault_arn(region=backup_region_for(place.region, place.settings))
-    return place.vault_arn(account=place.settings.backup_account_id)
+    return place.backup_vault
 
 
 def is_ours_to_copy(point: dict[str, Any], place: Place) -> bool:
     """R copies its covered originals; B copies copies 1 (same region, other
     account) whose CreatedBy (the original's, copied with it) is covered.
 
-    SourceBackupVaultArn is empty for an original (§3.3); requiring copy 1's
+    SourceBackupVaultArn is empty for an original (docs/AWS-BEHAVIOUR.md §3.3); requiring copy 1's
     source to be in this region keeps copies 2 from being re-copied.
     """
     if not is_covered(point.get("CreatedBy"), place.settings) or (
@@ -465,9 +470,9 @@ def sweep_actions(points: list[dict[str, Any]], copy_job_states: dict[str, list[
                     "BackupVaultName": settings.vault_name, "RecoveryPointArn": arn}))
         elif (settings.enable_copy and not {"CREATED", "RUNNING"} & set(states)
               and not point.get("ParentRecoveryPointArn")):
-            # A nested point is copied with its composite parent (§15). A failed
-            # copy is retried under a new token: AWS answers a reused token
-            # with "success, no action" (§3.1).
+            # A nested point is copied with its composite parent
+            # (docs/AWS-BEHAVIOUR.md §15). A failed copy is retried under a new
+            # token: AWS answers a reused token with "success, no action" (§3.1).
             actions.append(Action("copy", "copy missing", copy_arguments(
                 place, arn, destination, attempt=len(states))))
     return actions
@@ -541,7 +546,7 @@ class BackupEvents:
 
     def start_copy(self, place: Place, arguments: dict[str, Any], event: Event) -> Any:
         response = self.clients(place.region).start_copy_job(**arguments)
-        # A replayed token's answer may omit CopyJobId (§3.1): the log line
+        # A replayed token's answer may omit CopyJobId (docs/AWS-BEHAVIOUR.md §3.1): the log line
         # shows the response as it came; the id is then None.
         log(logging.INFO, "aws_call", event, call="StartCopyJob", request=arguments,
             response=json_safe(response))
@@ -560,7 +565,7 @@ class BackupEvents:
                 BackupVaultName=place.settings.vault_name,
                 RecoveryPointArn=arguments["RecoveryPointArn"])
             if not is_covered(point.get("CreatedBy"), place.settings):
-                reason = f"original not covered (BACKUPS_TO_COVER={place.settings.backups_to_cover})"
+                reason = not_covered(place.settings)
                 log(logging.INFO, "no_change", event, action="copy_to_backup_region",
                     reason=reason, recovery_point=arguments["RecoveryPointArn"])
                 return {"copy_job_id": None, "reason": reason}
@@ -580,8 +585,7 @@ class BackupEvents:
                           ) -> dict[str, Any] | None:
         client = self.clients(place.region)
         point = client.describe_recovery_point(**arguments)
-        lifecycle, reason = None, "original not covered (BACKUPS_TO_COVER=" \
-            f"{place.settings.backups_to_cover})"
+        lifecycle, reason = None, not_covered(place.settings)
         if is_covered(point.get("CreatedBy"), place.settings):
             lifecycle, reason = new_lifecycle(
                 point, self.clock(), place.settings.new_delete_after_days,
@@ -603,8 +607,8 @@ class BackupEvents:
     def sweep(self, place: Place, arguments: Any, event: Event) -> dict[str, Any]:
         """Redo what lost events left undone in the last CATCH_UP_DAYS days.
 
-        AWS Backup events are best effort (§1.1). Every action is tried, paced
-        within AWS's rates; each failure is one ERROR line with its fix; if any
+        AWS Backup events are best effort (docs/AWS-BEHAVIOUR.md §1.1). Every
+        action is tried, paced within AWS's rates; each failure is one ERROR line with its fix; if any
         failed, raise at the end so Lambda retries. A retry redoes nothing that
         succeeded: copies reuse their token, shortening never lengthens.
         """

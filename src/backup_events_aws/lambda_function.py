@@ -510,7 +510,10 @@ class BackupEvents:
         self.place_arn = ""
         self.handlers: dict[str, Callable[[Place, Any, Event], dict[str, Any]]] = {
             "copy_to_backup_account": self.copy,
-            "copy_to_backup_region": self.copy_to_backup_region,
+            # Copy 2: copy 1 exists only because R found its original covered
+            # (the copy-job event says nothing of the original; reading copy 1
+            # would need DescribeRecoveryPoint in B): it follows copy 1.
+            "copy_to_backup_region": self.copy,
             "shorten_retention": self.shorten,
             "sweep": self.sweep,
         }
@@ -554,22 +557,6 @@ class BackupEvents:
 
     def copy(self, place: Place, arguments: Any, event: Event) -> dict[str, Any]:
         return {"copy_job_id": self.start_copy(place, arguments, event)}
-
-    def copy_to_backup_region(self, place: Place, arguments: Any, event: Event
-                              ) -> dict[str, Any]:
-        """Copy 2. The copy-job event says nothing of the original; copy 1's
-        recovery point carries the original's CreatedBy, so with a coverage
-        choice other than "all" it is read first (one DescribeRecoveryPoint)."""
-        if place.settings.backups_to_cover != "all":
-            point = self.clients(place.region).describe_recovery_point(
-                BackupVaultName=place.settings.vault_name,
-                RecoveryPointArn=arguments["RecoveryPointArn"])
-            if not is_covered(point.get("CreatedBy"), place.settings):
-                reason = not_covered(place.settings)
-                log(logging.INFO, "no_change", event, action="copy_to_backup_region",
-                    reason=reason, recovery_point=arguments["RecoveryPointArn"])
-                return {"copy_job_id": None, "reason": reason}
-        return self.copy(place, arguments, event)
 
     def vault_lock_minimum_days(self, place: Place, client: Any) -> int | None:
         """The watched vault's lock (or LAG) minimum, re-read every 5 minutes."""

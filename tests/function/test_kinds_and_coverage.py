@@ -59,25 +59,21 @@ def test_a_plans_copy_action_into_the_backup_vault_is_not_ours(load_function, ev
     assert result == {"action": "ignore", "reason": "copy made by a backup plan, not by this function"}
 
 
-@pytest.mark.parametrize("cover,created_by,copied", [
-    ("on-demand", PLAN, False), ("on-demand", None, True),
-    ("scheduled", PLAN, True), ("scheduled", None, False)])
-def test_copy_2_follows_the_originals_created_by(load_function, event, cover, created_by, copied):
-    """Copy 1 carries its original's CreatedBy: B reads it when the choice isn't "all"."""
-    function = load_function(account=BACKUP, BACKUPS_TO_COVER=cover)
+@pytest.mark.parametrize("cover,created_by", [
+    ("all", None), ("on-demand", None), ("scheduled", PLAN)])
+def test_copy_2_follows_every_copy_1_the_function_made(load_function, event, cover, created_by):
+    """R starts copy 1 only for a covered original, so B copies each copy 1 it is
+    told of without a read (its role has no DescribeRecoveryPoint); B's sweep,
+    which sees copy 1's CreatedBy (the original's), agrees for each of them."""
+    function = load_function(account=BACKUP, BACKUPS_TO_COVER=cover, clock=NOW)
     copy_1 = event("copy1_completed_efs_main")
-    arn = copy_1["detail"]["destinationRecoveryPointArn"]
-    function.stubber.add_response("describe_recovery_point", described(arn, created_by),
-                                  {"BackupVaultName": VAULT, "RecoveryPointArn": arn})
-    if copied:
-        function.stubber.add_response("start_copy_job", {"CopyJobId": "C2"})
-    assert function(copy_1)["copy_job_id"] == ("C2" if copied else None)
-
-
-def test_copy_2_with_all_makes_no_extra_read(load_function, event):
-    function = load_function(account=BACKUP)
     function.stubber.add_response("start_copy_job", {"CopyJobId": "C2"})
-    assert function(event("copy1_completed_efs_main"))["copy_job_id"] == "C2"
+    assert function(copy_1)["copy_job_id"] == "C2"
+    listed = described(copy_1["detail"]["destinationRecoveryPointArn"], created_by,
+                       StorageClass=None, SourceBackupVaultArn=copy_1["detail"]["sourceBackupVaultArn"])
+    actions = function.module.sweep_actions([listed], {}, function.place, NOW)
+    assert [a.arguments["DestinationBackupVaultArn"] for a in actions] == [
+        f"arn:aws:backup:us-west-2:{BACKUP}:backup-vault:{VAULT}"]
 
 
 @pytest.mark.parametrize("cover", ["all", "on-demand", "scheduled"])

@@ -49,7 +49,7 @@ VAULT_LOCK_MAX_AGE = datetime.timedelta(minutes=5)
 # request rates (docs/AWS-BEHAVIOUR.md §5.2).
 SWEEP_SECONDS_PER_ACTION = 0.2
 LAG_VAULT = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
-COVER_CHOICES = ("all", "on-demand", "scheduled")
+BOOLEAN = ("true", "false")
 
 logger = logging.getLogger("backup_events")
 # Lambda sets this from ApplicationLogLevel; Python's logging has no TRACE.
@@ -131,16 +131,13 @@ class Settings(NamedTuple):
                 raise SettingsError(name, value, f"set a whole number from {low} to {high}")
             return int(value)
 
-        def boolean(name: str) -> bool:
-            value = environ.get(name, "true")
-            if value.strip().lower() not in ("true", "false"):
-                raise SettingsError(name, value, "set true or false")
-            return value.strip().lower() == "true"
+        def choice(name: str, choices: tuple[str, ...]) -> str:
+            value = environ.get(name, choices[0]).strip().lower()  # any letter case
+            if value not in choices:
+                raise SettingsError(name, value, "set " + " or ".join(choices))
+            return value
 
         region = r"[a-z]{2}(-[a-z]+)+-\d{1,2}"
-        cover = environ.get("BACKUPS_TO_COVER", "all").strip().lower()
-        if cover not in COVER_CHOICES:
-            raise SettingsError("BACKUPS_TO_COVER", cover, "set all, on-demand or scheduled")
         return cls(
             text("BACKUP_ACCOUNT_ID", r"\d{12}", "set the backup account's 12-digit ID"),
             text("BACKUP_REGION", region, "set a region code such as us-west-2"),
@@ -149,7 +146,9 @@ class Settings(NamedTuple):
             text("COPY_ROLE_ARN", r"arn:[a-z-]+:iam::\d{12}:role/\S+",
                  "set the copy role's ARN (arn:aws:iam::ACCOUNT:role/NAME)"),
             number("NEW_DELETE_AFTER_DAYS", 7, 1, MAXIMUM_DELETE_AFTER_DAYS),
-            boolean("ENABLE_COPY"), boolean("ENABLE_SHORTEN_RETENTION"), cover,
+            choice("ENABLE_COPY", BOOLEAN) == "true",
+            choice("ENABLE_SHORTEN_RETENTION", BOOLEAN) == "true",
+            choice("BACKUPS_TO_COVER", ("all", "on-demand", "scheduled")),
             number("CATCH_UP_DAYS", 7, 1, 365))
 
 
@@ -434,14 +433,11 @@ def is_ours_to_copy(point: dict[str, Any], place: Place) -> bool:
 
 def fix_for(code: Any) -> str:
     """What to do about a failed sweep action, in one line."""
-    return {
-        "AccessDeniedException": "grant the function's role the call, and check the "
-                                 "vault access policy and the KMS key policy",
-        "ThrottlingException": "nothing: AWS was busy; the next sweep retries it",
-        "InvalidParameterValueException": "AWS refuses this recovery point (type, "
-                                          "state or lifecycle): see the message",
-        "ResourceNotFoundException": "nothing if it was deleted; else check the vault",
-    }.get(code, "see the message; the next sweep retries it")
+    return {"AccessDeniedException": "check the role, the vault access policy and the key policy",
+            "ThrottlingException": "none: AWS was busy; the next sweep retries it",
+            "InvalidParameterValueException": "AWS refuses this recovery point: see the message",
+            "ResourceNotFoundException": "none if it was deleted; else check the vault",
+            }.get(code, "see the message; the next sweep retries it")
 
 
 def sweep_actions(points: list[dict[str, Any]], copy_job_states: dict[str, list[str]],
@@ -506,8 +502,7 @@ class BackupEvents:
                  clock: Clock = utc_now, sleep: Callable[[float], Any] = time.sleep) -> None:
         self.settings, self.clients, self.clock, self.sleep = settings, clients, clock, sleep
         self.lock_minimum: dict[str, tuple[datetime.datetime, int | None]] = {}
-        self.place: Place | None = None
-        self.place_arn = ""
+        self.places: dict[str, Place] = {}  # by function ARN: parsed once
         self.handlers: dict[str, Callable[[Place, Any, Event], dict[str, Any]]] = {
             "copy_to_backup_account": self.copy,
             # Copy 2: copy 1 exists only because R found its original covered
@@ -518,16 +513,12 @@ class BackupEvents:
             "sweep": self.sweep,
         }
 
-    def place_of(self, context: Any) -> Place:
-        place = self.place
-        if place is None or context.invoked_function_arn != self.place_arn:
-            place = self.place = Place.of(context, self.settings)
-            self.place_arn = context.invoked_function_arn
-        return place
-
     def __call__(self, event: Event, context: Any) -> dict[str, Any]:
         try:
-            place = self.place_of(context)
+            place = self.places.get(context.invoked_function_arn)
+            if place is None:
+                place = self.places[context.invoked_function_arn] = Place.of(
+                    context, self.settings)
             action = decide(event, place)
             if action.name == "ignore":
                 log(logging.INFO, "ignored", event, reason=action.reason)

@@ -421,12 +421,13 @@ def is_ours_to_copy(point: dict[str, Any], place: Place) -> bool:
     SourceBackupVaultArn is empty for an original (docs/AWS-BEHAVIOUR.md §3.3); requiring copy 1's
     source to be in this region keeps copies 2 from being re-copied.
     """
-    if not is_covered(point.get("CreatedBy"), place.settings) or (
-            point.get("VaultType", "BACKUP_VAULT") != "BACKUP_VAULT"):
+    if not is_covered(point.get("CreatedBy"), place.settings):
         return False
     source = point.get("SourceBackupVaultArn")
     if not place.in_backup_account:
-        return not source
+        # In R, a backup AWS keeps in a LAG vault is AWS's to manage (§15);
+        # B's vault may be a LAG vault: its copies 1 still get copy 2.
+        return not source and point.get("VaultType", "BACKUP_VAULT") == "BACKUP_VAULT"
     parts = (source or "").split(":")
     return len(parts) > 4 and parts[3] == place.region and parts[4] != place.account
 

@@ -71,9 +71,11 @@ def test_copy_2_follows_every_copy_1_the_function_made(load_function, event, cov
     assert function(copy_1)["copy_job_id"] == "C2"
     listed = described(copy_1["detail"]["destinationRecoveryPointArn"], created_by,
                        StorageClass=None, SourceBackupVaultArn=copy_1["detail"]["sourceBackupVaultArn"])
-    actions = function.module.sweep_actions([listed], {}, function.place, NOW)
+    in_lag = dict(listed, RecoveryPointArn=listed["RecoveryPointArn"] + "-lag",
+                  VaultType="LOGICALLY_AIR_GAPPED_BACKUP_VAULT")  # B's vault may be a LAG vault
+    actions = function.module.sweep_actions([listed, in_lag], {}, function.place, NOW)
     assert [a.arguments["DestinationBackupVaultArn"] for a in actions] == [
-        f"arn:aws:backup:us-west-2:{BACKUP}:backup-vault:{VAULT}"]
+        f"arn:aws:backup:us-west-2:{BACKUP}:backup-vault:{VAULT}"] * 2
 
 
 @pytest.mark.parametrize("cover", ["all", "on-demand", "scheduled"])

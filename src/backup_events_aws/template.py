@@ -3,15 +3,18 @@
     python -m backup_events_aws.template embed backup_events_aws.yaml
     python -m backup_events_aws.template check backup_events_aws.yaml
 
-The function's code lives once, in lambda_function.py, and is copied verbatim into
-the template's `Code.ZipFile` literal block between two marker lines:
+The function's code lives once, in lambda_function.py, with its documentation. The
+template's `Code.ZipFile` literal block holds a compact form of it between two marker
+lines: the same program without docstrings and comments, one space per indentation
+level (`compact_code`), so the template keeps room under the TemplateBody limit:
 
           # --- BEGIN lambda_function.py (written by "make template"; edit the source) ---
-          ...the code, indented like the markers...
+          ...the compact code, indented like the markers...
           # --- END lambda_function.py ---
 
-`embed` rewrites what lies between them; `check` fails when the copy differs from
-the source or the template is too big for `--template-body` (51,200 bytes).
+`embed` rewrites what lies between them; `check` fails when the copy is not the
+source's program (their syntax trees differ once the source's docstrings are
+stripped) or the template is too big for `--template-body` (51,200 bytes).
 `embedded_code()` reads the copy back (the sandbox runs that copy).
 
 For tests: `render()` renders one stack instance with cloud-radar,
@@ -22,6 +25,7 @@ For tests: `render()` renders one stack instance with cloud-radar,
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import copy
 import functools
@@ -80,10 +84,77 @@ def embedded_code(template_path: str | Path = TEMPLATE) -> str:
     return extract_code(Path(template_path).read_text(encoding="utf-8"))
 
 
+def _without_docstrings(tree: ast.Module) -> ast.Module:
+    """`tree` with the docstring of the module and of every class and function removed."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = node.body[0] if node.body else None
+            if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                    and isinstance(first.value.value, str)):
+                node.body = node.body[1:] or [ast.Pass()]
+    return tree
+
+
+def program(code: str) -> str:
+    """What the code does, as text: its syntax tree without docstrings (comments, layout and
+    docstrings don't count). Two codes with the same program() run the same."""
+    return ast.dump(_without_docstrings(ast.parse(code)))
+
+
+# Blocks whose one-statement body may share the header's line: guard clauses read well that way;
+# functions and classes keep their shape.
+ONE_LINE_HEADERS = {"if", "elif", "else", "for", "while", "with", "try", "except", "finally"}
+
+
+def compact_code(source: str) -> str:
+    """The source without comments and docstrings, one space per indentation level, and a block
+    whose body is one simple statement on its header's line (`if not x: return y`, not for
+    functions and classes).
+
+    ast.unparse writes every statement on one line and strings with escapes, so a line's leading
+    spaces are indentation only (4 per level) and a line ending in ':' is a block's header. The
+    result is checked to be the same program as the source.
+    """
+    lines: list[tuple[int, str]] = []
+    for line in ast.unparse(_without_docstrings(ast.parse(source))).split("\n"):
+        body = line.lstrip(" ")
+        depth, rest = divmod(len(line) - len(body), 4)
+        if rest:
+            raise TemplateError(f"unexpected indentation in ast.unparse output: {line!r}")
+        lines.append((depth, body))
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        depth, body = lines[index]
+        following = lines[index + 1 : index + 3]
+        one_line_body = (
+            body.endswith(":")
+            and body.split(" ", 1)[0].rstrip(":") in ONE_LINE_HEADERS
+            and len(following) >= 1
+            and following[0][0] == depth + 1
+            and following[0][1]
+            and not following[0][1].endswith(":")
+            and (len(following) == 1 or following[1][0] <= depth)
+        )
+        if one_line_body:
+            out.append(" " * depth + body + " " + following[0][1])
+            index += 2
+        elif body or (index + 1 < len(lines) and lines[index + 1][0] == 0):
+            out.append(" " * depth + body)  # blank lines: only between top-level definitions
+            index += 1
+        else:
+            index += 1
+    code = "\n".join(out) + "\n"
+    if program(code) != program(source):
+        raise TemplateError("the compact code is not the same program as the source")  # pragma: no cover
+    return code
+
+
 def embed(template_path: str | Path = TEMPLATE, source_path: str | Path = SOURCE) -> int:
-    """Write the source into the template; return the template's new size in bytes."""
+    """Write the source's compact form into the template; return the template's new size in bytes."""
     path = Path(template_path)
-    text = embed_code(path.read_text(encoding="utf-8"), Path(source_path).read_text(encoding="utf-8"))
+    code = compact_code(Path(source_path).read_text(encoding="utf-8"))
+    text = embed_code(path.read_text(encoding="utf-8"), code)
     path.write_text(text, encoding="utf-8")
     return len(text.encode("utf-8"))
 
@@ -96,10 +167,17 @@ def check(template_path: str | Path = TEMPLATE, source_path: str | Path = SOURCE
     if size > MAX_TEMPLATE_BYTES:
         problems.append(f"template is {size} bytes; CloudFormation accepts at most {MAX_TEMPLATE_BYTES}")
     try:
-        if extract_code(text) != Path(source_path).read_text(encoding="utf-8"):
-            problems.append("embedded code differs from lambda_function.py: run `make template`")
+        embedded = extract_code(text)
     except TemplateError as error:
-        problems.append(str(error))
+        return problems + [str(error)]
+    try:
+        same = program(embedded) == program(Path(source_path).read_text(encoding="utf-8"))
+    except SyntaxError as error:
+        problems.append(f"embedded code or lambda_function.py is not valid Python: {error}: run `make template`")
+    else:
+        if not same:
+            problems.append("embedded code is not the program in lambda_function.py (their syntax trees "
+                            "differ): run `make template`")
     return problems
 
 
@@ -251,9 +329,11 @@ def main(argv: list[str] | None = None) -> int:
     problems = check(args.template, args.source)
     total, yaml_only = sizes(args.template)
     print(
-        f"{args.template}: {total} bytes of {MAX_TEMPLATE_BYTES} ({MAX_TEMPLATE_BYTES - total} left; "
-        f"{yaml_only} without the embedded code)"
+        f"{args.template}: {total:,} bytes used of {MAX_TEMPLATE_BYTES:,}, headroom {MAX_TEMPLATE_BYTES - total:,} "
+        f"({yaml_only:,} without the embedded code)"
     )
+    if not problems:
+        print("embedded code: the same program as lambda_function.py (syntax trees compared, docstrings stripped)")
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     return 1 if problems else 0

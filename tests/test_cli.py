@@ -12,8 +12,8 @@ def run_with(error, capsys, argv=("boom",)):
         parser.set_defaults(run=lambda arguments: (_ for _ in ()).throw(error))
     original = cli.build_parser
 
-    def parser_with_boom():
-        parser = original()
+    def parser_with_boom(*command):
+        parser = original(*command)
         register(parser._subparsers._group_actions[0])
         return parser
 

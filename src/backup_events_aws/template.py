@@ -35,6 +35,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .parameters import definitions, value_error
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 SOURCE = PACKAGE_DIR / "lambda_function.py"
 TEMPLATE = PACKAGE_DIR.parent.parent / "backup_events_aws.yaml"
@@ -239,31 +241,19 @@ def _effective_parameters(parameters: dict[str, Any] | None, template: dict[str,
 
 
 def parameter_errors(parameters: dict[str, Any] | None = None, template_path: str | Path = TEMPLATE) -> list[str]:
-    """'Name: ConstraintDescription' for each value its Parameters definition refuses."""
-    template = load(template_path)
-    specs = template["Parameters"]
-    errors = [f"{name}: not a parameter of this template" for name in (parameters or {}) if name not in specs]
-    missing = [name for name, spec in specs.items() if "Default" not in spec and name not in (parameters or {})]
+    """'Name: why' (its ConstraintDescription, mostly) for each value its Parameters definition refuses,
+    checked by parameters.value_error: the same check the CLI applies to its arguments."""
+    specs = definitions(Path(template_path).read_text(encoding="utf-8"))
+    given = {name: str(value) for name, value in (parameters or {}).items()}
+    errors = [f"{name}: not a parameter of this template" for name in given if name not in specs]
+    missing = [name for name, spec in specs.items() if "Default" not in spec and name not in given]
     errors += [f"{name}: a value is required" for name in missing]
-    values = _effective_parameters(parameters, template)
     for name, spec in specs.items():
         if name in missing:
             continue
-        value = values[name]
-        ok = True
-        if "AllowedValues" in spec:
-            ok = value in [str(v) for v in spec["AllowedValues"]]
-        if ok and "AllowedPattern" in spec:
-            ok = re.fullmatch(spec["AllowedPattern"], value) is not None
-        if ok and spec["Type"] == "Number":
-            try:
-                number = float(value)
-            except ValueError:
-                ok = False
-            else:
-                ok = float(spec.get("MinValue", number)) <= number <= float(spec.get("MaxValue", number))
-        if not ok:
-            errors.append(f"{name}: {spec.get('ConstraintDescription', 'value not allowed')}")
+        reason = value_error(given.get(name, spec.get("Default", "")), spec)
+        if reason is not None:
+            errors.append(f"{name}: {reason}")
     return errors
 
 

@@ -15,13 +15,15 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import boto3
 import botocore.exceptions
 
 from ..cli import CliError
-from ..template import MAX_TEMPLATE_BYTES  # noqa: F401 - the TemplateBody limit, defined once
+from ..template import MAX_TEMPLATE_BYTES  # the TemplateBody limit, defined once
+
+if TYPE_CHECKING:  # boto3 is imported when a session is made: `COMMAND --help` starts faster without it
+    import boto3
 
 TEMPLATE_NAME = "backup_events_aws.yaml"
 _REPOSITORY_TEMPLATE = Path(__file__).resolve().parents[3] / TEMPLATE_NAME
@@ -46,6 +48,8 @@ def add_stack_argument(parser: Any) -> None:
 
 def session(profile: str | None, region: str | None) -> boto3.Session:
     """A boto3 session with a region, or a CliError that says how to give one."""
+    import boto3
+
     try:
         result = boto3.Session(profile_name=profile or None, region_name=region or None)
     except botocore.exceptions.ProfileNotFound:

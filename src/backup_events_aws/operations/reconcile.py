@@ -32,13 +32,14 @@ import json
 import logging
 import os
 import uuid
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import botocore.config
-
-from .. import lambda_function
 from ..cli import CliError
 from . import common
+
+# The function's code, loaded (with boto3) only when the sweep runs: `reconcile --help` starts fast.
+FUNCTION_SOURCE = Path(__file__).resolve().parent.parent / "lambda_function.py"
 
 # Replaces the function's now() when set (the sandbox's simulated clock, in tests).
 clock: Callable[[], datetime.datetime] | None = None
@@ -72,10 +73,12 @@ def load_function(variables: dict[str, str]) -> Any:
     """A private copy of lambda_function.py whose settings are the deployed function's:
     it reads them from the environment at import, as it does in Lambda."""
     spec = importlib.util.spec_from_file_location(f"_backup_events_reconcile_{uuid.uuid4().hex}",
-                                                  lambda_function.__file__)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+                                                  FUNCTION_SOURCE)
+    if spec is None or spec.loader is None:
+        raise CliError(f"cannot load the function's code from {FUNCTION_SOURCE}", "reinstall backup-events-aws")
+    module = importlib.util.module_from_spec(spec)
     with environment(variables):
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        spec.loader.exec_module(module)
     if clock is not None:
         module.now = clock
     return module
@@ -137,6 +140,8 @@ def run(arguments: Any) -> int:
                        "use that account's --profile")
     variables = (configuration.get("Environment") or {}).get("Variables", {})
     module = load_function(variables)
+    import botocore.config
+
     client = aws.client("backup", config=botocore.config.Config(retries={"mode": "standard"}))
     module._clients[region] = client  # the function's calls go through your credentials
     place = module.Place(partition, function_account, region)

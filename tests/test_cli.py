@@ -10,6 +10,7 @@ def run_with(error, capsys, argv=("boom",)):
     def register(subcommands):
         parser = subcommands.add_parser("boom")
         parser.set_defaults(run=lambda arguments: (_ for _ in ()).throw(error))
+
     original = cli.build_parser
 
     def parser_with_boom(*command):
@@ -25,16 +26,25 @@ def run_with(error, capsys, argv=("boom",)):
     return code, capsys.readouterr().err
 
 
-@pytest.mark.parametrize("error,problem,fix", [
-    (cli.CliError("stack BackupEvents not found", "deploy it first"),
-     "stack BackupEvents not found", "deploy it first"),
-    (botocore.exceptions.ProfileNotFound(profile="nope"), "nope", "aws configure"),
-    (botocore.exceptions.NoCredentialsError(), "no AWS credentials", "--profile"),
-    (botocore.exceptions.NoRegionError(), "no AWS region", "--region"),
-    (botocore.exceptions.ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetRole"),
-     "AccessDenied", "lack this permission"),
-    (RuntimeError("surprise"), "unexpected RuntimeError: surprise", "--debug"),
-])
+@pytest.mark.parametrize(
+    "error,problem,fix",
+    [
+        (
+            cli.CliError("stack BackupEvents not found", "deploy it first"),
+            "stack BackupEvents not found",
+            "deploy it first",
+        ),
+        (botocore.exceptions.ProfileNotFound(profile="nope"), "nope", "aws configure"),
+        (botocore.exceptions.NoCredentialsError(), "no AWS credentials", "--profile"),
+        (botocore.exceptions.NoRegionError(), "no AWS region", "--region"),
+        (
+            botocore.exceptions.ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetRole"),
+            "AccessDenied",
+            "lack this permission",
+        ),
+        (RuntimeError("surprise"), "unexpected RuntimeError: surprise", "--debug"),
+    ],
+)
 def test_errors_name_the_problem_and_the_fix_without_traceback(capsys, error, problem, fix):
     code, err = run_with(error, capsys)
     assert code == 1
@@ -58,6 +68,7 @@ def test_without_the_sandbox_dependencies_other_commands_still_work(monkeypatch,
     """A plain `pip install .` has boto3 but not moto: the sandbox commands
     explain what is missing, the operations commands work."""
     import sys
+
     for name in list(sys.modules):
         if name.startswith(("backup_events_aws.sandbox", "moto")):
             monkeypatch.delitem(sys.modules, name)
@@ -77,15 +88,17 @@ def test_help_and_the_operations_commands_do_not_import_the_sandbox():
     import subprocess
     import sys
 
-    probe = ("import sys, contextlib, io\n"
-             "from backup_events_aws import cli\n"
-             "with contextlib.redirect_stdout(io.StringIO()):\n"
-             "    try:\n"
-             "        cli.main(sys.argv[1:])\n"
-             "    except SystemExit:\n"
-             "        pass\n"
-             "print(sorted({m.split('.')[0] for m in sys.modules} & {'moto', 'boto3', 'botocore'}),"
-             " any(m.startswith('backup_events_aws.sandbox') for m in sys.modules))\n")
+    probe = (
+        "import sys, contextlib, io\n"
+        "from backup_events_aws import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        "        cli.main(sys.argv[1:])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'moto', 'boto3', 'botocore'}),"
+        " any(m.startswith('backup_events_aws.sandbox') for m in sys.modules))\n"
+    )
 
     def imported(*argv):
         result = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True)

@@ -9,6 +9,7 @@ parses, dispatches, and turns every expected failure into one clear message
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -20,14 +21,22 @@ from typing import Any
 COMMANDS = {
     "demo": ("backup_events_aws.sandbox.demo", "run the quick start in the local sandbox (no AWS account needed)"),
     "sandbox": ("backup_events_aws.sandbox.serve", "the local AWS organisation (no AWS account needed)"),
-    "deploy": ("backup_events_aws.operations.deploy",
-               "deploy the template: 3 stacks (minimum layout) or a service-managed StackSet"),
-    "preflight": ("backup_events_aws.operations.preflight",
-                  "check that accounts and regions are ready (pass/fail, with fixes)"),
-    "reconcile": ("backup_events_aws.operations.reconcile",
-                  "run the function's catch-up sweep now (copies missing, originals not shortened)"),
-    "redrive": ("backup_events_aws.operations.redrive",
-                "explain the error queue and re-submit what failed, once fixed"),
+    "deploy": (
+        "backup_events_aws.operations.deploy",
+        "deploy the template: 3 stacks (minimum layout) or a service-managed StackSet",
+    ),
+    "preflight": (
+        "backup_events_aws.operations.preflight",
+        "check that accounts and regions are ready (pass/fail, with fixes)",
+    ),
+    "reconcile": (
+        "backup_events_aws.operations.reconcile",
+        "run the function's catch-up sweep now (copies missing, originals not shortened)",
+    ),
+    "redrive": (
+        "backup_events_aws.operations.redrive",
+        "explain the error queue and re-submit what failed, once fixed",
+    ),
 }
 COMMAND_MODULES = {command: module for command, (module, _) in COMMANDS.items()}
 SANDBOX_PACKAGE = "backup_events_aws.sandbox"
@@ -57,10 +66,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="backup-events",
         description="Copy every AWS Backup backup to a backup account and a second "
-                    "region, then shorten the original's retention.")
+        "region, then shorten the original's retention.",
+    )
     parser.add_argument("--version", action=ShowVersion, help="show the version and exit")
-    parser.add_argument("--debug", action="store_true",
-                        help="show the full traceback of an unexpected error")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an unexpected error")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         if name != command:
@@ -83,8 +92,13 @@ class ShowVersion(argparse.Action):
     def __init__(self, option_strings: list[str], dest: str, help: str | None = None) -> None:
         super().__init__(option_strings, dest, nargs=0, help=help)
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
-                 option_string: str | None = None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
         print(f"{parser.prog} {version()}")
         parser.exit()
 
@@ -102,12 +116,13 @@ def version() -> str:
 
 def add_unavailable(subcommands: Any, command: str, missing: str) -> None:
     def run(arguments: argparse.Namespace) -> int:
-        raise CliError(f"'{command}' needs the Python package '{missing}', which is not installed",
-                       "install the sandbox extra: pip install 'backup-events-aws[sandbox]', or run it "
-                       "through 'make demo' (it sets everything up)")
+        raise CliError(
+            f"'{command}' needs the Python package '{missing}', which is not installed",
+            "install the sandbox extra: pip install 'backup-events-aws[sandbox]', or run it "
+            "through 'make demo' (it sets everything up)",
+        )
 
-    parser = subcommands.add_parser(command, help=f"(unavailable: needs {missing})",
-                                    add_help=False)
+    parser = subcommands.add_parser(command, help=f"(unavailable: needs {missing})", add_help=False)
     parser.set_defaults(run=run, unavailable=True)
 
 
@@ -120,12 +135,11 @@ def explain(error: BaseException) -> CliError | None:
     except ImportError:  # pragma: no cover - boto3 is a dependency
         return None
     if isinstance(error, aws.ProfileNotFound):
-        return CliError(str(error), "check the profile name in ~/.aws/config, or "
-                        "run 'aws configure --profile NAME'")
+        return CliError(str(error), "check the profile name in ~/.aws/config, or run 'aws configure --profile NAME'")
     if isinstance(error, (aws.NoCredentialsError, aws.PartialCredentialsError)):
-        return CliError("no AWS credentials found",
-                        "pass --profile, or set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
-                        "AWS_SECRET_ACCESS_KEY")
+        return CliError(
+            "no AWS credentials found", "pass --profile, or set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+        )
     if isinstance(error, aws.NoRegionError):
         return CliError("no AWS region given", "pass --region or set AWS_REGION")
     if isinstance(error, (aws.TokenRetrievalError, aws.SSOTokenLoadError)):
@@ -134,9 +148,11 @@ def explain(error: BaseException) -> CliError | None:
         return CliError(str(error), "check the network and the region name")
     if isinstance(error, aws.ClientError):
         code = error.response.get("Error", {}).get("Code", "")
-        fix = ("the credentials in use lack this permission: use a profile with it"
-               if "AccessDenied" in code or code == "UnauthorizedOperation"
-               else "see the AWS message above")
+        fix = (
+            "the credentials in use lack this permission: use a profile with it"
+            if "AccessDenied" in code or code == "UnauthorizedOperation"
+            else "see the AWS message above"
+        )
         return CliError(str(error), fix)
     return None
 
@@ -169,18 +185,17 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader went away (`... | head`): not a failure. Point stdout at
         # /dev/null so Python's final flush doesn't complain either.
-        try:
+        with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass
         return 0
     except Exception as error:  # every failure gets a plain message
         known = explain(error)
         if known is None:
             if arguments.debug:
                 raise
-            known = CliError(f"unexpected {type(error).__name__}: {error}",
-                             "run again with --debug and report the traceback")
+            known = CliError(
+                f"unexpected {type(error).__name__}: {error}", "run again with --debug and report the traceback"
+            )
         print(f"backup-events: error: {known.problem}", file=sys.stderr)
         if known.fix:
             print(f"  fix: {known.fix}", file=sys.stderr)

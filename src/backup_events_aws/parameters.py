@@ -23,8 +23,17 @@ from typing import Any
 Definition = dict[str, Any]
 
 # The properties a value is checked against, and the ones shown in messages.
-CHECKED = ("Type", "Default", "AllowedValues", "AllowedPattern", "MinLength", "MaxLength", "MinValue", "MaxValue",
-           "ConstraintDescription")
+CHECKED = (
+    "Type",
+    "Default",
+    "AllowedValues",
+    "AllowedPattern",
+    "MinLength",
+    "MaxLength",
+    "MinValue",
+    "MaxValue",
+    "ConstraintDescription",
+)
 
 _PARAMETER = re.compile(r"^  (?P<name>[A-Za-z0-9]+):\s*(#.*)?$")
 _PROPERTY = re.compile(r"^    (?P<key>[A-Za-z]+):\s*(?P<value>.*?)\s*$")

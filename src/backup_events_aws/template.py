@@ -56,7 +56,9 @@ def _block(lines: list[str]) -> tuple[int, int, str]:
     ends = [i for i, line in enumerate(lines) if END_RE.match(line)]
     if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
         raise TemplateError("expected one BEGIN and one END lambda_function.py marker line, in that order")
-    return begins[0], ends[0], BEGIN_RE.match(lines[begins[0]])["indent"]
+    begin = BEGIN_RE.match(lines[begins[0]])
+    assert begin is not None  # found by the same pattern above
+    return begins[0], ends[0], begin["indent"]
 
 
 def embed_code(template_text: str, code: str) -> str:
@@ -91,8 +93,11 @@ def _without_docstrings(tree: ast.Module) -> ast.Module:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             first = node.body[0] if node.body else None
-            if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
-                    and isinstance(first.value.value, str)):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
                 node.body = node.body[1:] or [ast.Pass()]
     return tree
 
@@ -178,8 +183,10 @@ def check(template_path: str | Path = TEMPLATE, source_path: str | Path = SOURCE
         problems.append(f"embedded code or lambda_function.py is not valid Python: {error}: run `make template`")
     else:
         if not same:
-            problems.append("embedded code is not the program in lambda_function.py (their syntax trees "
-                            "differ): run `make template`")
+            problems.append(
+                "embedded code is not the program in lambda_function.py (their syntax trees "
+                "differ): run `make template`"
+            )
     return problems
 
 
@@ -200,11 +207,12 @@ def load(template_path: str | Path = TEMPLATE) -> dict[str, Any]:
     """The template as a dict, intrinsic functions in their long form (Fn::If...)."""
     from cfn_tools import load_yaml
 
-    return load_yaml(Path(template_path).read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = load_yaml(Path(template_path).read_text(encoding="utf-8"))
+    return loaded
 
 
 @functools.lru_cache(maxsize=4)
-def _radar_template(template_path: str):
+def _radar_template(template_path: str) -> Any:
     from cloud_radar.cf.unit import Template
 
     with contextlib.redirect_stdout(io.StringIO()):
@@ -231,7 +239,8 @@ def render(
     account_id: str, region: str, parameters: dict[str, Any] | None = None, template_path: str | Path = TEMPLATE
 ) -> dict[str, Any]:
     """The resources one stack instance gets: {logical ID: rendered resource}."""
-    return render_template(account_id, region, parameters, template_path)["Resources"]
+    resources: dict[str, Any] = render_template(account_id, region, parameters, template_path)["Resources"]
+    return resources
 
 
 def _effective_parameters(parameters: dict[str, Any] | None, template: dict[str, Any]) -> dict[str, str]:
@@ -251,7 +260,7 @@ def parameter_errors(parameters: dict[str, Any] | None = None, template_path: st
     for name, spec in specs.items():
         if name in missing:
             continue
-        reason = value_error(given.get(name, spec.get("Default", "")), spec)
+        reason = value_error(given.get(name, str(spec.get("Default", ""))), spec)
         if reason is not None:
             errors.append(f"{name}: {reason}")
     return errors
@@ -267,7 +276,7 @@ def evaluate_rules(
 
     def ev(node: Any) -> Any:
         if isinstance(node, dict) and len(node) == 1:
-            (function, arg), = node.items()
+            ((function, arg),) = node.items()
             if function == "Ref":
                 return values[arg]
             if function == "Fn::Equals":

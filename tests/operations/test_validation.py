@@ -12,19 +12,65 @@ import sys
 
 import botocore.client
 import pytest
+from operations_support import run
 
 from backup_events_aws import template
-from operations_support import run
 
 ORG, BACKUP = "o-a1b2c3d4e5", "999977775555"
 MRK = "arn:aws:kms:us-east-1:999977775555:key/mrk-0123456789abcdef0123456789abcdef"
-DEPLOY = ["deploy", "--main-profile", "main", "--backup-profile", "backup", "--main-region", "us-east-1",
-          "--backup-region", "us-west-2", "--alternate-region", "us-east-1", "--org-id", ORG, "--poll-seconds", "0"]
-STACKSET = ["deploy", "--stackset", "--profile", "management", "--region", "us-east-1", "--org-id", ORG,
-            "--backup-account-id", BACKUP, "--backup-region", "us-west-2", "--alternate-region", "us-east-1",
-            "--organizational-unit-ids", "ou-ab12-34567890", "--regions", "us-east-1", "us-west-2"]
-PREFLIGHT = ["preflight", "--profile", "main", "--region", "us-east-1", "--org-id", ORG,
-             "--backup-account-id", BACKUP, "--backup-region", "us-west-2", "--alternate-region", "us-east-1"]
+DEPLOY = [
+    "deploy",
+    "--main-profile",
+    "main",
+    "--backup-profile",
+    "backup",
+    "--main-region",
+    "us-east-1",
+    "--backup-region",
+    "us-west-2",
+    "--alternate-region",
+    "us-east-1",
+    "--org-id",
+    ORG,
+    "--poll-seconds",
+    "0",
+]
+STACKSET = [
+    "deploy",
+    "--stackset",
+    "--profile",
+    "management",
+    "--region",
+    "us-east-1",
+    "--org-id",
+    ORG,
+    "--backup-account-id",
+    BACKUP,
+    "--backup-region",
+    "us-west-2",
+    "--alternate-region",
+    "us-east-1",
+    "--organizational-unit-ids",
+    "ou-ab12-34567890",
+    "--regions",
+    "us-east-1",
+    "us-west-2",
+]
+PREFLIGHT = [
+    "preflight",
+    "--profile",
+    "main",
+    "--region",
+    "us-east-1",
+    "--org-id",
+    ORG,
+    "--backup-account-id",
+    BACKUP,
+    "--backup-region",
+    "us-west-2",
+    "--alternate-region",
+    "us-east-1",
+]
 
 
 @pytest.fixture
@@ -37,9 +83,12 @@ def no_aws_calls(monkeypatch, tmp_path):
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recorded)
     (tmp_path / "config").write_text("[profile main]\n[profile backup]\n[profile management]\n")
-    (tmp_path / "credentials").write_text("".join(f"[{p}]\naws_access_key_id = AKIAEXAMPLE\n"
-                                                  "aws_secret_access_key = x\n" for p in ("main", "backup",
-                                                                                          "management")))
+    (tmp_path / "credentials").write_text(
+        "".join(
+            f"[{p}]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = x\n"
+            for p in ("main", "backup", "management")
+        )
+    )
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
     return calls
@@ -55,8 +104,12 @@ def replaced(argv, flag, value):
 CASES = [
     ("org-123", replaced(DEPLOY, "--org-id", "org-123"), "--org-id 'org-123'", "describe-organization"),
     ("11-digit account", DEPLOY + ["--backup-account-id", "99997777555"], "'99997777555'", "12-digit"),
-    ("us-westt-2", replaced(DEPLOY, "--backup-region", "us-westt-2"), "--backup-region 'us-westt-2'",
-     "did you mean us-west-2?"),
+    (
+        "us-westt-2",
+        replaced(DEPLOY, "--backup-region", "us-westt-2"),
+        "--backup-region 'us-westt-2'",
+        "did you mean us-west-2?",
+    ),
     ("main region", replaced(DEPLOY, "--main-region", "us-esat-1"), "--main-region 'us-esat-1'", "us-east-1"),
     ("ou-bad", replaced(STACKSET, "--organizational-unit-ids", "ou-bad"), "'ou-bad'", "list-roots"),
     ("stackset region", replaced(STACKSET, "--regions", "mars-north-1"), "--regions 'mars-north-1'", "region code"),
@@ -72,17 +125,28 @@ CASES = [
     ("vault name", PREFLIGHT + ["--vault-name", "a/b"], "--vault-name 'a/b'", "VaultName"),
     ("partitions", replaced(DEPLOY, "--backup-region", "cn-north-1"), "different partitions", "one partition"),
     ("reconcile region", ["reconcile", "--profile", "main", "--region", "us-westt-2"], "'us-westt-2'", "us-west-2"),
-    ("reconcile stack", ["reconcile", "--profile", "main", "--region", "us-east-1", "--stack-name", "1x"],
-     "--stack-name '1x'", "a letter"),
+    (
+        "reconcile stack",
+        ["reconcile", "--profile", "main", "--region", "us-east-1", "--stack-name", "1x"],
+        "--stack-name '1x'",
+        "a letter",
+    ),
     ("redrive region", ["redrive", "--profile", "main", "--region", "eu-west-9x"], "'eu-west-9x'", "region code"),
-    ("redrive messages", ["redrive", "--profile", "main", "--region", "us-east-1", "--max-messages", "0"],
-     "--max-messages 0", "at least 1"),
+    (
+        "redrive messages",
+        ["redrive", "--profile", "main", "--region", "us-east-1", "--max-messages", "0"],
+        "--max-messages 0",
+        "at least 1",
+    ),
 ]
 
 
 # deploy --dry-run used to accept them all (and reconcile --dry-run still makes calls): both ways.
-ALL_CASES = CASES + [(f"{name} --dry-run", argv + ["--dry-run"], problem, fix)
-                     for name, argv, problem, fix in CASES if argv[0] in ("deploy", "reconcile")]
+ALL_CASES = CASES + [
+    (f"{name} --dry-run", argv + ["--dry-run"], problem, fix)
+    for name, argv, problem, fix in CASES
+    if argv[0] in ("deploy", "reconcile")
+]
 
 
 @pytest.mark.parametrize("argv, problem, fix", [case[1:] for case in ALL_CASES], ids=[case[0] for case in ALL_CASES])
@@ -97,8 +161,17 @@ def test_bad_values_are_refused_before_any_aws_call(no_aws_calls, capsys, argv, 
 
 def test_good_values_pass_the_checks(no_aws_calls, capsys):
     """The dry-run of each layout, with every checked flag at a good value, goes through."""
-    code, out, err = run(capsys, *DEPLOY, "--backup-account-id", BACKUP, "--parameter", "LogLevel=DEBUG",
-                         "--parameter", f"VaultCustomKmsKey={MRK}", "--dry-run")
+    code, out, err = run(
+        capsys,
+        *DEPLOY,
+        "--backup-account-id",
+        BACKUP,
+        "--parameter",
+        "LogLevel=DEBUG",
+        "--parameter",
+        f"VaultCustomKmsKey={MRK}",
+        "--dry-run",
+    )
     assert (code, err) == (0, "") and "Would deploy stack" in out
     code, out, err = run(capsys, *STACKSET, "--dry-run")
     assert (code, err) == (0, "") and "Would deploy StackSet" in out
@@ -111,8 +184,11 @@ def test_good_values_pass_the_checks(no_aws_calls, capsys):
 def test_the_cli_and_the_template_use_one_definition(tmp_path, no_aws_calls, capsys):
     """Tighten a parameter in a copy of the template: the CLI refuses what that copy refuses."""
     strict = tmp_path / "t.yaml"
-    strict.write_text(template.TEMPLATE.read_text().replace(
-        'AllowedValues: [TRACE, DEBUG, INFO, WARN, ERROR, FATAL]', 'AllowedValues: [INFO, ERROR]'))
+    strict.write_text(
+        template.TEMPLATE.read_text().replace(
+            "AllowedValues: [TRACE, DEBUG, INFO, WARN, ERROR, FATAL]", "AllowedValues: [INFO, ERROR]"
+        )
+    )
     code, _, err = run(capsys, *DEPLOY, "--parameter", "LogLevel=DEBUG", "--template-file", str(strict), "--dry-run")
     assert code == 2 and "LogLevel=DEBUG" in err and "use one of: INFO, ERROR" in err
     assert template.parameter_errors({"LogLevel": "DEBUG"}, strict)[-1] == "LogLevel: one of: INFO, ERROR"
@@ -120,6 +196,7 @@ def test_the_cli_and_the_template_use_one_definition(tmp_path, no_aws_calls, cap
 
 def test_the_console_script_refuses_with_exit_2_and_no_traceback():
     console_script = str(pathlib.Path(sys.executable).parent / "backup-events")
-    result = subprocess.run([console_script, *replaced(DEPLOY, "--org-id", "org-123"), "--dry-run"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [console_script, *replaced(DEPLOY, "--org-id", "org-123"), "--dry-run"], capture_output=True, text=True
+    )
     assert result.returncode == 2 and "org-123" in result.stderr and "Traceback" not in result.stderr

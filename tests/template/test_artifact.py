@@ -131,7 +131,8 @@ def test_check_fails_when_the_embedded_code_differs_from_the_source(tmp_path):
     assert template.check(path, source) == []  # documentation is not the program
     source.write_text(TRICKY.replace("# not a marker", "# changed"))
     assert template.check(path, source) == [
-        "embedded code is not the program in lambda_function.py (their syntax trees differ): run `make template`"]
+        "embedded code is not the program in lambda_function.py (their syntax trees differ): run `make template`"
+    ]
     source.write_text(TRICKY + "x = (\n")
     assert "not valid Python" in template.check(path, source)[0]
 

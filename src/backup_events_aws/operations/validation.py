@@ -43,18 +43,23 @@ PARAMETER_FLAGS = {
 HINTS = {
     "OrgId": "give the organization's ID: 'aws organizations describe-organization --query Organization.Id'",
     "BackupAccountId": "give the backup account's 12-digit ID: 'aws sts get-caller-identity --query Account' "
-                       "with its profile",
+    "with its profile",
     "BackupRegion": "give a region code such as us-west-2",
     "BackupRegionAlternate": "give a region code such as us-east-1",
     "VaultCustomKmsKey": "give the multi-region key's full ARN: 'aws kms describe-key --key-id mrk-... "
-                         "--query KeyMetadata.Arn'",
+    "--query KeyMetadata.Arn'",
     "CloudWatchLogsKmsKey": "give the key's full ARN: 'aws kms describe-key --key-id ... --query KeyMetadata.Arn'",
     "SqsKmsKey": "give the key's full ARN: 'aws kms describe-key --key-id ... --query KeyMetadata.Arn'",
 }
 
 # attribute -> flag, for every flag that names regions (a string or a list)
-REGION_FLAGS = {"region": "--region", "regions": "--regions", "main_region": "--main-region",
-                "backup_region": "--backup-region", "alternate_region": "--alternate-region"}
+REGION_FLAGS = {
+    "region": "--region",
+    "regions": "--regions",
+    "main_region": "--main-region",
+    "backup_region": "--backup-region",
+    "alternate_region": "--alternate-region",
+}
 
 # Organizations API: OrganizationalUnitId and RootId patterns (docs/AWS-BEHAVIOUR.md §12).
 OU_OR_ROOT = re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32}")
@@ -87,13 +92,17 @@ def check_arguments(arguments: Any) -> None:
     check_parameter_pairs(getattr(arguments, "parameter", None), definitions)
     for ou in getattr(arguments, "organizational_unit_ids", None) or []:
         if not OU_OR_ROOT.fullmatch(ou):
-            raise refuse(f"--organizational-unit-ids {ou!r} is not an OU or root ID (ou-xxxx-xxxxxxxx or r-xxxx)",
-                         "list them: 'aws organizations list-roots' and 'aws organizations "
-                         "list-organizational-units-for-parent --parent-id r-...'")
+            raise refuse(
+                f"--organizational-unit-ids {ou!r} is not an OU or root ID (ou-xxxx-xxxxxxxx or r-xxxx)",
+                "list them: 'aws organizations list-roots' and 'aws organizations "
+                "list-organizational-units-for-parent --parent-id r-...'",
+            )
     stack_name = getattr(arguments, "stack_name", None)
     if stack_name is not None and not STACK_NAME.fullmatch(stack_name):
-        raise refuse(f"--stack-name {stack_name!r} is not a stack name",
-                     "a letter, then letters, digits or hyphens, at most 128 in all (e.g. BackupEvents)")
+        raise refuse(
+            f"--stack-name {stack_name!r} is not a stack name",
+            "a letter, then letters, digits or hyphens, at most 128 in all (e.g. BackupEvents)",
+        )
     check_numbers(arguments)
 
 
@@ -113,8 +122,10 @@ def check_parameter_pairs(pairs: list[str] | None, definitions: dict[str, parame
             raise refuse(f"--parameter {pair!r} is not Key=Value", "write it like --parameter NewDeleteAfterDays=7")
         if key not in definitions:
             close = difflib.get_close_matches(key, list(definitions), n=1)
-            raise refuse(f"--parameter {pair!r}: the template has no parameter {key!r}",
-                         (f"did you mean {close[0]}? " if close else "") + f"use one of: {', '.join(definitions)}")
+            raise refuse(
+                f"--parameter {pair!r}: the template has no parameter {key!r}",
+                (f"did you mean {close[0]}? " if close else "") + f"use one of: {', '.join(definitions)}",
+            )
         check_value(f"--parameter {pair}", value, key, definitions[key])
 
 
@@ -127,19 +138,25 @@ def check_regions(arguments: Any) -> None:
             if region not in regions:
                 close = difflib.get_close_matches(region, list(regions), n=1)
                 hint = f"did you mean {close[0]}? " if close else ""
-                raise refuse(f"{flag} {region!r} is not an AWS region",
-                             f"{hint}give a region code such as us-east-1 ('aws account list-regions' lists "
-                             "yours); a region newer than this botocore needs 'pip install -U boto3 botocore'")
+                raise refuse(
+                    f"{flag} {region!r} is not an AWS region",
+                    f"{hint}give a region code such as us-east-1 ('aws account list-regions' lists "
+                    "yours); a region newer than this botocore needs 'pip install -U boto3 botocore'",
+                )
             partitions.setdefault(regions[region], f"{flag} {region}")
     if len(partitions) > 1:
-        raise refuse(f"the regions are in different partitions: {', '.join(partitions.values())} "
-                     f"({', '.join(partitions)})", "copies cannot cross partitions: use regions of one partition")
+        raise refuse(
+            f"the regions are in different partitions: {', '.join(partitions.values())} ({', '.join(partitions)})",
+            "copies cannot cross partitions: use regions of one partition",
+        )
 
 
 def check_numbers(arguments: Any) -> None:
-    for attribute, flag, low, high in (("max_messages", "--max-messages", 1, None),
-                                       ("visibility_timeout", "--visibility-timeout", 0, MAX_VISIBILITY_TIMEOUT),
-                                       ("poll_seconds", "--poll-seconds", 0, None)):
+    for attribute, flag, low, high in (
+        ("max_messages", "--max-messages", 1, None),
+        ("visibility_timeout", "--visibility-timeout", 0, MAX_VISIBILITY_TIMEOUT),
+        ("poll_seconds", "--poll-seconds", 0, None),
+    ):
         value = getattr(arguments, attribute, None)
         if value is None:
             continue

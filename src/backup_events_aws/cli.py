@@ -1,9 +1,11 @@
 """`backup-events`: the command line.
 
-Each command lives in its own module, which adds its subcommand with
-`register(subcommands)` and sets `run(arguments) -> exit code`. This file only
-parses, dispatches, and turns every expected failure into one clear message
-(what went wrong, how to fix it) and a non-zero exit, never a traceback.
+Each command lives in its own module, listed in COMMANDS with its help, which adds
+its subcommand with `register(subcommands)` and sets `run(arguments) -> exit code`.
+This file only parses, checks the arguments of every command outside the sandbox
+before any AWS call (operations/validation.py), dispatches, and turns every expected
+failure into one clear message (what went wrong, how to fix it) and a non-zero exit,
+never a traceback.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ def run_with(error, capsys, argv=("boom",)):
 
     original = cli.build_parser
 
-    def parser_with_boom(*command):
-        parser = original(*command)
+    def parser_with_boom(*args, **kwargs):
+        parser = original(*args, **kwargs)
         register(parser._subparsers._group_actions[0])
         return parser
 
@@ -114,7 +114,7 @@ def test_help_and_the_operations_commands_do_not_import_the_sandbox():
 
 def test_each_command_is_listed_with_its_modules_help():
     for command in cli.COMMANDS:
-        parser = cli.build_parser(command)
+        parser = cli.build_parser(command, lazy=True)
         choices = parser._subparsers._group_actions[0]._choices_actions
         listed = {action.dest: action.help for action in choices}
         assert listed[command] == cli.COMMANDS[command][1], command

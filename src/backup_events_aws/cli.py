@@ -63,8 +63,9 @@ def command_of(argv: list[str]) -> str | None:
     return None
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser; only `command`'s module is imported (the others are listed by their help)."""
+def build_parser(command: str | None = None, *, lazy: bool = False) -> argparse.ArgumentParser:
+    """The parser of every command; with `lazy`, only `command`'s module is imported and the others
+    are listed by their help (what main() does: `--help` then imports no command at all)."""
     parser = argparse.ArgumentParser(
         prog="backup-events",
         description="Copy every AWS Backup backup to a backup account and a second "
@@ -74,7 +75,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an unexpected error")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        if name != command:
+        if lazy and name != command:
             subcommands.add_parser(name, help=help_text, add_help=False)
             continue
         try:
@@ -171,7 +172,7 @@ def check_arguments(arguments: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(command_of(argv))
+    parser = build_parser(command_of(argv), lazy=True)
     arguments, extra = parser.parse_known_args(argv)
     if extra and not getattr(arguments, "unavailable", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")

@@ -31,6 +31,7 @@ import cfn_flip
 from moto import mock_aws
 
 from . import backup as sandbox_backup
+from .authorization import Gate
 from . import cloudformation as sandbox_cloudformation
 from .bridge import Bridge, Delivery, Faults, MotoCredentials
 from .clock import Clock
@@ -113,6 +114,7 @@ class Organization:
         self.bridge = Bridge(self.clock, org_of_account=self.org_of_account, seed=seed,
                              faults=faults, credentials=self.credentials)
         self._mock: Any = None
+        self.gate = Gate()  # every governed request is authorised (authorization.py)
         self._saved_environ: dict[str, str] = {}
         self._resource_numbers = iter(range(1, 1_000_000))
 
@@ -167,6 +169,7 @@ class Organization:
         sandbox_backup.install()
         sandbox_cloudformation.install()
         self.bridge.install()
+        self.gate.install()
         for account in self.accounts:
             self._create_copy_role(account)
         if deploy:
@@ -175,6 +178,7 @@ class Organization:
         return self
 
     def stop(self) -> None:
+        self.gate.uninstall()
         self.bridge.uninstall()
         sandbox_cloudformation.uninstall()
         sandbox_backup.reset_sandbox()

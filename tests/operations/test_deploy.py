@@ -189,6 +189,22 @@ def test_stackset_dry_run(capsys):
     assert '"OrganizationalUnitIds": ["ou-ab12-34567890"]' in out
 
 
+def test_stackset_instances_go_in_two_operations_backup_account_first(capsys):
+    first, then = deploy.stackset_instance_requests("BackupEvents", ["ou-ab12-34567890"], BACKUP,
+                                                    [EAST, WEST2], "SELF")
+    assert first["DeploymentTargets"] == {"OrganizationalUnitIds": ["ou-ab12-34567890"], "Accounts": [BACKUP],
+                                          "AccountFilterType": "INTERSECTION"}
+    assert then["DeploymentTargets"]["AccountFilterType"] == "DIFFERENCE"
+    assert then["DeploymentTargets"]["Accounts"] == [BACKUP] and first["Regions"] == then["Regions"] == [EAST, WEST2]
+    code, out, _ = run(
+        capsys, "deploy", "--stackset", "--org-id", "o-xxxxxxxxxx", "--backup-account-id", BACKUP,
+        "--backup-region", WEST2, "--alternate-region", EAST, "--organizational-unit-ids", "ou-ab12-34567890",
+        "--regions", EAST, WEST2, "--dry-run")
+    assert code == 0
+    assert out.index('"AccountFilterType": "INTERSECTION"') < out.index('"AccountFilterType": "DIFFERENCE"')
+    assert "the backup account first" in out
+
+
 def test_stackset_needs_the_backup_and_alternate_regions(capsys):
     code, _, err = run(
         capsys, "deploy", "--stackset", "--org-id", "o-xxxxxxxxxx", "--backup-account-id", BACKUP,

@@ -51,7 +51,7 @@ from moto.sqs.models import sqs_backends
 
 from .clock import Clock
 from .helpers import arn_parts, envelope_time, random_uuid
-from .lambda_runtime import LambdaRuntime, _send_sqs, role_policy_statements
+from .lambda_runtime import ACCOUNT_CONCURRENCY, LambdaRuntime, _send_sqs, role_policy_statements
 from .policies import Request, is_allowed, statements_of
 
 EVENTS_SERVICE = "events.amazonaws.com"
@@ -155,6 +155,7 @@ class Bridge:
         faults: Faults | None = None,
         latency_seconds: float = DEFAULT_LATENCY_SECONDS,
         credentials: MotoCredentials | None = None,
+        concurrency_quota: int = ACCOUNT_CONCURRENCY,
     ):
         self.clock = clock
         self.org_of_account = org_of_account or (lambda account: None)
@@ -162,7 +163,8 @@ class Bridge:
         self.latency_seconds = latency_seconds
         self.random = random.Random(seed)
         self.credentials = credentials or MotoCredentials()
-        self.runtime = LambdaRuntime(clock, self.credentials.for_role, seed=seed)
+        # concurrency_quota: every account's Lambda concurrent executions quota (lambda_runtime.py).
+        self.runtime = LambdaRuntime(clock, self.credentials.for_role, seed=seed, concurrency_quota=concurrency_quota)
         self.runtime.report = self._record_on_failure
         self.trace: list[Delivery] = []
         self._saved: dict[str, Any] = {}

@@ -77,6 +77,24 @@ DEFAULT_MAXIMUM_EVENT_AGE_SECONDS = 6 * 3600
 # On throttles Lambda requeues the event, backing off from 1 s up to 5 min (aws-facts 5.3).
 THROTTLE_BACKOFF_SECONDS = (1.0, 300.0)
 ACCOUNT_CONCURRENCY = 1000  # default concurrent executions per account and region
+# What a new account gets: "New AWS accounts have reduced concurrency and memory quotas"; people
+# report 10 and 50 (docs/AWS-BEHAVIOUR.md §13); the sandbox takes the lower, the strict case.
+NEW_ACCOUNT_CONCURRENCY = 10
+# Lambda keeps 100 units unreserved, or the whole quota when it is below 100: the refusals read
+# "... below its minimum value of [10]" / "[50]" / "[100]" (docs/AWS-BEHAVIOUR.md §13).
+MINIMUM_UNRESERVED_CONCURRENCY = 100
+
+
+def minimum_unreserved(quota: int) -> int:
+    return min(MINIMUM_UNRESERVED_CONCURRENCY, quota)
+
+
+def reservation_refusal(quota: int, reserved_elsewhere: int, reservation: int) -> str | None:
+    """PutFunctionConcurrency's refusal when `reservation` leaves too little unreserved, else None."""
+    if reservation <= 0 or quota - reserved_elsewhere - reservation >= minimum_unreserved(quota):
+        return None
+    return ("Specified ReservedConcurrentExecutions for function decreases account's "
+            f"UnreservedConcurrentExecution below its minimum value of [{minimum_unreserved(quota)}].")
 # Simulated cost of one AWS API round trip inside the region (bench/run.py assumes the same).
 API_LATENCY_SECONDS = 0.06
 COLD_START_SECONDS = 0.25
@@ -184,8 +202,14 @@ def _iso(moment: datetime.datetime) -> str:
 class LambdaRuntime:
     """Runs deployed functions asynchronously; keeps their environments and invocations."""
 
-    def __init__(self, clock: Clock, credentials_for: CredentialsFor, seed: int = 0):
+    def __init__(self, clock: Clock, credentials_for: CredentialsFor, seed: int = 0,
+                 concurrency_quota: int = NEW_ACCOUNT_CONCURRENCY):
         self.clock = clock
+        # Concurrent executions quota per account (all regions alike), settable per account;
+        # `concurrency_quota` for the others (docs/AWS-BEHAVIOUR.md §13).
+        self.default_concurrency_quota = concurrency_quota
+        self.concurrency_quotas: dict[str, int] = {}
+        self._saved_lambda: dict[str, Any] = {}
         self.credentials_for = credentials_for
         self.random = random.Random(seed)
         self.invocations: list[Invocation] = []
@@ -213,6 +237,7 @@ class LambdaRuntime:
         if not isinstance(botocore.endpoint.time, _SimulatedTime):
             botocore.endpoint.time = _SimulatedTime(botocore.endpoint.time)  # type: ignore[assignment]
         _active_runtime = self
+        self._install_concurrency_quota()
 
     def uninstall(self) -> None:
         global _active_runtime
@@ -220,6 +245,7 @@ class LambdaRuntime:
 
         if _active_runtime is self:
             _active_runtime = None
+        self._uninstall_concurrency_quota()
         if isinstance(botocore.endpoint.time, _SimulatedTime):
             botocore.endpoint.time = botocore.endpoint.time.real  # type: ignore[assignment]
 
@@ -232,7 +258,60 @@ class LambdaRuntime:
 
     def concurrency_limit(self, function: Any) -> int:
         reserved = getattr(function, "reserved_concurrency", None)
-        return ACCOUNT_CONCURRENCY if reserved in (None, "") else int(reserved)
+        return self.concurrency_quota(function.account_id) if reserved in (None, "") else int(reserved)
+
+    # ------------------------------------------------------------------ concurrency quota
+
+    def concurrency_quota(self, account: str) -> int:
+        return self.concurrency_quotas.get(account, self.default_concurrency_quota)
+
+    def set_concurrency_quota(self, account: str, quota: int) -> None:
+        """The account's concurrent executions quota (as after a Service Quotas increase)."""
+        self.concurrency_quotas[account] = int(quota)
+
+    def _check_reservation(self, backend: Any, function_name: str, reservation: Any) -> None:
+        """Refuse a reservation that leaves less than the minimum unreserved (docs/AWS-BEHAVIOUR.md §13)."""
+        from moto.awslambda.exceptions import InvalidParameterValueException
+
+        if reservation in (None, ""):
+            return
+        elsewhere = sum(int(f.reserved_concurrency) for f in backend.list_functions()
+                        if f.reserved_concurrency not in (None, "") and f.function_name != function_name)
+        refusal = reservation_refusal(self.concurrency_quota(backend.account_id), elsewhere, int(reservation))
+        if refusal:
+            raise InvalidParameterValueException(refusal)
+
+    def _install_concurrency_quota(self) -> None:
+        """CreateFunction (CloudFormation's path) and PutFunctionConcurrency check the quota."""
+        from moto.awslambda.models import LambdaBackend
+
+        if self._saved_lambda:
+            return
+        self._saved_lambda = {"create_function": LambdaBackend.create_function,
+                              "put_function_concurrency": LambdaBackend.put_function_concurrency,
+                              "get_account_settings": getattr(LambdaBackend, "get_account_settings", None)}
+        runtime, saved = self, self._saved_lambda
+
+        def create_function(backend: Any, spec: dict[str, Any]) -> Any:
+            runtime._check_reservation(backend, spec.get("FunctionName", ""), spec.get("ReservedConcurrentExecutions"))
+            return saved["create_function"](backend, spec)
+
+        def put_function_concurrency(backend: Any, function_name: str, reserved_concurrency: str) -> str:
+            name = function_name.split(":function:")[-1].split(":")[0]
+            runtime._check_reservation(backend, name, reserved_concurrency)
+            backend.get_function(function_name).reserved_concurrency = reserved_concurrency
+            return reserved_concurrency
+
+        LambdaBackend.create_function = create_function  # type: ignore[method-assign]
+        LambdaBackend.put_function_concurrency = put_function_concurrency  # type: ignore[method-assign]
+
+    def _uninstall_concurrency_quota(self) -> None:
+        from moto.awslambda.models import LambdaBackend
+
+        if self._saved_lambda:
+            LambdaBackend.create_function = self._saved_lambda["create_function"]  # type: ignore[method-assign]
+            LambdaBackend.put_function_concurrency = self._saved_lambda["put_function_concurrency"]  # type: ignore[method-assign]
+            self._saved_lambda = {}
 
     def running(self, function_arn_: str) -> int:
         return self._running.get(function_arn_, 0)

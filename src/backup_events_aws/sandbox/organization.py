@@ -35,6 +35,7 @@ from .authorization import Gate
 from . import cloudformation as sandbox_cloudformation
 from .bridge import Bridge, Delivery, Faults, MotoCredentials
 from .clock import Clock
+from .lambda_runtime import ACCOUNT_CONCURRENCY
 from .helpers import arn_parts
 
 STACK_NAME = "BackupEvents"
@@ -105,14 +106,18 @@ def typical_layout(**parameters: str) -> Layout:
 
 class Organization:
     def __init__(self, layout: Layout, seed: int = 0, faults: Faults | None = None,
-                 clock: Clock | None = None, template_path: str | Path | None = None):
+                 clock: Clock | None = None, template_path: str | Path | None = None,
+                 concurrency_quota: int = ACCOUNT_CONCURRENCY):
+        """concurrency_quota: each account's Lambda concurrent executions quota. The default is the
+        standard 1,000 of an established account; a new account gets NEW_ACCOUNT_CONCURRENCY (10),
+        where the template's default reservation fails the stack (docs/AWS-BEHAVIOUR.md §13)."""
         self.layout = layout
         self.clock = clock or Clock()
         self.seed = seed
         self.template_path = Path(template_path) if template_path else default_template_path()
         self.credentials = MotoCredentials()
         self.bridge = Bridge(self.clock, org_of_account=self.org_of_account, seed=seed,
-                             faults=faults, credentials=self.credentials)
+                             faults=faults, credentials=self.credentials, concurrency_quota=concurrency_quota)
         self._mock: Any = None
         self.gate = Gate()  # every governed request is authorised (authorization.py)
         self._saved_environ: dict[str, str] = {}
@@ -221,7 +226,10 @@ class Organization:
                                         Capabilities=["CAPABILITY_NAMED_IAM"])
             status = cloudformation.describe_stacks(StackName=STACK_NAME)["Stacks"][0]["StackStatus"]
             if status != "CREATE_COMPLETE":
-                raise RuntimeError(f"Stack in {instance.account}/{instance.region}: {status}")
+                reasons = [e.get("ResourceStatusReason") for e in cloudformation.describe_stack_events(
+                    StackName=STACK_NAME)["StackEvents"] if e.get("ResourceStatus", "").endswith("_FAILED")]
+                raise RuntimeError(f"Stack in {instance.account}/{instance.region}: {status}: "
+                                   + "; ".join(r for r in reasons if r))
 
     def stack_outputs(self, account: str, region: str) -> dict[str, str]:
         stack = self.client("cloudformation", account, region).describe_stacks(StackName=STACK_NAME)["Stacks"][0]

@@ -5,6 +5,8 @@ resource type that AWS Backup does not fully manage fails with AWS's message
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from backup_events_aws.sandbox import Organization
@@ -40,15 +42,26 @@ def test_an_ebs_volume_created_encrypted_carries_aws_ebs_and_its_cross_account_c
     assert original.lifecycle == {"DeleteAfterDays": 35}  # never shortened without a copy
 
 
-def test_an_ebs_volume_with_a_customer_managed_key_is_copied(org):
-    key = org.client("kms", MAIN, EAST).create_key()["KeyMetadata"]["Arn"]
+def key_policy(*accounts: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in accounts]},
+        "Action": "kms:*", "Resource": "*"}]})
+
+
+@pytest.mark.parametrize("shared, state", [(False, "FAILED"), (True, "COMPLETED")])
+def test_an_ebs_volume_with_a_customer_managed_key_is_copied_once_the_key_is_shared(org, shared, state):
+    policy = key_policy(MAIN, BACKUP) if shared else key_policy(MAIN)
+    key = org.client("kms", MAIN, EAST).create_key(Policy=policy)["KeyMetadata"]["Arn"]
     volume = org.client("ec2", MAIN, EAST).create_volume(
         AvailabilityZone=f"{EAST}a", Size=8, Encrypted=True, KmsKeyId=key)
     arn = f"arn:aws:ec2:{EAST}:{MAIN}:volume/{volume['VolumeId']}"
     assert sandbox_backup.resource_encryption_key(arn) == key
     org.start_backup(MAIN, EAST, arn)
     org.run_until_idle()
-    assert copy1_of(arn).state == "COMPLETED"
+    job = copy1_of(arn)
+    assert job.state == state
+    if not shared:
+        assert job.status_message == "Given key ID is not accessible"
 
 
 def test_an_rds_instance_encrypted_with_the_default_key_fails_with_the_rds_message(org):

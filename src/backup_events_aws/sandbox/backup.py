@@ -1082,22 +1082,73 @@ def copy_failure_reason(job: CopyJob, injected: bool = True) -> str | None:
             if source.resource_type in ("RDS", "Aurora", "DocumentDB", "Neptune"):
                 return MSG_RDS_KEY_NOT_ACCESSIBLE
             return MSG_KEY_NOT_ACCESSIBLE
-    principal = {"principal_account": job.account, "principal_arn": job.iam_role_arn}
-    org_context = {"aws:PrincipalOrgID": organization_of(job.account)} if organization_of(job.account) else {}
+        key_refusal = _shared_key_refusal(source, dest_account)
+        if key_refusal:
+            return key_refusal
+    return _copy_role_refusal(job, source, source_backend, dest_account, dest_region, dest_name, cross_account)
+
+
+def _copy_role_refusal(job: CopyJob, source: RecoveryPoint, source_backend: BackupBackend, dest_account: str,
+                       dest_region: str, dest_name: str, cross_account: bool) -> str | None:
+    """AWS Backup copies with the job's role (authorization.py decides, docs/AWS-BEHAVIOUR.md §7, §11.3):
+
+    * backup:CopyFromBackupVault on the source recovery point: an explicit Deny in the source
+      vault's policy or the role's policies refuses. Whether the role must also allow it is not
+      documented, and the AWS managed role policy is not known to grant it: only a Deny refuses.
+    * backup:CopyIntoBackupVault on the destination vault: the role's identity policies and the
+      vault's policy, both when the vault is in another account (either in the same account).
+    A role IAM does not know is judged by the vault policies alone."""
+    from backup_events_aws.sandbox.authorization import decide, principal_context, role_policy_statements
+
+    identity = role_policy_statements(job.iam_role_arn)
+    context = principal_context(job.account, job.iam_role_arn)
     source_vault = source_backend.vaults.get(job.source_vault_name)
     source_policy = statements_of(getattr(source_vault, "sandbox_access_policy", None))
-    copy_from = Request(action="backup:CopyFromBackupVault", resource=source.arn, **principal,
-                        context={**org_context, "backup:CopyTargets": [job.destination_vault_arn]})
-    if is_denied(source_policy, copy_from, check_principal=True):
+    copy_from = Request(action="backup:CopyFromBackupVault", resource=source.arn, principal_account=job.account,
+                        principal_arn=job.iam_role_arn,
+                        context={**context, "backup:CopyTargets": [job.destination_vault_arn]})
+    if "explicit deny" in decide(copy_from, source_policy, job.account, identity or []).reason:
         return MSG_ACCESS_DENIED
-    if cross_account:
-        dest_vault = backend_for(dest_account, dest_region).vaults[dest_name]
-        dest_policy = statements_of(getattr(dest_vault, "sandbox_access_policy", None))
-        copy_into = Request(action="backup:CopyIntoBackupVault", resource=dest_vault.backup_vault_arn,
-                            **principal, context=org_context)
-        # aws-facts 4.2/4.4: the destination vault must Allow backup:CopyIntoBackupVault
-        if not is_allowed(dest_policy, copy_into, check_principal=True):
+    dest_vault = backend_for(dest_account, dest_region).vaults[dest_name]
+    dest_policy = statements_of(getattr(dest_vault, "sandbox_access_policy", None))
+    copy_into = Request(action="backup:CopyIntoBackupVault", resource=dest_vault.backup_vault_arn,
+                        principal_account=job.account, principal_arn=job.iam_role_arn, context=context)
+    if identity is None:  # aws-facts 4.2/4.4: the destination vault must Allow backup:CopyIntoBackupVault
+        if cross_account and not is_allowed(dest_policy, copy_into, check_principal=True):
             return MSG_ACCESS_DENIED
+        return None
+    if not decide(copy_into, dest_policy if dest_policy else None, dest_account, identity).allowed:
+        return MSG_ACCESS_DENIED  # aws-facts 4.4: "Access Denied trying to call AWS Backup service"
+    return None
+
+
+def _shared_key_refusal(source: RecoveryPoint, dest_account: str) -> str | None:
+    """A cross-account copy of a type AWS Backup does not fully manage needs the source's customer
+    managed key shared with the destination account: its key policy must let that account use it
+    (kms:Decrypt and kms:CreateGrant; docs/AWS-BEHAVIOUR.md §4.3). Keys moto's KMS does not hold are
+    not judged (the sandbox cannot know their policy)."""
+    if source.resource_type in FULLY_MANAGED_TYPES or not source.encryption_key_arn:
+        return None
+    from moto.kms.models import kms_backends
+
+    from backup_events_aws.sandbox.authorization import decide
+
+    try:
+        _, _, key_region, key_account, resource = arn_parts(source.encryption_key_arn)
+    except ValueError:
+        return None
+    key = kms_backends[key_account][key_region].keys.get(resource.split("/", 1)[-1]) \
+        if resource.startswith("key/") else None
+    if key is None:
+        return None
+    administrator = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]  # the destination's own side
+    for action in ("kms:Decrypt", "kms:CreateGrant"):
+        request = Request(action=action, resource=key.arn, principal_account=dest_account,
+                          principal_arn=f"arn:{get_partition(key_region)}:iam::{dest_account}:root")
+        if not decide(request, statements_of(key.policy), key_account, administrator).allowed:
+            if source.resource_type in ("RDS", "Aurora", "DocumentDB", "Neptune"):
+                return MSG_RDS_KEY_NOT_ACCESSIBLE
+            return MSG_KEY_NOT_ACCESSIBLE  # aws-facts 4.4
     return None
 
 

@@ -67,7 +67,8 @@ import boto3
 from .clock import Clock
 from .helpers import arn_parts, random_uuid
 from .cloudformation import event_invoke_config_of, function_extras_of
-from .policies import Request, access_allowed, statements_of
+from .authorization import decide, principal_context, role_policy_statements, session_arn_of
+from .policies import Request, denial_message, statements_of
 
 # Lambda async retry schedule on function errors (aws-facts 5.3): 2 retries by
 # default, 1 minute before the 2nd attempt and 2 minutes before the 3rd.
@@ -621,12 +622,14 @@ class LambdaRuntime:
         queue = sqs_backends[account][region].queues.get(name)
         if queue is None:
             return "on-failure-refused", ("NO_RESOURCE", f"Queue not found: {queue_arn}")
+        # Sent by a session of the execution role (named after the function): the role's keys, no
+        # aws:SourceArn (docs/AWS-BEHAVIOUR.md §11.4).
         request = Request(action="sqs:SendMessage", resource=queue_arn, principal_account=function.account_id,
-                          principal_arn=function.role, context={"aws:SecureTransport": "true"})
-        if not access_allowed(role_policy_statements(function.role) or [], statements_of(queue.policy), request,
-                              same_account=account == function.account_id):
-            return "on-failure-refused", (
-                "NO_PERMISSIONS", f"{function.role} may not send to {queue_arn} (role or queue policy)")
+                          principal_arn=function.role, session_arn=session_arn_of(function.role, function.function_name),
+                          context=principal_context(function.account_id, function.role))
+        decision = decide(request, statements_of(queue.policy), account)
+        if not decision.allowed:
+            return "on-failure-refused", ("NO_PERMISSIONS", denial_message(request, decision))
         _send_sqs(queue_arn, body, attributes)
         return "on-failure-delivered", None
 
@@ -676,25 +679,6 @@ class _SimulatedTime:
         runtime = _active_runtime
         if runtime is None or not runtime.clock.spend(seconds):
             self.real.sleep(seconds)
-
-
-def role_policy_statements(role_arn: str) -> list[dict[str, Any]] | None:
-    """Statements of a moto IAM role's inline and managed (default version) policies; None if
-    there is no such role."""
-    from moto.iam.models import iam_backends
-
-    partition, _, _, account, resource = arn_parts(role_arn)
-    try:
-        role = iam_backends[account][partition].get_role(resource.split("/")[-1])
-    except Exception:
-        return None
-    documents = list(role.policies.values()) + [
-        version.document
-        for policy in role.managed_policies.values()
-        for version in policy.versions
-        if version.is_default
-    ]
-    return [s for document in documents for s in statements_of(document)]
 
 
 def _send_sqs(queue_arn: str, body: str, attributes: dict[str, str] | None = None) -> None:

@@ -204,8 +204,19 @@ class Organization:
         # The role AWS Backup assumes for copies (CopyRoleName default), in every account.
         trust = {"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-        self.client("iam", account, "us-east-1").create_role(
-            RoleName=COPY_ROLE_NAME, Path=COPY_ROLE_PATH, AssumeRolePolicyDocument=json.dumps(trust))
+        iam = self.client("iam", account, "us-east-1")
+        iam.create_role(RoleName=COPY_ROLE_NAME, Path=COPY_ROLE_PATH, AssumeRolePolicyDocument=json.dumps(trust))
+        # What the sandbox evaluates of the AWS managed AWSBackupServiceRolePolicyForBackup that
+        # AWS attaches to this role: copying into any vault, and using KMS keys for it
+        # (docs/AWS-BEHAVIOUR.md §7, §11.3; a stand-in, not the managed policy's text).
+        iam.put_role_policy(RoleName=COPY_ROLE_NAME, PolicyName="AWSBackupServiceRolePolicyForBackup", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": ["backup:DescribeBackupVault", "backup:CopyIntoBackupVault"],
+                 "Resource": "arn:aws:backup:*:*:backup-vault:*"},
+                {"Effect": "Allow", "Action": ["kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey",
+                                               "kms:CreateGrant"], "Resource": "*"},
+            ]}))
 
     def copy_role_arn(self, account: str) -> str:
         return f"arn:aws:iam::{account}:role{COPY_ROLE_PATH}{COPY_ROLE_NAME}"

@@ -225,3 +225,47 @@ def test_the_operators_own_credentials_are_not_governed(explicit_org):
     # The sandbox's operator sessions stand for account administrators: their role is not in IAM.
     backup = explicit_org.client("backup", MAIN, EAST)
     assert backup.list_copy_jobs()["CopyJobs"] is not None
+
+
+# ---------------------------------------------------------------------------- request contexts
+
+
+def test_each_call_carries_the_context_keys_aws_documents_for_it(explicit_org):
+    """docs/AWS-BEHAVIOUR.md §11.4: EventBridge acting for a rule carries aws:SourceArn (the rule)
+    and aws:SourceAccount; a role session (the forward role, the function's role) carries the
+    principal's keys and no aws:SourceArn; every request carries aws:ResourceAccount."""
+    from backup_events_aws.sandbox.authorization import add_listener, remove_listener
+
+    org = explicit_org
+    seen: list[tuple[str, str | None, dict]] = []
+
+    def listen(request, decision):
+        seen.append((request.action, request.service, dict(request.context)))
+
+    add_listener(listen)
+    try:
+        sandbox_backup.deny_access("UpdateRecoveryPointLifecycle", MAIN)  # the function fails: on-failure record
+        resource = org.create_resource("EFS", MAIN, EAST)
+        org.start_backup(MAIN, EAST, resource)
+        org.run_until_idle()
+    finally:
+        sandbox_backup.allow_access("UpdateRecoveryPointLifecycle", MAIN)
+        remove_listener(listen)
+
+    def contexts(action, service=None):
+        return [c for a, s, c in seen if a == action and s == service]
+
+    [invoke, *_] = contexts("lambda:InvokeFunction", "events.amazonaws.com")
+    assert invoke["aws:SourceArn"].startswith(f"arn:aws:events:{EAST}:{MAIN}:rule/")
+    assert invoke["aws:SourceAccount"] == MAIN and "aws:PrincipalArn" not in invoke
+    [forward, *_] = contexts("events:PutEvents")
+    assert forward["aws:PrincipalOrgID"] == "o-xxxxxxxxxx" and forward["aws:PrincipalAccount"] == MAIN
+    assert ":role/" in forward["aws:PrincipalArn"] and "aws:SourceArn" not in forward
+    assert forward["aws:ResourceAccount"] == BACKUP
+    [copy, *_] = contexts("backup:StartCopyJob")
+    assert copy["aws:PrincipalArn"] == function_role_arn(org, MAIN) and copy["aws:ResourceAccount"] == MAIN
+    assert "aws:SourceArn" not in copy
+    [pass_role, *_] = contexts("iam:PassRole")
+    assert pass_role["iam:PassedToService"] == "backup.amazonaws.com"
+    on_failure = [c for c in contexts("sqs:SendMessage") if c.get("aws:PrincipalArn") == function_role_arn(org, MAIN)]
+    assert on_failure and "aws:SourceArn" not in on_failure[0] and on_failure[0]["aws:PrincipalOrgID"]

@@ -1113,12 +1113,12 @@ def _copy_role_refusal(job: CopyJob, source: RecoveryPoint, source_backend: Back
     dest_policy = statements_of(getattr(dest_vault, "sandbox_access_policy", None))
     copy_into = Request(action="backup:CopyIntoBackupVault", resource=dest_vault.backup_vault_arn,
                         principal_account=job.account, principal_arn=job.iam_role_arn, context=context)
-    if identity is None:  # aws-facts 4.2/4.4: the destination vault must Allow backup:CopyIntoBackupVault
+    if identity is None:  # docs/AWS-BEHAVIOUR.md §4.2, §4.4: the destination vault must Allow CopyIntoBackupVault
         if cross_account and not is_allowed(dest_policy, copy_into, check_principal=True):
             return MSG_ACCESS_DENIED
         return None
     if not decide(copy_into, dest_policy if dest_policy else None, dest_account, identity).allowed:
-        return MSG_ACCESS_DENIED  # aws-facts 4.4: "Access Denied trying to call AWS Backup service"
+        return MSG_ACCESS_DENIED  # docs/AWS-BEHAVIOUR.md §4.4: "Access Denied trying to call AWS Backup service"
     return None
 
 
@@ -1148,7 +1148,7 @@ def _shared_key_refusal(source: RecoveryPoint, dest_account: str) -> str | None:
         if not decide(request, statements_of(key.policy), key_account, administrator).allowed:
             if source.resource_type in ("RDS", "Aurora", "DocumentDB", "Neptune"):
                 return MSG_RDS_KEY_NOT_ACCESSIBLE
-            return MSG_KEY_NOT_ACCESSIBLE  # aws-facts 4.4
+            return MSG_KEY_NOT_ACCESSIBLE  # docs/AWS-BEHAVIOUR.md §4.4
     return None
 
 

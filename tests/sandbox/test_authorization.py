@@ -183,8 +183,9 @@ def test_a_wildcard_in_the_service_segment_is_refused_at_run_time_and_the_backup
         [point] = [p for p in sandbox_backup.recovery_points(account_id=MAIN) if p.resource_arn == resource]
         assert len(sandbox_backup.copy_jobs()) == before  # nothing copied
         assert point.lifecycle == {"DeleteAfterDays": 35}  # nor shortened
-        session = function_role_arn(org, MAIN).replace(":iam::", ":sts::").replace(":role/", ":assumed-role/")
-        expected = (f"User: {session.rsplit('/', 1)[0]}/{session.rsplit('/', 1)[1]}/sandbox is not authorized "
+        role_name = function_role_arn(org, MAIN).rsplit("/", 1)[1]
+        function_name = org.stack_outputs(MAIN, EAST)["FunctionName"]  # Lambda names the session after it
+        expected = (f"User: arn:aws:sts::{MAIN}:assumed-role/{role_name}/{function_name} is not authorized "
                     f"to perform: backup:StartCopyJob on resource: {point.arn} because no identity-based "
                     "policy allows the backup:StartCopyJob action")
         assert any("AccessDeniedException" in e and expected in e for e in function_errors(org, MAIN)), \

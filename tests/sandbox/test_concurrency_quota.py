@@ -27,7 +27,7 @@ def test_a_reservation_must_leave_the_minimum_unreserved():
 
 
 def test_a_new_account_gets_the_reduced_quota_by_default():
-    runtime = LambdaRuntime(Clock(), lambda role: {})
+    runtime = LambdaRuntime(Clock(), lambda role, session: {})
     assert runtime.concurrency_quota(MAIN) == NEW_ACCOUNT_CONCURRENCY == 10
     runtime.set_concurrency_quota(MAIN, 1000)
     assert runtime.concurrency_quota(MAIN) == 1000

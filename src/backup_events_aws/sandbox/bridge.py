@@ -112,19 +112,21 @@ class MotoCredentials:
     def __init__(self) -> None:
         self._cache: dict[str, dict[str, str]] = {}
 
-    def for_role(self, role_arn: str) -> dict[str, str]:
-        if role_arn not in self._cache:
+    def for_role(self, role_arn: str, session_name: str = "sandbox") -> dict[str, str]:
+        """A session of the role; Lambda names its sessions after the function."""
+        key = f"{role_arn}|{session_name}"
+        if key not in self._cache:
             sts = boto3.client(
                 "sts", region_name="us-east-1",
                 aws_access_key_id="AKIASANDBOXBOOTSTRAP", aws_secret_access_key="sandbox",
             )
-            credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName="sandbox")["Credentials"]
-            self._cache[role_arn] = {
+            credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+            self._cache[key] = {
                 "AccessKeyId": credentials["AccessKeyId"],
                 "SecretAccessKey": credentials["SecretAccessKey"],
                 "SessionToken": credentials["SessionToken"],
             }
-        return self._cache[role_arn]
+        return self._cache[key]
 
     def for_account(self, account: str) -> dict[str, str]:
         return self.for_role(f"arn:aws:iam::{account}:role/sandbox-operator")

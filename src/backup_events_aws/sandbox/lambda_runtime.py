@@ -100,7 +100,8 @@ def reservation_refusal(quota: int, reserved_elsewhere: int, reservation: int) -
 API_LATENCY_SECONDS = 0.06
 COLD_START_SECONDS = 0.25
 
-CredentialsFor = Callable[[str], dict[str, str]]  # role ARN -> AccessKeyId/SecretAccessKey/SessionToken
+# (role ARN, session name) -> AccessKeyId/SecretAccessKey/SessionToken
+CredentialsFor = Callable[[str, str], dict[str, str]]
 
 
 def function_arn(region: str, account: str, name: str, partition: str = "aws") -> str:
@@ -500,7 +501,7 @@ class LambdaRuntime:
             return archive.read(f"{module_file}.py").decode("utf-8")
 
     def _runtime_environment(self, function: Any) -> dict[str, str]:
-        credentials = self.credentials_for(function.role)
+        credentials = self.credentials_for(function.role, function.function_name)  # Lambda's session name
         extras = function_extras_of(function)
         logging_config = extras.get("LoggingConfig", {})
         variables = {

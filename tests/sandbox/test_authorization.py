@@ -270,3 +270,60 @@ def test_each_call_carries_the_context_keys_aws_documents_for_it(explicit_org):
     assert pass_role["iam:PassedToService"] == "backup.amazonaws.com"
     on_failure = [c for c in contexts("sqs:SendMessage") if c.get("aws:PrincipalArn") == function_role_arn(org, MAIN)]
     assert on_failure and "aws:SourceArn" not in on_failure[0] and on_failure[0]["aws:PrincipalOrgID"]
+
+
+# ---------------------------------------------------------------------------- any governed session
+
+
+@pytest.fixture
+def bare_org():
+    organization = Organization.minimum().start(deploy=False)
+    try:
+        yield organization
+    finally:
+        organization.stop()
+
+
+def role_session(org: Organization, statements: list[dict]) -> Any:
+    """A session of a new role in MAIN whose only policy is `statements`."""
+    import boto3
+
+    iam = org.client("iam", MAIN, EAST)
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": MAIN},
+                                                      "Action": "sts:AssumeRole"}]}
+    arn = iam.create_role(RoleName="Worker", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="Worker", PolicyName="p",
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    keys = org.credentials.for_role(arn, "worker")
+    return boto3.Session(aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"],
+                         aws_session_token=keys["SessionToken"], region_name=EAST)
+
+
+def test_a_role_session_is_held_to_its_policies_and_the_queue_and_key_policies(bare_org):
+    from botocore.exceptions import ClientError
+
+    org = bare_org
+    sqs = org.client("sqs", MAIN, EAST)
+    allowed_url = sqs.create_queue(QueueName="allowed")["QueueUrl"]
+    other_url = sqs.create_queue(QueueName="other")["QueueUrl"]
+    session = role_session(org, [{"Effect": "Allow", "Action": "sqs:SendMessage",
+                                  "Resource": f"arn:aws:sqs:{EAST}:{MAIN}:allowed"}])
+    worker = session.client("sqs")
+    worker.send_message(QueueUrl=allowed_url, MessageBody="x")
+    with pytest.raises(ClientError) as excinfo:
+        worker.send_message(QueueUrl=other_url, MessageBody="x")
+    assert excinfo.value.response["Error"]["Message"] == (
+        f"User: arn:aws:sts::{MAIN}:assumed-role/Worker/worker is not authorized to perform: sqs:SendMessage "
+        f"on resource: arn:aws:sqs:{EAST}:{MAIN}:other because no identity-based policy allows the "
+        "sqs:SendMessage action")
+    # a queue policy naming the role allows it on its own, in the same account
+    sqs.set_queue_attributes(QueueUrl=other_url, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage",
+                                                "Principal": {"AWS": f"arn:aws:iam::{MAIN}:role/Worker"},
+                                                "Resource": f"arn:aws:sqs:{EAST}:{MAIN}:other"}]})})
+    worker.send_message(QueueUrl=other_url, MessageBody="x")
+    # KMS: the default key policy delegates to the account's identity policies
+    key = org.client("kms", MAIN, EAST).create_key()["KeyMetadata"]["KeyId"]
+    with pytest.raises(ClientError) as excinfo:
+        session.client("kms").encrypt(KeyId=key, Plaintext=b"x")
+    assert "because no identity-based policy allows the kms:Encrypt action" in excinfo.value.response["Error"]["Message"]

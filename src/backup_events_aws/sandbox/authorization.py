@@ -213,7 +213,36 @@ def _backup_accesses(response: Any, operation: str) -> list[Access] | None:
     return None
 
 
-RESOLVERS: dict[str, Callable[[Any, str], "list[Access] | None"]] = {"backup": _backup_accesses}
+def _sqs_accesses(response: Any, operation: str) -> list[Access] | None:
+    """SQS queue operations act on the queue (its ARN from the QueueUrl), under the queue policy."""
+    url = response._get_param("QueueUrl")
+    if not url or operation in ("ListQueues", "CreateQueue", "GetQueueUrl"):
+        return None
+    account, name = url.rstrip("/").split("/")[-2:]
+    from moto.sqs.models import sqs_backends
+
+    queue = sqs_backends[account][response.region].queues.get(name)
+    arn = f"arn:aws:sqs:{response.region}:{account}:{name}"
+    policy = statements_of(queue.policy) if queue is not None and queue.policy else None
+    return [Access(f"sqs:{operation}", arn, account, policy)]
+
+
+def _kms_accesses(response: Any, operation: str) -> list[Access] | None:
+    """KMS key operations act on the key, under its key policy (every key has one)."""
+    key_id = response._get_param("KeyId")
+    if not key_id:
+        return None
+    from moto.kms.models import kms_backends
+
+    try:
+        key = kms_backends[response.current_account][response.region].describe_key(key_id)
+    except Exception:
+        return None
+    return [Access(f"kms:{operation}", key.arn, key.account_id, statements_of(key.policy))]
+
+
+RESOLVERS: dict[str, Callable[[Any, str], "list[Access] | None"]] = {
+    "backup": _backup_accesses, "sqs": _sqs_accesses, "kms": _kms_accesses}
 
 
 def accesses_of(response: Any) -> list[Access]:

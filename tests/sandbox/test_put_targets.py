@@ -59,3 +59,15 @@ def test_the_bus_must_exist_and_admit_the_rules_account(org):
     assert error["Message"] == (f"User: arn:aws:iam::{OUTSIDER}:root is not authorized to perform: events:PutEvents "
                                 f"on resource: {bus_arn} because no resource-based policy allows the "
                                 "events:PutEvents action")
+
+
+def test_stackset_account_filters_select_as_cloudformation_does():
+    from backup_events_aws.sandbox.stacksets import filtered_accounts
+
+    ou = ["111111111111", BACKUP, MAIN]
+    assert filtered_accounts(ou, [BACKUP], "INTERSECTION") == [BACKUP]
+    assert filtered_accounts(ou, [BACKUP], "DIFFERENCE") == ["111111111111", MAIN]
+    assert filtered_accounts(ou, [OUTSIDER], "UNION") == [*ou, OUTSIDER]
+    assert filtered_accounts(ou, [], None) == ou
+    with pytest.raises(ValueError):
+        filtered_accounts(ou, [], "SOME")

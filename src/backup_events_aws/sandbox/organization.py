@@ -32,6 +32,7 @@ from moto import mock_aws
 
 from . import backup as sandbox_backup
 from .authorization import Gate
+from .stacksets import StackSetTargets
 from . import cloudformation as sandbox_cloudformation
 from .bridge import Bridge, Delivery, Faults, MotoCredentials
 from .clock import Clock
@@ -120,6 +121,7 @@ class Organization:
                              faults=faults, credentials=self.credentials, concurrency_quota=concurrency_quota)
         self._mock: Any = None
         self.gate = Gate()  # every governed request is authorised (authorization.py)
+        self.stackset_targets = StackSetTargets()  # DeploymentTargets.AccountFilterType (stacksets.py)
         self._saved_environ: dict[str, str] = {}
         self._resource_numbers = iter(range(1, 1_000_000))
 
@@ -175,6 +177,7 @@ class Organization:
         sandbox_cloudformation.install()
         self.bridge.install()
         self.gate.install()
+        self.stackset_targets.install()
         for account in self.accounts:
             self._create_copy_role(account)
         if deploy:
@@ -183,6 +186,7 @@ class Organization:
         return self
 
     def stop(self) -> None:
+        self.stackset_targets.uninstall()
         self.gate.uninstall()
         self.bridge.uninstall()
         sandbox_cloudformation.uninstall()

@@ -275,15 +275,6 @@ def test_each_call_carries_the_context_keys_aws_documents_for_it(explicit_org):
 # ---------------------------------------------------------------------------- any governed session
 
 
-@pytest.fixture
-def bare_org():
-    organization = Organization.minimum().start(deploy=False)
-    try:
-        yield organization
-    finally:
-        organization.stop()
-
-
 def role_session(org: Organization, statements: list[dict]) -> Any:
     """A session of a new role in MAIN whose only policy is `statements`."""
     import boto3
@@ -299,10 +290,10 @@ def role_session(org: Organization, statements: list[dict]) -> Any:
                          aws_session_token=keys["SessionToken"], region_name=EAST)
 
 
-def test_a_role_session_is_held_to_its_policies_and_the_queue_and_key_policies(bare_org):
+def test_a_role_session_is_held_to_its_policies_and_the_queue_and_key_policies(explicit_org):
     from botocore.exceptions import ClientError
 
-    org = bare_org
+    org = explicit_org
     sqs = org.client("sqs", MAIN, EAST)
     allowed_url = sqs.create_queue(QueueName="allowed")["QueueUrl"]
     other_url = sqs.create_queue(QueueName="other")["QueueUrl"]

@@ -178,11 +178,15 @@ class Organization:
         self.bridge.install()
         self.gate.install()
         self.stackset_targets.install()
-        for account in self.accounts:
-            self._create_copy_role(account)
-        if deploy:
-            self.deploy()
-            self.bridge.start_schedules()  # e.g. the daily catch-up sweep
+        try:
+            for account in self.accounts:
+                self._create_copy_role(account)
+            if deploy:
+                self.deploy()
+                self.bridge.start_schedules()  # e.g. the daily catch-up sweep
+        except BaseException:
+            self.stop()  # a failed start leaves no patch behind
+            raise
         return self
 
     def stop(self) -> None:

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from backup_events_aws.sandbox import Organization
+from backup_events_aws.sandbox import Organization, minimum_layout
 from backup_events_aws.sandbox import backup as sandbox_backup
 
 MAIN, BACKUP = "000022224444", "999977775555"
@@ -17,8 +17,13 @@ EAST = "us-east-1"
 
 
 @pytest.fixture(scope="module")
-def org():
-    with Organization.minimum() as organization:
+def org(tmp_path_factory):
+    # A template whose function role lists the recovery-point ARNs (independent of how the
+    # repository's template spells them).
+    from test_authorization import EXPLICIT_RECOVERY_POINTS, template_variant
+
+    path = template_variant(tmp_path_factory.mktemp("template"), EXPLICIT_RECOVERY_POINTS)
+    with Organization(minimum_layout(), template_path=path) as organization:
         yield organization
 
 

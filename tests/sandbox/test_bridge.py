@@ -309,12 +309,23 @@ def test_cross_account_bus_delivery_keeps_the_envelope(sandbox):
 
 
 def test_cross_account_bus_refused_by_the_bus_policy_goes_to_the_dlq(sandbox):
-    deploy(CENTRAL_ACCOUNT, REGION, "central", central_stack(admit_org=False))
+    from moto.events.models import events_backends
+
+    deploy(CENTRAL_ACCOUNT, REGION, "central", central_stack(admit_org=True))
     deploy(SOURCE_ACCOUNT, REGION, "forward", forwarder_stack(allow_put_events=True))
+    # The bus stops admitting the organisation after the rule's targets were put.
+    events_backends[CENTRAL_ACCOUNT][REGION].event_buses["central"]._statements.clear()
     sandbox.deliver(dict(BACKUP_EVENT), SOURCE_ACCOUNT, REGION)
     sandbox.clock.advance(10)
     assert receive_all(CENTRAL_ACCOUNT, REGION, "inbox") == []
     assert dead_letter_codes(SOURCE_ACCOUNT) == ["CROSS_ACCOUNT_INGESTION_FAILED"]
+
+
+def test_a_rule_targeting_a_bus_that_does_not_admit_its_account_is_refused_when_created(sandbox):
+    deploy(CENTRAL_ACCOUNT, REGION, "central", central_stack(admit_org=False))
+    with pytest.raises(Exception) as excinfo:  # PutTargets checks the bus policy (docs/AWS-BEHAVIOUR.md §14)
+        deploy(SOURCE_ACCOUNT, REGION, "forward", forwarder_stack(allow_put_events=True))
+    assert "because no resource-based policy allows the events:PutEvents action" in str(excinfo.value)
 
 
 def test_cross_account_bus_without_role_permission_goes_to_the_dlq(sandbox):

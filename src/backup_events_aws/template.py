@@ -154,38 +154,23 @@ def render(
     return render_template(account_id, region, parameters, template_path)["Resources"]
 
 
-def _effective_parameters(parameters: dict[str, Any] | None, template: dict[str, Any]) -> dict[str, str]:
-    values = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
-    values.update({name: str(value) for name, value in (parameters or {}).items()})
-    return values
-
-
 def parameter_errors(parameters: dict[str, Any] | None = None, template_path: str | Path = TEMPLATE) -> list[str]:
-    """'Name: ConstraintDescription' for each value its Parameters definition refuses."""
+    """'Name: ConstraintDescription' for each value its Parameters definition refuses
+    (parameter_checks.violation: the same checks the sandbox's CreateStack applies)."""
+    from backup_events_aws import parameter_checks
+
     template = load(template_path)
     specs = template["Parameters"]
     errors = [f"{name}: not a parameter of this template" for name in (parameters or {}) if name not in specs]
     missing = [name for name, spec in specs.items() if "Default" not in spec and name not in (parameters or {})]
     errors += [f"{name}: a value is required" for name in missing]
-    values = _effective_parameters(parameters, template)
+    values = parameter_checks.effective_values(template, parameters)
     for name, spec in specs.items():
         if name in missing:
             continue
-        value = values[name]
-        ok = True
-        if "AllowedValues" in spec:
-            ok = value in [str(v) for v in spec["AllowedValues"]]
-        if ok and "AllowedPattern" in spec:
-            ok = re.fullmatch(spec["AllowedPattern"], value) is not None
-        if ok and spec["Type"] == "Number":
-            try:
-                number = float(value)
-            except ValueError:
-                ok = False
-            else:
-                ok = float(spec.get("MinValue", number)) <= number <= float(spec.get("MaxValue", number))
-        if not ok:
-            errors.append(f"{name}: {spec.get('ConstraintDescription', 'value not allowed')}")
+        found = parameter_checks.violation(name, spec, values[name])
+        if found:
+            errors.append(f"{name}: {spec.get('ConstraintDescription', found.reason)}")
     return errors
 
 
@@ -193,51 +178,11 @@ def evaluate_rules(
     parameters: dict[str, Any] | None, account_id: str, region: str, template_path: str | Path = TEMPLATE
 ) -> list[str]:
     """The AssertDescription of every Rules assertion that fails for these parameters."""
+    from backup_events_aws import parameter_checks
+
     template = load(template_path)
-    values = _effective_parameters(parameters, template)
-    values.update({"AWS::AccountId": account_id, "AWS::Region": region, "AWS::Partition": _partition(region)})
-
-    def ev(node: Any) -> Any:
-        if isinstance(node, dict) and len(node) == 1:
-            (function, arg), = node.items()
-            if function == "Ref":
-                return values[arg]
-            if function == "Fn::Equals":
-                left, right = (ev(a) for a in arg)
-                return str(left) == str(right)
-            if function == "Fn::Not":
-                return not ev(arg[0])
-            if function == "Fn::And":
-                return all(ev(a) for a in arg)
-            if function == "Fn::Or":
-                return any(ev(a) for a in arg)
-            if function == "Fn::Contains":
-                return str(ev(arg[1])) in [str(v) for v in ev(arg[0])]
-            if function == "Fn::EachMemberEquals":
-                return all(str(v) == str(ev(arg[1])) for v in ev(arg[0]))
-            if function == "Fn::EachMemberIn":
-                allowed = [str(v) for v in ev(arg[1])]
-                return all(str(v) in allowed for v in ev(arg[0]))
-            if function.startswith("Fn::"):
-                raise NotImplementedError(f"Rules function {function} is not evaluated here")
-        if isinstance(node, list):
-            return [ev(item) for item in node]
-        return node
-
-    failing = []
-    for rule in template.get("Rules", {}).values():
-        if "RuleCondition" in rule and not ev(rule["RuleCondition"]):
-            continue
-        failing += [a["AssertDescription"] for a in rule["Assertions"] if not ev(a["Assert"])]
-    return failing
-
-
-def _partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
+    values = parameter_checks.effective_values(template, parameters)
+    return parameter_checks.failing_assertions(template, values, account_id, region)
 
 
 def main(argv: list[str] | None = None) -> int:

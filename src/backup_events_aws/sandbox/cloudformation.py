@@ -13,6 +13,18 @@ really hold what the template declares:
   AWS::Events::EventBus  Policy     (moto ignores the property; we apply it after moto creates the bus)
   AWS::Lambda::Function  LoggingConfig, DeadLetterConfig (moto drops them; the bridge reads them)
 
+It also makes moto's CloudFormation refuse what CloudFormation refuses:
+
+  parameters   CreateStack / UpdateStack check every value against its Type,
+               AllowedValues, AllowedPattern, Min/MaxLength, Min/MaxValue, then the
+               Rules, before any resource exists: ValidationError with CloudFormation's
+               text (parameter_checks.py; docs/AWS-BEHAVIOUR.md §12).
+  policies     every policy document a resource declares (role trust and inline
+               policies, managed policies, vault, bus, queue and key policies) is checked
+               as IAM checks it (iam_validation.py; docs/AWS-BEHAVIOUR.md §11.1, §11.2).
+               A refused one fails that resource (CREATE_FAILED with IAM's message)
+               and rolls the stack back (ROLLBACK_COMPLETE), as CloudFormation does.
+
 How moto finds models: `moto.cloudformation.parsing` maps a type name to the
 *direct* subclasses of `CloudFormationModel` and caches the map with lru_cache.
 Defining the classes below adds them; `install()` clears the caches so the map
@@ -30,9 +42,16 @@ from typing import Any
 from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.backup.models import backup_backends
 from moto.cloudformation import parsing
+from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.models import CloudFormationBackend, Event, Stack
+from moto.utilities.utils import get_partition
 from moto.core.common_models import CloudFormationModel
 from moto.events.models import EventBus, EventBusPolicyStatement, events_backends
+from moto.logs.models import LogGroup
 from moto.sqs.models import sqs_backends
+
+from backup_events_aws import parameter_checks
+from backup_events_aws.sandbox import iam_validation
 
 
 def _as_json_text(document: Any) -> str:
@@ -411,22 +430,232 @@ def _clean_json_dropping_novalue(resource_json: Any, resources_map: Any) -> Any:
     return cleaned
 
 
+# --------------------------------------------------------------------------- parameters
+
+
+def parameter_refusal(template: str | dict[str, Any], parameters: dict[str, Any] | None,
+                      account_id: str, region: str) -> str | None:
+    """CloudFormation's ValidationError text for these parameter values (None: accepted).
+
+    Constraints first, then Rules, as CloudFormation checks them before it touches
+    any resource (docs/AWS-BEHAVIOUR.md §12)."""
+    document = Stack.parse_template(template) if isinstance(template, str) else template
+    messages = parameter_checks.refusals(document, parameters)
+    if messages:
+        return messages[0]
+    values = parameter_checks.effective_values(document, parameters)
+    failing = parameter_checks.failing_assertions(document, values, account_id, region)
+    return failing[0] if failing else None
+
+
+def _refuse_bad_parameters(template: Any, parameters: dict[str, Any] | None, account_id: str, region: str) -> None:
+    message = parameter_refusal(template, parameters, account_id, region)
+    if message:
+        raise ValidationError(message=message)
+
+
+_moto_create_stack = CloudFormationBackend.create_stack
+_moto_update_stack = CloudFormationBackend.update_stack
+_moto_create_change_set = CloudFormationBackend.create_change_set
+
+
+def _create_stack_checking_parameters(self, name, template, parameters, *args, **kwargs):  # type: ignore[no-untyped-def]
+    _refuse_bad_parameters(template, parameters, self.account_id, self.region_name)
+    try:
+        return _moto_create_stack(self, name, template, parameters, *args, **kwargs)
+    except ResourceRefused as refused:
+        # moto may create resources before create_resources (to compute exports).
+        stack = next(s for s in self.stacks.values() if s.name == name and s.status != "DELETE_COMPLETE")
+        roll_back(stack, refused)
+        return stack
+
+
+def _update_stack_checking_parameters(self, name, template, role_arn, parameters, tags):  # type: ignore[no-untyped-def]
+    stack = self.get_stack(name)
+    resolved = self._resolve_update_parameters(instance=stack, incoming_params=parameters or [])
+    _refuse_bad_parameters(template or stack.template, resolved, self.account_id, self.region_name)
+    return _moto_update_stack(self, name, template, role_arn, parameters, tags)
+
+
+def _create_change_set_checking_parameters(self, stack_name, change_set_name, template, parameters, *args, **kwargs):  # type: ignore[no-untyped-def]
+    _refuse_bad_parameters(template, parameters, self.account_id, self.region_name)
+    return _moto_create_change_set(self, stack_name, change_set_name, template, parameters, *args, **kwargs)
+
+
+# --------------------------------------------------------------------------- policies
+
+
+class ResourceRefused(Exception):
+    """A resource the service refused to create: fails it, and rolls the stack back."""
+
+    def __init__(self, logical_id: str, resource_type: str, reason: str):
+        self.logical_id = logical_id
+        self.resource_type = resource_type
+        self.reason = reason
+        super().__init__(f"{logical_id} ({resource_type}): {reason}")
+
+
+# Resource type -> the service that validates its documents, as CloudFormation names it.
+_POLICY_SERVICES = {
+    "AWS::IAM::Role": "Iam", "AWS::IAM::Policy": "Iam", "AWS::IAM::ManagedPolicy": "Iam",
+    "AWS::IAM::RolePolicy": "Iam", "AWS::Backup::BackupVault": "Backup", "AWS::SQS::QueuePolicy": "Sqs",
+    "AWS::Events::EventBus": "EventBridge", "AWS::Events::EventBusPolicy": "EventBridge", "AWS::KMS::Key": "Kms",
+}
+
+
+def policy_documents(resource_type: str, properties: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """(where, kind, document) of every policy document a resource's properties declare."""
+    documents: list[tuple[str, str, Any]] = []
+    if resource_type == "AWS::IAM::Role":
+        if properties.get("AssumeRolePolicyDocument"):
+            documents.append(("AssumeRolePolicyDocument", "trust", properties["AssumeRolePolicyDocument"]))
+        for policy in properties.get("Policies") or []:
+            documents.append((f"policy {policy.get('PolicyName')}", "identity", policy.get("PolicyDocument")))
+    elif resource_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy"):
+        documents.append(("PolicyDocument", "identity", properties.get("PolicyDocument")))
+    elif resource_type == "AWS::Backup::BackupVault" and properties.get("AccessPolicy"):
+        documents.append(("AccessPolicy", "resource", properties["AccessPolicy"]))
+    elif resource_type == "AWS::SQS::QueuePolicy":
+        documents.append(("PolicyDocument", "resource", properties.get("PolicyDocument")))
+    elif resource_type == "AWS::Events::EventBus" and properties.get("Policy"):
+        documents.append(("Policy", "resource", properties["Policy"]))
+    elif resource_type == "AWS::Events::EventBusPolicy" and properties.get("Statement"):
+        statement = _as_dict(properties["Statement"])
+        documents.append(("Statement", "resource", {"Version": "2012-10-17", "Statement": [statement]}))
+    elif resource_type == "AWS::KMS::Key" and properties.get("KeyPolicy"):
+        documents.append(("KeyPolicy", "resource", properties["KeyPolicy"]))
+    return documents
+
+
+def resource_refusal(resource_type: str, properties: dict[str, Any], region: str) -> str | None:
+    """The ResourceStatusReason CloudFormation shows when a policy of this resource is
+    refused (None: every document passes). docs/AWS-BEHAVIOUR.md §11.1, §11.2, §12."""
+    for where, kind, document in policy_documents(resource_type, properties):
+        if document is None:
+            continue
+        problems = iam_validation.policy_problems(document, kind, get_partition(region))
+        if problems:
+            first = problems[0]
+            statement = f", statement {first.statement}" if first.statement else ""
+            return (f'Resource handler returned message: "{first.code}: {first.message} '
+                    f'(Service: {_POLICY_SERVICES[resource_type]}, Status Code: 400)" ({where}{statement})')
+    return None
+
+
+_moto_parse_resource_and_generate_name = parsing.parse_resource_and_generate_name
+
+
+def _parse_resource_checking_policies(logical_id, resource_json, resources_map):  # type: ignore[no-untyped-def]
+    parsed = _moto_parse_resource_and_generate_name(logical_id, resource_json, resources_map)
+    if parsed:
+        _, cleaned, _ = parsed
+        resource_type = cleaned.get("Type", "")
+        reason = resource_refusal(resource_type, cleaned.get("Properties") or {}, resources_map._region_name)
+        if reason:
+            raise ResourceRefused(logical_id, resource_type, reason)
+    return parsed
+
+
+_moto_create_resources = Stack.create_resources
+_moto_stack_update = Stack.update
+
+
+def _resource_event(stack: Stack, refused: ResourceRefused, status: str) -> None:
+    stack.events.append(Event(
+        stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=refused.logical_id,
+        physical_resource_id="", resource_type=refused.resource_type, resource_status=status,
+        resource_status_reason=refused.reason, resource_properties=None,
+    ))
+
+
+class _NoOutputs:
+    """A rolled-back stack shows no outputs (and must not create resources to compute them)."""
+
+    exports: list[Any] = []
+
+    def values(self) -> list[Any]:
+        return []
+
+
+def roll_back(stack: Stack, refused: ResourceRefused) -> None:
+    """Fail the refused resource and roll the stack back, as CloudFormation does on create."""
+    _resource_event(stack, refused, "CREATE_FAILED")
+    stack.status_reason = (f"The following resource(s) failed to create: [{refused.logical_id}]. "
+                           "Rollback requested by user.")
+    stack.status = "ROLLBACK_IN_PROGRESS"
+    stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=stack.status_reason)
+    try:
+        stack.resource_map.delete()  # what was created before the failure
+    except Exception:  # noqa: BLE001 - a rollback deletes what it can
+        pass
+    stack.resource_map._resource_json_map = {}  # nothing left to create lazily
+    stack.output_map = _NoOutputs()  # type: ignore[assignment]
+    stack.status = "ROLLBACK_COMPLETE"
+    stack._add_stack_event("ROLLBACK_COMPLETE")
+
+
+def _create_resources_or_roll_back(self: Stack) -> None:
+    try:
+        _moto_create_resources(self)
+    except ResourceRefused as refused:
+        roll_back(self, refused)
+
+
+def _update_or_roll_back(self: Stack, template: str, *args: Any, **kwargs: Any) -> None:
+    previous = self.template
+    try:
+        _moto_stack_update(self, template, *args, **kwargs)
+    except ResourceRefused as refused:
+        _resource_event(self, refused, "UPDATE_FAILED")
+        self.template = previous
+        self._parse_template()
+        self.status_reason = f"The following resource(s) failed to update: [{refused.logical_id}]."
+        self.status = "UPDATE_ROLLBACK_COMPLETE"
+        self._add_stack_event("UPDATE_ROLLBACK_COMPLETE", resource_status_reason=self.status_reason)
+
+
 # --------------------------------------------------------------------------- install
+
+
+def _log_group_attribute(self, attribute_name: str) -> str:  # type: ignore[no-untyped-def]
+    # CloudFormation's GetAtt Arn of AWS::Logs::LogGroup ends in ":*" (moto's has no
+    # suffix); an IAM statement on it then covers the group's log streams
+    # (docs/AWS-BEHAVIOUR.md §11.1).
+    if attribute_name == "Arn":
+        return f"{self.arn}:*"
+    return _moto_log_group_attribute(self, attribute_name)
+
+
+_moto_log_group_attribute = LogGroup.get_cfn_attribute
 
 
 def install() -> None:
     """Make moto's CloudFormation create the types above (idempotent)."""
+    LogGroup.get_cfn_attribute = _log_group_attribute  # type: ignore[method-assign]
     LambdaFunction.create_from_cloudformation_json = classmethod(_function_create_keeping_extras)  # type: ignore[method-assign,assignment]
     EventBus.create_from_cloudformation_json = classmethod(_event_bus_create_with_policy)  # type: ignore[method-assign,assignment]
     # Ref on AWS::Events::EventBus returns the bus name; moto's model has no
     # physical_resource_id, so its Ref yields the Python object.
     EventBus.physical_resource_id = property(lambda bus: bus.name)  # type: ignore[attr-defined]
     parsing.clean_json = _clean_json_dropping_novalue
+    parsing.parse_resource_and_generate_name = _parse_resource_checking_policies
+    Stack.create_resources = _create_resources_or_roll_back  # type: ignore[method-assign]
+    Stack.update = _update_or_roll_back  # type: ignore[method-assign]
+    CloudFormationBackend.create_stack = _create_stack_checking_parameters  # type: ignore[method-assign]
+    CloudFormationBackend.update_stack = _update_stack_checking_parameters  # type: ignore[method-assign]
+    CloudFormationBackend.create_change_set = _create_change_set_checking_parameters  # type: ignore[method-assign]
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
 
 
 def uninstall() -> None:
+    LogGroup.get_cfn_attribute = _moto_log_group_attribute  # type: ignore[method-assign]
     parsing.clean_json = _moto_clean_json
+    parsing.parse_resource_and_generate_name = _moto_parse_resource_and_generate_name
+    Stack.create_resources = _moto_create_resources  # type: ignore[method-assign]
+    Stack.update = _moto_stack_update  # type: ignore[method-assign]
+    CloudFormationBackend.create_stack = _moto_create_stack  # type: ignore[method-assign]
+    CloudFormationBackend.update_stack = _moto_update_stack  # type: ignore[method-assign]
+    CloudFormationBackend.create_change_set = _moto_create_change_set  # type: ignore[method-assign]
     LambdaFunction.create_from_cloudformation_json = classmethod(_moto_function_create)  # type: ignore[method-assign,assignment]
     EventBus.create_from_cloudformation_json = classmethod(_moto_event_bus_create)  # type: ignore[method-assign,assignment]

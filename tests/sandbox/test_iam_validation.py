@@ -285,3 +285,34 @@ def test_required_parameters_without_a_value_are_named():
 ])
 def test_each_constraint_has_cloudformations_message(spec, value, message):
     assert parameter_checks.refusals({"Parameters": {"P": spec}}, {"P": value}) == [message]
+
+
+def test_a_stack_set_instance_refused_is_outdated_with_the_reason(stack_account):
+    cloudformation = client("cloudformation", stack_account, REGION)
+    template = {"Parameters": {"OrgId": {"Type": "String", "AllowedPattern": "^o-[a-z0-9]{10,32}$"}},
+                "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}
+    cloudformation.create_stack_set(StackSetName="set", TemplateBody=json.dumps(template),
+                                    Parameters=[{"ParameterKey": "OrgId", "ParameterValue": "org-123"}])
+    cloudformation.create_stack_instances(StackSetName="set", Accounts=[stack_account], Regions=[REGION])
+    instance = cloudformation.describe_stack_instance(
+        StackSetName="set", StackInstanceAccount=stack_account, StackInstanceRegion=REGION)["StackInstance"]
+    assert instance["Status"] == "OUTDATED"
+    assert instance["StatusReason"] == "Parameter 'OrgId' must match pattern ^o-[a-z0-9]{10,32}$"
+    assert instance["StackInstanceStatus"]["DetailedStatus"] == "FAILED"
+    assert cloudformation.list_stacks()["StackSummaries"] == []
+
+
+def test_moto_internals_the_deploy_checks_rely_on_are_still_there():
+    # Canary: the checks wrap these private moto functions (moto is pinned).
+    import inspect
+
+    from moto.cloudformation import models, parsing
+
+    assert list(inspect.signature(parsing.parse_resource_and_generate_name).parameters) == [
+        "logical_id", "resource_json", "resources_map"]
+    assert list(inspect.signature(models.StackInstance.__init__).parameters)[1:] == [
+        "account_id", "region_name", "stackset_id", "stack_name", "name", "template", "parameters",
+        "permission_model"]
+    for method in ("create_resources", "update", "_add_stack_event", "parse_template"):
+        assert callable(getattr(models.Stack, method))
+    assert iam_validation._sar().data_version() == "0.1.202610271"

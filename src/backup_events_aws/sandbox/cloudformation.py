@@ -18,7 +18,9 @@ It also makes moto's CloudFormation refuse what CloudFormation refuses:
   parameters   CreateStack / UpdateStack check every value against its Type,
                AllowedValues, AllowedPattern, Min/MaxLength, Min/MaxValue, then the
                Rules, before any resource exists: ValidationError with CloudFormation's
-               text (parameter_checks.py; docs/AWS-BEHAVIOUR.md §12).
+               text (parameter_checks.py; docs/AWS-BEHAVIOUR.md §12). A StackSet
+               instance so refused, or whose stack rolls back, is OUTDATED with the
+               reason as its StatusReason.
   policies     every policy document a resource declares (role trust and inline
                policies, managed policies, vault, bus, queue and key policies) is checked
                as IAM checks it (iam_validation.py; docs/AWS-BEHAVIOUR.md §11.1, §11.2).
@@ -43,7 +45,7 @@ from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.backup.models import backup_backends
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
-from moto.cloudformation.models import CloudFormationBackend, Event, Stack
+from moto.cloudformation.models import CloudFormationBackend, Event, Stack, StackInstance
 from moto.utilities.utils import get_partition
 from moto.core.common_models import CloudFormationModel
 from moto.events.models import EventBus, EventBusPolicyStatement, events_backends
@@ -415,6 +417,47 @@ def _event_bus_create_with_policy(cls, resource_name, cloudformation_json, accou
     return bus
 
 
+# --------------------------------------------------------------------------- StackSet instances
+
+_moto_stack_instance_init = StackInstance.__init__
+_moto_stack_instance_to_dict = StackInstance.to_dict
+_moto_stack_instance_delete = StackInstance.delete
+
+
+def _stack_instance_init(self, account_id, region_name, stackset_id, stack_name, name, template,  # type: ignore[no-untyped-def]
+                         parameters, permission_model):
+    """A StackSet instance whose stack CloudFormation refuses is OUTDATED with the reason
+    (parameters, Rules, or the failed resource), not an error of CreateStackInstances."""
+    values = parameters if isinstance(parameters, dict) else {
+        p["ParameterKey"]: p["ParameterValue"] for p in (parameters or [])}
+    self.sandbox_status_reason = parameter_refusal(template, values, account_id, region_name)
+    if self.sandbox_status_reason:
+        self.account_id, self.region_name, self.stackset_id = account_id, region_name, stackset_id
+        self.stack_name, self.name, self.template = stack_name, name, template
+        self.parameters, self.permission_model = parameters or [], permission_model
+        self.stack = None
+        return
+    _moto_stack_instance_init(self, account_id, region_name, stackset_id, stack_name, name, template,
+                              parameters, permission_model)
+    if self.stack.status == "ROLLBACK_COMPLETE":
+        failed = next(e for e in self.stack.events if e.resource_status == "CREATE_FAILED")
+        self.sandbox_status_reason = (f"ResourceLogicalId:{failed.logical_resource_id}, ResourceType:"
+                                      f"{failed.resource_type}, ResourceStatusReason:{failed.resource_status_reason}")
+
+
+def _stack_instance_to_dict(self) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    described = _moto_stack_instance_to_dict(self)
+    if getattr(self, "sandbox_status_reason", None):
+        described.update({"Status": "OUTDATED", "StatusReason": self.sandbox_status_reason,
+                          "StackInstanceStatus": {"DetailedStatus": "FAILED"}})
+    return described
+
+
+def _stack_instance_delete(self) -> None:  # type: ignore[no-untyped-def]
+    if self.stack is not None:
+        _moto_stack_instance_delete(self)
+
+
 # --------------------------------------------------------------------------- AWS::NoValue in lists
 
 _moto_clean_json = parsing.clean_json
@@ -644,6 +687,9 @@ def install() -> None:
     CloudFormationBackend.create_stack = _create_stack_checking_parameters  # type: ignore[method-assign]
     CloudFormationBackend.update_stack = _update_stack_checking_parameters  # type: ignore[method-assign]
     CloudFormationBackend.create_change_set = _create_change_set_checking_parameters  # type: ignore[method-assign]
+    StackInstance.__init__ = _stack_instance_init  # type: ignore[method-assign]
+    StackInstance.to_dict = _stack_instance_to_dict  # type: ignore[method-assign]
+    StackInstance.delete = _stack_instance_delete  # type: ignore[method-assign]
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
 
@@ -657,5 +703,8 @@ def uninstall() -> None:
     CloudFormationBackend.create_stack = _moto_create_stack  # type: ignore[method-assign]
     CloudFormationBackend.update_stack = _moto_update_stack  # type: ignore[method-assign]
     CloudFormationBackend.create_change_set = _moto_create_change_set  # type: ignore[method-assign]
+    StackInstance.__init__ = _moto_stack_instance_init  # type: ignore[method-assign]
+    StackInstance.to_dict = _moto_stack_instance_to_dict  # type: ignore[method-assign]
+    StackInstance.delete = _moto_stack_instance_delete  # type: ignore[method-assign]
     LambdaFunction.create_from_cloudformation_json = classmethod(_moto_function_create)  # type: ignore[method-assign,assignment]
     EventBus.create_from_cloudformation_json = classmethod(_moto_event_bus_create)  # type: ignore[method-assign,assignment]

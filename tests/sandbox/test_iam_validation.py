@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from urllib.parse import unquote
 
 import botocore.exceptions
 import pytest
@@ -316,3 +317,46 @@ def test_moto_internals_the_deploy_checks_rely_on_are_still_there():
     for method in ("create_resources", "update", "_add_stack_event", "parse_template"):
         assert callable(getattr(models.Stack, method))
     assert iam_validation._sar().data_version() == "0.1.202610271"
+
+
+def test_a_lambda_permission_with_a_malformed_source_arn_fails_the_stack(stack_account):
+    cloudformation = client("cloudformation", stack_account, REGION)
+    cloudformation.create_stack(StackName="s", TemplateBody=json.dumps({"Resources": {
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                    "Action": "sts:AssumeRole"}]}}},
+        "Function": {"Type": "AWS::Lambda::Function", "Properties": {
+            "FunctionName": "fn", "Handler": "index.h", "Runtime": "python3.13",
+            "Role": {"Fn::GetAtt": ["Role", "Arn"]}, "Code": {"ZipFile": "def h(e, c): pass\n"}}},
+        "Permission": {"Type": "AWS::Lambda::Permission", "Properties": {
+            "FunctionName": {"Ref": "Function"}, "Action": "lambda:InvokeFunction",
+            "Principal": "events.amazonaws.com", "SourceArn": "rule/BackupEvents"}}}}))
+    assert cloudformation.describe_stacks(StackName="s")["Stacks"][0]["StackStatus"] == "ROLLBACK_COMPLETE"
+    failed = [e for e in cloudformation.describe_stack_events(StackName="s")["StackEvents"]
+              if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert [e["LogicalResourceId"] for e in failed] == ["Permission"]
+    assert "Value 'rule/BackupEvents' at 'sourceArn' failed to satisfy constraint" in failed[0]["ResourceStatusReason"]
+
+
+def test_an_update_with_a_refused_policy_rolls_back(stack_account):
+    def role_stack(resource):
+        return json.dumps({"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {
+            "RoleName": "r",
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+            "Policies": [{"PolicyName": "p", "PolicyDocument": identity(allow("backup:DescribeBackupVault", resource))}],
+        }}}})
+
+    cloudformation = client("cloudformation", stack_account, REGION)
+    good = f"arn:aws:backup:{REGION}:{ACCOUNT}:backup-vault:v"
+    cloudformation.create_stack(StackName="s", TemplateBody=role_stack(good), Capabilities=["CAPABILITY_NAMED_IAM"])
+    cloudformation.update_stack(StackName="s", TemplateBody=role_stack(f"arn:aws:*:{REGION}:*:*"),
+                                Capabilities=["CAPABILITY_NAMED_IAM"])
+    stack = cloudformation.describe_stacks(StackName="s")["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    failed = [e for e in cloudformation.describe_stack_events(StackName="s")["StackEvents"]
+              if e["ResourceStatus"] == "UPDATE_FAILED"]
+    assert [e["LogicalResourceId"] for e in failed] == ["Role"] and VENDOR in failed[0]["ResourceStatusReason"]
+    policy = client("iam", stack_account).get_role_policy(RoleName="r", PolicyName="p")["PolicyDocument"]
+    text = unquote(policy) if isinstance(policy, str) else json.dumps(policy)
+    assert good in text and f"arn:aws:*:{REGION}" not in text  # the role keeps its policy

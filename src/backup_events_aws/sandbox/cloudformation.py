@@ -24,7 +24,8 @@ It also makes moto's CloudFormation refuse what CloudFormation refuses:
   policies     every policy document a resource declares (role trust and inline
                policies, managed policies, vault, bus, queue and key policies) is checked
                as IAM checks it (iam_validation.py; docs/AWS-BEHAVIOUR.md §11.1, §11.2).
-               A refused one fails that resource (CREATE_FAILED with IAM's message)
+               Lambda permissions' Action and SourceArn are checked as AddPermission
+               checks them. A refused one fails that resource (CREATE_FAILED with IAM's message)
                and rolls the stack back (ROLLBACK_COMPLETE), as CloudFormation does.
 
 How moto finds models: `moto.cloudformation.parsing` maps a type name to the
@@ -39,6 +40,7 @@ reset clears it too; these classes are only the thin CloudFormation layer.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction, lambda_backends
@@ -570,9 +572,29 @@ def policy_documents(resource_type: str, properties: dict[str, Any]) -> list[tup
     return documents
 
 
+# Lambda's AddPermission input constraints (Lambda API reference, AddPermission).
+_LAMBDA_ACTION = re.compile(r"(lambda:[*]|lambda:[a-zA-Z]+|[*])")
+_LAMBDA_SOURCE_ARN = re.compile(r"arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:([a-z]{2}(-gov)?-[a-z]+-\d{1})?:(\d{12})?:(.*)")
+
+
+def _lambda_permission_refusal(properties: dict[str, Any]) -> str | None:
+    action, source_arn = str(properties.get("Action", "")), properties.get("SourceArn")
+    if not _LAMBDA_ACTION.fullmatch(action) or (action.startswith("lambda:") and action != "lambda:*"
+                                                 and not iam_validation.matching_actions(action)):
+        return f"Action {action} is not a Lambda action"
+    if source_arn is not None and not _LAMBDA_SOURCE_ARN.fullmatch(str(source_arn)):
+        return (f"1 validation error detected: Value '{source_arn}' at 'sourceArn' failed to satisfy "
+                f"constraint: Member must satisfy regular expression pattern: {_LAMBDA_SOURCE_ARN.pattern}")
+    return None
+
+
 def resource_refusal(resource_type: str, properties: dict[str, Any], region: str) -> str | None:
     """The ResourceStatusReason CloudFormation shows when a policy of this resource is
     refused (None: every document passes). docs/AWS-BEHAVIOUR.md §11.1, §11.2, §12."""
+    if resource_type == "AWS::Lambda::Permission":
+        message = _lambda_permission_refusal(properties)
+        return (f'Resource handler returned message: "{message} (Service: Lambda, Status Code: 400)"'
+                if message else None)
     for where, kind, document in policy_documents(resource_type, properties):
         if document is None:
             continue

@@ -39,6 +39,7 @@ reset clears it too; these classes are only the thin CloudFormation layer.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -572,19 +573,25 @@ def policy_documents(resource_type: str, properties: dict[str, Any]) -> list[tup
     return documents
 
 
-# Lambda's AddPermission input constraints (Lambda API reference, AddPermission).
-_LAMBDA_ACTION = re.compile(r"(lambda:[*]|lambda:[a-zA-Z]+|[*])")
-_LAMBDA_SOURCE_ARN = re.compile(r"arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:([a-z]{2}(-gov)?-[a-z]+-\d{1})?:(\d{12})?:(.*)")
+@functools.lru_cache(maxsize=None)
+def _lambda_input_pattern(shape: str) -> re.Pattern[str]:
+    """An AddPermission input's pattern, from Lambda's API model as botocore ships it."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("lambda")
+    return re.compile(model.shape_for(shape).metadata["pattern"])
+
 
 
 def _lambda_permission_refusal(properties: dict[str, Any]) -> str | None:
     action, source_arn = str(properties.get("Action", "")), properties.get("SourceArn")
-    if not _LAMBDA_ACTION.fullmatch(action) or (action.startswith("lambda:") and action != "lambda:*"
+    if not _lambda_input_pattern("Action").fullmatch(action) or (action.startswith("lambda:") and action != "lambda:*"
                                                  and not iam_validation.matching_actions(action)):
         return f"Action {action} is not a Lambda action"
-    if source_arn is not None and not _LAMBDA_SOURCE_ARN.fullmatch(str(source_arn)):
+    arn_pattern = _lambda_input_pattern("Arn")
+    if source_arn is not None and not arn_pattern.fullmatch(str(source_arn)):
         return (f"1 validation error detected: Value '{source_arn}' at 'sourceArn' failed to satisfy "
-                f"constraint: Member must satisfy regular expression pattern: {_LAMBDA_SOURCE_ARN.pattern}")
+                f"constraint: Member must satisfy regular expression pattern: {arn_pattern.pattern}")
     return None
 
 

@@ -48,7 +48,7 @@ from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.backup.models import backup_backends
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
-from moto.cloudformation.models import CloudFormationBackend, Event, Stack, StackInstance
+from moto.cloudformation.models import CloudFormationBackend, Event, Stack, StackInstance, StackSet
 from moto.utilities.utils import get_partition
 from moto.core.common_models import CloudFormationModel
 from moto.events.models import EventBus, EventBusPolicyStatement, events_backends
@@ -461,6 +461,18 @@ def _stack_instance_delete(self) -> None:  # type: ignore[no-untyped-def]
         _moto_stack_instance_delete(self)
 
 
+_moto_create_stack_instances = StackSet.create_stack_instances
+
+
+def _create_stack_instances_reporting_failures(self, accounts, regions, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """The operation FAILED when an instance failed (no failure tolerance is modelled)."""
+    operation_id = _moto_create_stack_instances(self, accounts, regions, *args, **kwargs)
+    instances = [self.instances.get_instance(account, region) for account in accounts for region in regions]
+    if any(getattr(instance, "sandbox_status_reason", None) for instance in instances if instance):
+        self.get_operation(operation_id)["Status"] = "FAILED"
+    return operation_id
+
+
 # --------------------------------------------------------------------------- AWS::NoValue in lists
 
 _moto_clean_json = parsing.clean_json
@@ -719,6 +731,7 @@ def install() -> None:
     StackInstance.__init__ = _stack_instance_init  # type: ignore[method-assign]
     StackInstance.to_dict = _stack_instance_to_dict  # type: ignore[method-assign]
     StackInstance.delete = _stack_instance_delete  # type: ignore[method-assign]
+    StackSet.create_stack_instances = _create_stack_instances_reporting_failures  # type: ignore[method-assign]
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
 
@@ -735,5 +748,6 @@ def uninstall() -> None:
     StackInstance.__init__ = _moto_stack_instance_init  # type: ignore[method-assign]
     StackInstance.to_dict = _moto_stack_instance_to_dict  # type: ignore[method-assign]
     StackInstance.delete = _moto_stack_instance_delete  # type: ignore[method-assign]
+    StackSet.create_stack_instances = _moto_create_stack_instances  # type: ignore[method-assign]
     LambdaFunction.create_from_cloudformation_json = classmethod(_moto_function_create)  # type: ignore[method-assign,assignment]
     EventBus.create_from_cloudformation_json = classmethod(_moto_event_bus_create)  # type: ignore[method-assign,assignment]

@@ -364,3 +364,18 @@ def test_an_update_with_a_refused_policy_rolls_back(stack_account):
     text = unquote(policy) if isinstance(policy, str) else json.dumps(policy)
     assert good in text and f"arn:aws:*:{REGION}" not in text  # the role keeps its policy
 
+
+
+def test_a_stack_set_instance_that_passes_is_current(stack_account):
+    cloudformation = client("cloudformation", stack_account, REGION)
+    template = {"Parameters": {"OrgId": {"Type": "String", "AllowedPattern": "^o-[a-z0-9]{10,32}$"}},
+                "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "q"}}}}
+    cloudformation.create_stack_set(StackSetName="set", TemplateBody=json.dumps(template),
+                                    Parameters=[{"ParameterKey": "OrgId", "ParameterValue": "o-a1b2c3d4e5"}])
+    operation = cloudformation.create_stack_instances(
+        StackSetName="set", Accounts=[stack_account], Regions=[REGION])["OperationId"]
+    assert cloudformation.describe_stack_set_operation(
+        StackSetName="set", OperationId=operation)["StackSetOperation"]["Status"] == "SUCCEEDED"
+    instance = cloudformation.describe_stack_instance(
+        StackSetName="set", StackInstanceAccount=stack_account, StackInstanceRegion=REGION)["StackInstance"]
+    assert instance["Status"] == "CURRENT" and "StatusReason" not in instance

@@ -47,10 +47,10 @@ def function_stack(grant_permission: bool = True, timeout: int | None = None) ->
     resources = {
         "Role": {"Type": "AWS::IAM::Role", "Properties": {
             "RoleName": "fn-role",
-            "AssumeRolePolicyDocument": {"Statement": [{
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
             # Lambda sends on-failure records with the function's role.
-            "Policies": [{"PolicyName": "on-failure", "PolicyDocument": {"Statement": [{
+            "Policies": [{"PolicyName": "on-failure", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["ErrorQueue", "Arn"]}}]}}]}},
         "Function": {"Type": "AWS::Lambda::Function", "Properties": {
             "FunctionName": "handler", "Handler": "index.lambda_handler", "Runtime": "python3.13",
@@ -272,9 +272,9 @@ def forwarder_stack(allow_put_events: bool) -> dict:
     return {"Resources": {
         "ForwardRole": {"Type": "AWS::IAM::Role", "Properties": {
             "RoleName": "forwarder",
-            "AssumeRolePolicyDocument": {"Statement": [{
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
-            "Policies": [{"PolicyName": "put", "PolicyDocument": {"Statement": [{
+            "Policies": [{"PolicyName": "put", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Action": "events:PutEvents", "Resource": allowed}]}}]}},
         "Dlq": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "forward-dlq"}},
         "DlqPolicy": {"Type": "AWS::SQS::QueuePolicy", "Properties": {

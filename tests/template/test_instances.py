@@ -249,7 +249,7 @@ def test_role_resources_are_narrow(instance):
                         assert not any(iam_glob_matches(pattern, elsewhere) for pattern in resource), elsewhere
             assert not any(iam_glob_matches(pattern, vault_arn(account, region)) for pattern in resource)
             # ... and of this account even where the ARN has no account field (EBS, AMIs).
-            assert statement["Condition"] == {"StringEquals": {"aws:ResourceAccount": account}}
+            assert statement["Condition"] == {"StringEqualsIfExists": {"aws:ResourceAccount": account}}
         elif action == {"iam:PassRole"}:
             assert resource == f"arn:aws:iam::{account}:role/{COPY_ROLE}"
             assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}}

@@ -70,9 +70,13 @@ def violation(name: str, spec: dict[str, Any], value: Any) -> Violation | None:
             if number is None:
                 return refused(f"Parameter '{name}' must be a number", "Type")
             if "MinValue" in spec and number < float(spec["MinValue"]):
-                return refused(f"Parameter '{name}' must be a number not less than {_fmt(spec['MinValue'])}", "MinValue")
+                return refused(
+                    f"Parameter '{name}' must be a number not less than {_fmt(spec['MinValue'])}", "MinValue"
+                )
             if "MaxValue" in spec and number > float(spec["MaxValue"]):
-                return refused(f"Parameter '{name}' must be a number not greater than {_fmt(spec['MaxValue'])}", "MaxValue")
+                return refused(
+                    f"Parameter '{name}' must be a number not greater than {_fmt(spec['MaxValue'])}", "MaxValue"
+                )
         else:
             if "MinLength" in spec and len(member) < int(spec["MinLength"]):
                 return refused(f"Parameter '{name}' must contain at least {spec['MinLength']} characters", "MinLength")
@@ -85,8 +89,7 @@ def violation(name: str, spec: dict[str, Any], value: Any) -> Violation | None:
 
 def effective_values(template: dict[str, Any], supplied: dict[str, Any] | None) -> dict[str, str]:
     """Each parameter's value: the one supplied, else its Default (missing ones left out)."""
-    values = {name: str(spec["Default"]) for name, spec in template.get("Parameters", {}).items()
-              if "Default" in spec}
+    values = {name: str(spec["Default"]) for name, spec in template.get("Parameters", {}).items() if "Default" in spec}
     values.update({name: str(value) for name, value in (supplied or {}).items()})
     return values
 
@@ -126,8 +129,7 @@ def partition_of(region: str) -> str:
     return "aws"
 
 
-def failing_assertions(template: dict[str, Any], values: dict[str, str], account_id: str,
-                       region: str) -> list[str]:
+def failing_assertions(template: dict[str, Any], values: dict[str, str], account_id: str, region: str) -> list[str]:
     """The AssertDescription of every Rules assertion that fails for these values.
 
     Rules are evaluated after the parameters pass their own constraints; a rule whose
@@ -144,7 +146,7 @@ def failing_assertions(template: dict[str, Any], values: dict[str, str], account
 
     def ev(node: Any) -> Any:
         if isinstance(node, dict) and len(node) == 1:
-            (function, arg), = node.items()
+            ((function, arg),) = node.items()
             if function == "Ref":
                 return ref(arg)
             if function == "Fn::Equals":

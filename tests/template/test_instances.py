@@ -172,8 +172,8 @@ def test_function_settings(instance):
 
 def test_function_settings_follow_the_parameters():
     function = rendered(
-        MAIN, "us-west-1", VaultName="Mine", CopyRoleName="BackupCopier", NewDeleteAfterDays=3,
-        BackupsToCover="scheduled", CatchUpDays=2, LogLevel="DEBUG", FunctionMemorySize=256, FunctionTimeout=30,
+        MAIN, "us-west-1", VaultName="Mine", CopyRoleName="BackupCopier", NewDeleteAfterDays="3",
+        BackupsToCover="scheduled", CatchUpDays="2", LogLevel="DEBUG", FunctionMemorySize=256, FunctionTimeout=30,
         NamePrefix="Be2",
     )["Resources"]["Function"]["Properties"]
     variables = {name: str(value) for name, value in function["Environment"]["Variables"].items()}
@@ -405,7 +405,7 @@ def test_sample_vault_policies(instance):
     assert deny == {
         "Sid": "CopyFromOnlyToBackupVault", "Effect": "Deny", "Principal": "*",
         "Action": "backup:CopyFromBackupVault", "Resource": "*",
-        "Condition": {"ForAllValues:ArnNotLike": {"backup:CopyTargets": copy_target(account, region)}},
+        "Condition": {"ForAnyValue:ArnNotLike": {"backup:CopyTargets": copy_target(account, region)}},
     }
     if kind(account) == "R":
         assert policy == [deny]

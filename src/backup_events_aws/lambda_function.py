@@ -48,6 +48,9 @@ VAULT_LOCK_MAX_AGE = datetime.timedelta(minutes=5)
 # (5/s), DescribeRecoveryPoint (15/s) and StartCopyJob within AWS Backup's
 # request rates (docs/AWS-BEHAVIOUR.md §5.2).
 SWEEP_SECONDS_PER_ACTION = 0.2
+# The sweep stops with this much of the invocation left, so that it logs what it did and
+# raises (Lambda retries; the retry lists again and skips what is done) instead of timing out.
+SWEEP_RESERVE_MS = 15_000
 LAG_VAULT = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
 BOOLEAN = ("true", "false")
 
@@ -511,6 +514,7 @@ class BackupEvents:
         self.settings, self.clients, self.clock, self.sleep = settings, clients, clock, sleep
         self.vault_locks: dict[str, tuple[datetime.datetime, tuple[bool, int | None]]] = {}
         self.places: dict[str, Place] = {}  # by function ARN: parsed once
+        self.remaining_ms: Callable[[], int] | None = None  # the invocation's clock, if it has one
         self.handlers: dict[str, Callable[[Place, Any, Event], dict[str, Any]]] = {
             "copy_to_backup_account": self.copy,
             # Copy 2: copy 1 exists only because R found its original covered
@@ -522,6 +526,7 @@ class BackupEvents:
         }
 
     def __call__(self, event: Event, context: Any) -> dict[str, Any]:
+        self.remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
         try:
             place = self.places.get(context.invoked_function_arn)
             if place is None:
@@ -608,6 +613,9 @@ class BackupEvents:
         done = {"recovery_points": len(points), "copies_started": 0,
                 "retention_checked": 0, "failed": 0}
         for number, action in enumerate(actions):
+            if self.remaining_ms is not None and self.remaining_ms() < SWEEP_RESERVE_MS:
+                done["not_reached"] = len(actions) - number
+                break
             if number:
                 self.sleep(SWEEP_SECONDS_PER_ACTION)
             assert action.arguments is not None
@@ -625,9 +633,10 @@ class BackupEvents:
                     recovery_point=action.arguments["RecoveryPointArn"],
                     fix=fix_for(fields["aws_error_code"]), **fields)
         log(logging.INFO, "sweep", event, result=done)
-        if done["failed"]:
-            raise SweepIncomplete(f"{done['failed']} of {len(actions)} sweep actions "
-                                  "failed (see the ERROR lines before); the rest are done")
+        if done["failed"] or done.get("not_reached"):
+            raise SweepIncomplete(
+                f"{done['failed']} of {len(actions)} sweep actions failed (see the ERROR lines before), "
+                f"{done.get('not_reached', 0)} not reached before the timeout; the rest are done")
         return done
 
 

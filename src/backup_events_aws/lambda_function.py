@@ -307,7 +307,9 @@ def shorten_retention(place, arguments, event):
     log(logging.INFO, "aws_call", event, call="UpdateRecoveryPointLifecycle",
         request=request, previous=recovery_point.get("Lifecycle"),
         response=json_safe(response))
-    emit_saving(place, recovery_point.get("Lifecycle"), lifecycle)
+    before = (recovery_point.get("Lifecycle") or {}).get("DeleteAfterDays")
+    emit_metrics(place, {"OriginalsShortened": 1, "StorageDaysRemoved": (
+        before - lifecycle["DeleteAfterDays"] if is_set(before) else 0)})
     return lifecycle
 
 
@@ -396,8 +398,8 @@ def sweep(place, event):
     """
     points, states = sweep_inputs(place, backup_client(place.region))
     at = now()
-    report = coverage(points, states, place, at, ALERT_AFTER_HOURS)
-    emit_coverage(place, at, report)
+    rows, counts = coverage(points, states, place, at, ALERT_AFTER_HOURS)
+    emit_metrics(place, counts)
     done = {"recovery_points": len(points), "copies_started": 0,
             "retention_checked": 0}
     started = set()
@@ -409,273 +411,184 @@ def sweep(place, event):
         else:
             shorten_retention(place, action.arguments, event)
             done["retention_checked"] += 1
-    raise_on_unrepaired_gaps(report, started)
-    return dict(done, gaps=report["counts"]["CopyGaps"])
+    raise_on_unrepaired_gaps(rows, started)
+    return dict(done, gaps=counts["CopyGaps"])
 
 
 # --- Alerts and coverage (issue 12) -----------------------------------------
 # Every failure lands in the instance's error queue; an alarm on what arrives
 # there invokes the function (decide_alarm), which reads (never deletes) up to
-# 10 messages and tells the one alert topic, in plain words with the fix. The
-# explanations below are also what `backup-events redrive` shows.
+# 10 messages and tells the one alert topic, in plain words with the fix.
+# `backup-events redrive` shows the same explanations (explain_failure).
 
-# Copy failure messages and their fixes, matched by substring
-# (docs/AWS-BEHAVIOUR.md §4.4).
+# Copy failure messages (docs/AWS-BEHAVIOUR.md §4.4), matched by substring.
 KNOWN_FAILURES = [
-    ("must be a member of the same organization",
-     "put the source and backup accounts in the same AWS Organization (OrgId)"),
-    ("Feature is not supported for provided resource type",
-     "this resource type can't copy across accounts and regions in one action"),
-    ("You must have DescribeKey permissions on the default CMK",
-     "the AMI is encrypted with the default key: re-encrypt it with a customer"
-     " managed key shared with the backup account"),
-    ("Given key ID is not accessible",
-     "share the source's KMS key with the backup account (key policy), or "
-     "re-encrypt with a customer managed key: AWS managed keys (aws/ebs...) "
-     "can't be shared"),
+    ("same organization", "put both accounts in the organization OrgId"),
+    ("not supported for provided resource type",
+     "this type can't copy across accounts and regions at once"),
+    ("on the default CMK", "re-encrypt the AMI with a customer managed key "
+     "shared with the backup account"),
+    ("Given key ID is not accessible", "share the source's KMS key with the "
+     "backup account (AWS managed keys, e.g. aws/ebs, can't be shared)"),
     ("KMS key does not exist, is not enabled",
-     "share the source snapshot's KMS key with the backup account, and check "
-     "it is enabled"),
-    ("Access Denied trying to call AWS Backup service",
-     "the backup account's vault access policy must Allow "
-     "backup:CopyIntoBackupVault for the organization (redeploy its stack, or "
-     "see 'backup-events preflight')"),
-    ("Access denied exception while trying to list tags",
-     "give the copy role permission to list tags (e.g. attach "
-     "AWSBackupServiceRolePolicyForBackup)"),
+     "share the snapshot's KMS key with the backup account; enable it"),
+    ("Access Denied trying to call AWS Backup service", "the backup account's "
+     "vault access policy must Allow backup:CopyIntoBackupVault: redeploy it"),
+    ("while trying to list tags", "let the copy role list tags"),
     ("requires a target option group",
-     "create a matching RDS option group in the destination region"),
+     "create the RDS option group in the destination region"),
     ("Source AMI not found in Region",
-     "EC2 Allowed AMIs: allow images from the source account in the backup "
-     "account"),
-    ("Failed to unshare snapshot",
-     "the copy role was deleted during the copy: restore the role"),
+     "EC2 Allowed AMIs: allow the source account's images in the backup account"),
+    ("Failed to unshare snapshot", "restore the copy role (deleted mid-copy)"),
 ]
-# EventBridge dead letters: ERROR_CODE -> fix (docs/AWS-BEHAVIOUR.md §5.4).
+# A rule's dead letter: its ERROR_CODE (docs/AWS-BEHAVIOUR.md §5.4) -> fix.
+REDEPLOY = "EventBridge can't reach the target: redeploy the stack"
 DEAD_LETTER_FIXES = {
-    "NO_PERMISSIONS": "the target's resource policy or role no longer lets "
-    "EventBridge deliver: redeploy the stack ('backup-events deploy')",
-    "NO_RESOURCE": "the target no longer exists: redeploy the stack",
-    "CROSS_ACCOUNT_INGESTION_FAILED": "the backup account's event bus policy "
-    "must admit this organization: redeploy its stacks with the same OrgId",
-    "FAILED_TO_ASSUME_ROLE": "the rule's target role is missing or no longer "
-    "trusts events.amazonaws.com: redeploy the stack",
+    "CROSS_ACCOUNT_INGESTION_FAILED": "the backup account's bus policy must "
+    "admit this organization: redeploy its stacks with the same OrgId",
 }
 FAILED_STATES = ("FAILED", "ABORTED", "EXPIRED", "PARTIAL")
-GAP_FIX = ("the sweep could not start the missing copies: read the function's "
-           "ERROR lines; 'backup-events status' lists the gaps")
 
 
 class CoverageGap(RuntimeError):
-    """The sweep found backups uncovered for too long that it can't repair."""
+    """The sweep found backups uncovered for too long, none being repaired."""
 
 
-def likely_fix(status_message):
-    for fragment, fix in KNOWN_FAILURES:
-        if fragment.lower() in status_message.lower():
-            return fix
-    return ("read the status message; fix the cause (roles, vault policies, "
-            "KMS keys), then re-submit")
+def likely_fix(status):
+    return next((fix for part, fix in KNOWN_FAILURES if part.lower() in status.lower()),
+                "fix the cause (roles, vault policies, KMS keys), then re-submit")
 
 
 def describe_event(event):
     if not isinstance(event, dict):
         return "an event"
     detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
-    words = [event.get("detail-type") or "event", detail.get("state"),
-             event.get("resources") and f"of {event['resources'][0]}",
-             event.get("id") and f"(event {event['id']})"]
-    return " ".join(str(word) for word in words if word)
+    return " ".join(str(word) for word in (
+        event.get("detail-type") or "event", detail.get("state"),
+        event.get("resources") and f"of {event['resources'][0]}",
+        event.get("id") and f"(event {event['id']})") if word)
 
 
 def explain_failure(body, attributes):
     """Pure: (kind, summary, fix) of an error-queue message: a rule's dead
     letter, a Lambda on-failure record, a failed job event, or unknown."""
-    if attributes.get("ERROR_CODE"):
-        code = attributes["ERROR_CODE"]
-        return ("dead-letter", f"EventBridge could not deliver {describe_event(body)}"
-                f" to {attributes.get('TARGET_ARN', '')} ({code}: "
-                f"{attributes.get('ERROR_MESSAGE', '')})", DEAD_LETTER_FIXES.get(
-                    code, "fix the cause in the error message, then re-submit"))
-    if isinstance(body, dict) and "requestContext" in body and "requestPayload" in body:
-        error = body.get("responsePayload") or {}
-        context = body["requestContext"] or {}
-        fix = GAP_FIX if error.get("errorType") == "CoverageGap" else (
-            "fix the cause in the error (permissions, throttling, a missing "
-            "vault), then re-submit")
-        return ("function-error", f"the function failed "
-                f"{context.get('approximateInvokeCount', '?')} time(s) "
-                f"({context.get('condition', '')}) on "
-                f"{describe_event(body['requestPayload'])}: "
-                f"{error.get('errorType', '')}: {error.get('errorMessage', '')}", fix)
-    if (isinstance(body, dict) and body.get("source") == "aws.backup"
-            and isinstance(body.get("detail"), dict)
-            and body["detail"].get("state") in FAILED_STATES):
-        detail = body["detail"]
-        status = str(detail.get("statusMessage") or "").strip().strip('"') or (
-            "no status message")
-        where = detail.get("destinationBackupVaultArn")
-        return ("job-failed", f"{body.get('detail-type')} {detail.get('state')}: "
-                f"{status} ({describe_event(body)}"
-                f"{f', to {where}' if where else ''})", likely_fix(status))
-    return ("unknown", f"unrecognised message: {str(body)[:200]}",
-            "read it; delete it by hand once dealt with")
+    code = attributes.get("ERROR_CODE")
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if code:
+        return "dead-letter", (
+            f"EventBridge could not deliver {describe_event(body)} to "
+            f"{attributes.get('TARGET_ARN')} ({code}: {attributes.get('ERROR_MESSAGE')})"
+        ), DEAD_LETTER_FIXES.get(code, REDEPLOY)
+    if isinstance(body, dict) and "requestPayload" in body:
+        context, error = body.get("requestContext") or {}, body.get("responsePayload") or {}
+        return "function-error", (
+            f"the function failed {context.get('approximateInvokeCount')} "
+            f"time(s) ({context.get('condition')}) on {describe_event(body['requestPayload'])}: "
+            f"{error.get('errorType')}: {error.get('errorMessage')}"), likely_fix("")
+    if isinstance(detail, dict) and detail.get("state") in FAILED_STATES:
+        status = str(detail.get("statusMessage") or "no status message").strip('" ')
+        return "job-failed", (f"{body.get('detail-type')} {detail['state']}: "
+                              f"{status} ({describe_event(body)})"), likely_fix(status)
+    return "unknown", f"unrecognised: {str(body)[:200]}", "read it, delete it once dealt with"
 
 
 def decide_alarm(event, place):
     """Only CloudWatch puts aws.cloudwatch events (docs/AWS-BEHAVIOUR.md §18),
-    and alerting only reads the queue and publishes: a forged event can at
-    worst cause a false alert."""
-    detail = event["detail"]
-    alarm = (event.get("resources") or [""])[0]
-    if (detail.get("state") or {}).get("value") != "ALARM":
-        return ignore("alarm not in ALARM")
-    if not alarm.startswith(f"arn:{place.partition}:cloudwatch:{place.region}:"
-                            f"{place.account}:alarm:"):
-        return ignore("an alarm of another account or region")
-    try:
-        recent = json.loads(detail["state"].get("reasonData") or "{}").get(
-            "recentDatapoints") or []
-    except (TypeError, ValueError):
-        recent = []
-    return Action("alert", "alarm went off", {
-        "alarm": detail.get("alarmName"), "arrived": int(sum(recent)),
-        "since": detail["state"].get("timestamp")})
-
-
-_aws_clients = {}
+    and alerting only reads our queue and publishes: a forged event can at
+    worst cause a false alert, never an action on a backup."""
+    state = event["detail"].get("state") or {}
+    if state.get("value") != "ALARM" or not str((event.get("resources") or [""])[0]).startswith(
+            f"arn:{place.partition}:cloudwatch:{place.region}:{place.account}:alarm:"):
+        return ignore("not an alarm of this stack going off")
+    return Action("alert", "alarm went off", {"since": state.get("timestamp")})
 
 
 def aws_client(service, region):
-    if (service, region) not in _aws_clients:
-        _aws_clients[service, region] = boto3.client(service, region_name=region)
-    return _aws_clients[service, region]
+    if (service, region) not in _clients:
+        _clients[service, region] = boto3.client(service, region_name=region)
+    return _clients[service, region]
 
 
-def alert_topic_arn(place):
-    """AlertTopicArn, else B's topic, named after this function (NamePrefix)."""
-    return ALERT_TOPIC_ARN or (
-        f"arn:{place.partition}:sns:{BACKUP_REGION}:{BACKUP_ACCOUNT_ID}:"
-        f"{os.environ.get('AWS_LAMBDA_FUNCTION_NAME', 'BackupEvents')}-Alerts")
-
-
-def alert_text(place, arguments, messages):
-    """Pure: (subject, message) of the alert for these error-queue messages."""
-    explained = []
+def alert_text(place, since, messages):
+    """Pure: (subject, text) of the alert for these error-queue messages."""
+    lines = [f"Failures in account {place.account}, region {place.region}, "
+             f"vault {VAULT_NAME}, since {since}. In its error queue:"]
+    kinds = []
     for message in messages:
         try:
-            body = json.loads(message.get("Body", ""))
+            body = json.loads(message["Body"])
         except ValueError:
-            body = message.get("Body", "")
-        attributes = {key: value.get("StringValue", "") for key, value in (
-            message.get("MessageAttributes") or {}).items()}
-        explained.append(explain_failure(body, attributes))
-    arrived = max(arguments.get("arrived") or 0, len(explained))
-    kinds = {}
-    for kind, _, _ in explained:
-        kinds[kind] = kinds.get(kind, 0) + 1
-    where = f"account {place.account}, region {place.region}"
-    lines = [f"Backup Events: something failed in {where}, vault {VAULT_NAME}.",
-             "", f"{arrived} failure(s) reached the error queue "
-             f"{ERROR_QUEUE_URL.rsplit('/', 1)[-1]} (alarm {arguments.get('alarm')},"
-             f" {arguments.get('since')}). "
-             + (f"By kind: {', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))}."
-                if kinds else "None could be read now: see the queue."), ""]
-    for number, (kind, summary, fix) in enumerate(explained, 1):
-        lines += [f"{number}. [{kind}] {summary}", f"   Likely fix: {fix}", ""]
-    lines += ["Once the cause is fixed, re-submit what failed (it explains each message):",
-              f"  backup-events redrive --profile <account {place.account}> "
-              f"--region {place.region} --yes"]
-    subject = f"Backup Events: {arrived} failure(s) in {place.account} {place.region}"
-    return subject[:100], "\n".join(lines)
+            body = message["Body"]
+        kind, summary, fix = explain_failure(body, {key: value.get("StringValue") for key, value in (
+            message.get("MessageAttributes") or {}).items()})
+        kinds.append(kind)
+        lines += ["", f"[{kind}] {summary}", f"Likely fix: {fix}"]
+    lines += ["", f"{len(kinds)} read: " + ", ".join(
+        f"{kinds.count(kind)} {kind}" for kind in sorted(set(kinds))),
+        f"Once fixed: backup-events redrive --region {place.region} --yes, as {place.account}"]
+    return f"Backup Events: failures in {place.account} {place.region}", "\n".join(lines)
 
 
 def alert(place, arguments, event):
-    """Read up to 10 messages of our own error queue (visible again at once),
-    then publish one summary to the alert topic."""
+    """Read up to 10 messages of our own error queue (visible again at once:
+    redrive still finds them), then publish one summary to the alert topic,
+    ALERT_TOPIC_ARN or else B's topic named after this function (NamePrefix)."""
     messages = aws_client("sqs", place.region).receive_message(
         QueueUrl=ERROR_QUEUE_URL, MaxNumberOfMessages=10, VisibilityTimeout=0,
         WaitTimeSeconds=1, MessageAttributeNames=["All"]).get("Messages", [])
-    subject, text = alert_text(place, arguments, messages)
-    topic = alert_topic_arn(place)
-    response = aws_client("sns", topic.split(":")[3]).publish(
-        TopicArn=topic, Subject=subject, Message=text)
+    subject, text = alert_text(place, arguments["since"], messages)
+    topic = ALERT_TOPIC_ARN or (f"arn:{place.partition}:sns:{BACKUP_REGION}:{BACKUP_ACCOUNT_ID}:"
+                                f"{os.environ['AWS_LAMBDA_FUNCTION_NAME']}-Alerts")
+    aws_client("sns", topic.split(":")[3]).publish(TopicArn=topic, Subject=subject, Message=text)
     log(logging.INFO, "aws_call", event, call="Publish", request={
-        "TopicArn": topic, "Subject": subject}, read=len(messages),
-        response=json_safe(response))
+        "TopicArn": topic, "Subject": subject, "Message": text})
     return {"alerted": topic, "messages": len(messages)}
 
 
 def coverage(points, copy_job_states, place, at, alert_after_hours):
-    """Pure: what the sweep's instance holds and what is missing, one rule for
-    the sweep's metrics and `backup-events status`. R: its originals and copy
-    1 (then shortening); B: its copies 1 and copy 2. A gap: no completed copy
-    after alert_after_hours."""
-    rows, counts = [], {"Originals": 0, "OriginalsWithoutCopy1": 0,
-                        "OriginalsAwaitingShortening": 0, "Copies1": 0,
-                        "Copies1WithoutCopy2": 0, "CopyGaps": 0}
+    """Pure: (rows, counts), one rule for the sweep's metrics and `backup-events
+    status`. R: its originals, their copy 1 and shortening; B: its copies 1
+    and their copy 2. A gap: no completed copy after alert_after_hours."""
+    rows, counts = [], dict.fromkeys(("Originals", "Copies1", "CopyGaps", "AwaitingShortening"), 0)
     for point in points:
         arn = point["RecoveryPointArn"]
         if point.get("Status") not in ("COMPLETED", "AVAILABLE") or (
                 ":continuous:" in arn or not is_ours_to_copy(point, place)):
             continue
         states = copy_job_states.get(arn, [])
-        copy = ("COMPLETED" if "COMPLETED" in states else "RUNNING" if {
-            "CREATED", "RUNNING"} & set(states) else states[-1] if states else "NONE")
-        age_hours = (at - point["CreationDate"]).total_seconds() / 3600
-        gap = copy != "COMPLETED" and age_hours >= alert_after_hours
-        shorten = (not place.in_backup_account and copy == "COMPLETED"
-                   and ENABLE_SHORTEN_RETENTION and new_lifecycle(
-                       point, at, NEW_DELETE_AFTER_DAYS, 0)[0] is not None)
-        rows.append({"recovery_point": arn, "created": point["CreationDate"],
-                     "age_hours": round(age_hours, 1), "copy": copy, "gap": gap,
-                     "awaiting_shortening": shorten, "delete_after_days": (
-                         point.get("Lifecycle") or {}).get("DeleteAfterDays")})
-        if place.in_backup_account:
-            counts["Copies1"] += 1
-            counts["Copies1WithoutCopy2"] += gap
-        else:
-            counts["Originals"] += 1
-            counts["OriginalsWithoutCopy1"] += gap
-            counts["OriginalsAwaitingShortening"] += shorten
-        counts["CopyGaps"] += gap
-    return {"rows": rows, "counts": counts}
+        copy = "COMPLETED" if "COMPLETED" in states else "RUNNING" if {
+            "CREATED", "RUNNING"} & set(states) else (states or ["NONE"])[-1]
+        age = (at - point["CreationDate"]).total_seconds() / 3600
+        row = {"recovery_point": arn, "age_hours": round(age, 1), "copy": copy,
+               "gap": copy != "COMPLETED" and age >= alert_after_hours,
+               "awaiting_shortening": not place.in_backup_account and copy == "COMPLETED"
+               and ENABLE_SHORTEN_RETENTION and bool(new_lifecycle(point, at, NEW_DELETE_AFTER_DAYS, 0)[0])}
+        rows.append(row)
+        counts["Copies1" if place.in_backup_account else "Originals"] += 1
+        counts["CopyGaps"] += row["gap"]
+        counts["AwaitingShortening"] += row["awaiting_shortening"]
+    return rows, counts
 
 
-def emit_metrics(place, at, values):
-    """One Embedded Metric Format line: CloudWatch Logs makes the metrics (no
-    API call, no permission). Printed: Lambda writes stdout as it is, where
-    its JSON log format would nest a logger record (docs/AWS-BEHAVIOUR.md §18)."""
-    print(json.dumps({"_aws": {"Timestamp": int(at.timestamp() * 1000),
-                               "CloudWatchMetrics": [{
-                                   "Namespace": "BackupEvents",
-                                   "Dimensions": [["Account", "Region", "Vault"]],
-                                   "Metrics": [{"Name": name, "Unit": "Count"}
-                                               for name in values]}]},
-                      "Account": place.account, "Region": place.region,
-                      "Vault": VAULT_NAME, **values}))
+def emit_metrics(place, values):
+    """One Embedded Metric Format line: CloudWatch Logs makes the metrics, no
+    API call and no permission needed. Printed: Lambda writes stdout as it
+    is, where its JSON log format would nest a logger's record
+    (docs/AWS-BEHAVIOUR.md §18)."""
+    print(json.dumps({"_aws": {"Timestamp": int(now().timestamp() * 1000), "CloudWatchMetrics": [{
+        "Namespace": "BackupEvents", "Dimensions": [["Account", "Region", "Vault"]],
+        "Metrics": [{"Name": name, "Unit": "Count"} for name in values]}]},
+        "Account": place.account, "Region": place.region, "Vault": VAULT_NAME, **values}))
 
 
-def emit_coverage(place, at, report):
-    emit_metrics(place, at, report["counts"])
-
-
-def emit_saving(place, previous, lifecycle):
-    before = (previous or {}).get("DeleteAfterDays")
-    emit_metrics(place, now(), {"OriginalsShortened": 1, "StorageDaysRemoved": (
-        before - lifecycle["DeleteAfterDays"] if is_set(before) else 0)})
-
-
-def raise_on_unrepaired_gaps(report, started):
-    """After the sweep's repairs: a gap with no copy under way is reported as
-    a failure, so that Lambda's on-failure record alerts."""
-    left = [row["recovery_point"] for row in report["rows"] if row["gap"]
-            and row["copy"] != "RUNNING" and row["recovery_point"] not in started]
+def raise_on_unrepaired_gaps(rows, started):
+    """After the sweep's repairs, a gap with no copy under way is a failure:
+    Lambda's on-failure record then reaches the error queue, and alerts."""
+    left = [row["recovery_point"] for row in rows if row["gap"] and row["copy"] != "RUNNING"
+            and row["recovery_point"] not in started]
     if left:
-        raise CoverageGap(
-            f"{len(left)} backup(s) without a completed copy after "
-            f"{ALERT_AFTER_HOURS} h, none under way: {', '.join(left[:5])}"
-            f"{' ...' if len(left) > 5 else ''}")
+        raise CoverageGap(f"{len(left)} backup(s) uncopied after {ALERT_AFTER_HOURS} h, "
+                          f"none under way (backup-events status): {left[:3]}")
 
 
 # --- Entry point -----------------------------------------------------------

@@ -218,19 +218,19 @@ def test_classify_failed_backup_is_not_resubmitted(event):
 # aws-facts 4.4, "Failure messages seen for copies": each message verbatim, and words the fix must say.
 OBSERVED_FAILURES = [
     ("Copy job failed. Both source and destination account must be a member of the same organization",
-     "same AWS Organization"),
+     "the organization OrgId"),
     ("Copy job from us-west-2 to us-east-1 cannot be initiated for RDS resources. Feature is not supported "
-     "for provided resource type.", "can't copy across accounts and regions in one action"),
+     "for provided resource type.", "can't copy across accounts and regions at once"),
     ("Given key ID is not accessible", "share the source's KMS key with the backup account"),
     ("The source snapshot KMS key does not exist, is not enabled or you do not have permissions to access it",
-     "share the source snapshot's KMS key"),
+     "share the snapshot's KMS key"),
     ("AMI snapshot copy failed with error: Given key ID is not accessible. You must have DescribeKey "
-     "permissions on the default CMK", "encrypted with the default key"),
+     "permissions on the default CMK", "re-encrypt the AMI"),
     ("Access Denied trying to call AWS Backup service", "vault access policy must Allow backup:CopyIntoBackupVault"),
-    ("Access denied exception while trying to list tags", "copy role permission to list tags"),
+    ("Access denied exception while trying to list tags", "let the copy role list tags"),
     ("The snapshot requires a target option group with the following options: ....", "RDS option group"),
     ("Source AMI not found in Region", "EC2 Allowed AMIs"),
-    ("Failed to unshare snapshot", "restore the role"),
+    ("Failed to unshare snapshot", "restore the copy role"),
 ]
 
 

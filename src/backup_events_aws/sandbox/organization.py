@@ -32,6 +32,8 @@ from moto import mock_aws
 
 from . import backup as sandbox_backup
 from . import cloudformation as sandbox_cloudformation
+from . import cloudwatch as sandbox_cloudwatch
+from . import sns as sandbox_sns
 from .bridge import Bridge, Delivery, Faults, MotoCredentials
 from .clock import Clock
 from .helpers import arn_parts
@@ -112,6 +114,11 @@ class Organization:
         self.credentials = MotoCredentials()
         self.bridge = Bridge(self.clock, org_of_account=self.org_of_account, seed=seed,
                              faults=faults, credentials=self.credentials)
+        # The alert path (docs/AWS-BEHAVIOUR.md §18): metrics, alarms, and what SNS delivers.
+        self.cloudwatch = sandbox_cloudwatch.CloudWatch(
+            self.clock, lambda event, account, region: self.bridge.deliver(event, account, region, durable=True),
+            self.bridge._new_id)
+        self.sns = sandbox_sns.Sns(self.clock.now, self.org_of_account)
         self._mock: Any = None
         self._saved_environ: dict[str, str] = {}
         self._resource_numbers = iter(range(1, 1_000_000))
@@ -166,6 +173,8 @@ class Organization:
         sandbox_backup.set_event_sink(lambda event: self.bridge.deliver(event, event["account"], event["region"]))
         sandbox_backup.install()
         sandbox_cloudformation.install()
+        sandbox_cloudwatch.install(self.cloudwatch)
+        sandbox_sns.install(self.sns)
         self.bridge.install()
         for account in self.accounts:
             self._create_copy_role(account)
@@ -176,6 +185,8 @@ class Organization:
 
     def stop(self) -> None:
         self.bridge.uninstall()
+        sandbox_sns.uninstall()
+        sandbox_cloudwatch.uninstall()
         sandbox_cloudformation.uninstall()
         sandbox_backup.reset_sandbox()
         if self._mock is not None:

@@ -34,7 +34,7 @@ from typing import Any, Callable
 
 from moto.cloudwatch.models import MetricDatum, cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
-from moto.logs.models import LogGroup
+from moto.logs.models import LogsBackend
 from moto.sqs.models import SQSBackend
 
 from .clock import Clock
@@ -359,7 +359,7 @@ def install(cloudwatch: CloudWatch) -> None:
 
     _active = cloudwatch
     if not _saved:
-        _saved.update(send=SQSBackend.send_message, logs=LogGroup.put_log_events)
+        _saved.update(send=SQSBackend.send_message, logs=LogsBackend.put_log_events)
 
     def send_message(backend: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
         # SendMessageBatch sends each entry through here too.
@@ -368,15 +368,17 @@ def install(cloudwatch: CloudWatch) -> None:
             _active.sqs_message_sent(backend.account_id, backend.region_name, queue_name)
         return message
 
-    def put_log_events(group: LogGroup, log_stream_name: str, log_events: list[dict[str, Any]]) -> Any:
-        result = _saved["logs"](group, log_stream_name, log_events)
-        if _active is not None:
+    def put_log_events(backend: LogsBackend, log_group_name: str, log_stream_name: str,
+                       log_events: list[dict[str, Any]]) -> Any:
+        # Before moto's own checks: moto refuses events older than 14 days of *real* time,
+        # which simulated time always is; CloudWatch Logs would take them.
+        if _active is not None and log_group_name in backend.groups:
             for log_event in log_events:
-                _active.log_event(group.account_id, group.region, log_event["message"])
-        return result
+                _active.log_event(backend.account_id, backend.region_name, log_event["message"])
+        return _saved["logs"](backend, log_group_name, log_stream_name, log_events)
 
     SQSBackend.send_message = send_message  # type: ignore[method-assign]
-    LogGroup.put_log_events = put_log_events  # type: ignore[method-assign]
+    LogsBackend.put_log_events = put_log_events  # type: ignore[method-assign]
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
 
@@ -386,4 +388,4 @@ def uninstall() -> None:
     _active = None
     if _saved:
         SQSBackend.send_message = _saved["send"]  # type: ignore[method-assign]
-        LogGroup.put_log_events = _saved["logs"]  # type: ignore[method-assign]
+        LogsBackend.put_log_events = _saved["logs"]  # type: ignore[method-assign]

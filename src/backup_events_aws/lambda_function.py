@@ -9,7 +9,7 @@ call -> one JSON log line. Routes (docs/CONTRACT.md):
 - backup account: copy 1 COMPLETED (forwarded to our event bus) -> copy 2 to
   the backup region, or to the alternate if copy 1 is already there
 - daily schedule -> catch-up sweep for what lost events left undone; it also
-  measures coverage (copy gaps) as metrics, and raises on gaps it can't repair
+  measures coverage (copy gaps) as metrics; what it fails to repair errs
 - an alarm of this stack (its error queue received failures) -> alert: read
   the queue, tell the one alert topic in plain words with the fix
 """
@@ -402,16 +402,13 @@ def sweep(place, event):
     emit_metrics(place, counts)
     done = {"recovery_points": len(points), "copies_started": 0,
             "retention_checked": 0}
-    started = set()
     for action in sweep_actions(points, states, place, at):
         if action.name == "copy":
             start_copy(place, action.arguments, event)
-            started.add(action.arguments["RecoveryPointArn"])
             done["copies_started"] += 1
         else:
             shorten_retention(place, action.arguments, event)
             done["retention_checked"] += 1
-    raise_on_unrepaired_gaps(rows, started)
     return dict(done, gaps=counts["CopyGaps"])
 
 
@@ -448,10 +445,6 @@ DEAD_LETTER_FIXES = {
     "admit this organization: redeploy its stacks with the same OrgId",
 }
 FAILED_STATES = ("FAILED", "ABORTED", "EXPIRED", "PARTIAL")
-
-
-class CoverageGap(RuntimeError):
-    """The sweep found backups uncovered for too long, none being repaired."""
 
 
 def likely_fix(status):
@@ -578,17 +571,7 @@ def emit_metrics(place, values):
     print(json.dumps({"_aws": {"Timestamp": int(now().timestamp() * 1000), "CloudWatchMetrics": [{
         "Namespace": "BackupEvents", "Dimensions": [["Account", "Region", "Vault"]],
         "Metrics": [{"Name": name, "Unit": "Count"} for name in values]}]},
-        "Account": place.account, "Region": place.region, "Vault": VAULT_NAME, **values}))
-
-
-def raise_on_unrepaired_gaps(rows, started):
-    """After the sweep's repairs, a gap with no copy under way is a failure:
-    Lambda's on-failure record then reaches the error queue, and alerts."""
-    left = [row["recovery_point"] for row in rows if row["gap"] and row["copy"] != "RUNNING"
-            and row["recovery_point"] not in started]
-    if left:
-        raise CoverageGap(f"{len(left)} backup(s) uncopied after {ALERT_AFTER_HOURS} h, "
-                          f"none under way (backup-events status): {left[:3]}")
+        "Account": place.account, "Region": place.region, "Vault": VAULT_NAME, **values}), flush=True)
 
 
 # --- Entry point -----------------------------------------------------------

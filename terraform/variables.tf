@@ -140,6 +140,30 @@ variable "function_reserved_concurrency" {
   description = "FunctionReservedConcurrency: paces bursts to AWS Backup's API rates; 0 = none reserved"
 }
 
+variable "alert_email" {
+  type        = string
+  default     = ""
+  description = "AlertEmail: alerts by e-mail; the backup account's stack in the backup region creates the topic"
+}
+
+variable "alert_topic_arn" {
+  type        = string
+  default     = ""
+  description = "AlertTopicArn: or your own topic, which must admit the roles NamePrefix-Function-*"
+}
+
+variable "alert_kms_key" {
+  type        = string
+  default     = ""
+  description = "AlertKmsKey: the alert topic's KMS key, if any"
+}
+
+variable "alert_after_hours" {
+  type        = number
+  default     = 24
+  description = "AlertAfterHours: a backup without its copies after this long is a gap"
+}
+
 # --- The module's own settings -------------------------------------------------
 
 variable "deployment" {

@@ -409,7 +409,7 @@ def sweep(place, event):
         else:
             shorten_retention(place, action.arguments, event)
             done["retention_checked"] += 1
-    return dict(done, gaps=counts["CopyGaps"])
+    return done
 
 
 # --- Alerts and coverage (issue 12) -----------------------------------------

@@ -157,7 +157,9 @@ def report(instances: list[dict[str, Any]], as_json: bool, out: Any = None) -> i
         print(file=out)
         for instance in instances:
             print(summary(instance), file=out)
-        print(f"\n{gaps} gap(s)." if gaps else "\nNo gap: every backup has its copies.", file=out)
+        hours = max((i["alert_after_hours"] for i in instances), default=24)
+        print(f"\n{gaps} gap(s): backups without their copies after {hours} h." if gaps else
+              f"\nNo gap: no backup is without its copies after {hours} h.", file=out)
     return 1 if gaps else 0
 
 

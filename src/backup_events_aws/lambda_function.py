@@ -423,27 +423,22 @@ KNOWN_FAILURES = [
     ("same organization", "put both accounts in the organization OrgId"),
     ("not supported for provided resource type",
      "this type can't copy across accounts and regions at once"),
-    ("on the default CMK", "re-encrypt the AMI with a customer managed key "
-     "shared with the backup account"),
-    ("Given key ID is not accessible", "share the source's KMS key with the "
-     "backup account (AWS managed keys, e.g. aws/ebs, can't be shared)"),
+    ("on the default CMK", "re-encrypt the AMI with a key shared with the backup account"),
+    ("Given key ID is not accessible",
+     "share the source's KMS key with the backup account (aws/ebs can't be)"),
     ("KMS key does not exist, is not enabled",
      "share the snapshot's KMS key with the backup account; enable it"),
-    ("Access Denied trying to call AWS Backup service", "the backup account's "
-     "vault access policy must Allow backup:CopyIntoBackupVault: redeploy it"),
+    ("Access Denied trying to call AWS Backup", "the backup account's vault access "
+     "policy must Allow backup:CopyIntoBackupVault: redeploy it"),
     ("while trying to list tags", "let the copy role list tags"),
-    ("requires a target option group",
-     "create the RDS option group in the destination region"),
-    ("Source AMI not found in Region",
-     "EC2 Allowed AMIs: allow the source account's images in the backup account"),
+    ("requires a target option group", "create the RDS option group in the destination region"),
+    ("Source AMI not found in Region", "EC2 Allowed AMIs: allow the source account's images"),
     ("Failed to unshare snapshot", "restore the copy role (deleted mid-copy)"),
 ]
 # A rule's dead letter: its ERROR_CODE (docs/AWS-BEHAVIOUR.md §5.4) -> fix.
 REDEPLOY = "EventBridge can't reach the target: redeploy the stack"
-DEAD_LETTER_FIXES = {
-    "CROSS_ACCOUNT_INGESTION_FAILED": "the backup account's bus policy must "
-    "admit this organization: redeploy its stacks with the same OrgId",
-}
+DEAD_LETTER_FIXES = {"CROSS_ACCOUNT_INGESTION_FAILED": "the backup account's bus policy must "
+                     "admit this organization: redeploy its stacks with the same OrgId"}
 FAILED_STATES = ("FAILED", "ABORTED", "EXPIRED", "PARTIAL")
 
 
@@ -486,20 +481,13 @@ def explain_failure(body, attributes):
 
 
 def decide_alarm(event, place):
-    """Only CloudWatch puts aws.cloudwatch events (docs/AWS-BEHAVIOUR.md §18),
-    and alerting only reads our queue and publishes: a forged event can at
-    worst cause a false alert, never an action on a backup."""
+    """Only CloudWatch puts aws.cloudwatch events, and the rule admits only
+    this stack's alarm (docs/AWS-BEHAVIOUR.md §18); alerting only reads our
+    queue and publishes: a forged event can at worst cause a false alert."""
     state = event["detail"].get("state") or {}
-    if state.get("value") != "ALARM" or not str((event.get("resources") or [""])[0]).startswith(
-            f"arn:{place.partition}:cloudwatch:{place.region}:{place.account}:alarm:"):
-        return ignore("not an alarm of this stack going off")
+    if state.get("value") != "ALARM":
+        return ignore("alarm not in ALARM")
     return Action("alert", "alarm went off", {"since": state.get("timestamp")})
-
-
-def aws_client(service, region):
-    if (service, region) not in _clients:
-        _clients[service, region] = boto3.client(service, region_name=region)
-    return _clients[service, region]
 
 
 def alert_text(place, since, messages):
@@ -525,14 +513,16 @@ def alert_text(place, since, messages):
 def alert(place, arguments, event):
     """Read up to 10 messages of our own error queue (visible again at once:
     redrive still finds them), then publish one summary to the alert topic,
-    ALERT_TOPIC_ARN or else B's topic named after this function (NamePrefix)."""
-    messages = aws_client("sqs", place.region).receive_message(
+    ALERT_TOPIC_ARN or else B's topic named after this function (NamePrefix).
+    Alerts are rare: no client is kept."""
+    messages = boto3.client("sqs", region_name=place.region).receive_message(
         QueueUrl=ERROR_QUEUE_URL, MaxNumberOfMessages=10, VisibilityTimeout=0,
         WaitTimeSeconds=1, MessageAttributeNames=["All"]).get("Messages", [])
     subject, text = alert_text(place, arguments["since"], messages)
     topic = ALERT_TOPIC_ARN or (f"arn:{place.partition}:sns:{BACKUP_REGION}:{BACKUP_ACCOUNT_ID}:"
                                 f"{os.environ['AWS_LAMBDA_FUNCTION_NAME']}-Alerts")
-    aws_client("sns", topic.split(":")[3]).publish(TopicArn=topic, Subject=subject, Message=text)
+    boto3.client("sns", region_name=topic.split(":")[3]).publish(
+        TopicArn=topic, Subject=subject, Message=text)
     log(logging.INFO, "aws_call", event, call="Publish", request={
         "TopicArn": topic, "Subject": subject, "Message": text})
     return {"alerted": topic, "messages": len(messages)}
@@ -542,7 +532,7 @@ def coverage(points, copy_job_states, place, at, alert_after_hours):
     """Pure: (rows, counts), one rule for the sweep's metrics and `backup-events
     status`. R: its originals, their copy 1 and shortening; B: its copies 1
     and their copy 2. A gap: no completed copy after alert_after_hours."""
-    rows, counts = [], dict.fromkeys(("Originals", "Copies1", "CopyGaps", "AwaitingShortening"), 0)
+    rows = []
     for point in points:
         arn = point["RecoveryPointArn"]
         if point.get("Status") not in ("COMPLETED", "AVAILABLE") or (
@@ -552,15 +542,13 @@ def coverage(points, copy_job_states, place, at, alert_after_hours):
         copy = "COMPLETED" if "COMPLETED" in states else "RUNNING" if {
             "CREATED", "RUNNING"} & set(states) else (states or ["NONE"])[-1]
         age = (at - point["CreationDate"]).total_seconds() / 3600
-        row = {"recovery_point": arn, "age_hours": round(age, 1), "copy": copy,
-               "gap": copy != "COMPLETED" and age >= alert_after_hours,
-               "awaiting_shortening": not place.in_backup_account and copy == "COMPLETED"
-               and ENABLE_SHORTEN_RETENTION and bool(new_lifecycle(point, at, NEW_DELETE_AFTER_DAYS, 0)[0])}
-        rows.append(row)
-        counts["Copies1" if place.in_backup_account else "Originals"] += 1
-        counts["CopyGaps"] += row["gap"]
-        counts["AwaitingShortening"] += row["awaiting_shortening"]
-    return rows, counts
+        rows.append({"recovery_point": arn, "age_hours": round(age, 1), "copy": copy,
+                     "gap": copy != "COMPLETED" and age >= alert_after_hours,
+                     "awaiting_shortening": not place.in_backup_account and copy == "COMPLETED"
+                     and ENABLE_SHORTEN_RETENTION and bool(new_lifecycle(point, at, NEW_DELETE_AFTER_DAYS, 0)[0])})
+    return rows, {"Copies1" if place.in_backup_account else "Originals": len(rows),
+                  "CopyGaps": sum(row["gap"] for row in rows),
+                  "AwaitingShortening": sum(row["awaiting_shortening"] for row in rows)}
 
 
 def emit_metrics(place, values):

@@ -115,9 +115,9 @@ def table(instances: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def summary(instance: dict[str, Any]) -> str:
     counts, hours = instance["counts"], instance["alert_after_hours"]
-    what = (f"{counts['Copies1']} copies 1, {counts['CopyGaps']} without copy 2 after {hours} h"
+    what = (f"{counts.get('Copies1', 0)} copies 1, {counts['CopyGaps']} without copy 2 after {hours} h"
             if instance["backup_account"] else
-            f"{counts['Originals']} originals, {counts['CopyGaps']} without copy 1 after {hours} h, "
+            f"{counts.get('Originals', 0)} originals, {counts['CopyGaps']} without copy 1 after {hours} h, "
             f"{counts['AwaitingShortening']} waiting to be shortened")
     return f"{instance['account']} {instance['region']} {instance['vault']}: {what}"
 
@@ -139,10 +139,17 @@ def print_table(lines: list[dict[str, Any]], out: Any) -> None:
 
 def collect(sessions: list[tuple[str, Any]], stack_name: str, since: int | None,
             progress: common.Progress) -> list[dict[str, Any]]:
+    """Every instance found; an account and region without the stack is skipped, and said so."""
     instances = []
     for label, aws in sessions:
         progress.say(f"reading {label} / {aws.region_name}")
+        if common.describe_stack(aws.client("cloudformation"), stack_name) is None:
+            progress.say(f"  no stack {stack_name!r} there: skipped")
+            continue
         instances.append(read_instance(aws, stack_name, label, since))
+    if not instances:
+        raise CliError(f"no stack {stack_name!r} in any account and region given",
+                       "pass the profiles and regions where Backup Events is deployed, or --stack-name")
     return instances
 
 

@@ -545,7 +545,8 @@ def coverage(points, copy_job_states, place, at, alert_after_hours):
         rows.append({"recovery_point": arn, "age_hours": round(age, 1), "copy": copy,
                      "gap": copy != "COMPLETED" and age >= alert_after_hours,
                      "awaiting_shortening": not place.in_backup_account and copy == "COMPLETED"
-                     and ENABLE_SHORTEN_RETENTION and bool(new_lifecycle(point, at, NEW_DELETE_AFTER_DAYS, 0)[0])})
+                     and ENABLE_SHORTEN_RETENTION
+                     and bool(new_lifecycle(point, at, NEW_DELETE_AFTER_DAYS, 0)[0])})
     return rows, {"Copies1" if place.in_backup_account else "Originals": len(rows),
                   "CopyGaps": sum(row["gap"] for row in rows),
                   "AwaitingShortening": sum(row["awaiting_shortening"] for row in rows)}

@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 import botocore.config
 
+from .. import lambda_function
 from ..cli import CliError
 from . import common, reconcile
 
@@ -63,27 +64,26 @@ def read_instance(aws: Any, stack_name: str, label: str, since: int | None) -> d
     variables = dict((configuration.get("Environment") or {}).get("Variables", {}))
     if since:
         variables["CATCH_UP_DAYS"] = str(since)
-    module = reconcile.load_function(variables)
-    if clock is not None:
-        module.now = clock
     client = aws.client("backup", config=botocore.config.Config(retries={"mode": "standard"}))
-    place = module.Place(partition, account, aws.region_name)
-    points, states = module.sweep_inputs(place, client)
-    rows, counts = module.coverage(points, states, place, module.now(), module.ALERT_AFTER_HOURS)
+    settings = reconcile.load_function(variables, client).settings
+    place = lambda_function.Place(partition, account, aws.region_name, settings)
+    at = (clock or lambda_function.utc_now)()
+    points, states = lambda_function.sweep_inputs(place, client, at)
+    rows, counts = lambda_function.coverage(points, states, place, at)
     lifecycles = {p["RecoveryPointArn"]: (p.get("Lifecycle") or {}).get("DeleteAfterDays") for p in points}
     copies = {}  # source recovery point -> its completed copy's recovery point
     for page in client.get_paginator("list_copy_jobs").paginate(
-            ByDestinationVaultArn=module.sweep_destination(place),
-            ByCreatedAfter=module.now() - datetime.timedelta(days=module.CATCH_UP_DAYS)):
+            ByDestinationVaultArn=lambda_function.sweep_destination(place),
+            ByCreatedAfter=at - datetime.timedelta(days=settings.catch_up_days)):
         for job in page.get("CopyJobs", []):
             if job.get("State") == "COMPLETED":
                 copies[job["SourceRecoveryPointArn"]] = job.get("DestinationRecoveryPointArn")
     for row in rows:
         row["delete_after_days"] = lifecycles.get(row["recovery_point"])
         row["copied_to"] = copies.get(row["recovery_point"])
-    return {"account": account, "region": aws.region_name, "vault": module.VAULT_NAME,
+    return {"account": account, "region": aws.region_name, "vault": settings.vault_name,
             "backup_account": place.in_backup_account, "rows": rows, "counts": counts,
-            "alert_after_hours": module.ALERT_AFTER_HOURS}
+            "alert_after_hours": settings.alert_after_hours}
 
 
 def table(instances: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -80,9 +80,9 @@ def test_since_limits_how_far_back_it_looks(org, capsys):
 
 @pytest.mark.parametrize("argv, words", [
     (["status"], "no region given"),
-    (["status", "--region", "useast1"], "is not a region code"),
-    (["status", "--region", EAST, "--since", "0"], "out of range"),
-    (["status", "--region", EAST, "--since", "400"], "out of range"),
+    (["status", "--region", "useast1"], "'useast1' is not an AWS region"),
+    (["status", "--region", EAST, "--since", "0"], "--since 0 is out of range"),
+    (["status", "--region", EAST, "--since", "400"], "--since 400 is out of range"),
 ])
 def test_bad_values_are_refused_before_any_call(argv, words, capsys, monkeypatch):
     def no_call(*args, **kwargs):
@@ -90,4 +90,4 @@ def test_bad_values_are_refused_before_any_call(argv, words, capsys, monkeypatch
 
     monkeypatch.setattr(common, "session", no_call)
     code, _, err = run(capsys, *argv)
-    assert code == 1 and words in err and "fix:" in err
+    assert code == 2 and words in err and "fix:" in err

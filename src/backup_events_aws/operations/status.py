@@ -10,14 +10,13 @@ the sweep's destination) and judges them with the function's own `coverage()`: t
 as the sweep's metrics, so both name the same gaps. Originals show their copy 1 and, when the
 backup account is read too, their copy 2 and the retention before (copy 1 keeps the
 original's first lifecycle) and after. One summary line per instance; exit code 1 when there is
-a gap. Progress goes to stderr; bad values are refused before any AWS call.
+a gap. Progress goes to stderr; bad values are refused before any AWS call (exit 2).
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-import re
 import sys
 from typing import Any, Callable
 
@@ -25,9 +24,8 @@ import botocore.config
 
 from .. import lambda_function
 from ..cli import CliError
-from . import common, reconcile
+from . import common, reconcile, validation
 
-REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
 # Replaces the function's now() when set (the sandbox's simulated clock, in tests).
 clock: Callable[[], datetime.datetime] | None = None
 
@@ -45,15 +43,10 @@ def register(subcommands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def check(regions: list[str], since: int | None) -> None:
-    """Refuse bad values before any call."""
+def check(regions: list[str]) -> None:
+    """Refuse what the shared checks (validation.py: regions, --since) leave, before any call."""
     if not regions:
-        raise CliError("no region given", "pass --region (repeatable), e.g. --region us-east-1")
-    for region in regions:
-        if not REGION.match(region):
-            raise CliError(f"--region {region!r} is not a region code", "write it like us-east-1")
-    if since is not None and not 1 <= since <= 365:
-        raise CliError(f"--since {since} is out of range", "give a number of days from 1 to 365")
+        raise validation.refuse("no region given", "pass --region (repeatable), e.g. --region us-east-1")
 
 
 def read_instance(aws: Any, stack_name: str, label: str, since: int | None) -> dict[str, Any]:
@@ -171,7 +164,7 @@ def report(instances: list[dict[str, Any]], as_json: bool, out: Any = None) -> i
 
 
 def run(arguments: Any) -> int:
-    check(arguments.region, arguments.since)
+    check(arguments.region)
     sessions = [(profile or "default credentials", common.session(profile, region))
                 for profile in (arguments.profile or [None]) for region in arguments.region]
     progress = common.Progress(out=sys.stderr)

@@ -158,12 +158,6 @@ variable "alert_kms_key" {
   description = "AlertKmsKey: the alert topic's KMS key, if any"
 }
 
-variable "alert_after_hours" {
-  type        = number
-  default     = 24
-  description = "AlertAfterHours: a backup without its copies after this long is a gap"
-}
-
 # --- The module's own settings -------------------------------------------------
 
 variable "deployment" {

@@ -196,10 +196,24 @@ def test_an_unconfirmed_subscription_receives_nothing():
 def test_only_the_organisations_function_roles_may_publish_to_the_topic():
     with alerting("minimum") as org:
         topic = f"arn:aws:sns:{WEST2}:{BACKUP}:BackupEvents-Alerts"
+        iam = org.client("iam", org.main_account, EAST)
+        iam.create_role(RoleName="Intruder", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Principal": {"AWS": org.main_account}}]}))
+        iam.put_role_policy(RoleName="Intruder", PolicyName="publish", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}))
+
+        def publish_as(role: str, text: str) -> None:
+            keys = org.credentials.for_role(f"arn:aws:iam::{org.main_account}:role/{role}")
+            boto3.client("sns", region_name=WEST2, aws_access_key_id=keys["AccessKeyId"],
+                         aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"]
+                         ).publish(TopicArn=topic, Message=text)
+
+        # Its own policy allows it, the topic's does not: another role of the organisation.
         with pytest.raises(Exception, match="AuthorizationError"):
-            org.client("sns", org.main_account, WEST2).publish(TopicArn=topic, Message="not a function")
-        org.client("sns", BACKUP, WEST2).publish(TopicArn=topic, Message="the owner may")
-        assert [m.message for m in org.sns.mailbox] == ["the owner may"]
+            publish_as("Intruder", "not a function")
+        publish_as(f"BackupEvents-Function-{EAST}", "the main account's function")
+        assert [m.message for m in org.sns.mailbox] == ["the main account's function"]
 
 
 def session(org: Organization, account: str, region: str) -> boto3.Session:

@@ -4,11 +4,9 @@ moto 5.2.5 lets anyone publish to any topic, has no AWS::SNS::TopicPolicy for
 CloudFormation, confirms e-mail subscriptions at once and delivers nothing to them. The
 alert path needs what SNS does (docs/AWS-BEHAVIOUR.md §18):
 
-* Publish is an IAM decision (policies.py): the caller's identity policy and the topic's
-  access policy; in the same account either may allow, across accounts both must, and an
-  explicit Deny wins. Refused: AuthorizationError, "User: ... is not authorized to perform:
-  SNS:Publish on resource: ...". The caller is the role whose temporary credentials signed
-  the request (moto STS); aws:PrincipalOrgID comes from the sandbox's organisation.
+* Publish is an IAM decision, made by the sandbox's one gate (authorization.py): the
+  caller's identity policy and the topic's access policy; in the same account either may
+  allow, across accounts both must, and an explicit Deny wins. Refused: AuthorizationError.
 * AWS::SNS::TopicPolicy replaces the topic's access policy.
 * An e-mail (email, email-json) subscription stays PendingConfirmation until its owner
   follows the link SNS mails (`confirm(...)` stands for that click); a pending subscription
@@ -33,7 +31,6 @@ from moto.sns.models import SNSBackend, sns_backends
 from moto.sns.responses import SNSResponse
 
 from .helpers import arn_parts
-from .policies import Request, access_allowed, statements_of
 
 EMAIL_PROTOCOLS = ("email", "email-json")
 
@@ -52,8 +49,8 @@ class Mail:
 
 
 class Sns:
-    def __init__(self, now: Callable[[], datetime.datetime], org_of_account: Callable[[str], str | None]):
-        self.now, self.org_of_account = now, org_of_account
+    def __init__(self, now: Callable[[], datetime.datetime]):
+        self.now = now
         self.mailbox: list[Mail] = []
         self.pending: set[str] = set()  # subscription ARNs awaiting confirmation
 
@@ -74,28 +71,6 @@ class Sns:
 
     # ------------------------------------------------------------------ publish
 
-    def authorize_publish(self, caller_account: str, access_key: str, topic_arn: str) -> None:
-        from .lambda_runtime import role_policy_statements
-
-        _, _, region, account, name = arn_parts(topic_arn)
-        topic = sns_backends[account][region].topics.get(topic_arn)
-        if topic is None:
-            return  # moto answers NotFound
-        role_arn = _role_of(access_key, caller_account)
-        identity = role_policy_statements(role_arn) if role_arn else None
-        if identity is None:
-            # The sandbox's operator credentials: an administrator of its own account.
-            identity = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
-        org = self.org_of_account(caller_account)
-        request = Request(action="sns:Publish", resource=topic_arn, principal_account=caller_account,
-                          principal_arn=role_arn or f"arn:aws:iam::{caller_account}:root",
-                          context={"aws:PrincipalOrgID": org} if org else {})
-        if not access_allowed(identity, statements_of(topic.policy), request,
-                              same_account=caller_account == account):
-            who = role_arn or f"arn:aws:iam::{caller_account}:root"
-            raise AuthorizationError(f"User: {who} is not authorized to perform: SNS:Publish on resource: "
-                                     f"{topic_arn} because no policy allows the SNS:Publish action")
-
     def delivered(self, topic_arn: str, subject: str | None, message: str) -> None:
         _, _, region, account, _ = arn_parts(topic_arn)
         backend = sns_backends[account][region]
@@ -107,17 +82,6 @@ class Sns:
 
 def _all_backends() -> list[SNSBackend]:
     return [backend for account in list(sns_backends.values()) for backend in list(account.values())]
-
-
-def _role_of(access_key: str, account: str) -> str | None:
-    """The role ARN behind temporary credentials issued by moto STS, if any."""
-    from moto.sts.models import sts_backends
-
-    for partition in ("aws",):
-        role = sts_backends[account][partition].get_assumed_role_from_access_key(access_key)
-        if role is not None:
-            return role.role_arn
-    return None
 
 
 # --------------------------------------------------------------------------- CloudFormation
@@ -196,9 +160,9 @@ def install(sns: Sns) -> None:
         return subscription
 
     def publish(response: SNSResponse) -> Any:
+        # Who may publish is decided before, by the sandbox's one authorisation gate
+        # (authorization.py: the caller's identity policy and the topic's access policy).
         topic_arn = response._get_param("TopicArn") or response._get_param("TargetArn")
-        if _active is not None and topic_arn and ":sns:" in topic_arn:
-            _active.authorize_publish(response.get_current_account(), response.get_access_key(), topic_arn)
         result = _saved["publish"](response)
         if _active is not None and topic_arn:
             _active.delivered(topic_arn, response._get_param("Subject"), response._get_param("Message"))

@@ -26,13 +26,14 @@ import logging
 import os
 import re
 import time
-from typing import Any, Callable, Mapping, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 import boto3  # type: ignore[import-untyped,unused-ignore]
 import botocore.config  # type: ignore[import-untyped,unused-ignore]
 
 VERSION = "0.2.0"
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 Clock = Callable[[], datetime.datetime]
 Event = Any  # an EventBridge event: a dict, or anything a caller sends
 
@@ -164,7 +165,7 @@ class Settings(NamedTuple):
 
 # --- AWS clients: one per process and region, created on first use --------
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def backup_client(region: str) -> Any:
     # 10 retries with backoff: a burst meets AWS Backup's rate limits (5 calls/s)
     return boto3.client("backup", region_name=region, config=botocore.config.Config(

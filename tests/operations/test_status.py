@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from operations_support import run, write_profiles
 
 from backup_events_aws.operations import common, status
 from backup_events_aws.sandbox import Organization
 from backup_events_aws.sandbox import backup as sandbox_backup
-from operations_support import run, write_profiles
 
 EAST, WEST2 = "us-east-1", "us-west-2"
 DAY = 86400
@@ -67,7 +67,10 @@ def test_json_lists_every_instance_and_the_gaps(org, capsys):
     assert code == 1 and report["gaps"] == 1
     # Every stack instance; main has none in us-west-2 (skipped, said on stderr).
     assert {(i["account"], i["region"]) for i in report["instances"]} == {
-        (org.main_account, EAST), (org.backup_account, EAST), (org.backup_account, WEST2)}
+        (org.main_account, EAST),
+        (org.backup_account, EAST),
+        (org.backup_account, WEST2),
+    }
 
 
 def test_since_limits_how_far_back_it_looks(org, capsys):
@@ -78,12 +81,15 @@ def test_since_limits_how_far_back_it_looks(org, capsys):
     assert run(capsys, *everywhere("--since", "1"))[0] == 0  # the gap is 3 days old
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["status"], "no region given"),
-    (["status", "--region", "useast1"], "'useast1' is not an AWS region"),
-    (["status", "--region", EAST, "--since", "0"], "--since 0 is out of range"),
-    (["status", "--region", EAST, "--since", "400"], "--since 400 is out of range"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["status"], "no region given"),
+        (["status", "--region", "useast1"], "'useast1' is not an AWS region"),
+        (["status", "--region", EAST, "--since", "0"], "--since 0 is out of range"),
+        (["status", "--region", EAST, "--since", "400"], "--since 400 is out of range"),
+    ],
+)
 def test_bad_values_are_refused_before_any_call(argv, words, capsys, monkeypatch):
     def no_call(*args, **kwargs):
         raise AssertionError("an AWS session was made")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
 import boto3
 import pytest

@@ -81,16 +81,23 @@ def classify(message: dict[str, Any], function_arn: str = "") -> Entry:
         body: Any = json.loads(message.get("Body", ""))
     except ValueError:
         body = message.get("Body", "")
-    entry = Entry(message.get("MessageId", ""), message.get("ReceiptHandle", ""), "unknown",
-                  f"unrecognised message: {str(body)[:200]}", "read it; delete it by hand once dealt with")
+    entry = Entry(
+        message.get("MessageId", ""),
+        message.get("ReceiptHandle", ""),
+        "unknown",
+        f"unrecognised message: {str(body)[:200]}",
+        "read it; delete it by hand once dealt with",
+    )
     entry.kind, entry.summary, entry.fix = lambda_function.explain_failure(body, attributes)
     if entry.kind == "dead-letter":
         target = attributes.get("TARGET_ARN", "")
         if ":lambda:" in target and (not function_arn or target.split(":")[:7] == function_arn.split(":")[:7]):
             entry.resubmit, entry.event = "invoke", body
         elif ":events:" in target:
-            entry.fix += ("; this forward can't be re-sent (only AWS may put aws.backup events): once fixed, "
-                          "run 'backup-events reconcile' in the backup account to start the missing copy")
+            entry.fix += (
+                "; this forward can't be re-sent (only AWS may put aws.backup events): once fixed, "
+                "run 'backup-events reconcile' in the backup account to start the missing copy"
+            )
     elif entry.kind == "function-error":
         entry.resubmit, entry.event = "invoke", body["requestPayload"]
     elif entry.kind == "job-failed":

@@ -29,8 +29,9 @@ from __future__ import annotations
 import datetime
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from moto.cloudwatch.models import MetricDatum, cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
@@ -41,7 +42,7 @@ from .clock import Clock
 
 SQS_METRIC_DELAY_SECONDS = 300  # stricter than the documented one-minute push (§19)
 EVALUATION_SECONDS = 60  # CloudWatch evaluates a one-minute-or-longer alarm every minute
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
     "GreaterThanThreshold": lambda v, t: v > t,
@@ -278,7 +279,7 @@ def embedded_metrics(text: str) -> dict[str, Any] | None:
 
 # --------------------------------------------------------------------------- CloudFormation
 
-_active: "CloudWatch | None" = None
+_active: CloudWatch | None = None
 
 
 class AlarmResource(CloudFormationModel):
@@ -310,7 +311,7 @@ class AlarmResource(CloudFormationModel):
     def create_from_cloudformation_json(  # type: ignore[misc]
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
         region_name: str, **kwargs: Any,
-    ) -> "AlarmResource":
+    ) -> AlarmResource:
         p = cloudformation_json["Properties"]
         for required in ("ComparisonOperator", "EvaluationPeriods"):
             if required not in p:

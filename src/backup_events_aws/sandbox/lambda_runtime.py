@@ -59,15 +59,16 @@ import random
 import sys
 import traceback
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 
+from .authorization import decide, principal_context, session_arn_of
 from .clock import Clock
-from .helpers import arn_parts, random_uuid
 from .cloudformation import event_invoke_config_of, function_extras_of
-from .authorization import decide, principal_context, role_policy_statements, session_arn_of
+from .helpers import arn_parts, random_uuid
 from .policies import Request, denial_message, statements_of
 
 # Lambda async retry schedule on function errors (aws-facts 5.3): 2 retries by
@@ -198,7 +199,7 @@ class _CapturingHandler(logging.Handler):
 
 
 def _iso(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(datetime.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class LambdaRuntime:
@@ -670,7 +671,7 @@ class LambdaRuntime:
         ])
 
 
-_active_runtime: "LambdaRuntime | None" = None
+_active_runtime: LambdaRuntime | None = None
 
 
 class _SimulatedTime:

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from moto.core.common_models import CloudFormationModel
 from moto.sns.exceptions import SNSException
@@ -116,7 +117,7 @@ class TopicPolicyResource(CloudFormationModel):
     def create_from_cloudformation_json(  # type: ignore[misc]
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
         region_name: str, **kwargs: Any,
-    ) -> "TopicPolicyResource":
+    ) -> TopicPolicyResource:
         properties = cloudformation_json["Properties"]
         document = properties["PolicyDocument"]
         text = document if isinstance(document, str) else json.dumps(document)
@@ -139,7 +140,7 @@ class TopicPolicyResource(CloudFormationModel):
 # --------------------------------------------------------------------------- install
 
 _saved: dict[str, Any] = {}
-_active: "Sns | None" = None
+_active: Sns | None = None
 
 
 def install(sns: Sns) -> None:

@@ -26,14 +26,13 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple
 
 import boto3  # type: ignore[import-untyped,unused-ignore]
 import botocore.config  # type: ignore[import-untyped,unused-ignore]
 
 VERSION = "0.2.0"
-UTC = datetime.UTC
+UTC = datetime.timezone.utc
 Clock = Callable[[], datetime.datetime]
 Event = Any  # an EventBridge event: a dict, or anything a caller sends
 
@@ -165,7 +164,7 @@ class Settings(NamedTuple):
 
 # --- AWS clients: one per process and region, created on first use --------
 
-@functools.cache
+@functools.lru_cache(maxsize=None)
 def backup_client(region: str) -> Any:
     # 10 retries with backoff: a burst meets AWS Backup's rate limits (5 calls/s)
     return boto3.client("backup", region_name=region, config=botocore.config.Config(

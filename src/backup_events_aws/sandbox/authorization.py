@@ -22,9 +22,8 @@ resource policies and no condition keys, and so cannot judge what this has to.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from moto.core.exceptions import JsonRESTError
 
@@ -254,7 +253,7 @@ def _sns_accesses(response: Any, operation: str) -> list[Access] | None:
     return [Access("sns:Publish", topic_arn, account, statements_of(topic.policy) if topic else None)]
 
 
-RESOLVERS: dict[str, Callable[[Any, str], list[Access] | None]] = {
+RESOLVERS: dict[str, Callable[[Any, str], "list[Access] | None"]] = {
     "backup": _backup_accesses, "sqs": _sqs_accesses, "kms": _kms_accesses, "sns": _sns_accesses}
 
 
@@ -301,7 +300,7 @@ class Gate:
     def __init__(self) -> None:
         self._saved: Any = None
 
-    def install(self) -> Gate:
+    def install(self) -> "Gate":
         from moto.core.authorization import ActionAuthenticatorMixin
 
         if self._saved is None:

@@ -39,9 +39,8 @@ from __future__ import annotations
 import datetime
 import json
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import boto3
 from moto.awslambda.models import lambda_backends
@@ -50,10 +49,10 @@ from moto.events.utils import EventTemplateParser
 from moto.iam.models import iam_backends
 from moto.sqs.models import sqs_backends
 
-from .authorization import AccessDeniedException, decide, principal_context, session_arn_of
 from .clock import Clock
 from .helpers import arn_parts, envelope_time, random_uuid
 from .lambda_runtime import ACCOUNT_CONCURRENCY, LambdaRuntime, _send_sqs
+from .authorization import AccessDeniedException, decide, principal_context, session_arn_of
 from .policies import Request, denial_message, statements_of
 
 EVENTS_SERVICE = "events.amazonaws.com"
@@ -138,7 +137,7 @@ class MotoCredentials:
 
 # ---------------------------------------------------------------------------- the bridge
 
-_active_bridge: Bridge | None = None
+_active_bridge: "Bridge | None" = None
 
 
 def _rate_seconds(expression: str | None) -> float | None:
@@ -175,7 +174,7 @@ class Bridge:
 
     # ------------------------------------------------------------------ install
 
-    def install(self) -> Bridge:
+    def install(self) -> "Bridge":
         """Route moto's PutEvents and rule delivery through this bridge."""
         global _active_bridge
         if not self._saved:

@@ -59,16 +59,15 @@ import random
 import sys
 import traceback
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import boto3
 
-from .authorization import decide, principal_context, session_arn_of
 from .clock import Clock
-from .cloudformation import event_invoke_config_of, function_extras_of
 from .helpers import arn_parts, random_uuid
+from .cloudformation import event_invoke_config_of, function_extras_of
+from .authorization import decide, principal_context, role_policy_statements, session_arn_of
 from .policies import Request, denial_message, statements_of
 
 # Lambda async retry schedule on function errors (aws-facts 5.3): 2 retries by
@@ -199,7 +198,7 @@ class _CapturingHandler(logging.Handler):
 
 
 def _iso(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class LambdaRuntime:
@@ -671,7 +670,7 @@ class LambdaRuntime:
         ])
 
 
-_active_runtime: LambdaRuntime | None = None
+_active_runtime: "LambdaRuntime | None" = None
 
 
 class _SimulatedTime:

@@ -31,15 +31,15 @@ import cfn_flip
 from moto import mock_aws
 
 from . import backup as sandbox_backup
+from .authorization import Gate
+from .stacksets import StackSetTargets
 from . import cloudformation as sandbox_cloudformation
 from . import cloudwatch as sandbox_cloudwatch
 from . import sns as sandbox_sns
-from .authorization import Gate
 from .bridge import Bridge, Delivery, Faults, MotoCredentials
 from .clock import Clock
-from .helpers import arn_parts
 from .lambda_runtime import ACCOUNT_CONCURRENCY
-from .stacksets import StackSetTargets
+from .helpers import arn_parts
 
 STACK_NAME = "BackupEvents"
 COPY_ROLE_PATH = "/service-role/"
@@ -133,11 +133,11 @@ class Organization:
         self._resource_numbers = iter(range(1, 1_000_000))
 
     @classmethod
-    def minimum(cls, **kwargs: Any) -> Organization:
+    def minimum(cls, **kwargs: Any) -> "Organization":
         return cls(minimum_layout(**kwargs.pop("parameters", {})), **kwargs)
 
     @classmethod
-    def typical(cls, **kwargs: Any) -> Organization:
+    def typical(cls, **kwargs: Any) -> "Organization":
         return cls(typical_layout(**kwargs.pop("parameters", {})), **kwargs)
 
     # ------------------------------------------------------------------ accounts
@@ -166,7 +166,7 @@ class Organization:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self, deploy: bool = True) -> Organization:
+    def start(self, deploy: bool = True) -> "Organization":
         self._saved_environ = dict(os.environ)
         os.environ.pop("MOTO_ACCOUNT_ID", None)  # it would override the per-account credentials
         os.environ.update({"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox",
@@ -213,7 +213,7 @@ class Organization:
         os.environ.clear()
         os.environ.update(self._saved_environ)
 
-    def __enter__(self) -> Organization:
+    def __enter__(self) -> "Organization":
         return self.start()
 
     def __exit__(self, *exc_info: Any) -> None:

@@ -31,10 +31,13 @@ locals {
     FunctionMemorySize          = tostring(var.function_memory_size)
     FunctionTimeout             = tostring(var.function_timeout)
     FunctionReservedConcurrency = tostring(var.function_reserved_concurrency)
+    AlertEmail                  = var.alert_email
+    AlertTopicArn               = var.alert_topic_arn
+    AlertKmsKey                 = var.alert_kms_key
   }
 
-  # The template creates IAM roles without naming them.
-  capabilities = ["CAPABILITY_IAM"]
+  # The template names the function's role (the alert topic admits it by name).
+  capabilities = ["CAPABILITY_NAMED_IAM"]
 }
 
 # --- One stack, in the provider's account and region ---------------------------

@@ -39,6 +39,10 @@ COMMANDS = {
         "backup_events_aws.operations.redrive",
         "explain the error queue and re-submit what failed, once fixed",
     ),
+    "status": (
+        "backup_events_aws.operations.status",
+        "recent backups, their copies and every gap, across accounts and regions",
+    ),
 }
 COMMAND_MODULES = {command: module for command, (module, _) in COMMANDS.items()}
 SANDBOX_PACKAGE = "backup_events_aws.sandbox"

@@ -8,7 +8,10 @@ call -> one JSON log line. Routes (docs/CONTRACT.md):
   backup account's vault, same region; copy 1 COMPLETED -> shorten retention
 - backup account: copy 1 COMPLETED (forwarded to our event bus) -> copy 2 to
   the backup region, or to the alternate if copy 1 is already there
-- daily schedule -> catch-up sweep for what lost events left undone
+- daily schedule -> catch-up sweep for what lost events left undone; it also
+  measures coverage (copy gaps) as metrics; what it fails to repair errs
+- an alarm of this stack (its error queue received failures) -> alert: read
+  the queue, tell the one alert topic in plain words with the fix
 build_function() makes the handler; tests, reconcile, the sandbox and the
 benchmark all use it (settings, clients, clock and sleep passed in).
 """
@@ -116,6 +119,9 @@ class Settings(NamedTuple):
     enable_shorten_retention: bool = True
     backups_to_cover: str = "all"
     catch_up_days: int = 7
+    alert_after_hours: int = 24
+    alert_topic_arn: str = ""  # empty: B's topic NamePrefix-Alerts
+    error_queue_url: str = ""
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Settings:
@@ -152,7 +158,11 @@ class Settings(NamedTuple):
             choice("ENABLE_COPY", BOOLEAN) == "true",
             choice("ENABLE_SHORTEN_RETENTION", BOOLEAN) == "true",
             choice("BACKUPS_TO_COVER", ("all", "on-demand", "scheduled")),
-            number("CATCH_UP_DAYS", 7, 1, 365))
+            number("CATCH_UP_DAYS", 7, 1, 365),
+            number("ALERT_AFTER_HOURS", 24, 1, 8760),
+            text("ALERT_TOPIC_ARN", r"(arn:[a-z-]+:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256})?",
+                 "set an SNS topic's ARN, or leave it empty"),
+            text("ERROR_QUEUE_URL", r"(https://\S+)?", "set the error queue's URL"))
 
 
 # --- AWS clients: one per process and region, created on first use --------
@@ -162,6 +172,11 @@ def backup_client(region: str) -> Any:
     # 10 retries with backoff: a burst meets AWS Backup's rate limits (5 calls/s)
     return boto3.client("backup", region_name=region, config=botocore.config.Config(
         retries={"mode": "standard", "max_attempts": 10}))
+
+
+def service_client(service: str, region: str) -> Any:
+    """A client of another service (SQS, SNS): alerts are rare, none is kept."""
+    return boto3.client(service, region_name=region)
 
 
 # --- Pure decisions --------------------------------------------------------
@@ -280,6 +295,8 @@ def decide(event: Event, place: Place) -> Action:
         return decide_backup_job(event, place)
     if kind == ("aws.backup", "Copy Job State Change"):
         return decide_copy_job(event, place)
+    if kind == ("aws.cloudwatch", "CloudWatch Alarm State Change"):
+        return decide_alarm(event)
     return ignore(f"not an event this function handles: {kind}")
 
 
@@ -504,14 +521,150 @@ def sweep_inputs(place: Place, client: Any, at: datetime.datetime
     return points, states
 
 
+# --- Alerts and coverage (issue 12) -----------------------------------------
+# Every failure lands in the instance's error queue; an alarm on what arrives
+# there invokes the function (decide_alarm), which reads (never deletes) up to
+# 10 messages and tells the one alert topic, in plain words with the fix.
+# `backup-events redrive` shows the same explanations (explain_failure).
+
+# Copy failure messages (docs/AWS-BEHAVIOUR.md §4.4), matched by substring.
+KNOWN_FAILURES = [
+    ("same organization", "put both accounts in the organization OrgId"),
+    ("not supported for provided resource type",
+     "this type can't copy across accounts and regions at once"),
+    ("on the default CMK", "re-encrypt the AMI with a key shared with the backup account"),
+    ("Given key ID is not accessible",
+     "share the source's KMS key with the backup account (aws/ebs can't be)"),
+    ("KMS key does not exist, is not enabled",
+     "share the snapshot's KMS key with the backup account; enable it"),
+    ("Access Denied trying to call AWS Backup", "the backup account's vault access "
+     "policy must Allow backup:CopyIntoBackupVault: redeploy it"),
+    ("while trying to list tags", "let the copy role list tags"),
+    ("requires a target option group", "create the RDS option group in the destination region"),
+    ("Source AMI not found in Region", "EC2 Allowed AMIs: allow the source account's images"),
+    ("Failed to unshare snapshot", "restore the copy role (deleted mid-copy)"),
+]
+# A rule's dead letter: its ERROR_CODE (docs/AWS-BEHAVIOUR.md §5.4) -> fix.
+REDEPLOY = "EventBridge can't reach the target: redeploy the stack"
+DEAD_LETTER_FIXES = {"CROSS_ACCOUNT_INGESTION_FAILED": "the backup account's bus policy must "
+                     "admit this organization: redeploy its stacks with the same OrgId"}
+FAILED_STATES = ("FAILED", "ABORTED", "EXPIRED", "PARTIAL")
+
+
+def likely_fix(status: str) -> str:
+    return next((fix for part, fix in KNOWN_FAILURES if part.lower() in status.lower()),
+                "fix the cause (roles, vault policies, KMS keys), then re-submit")
+
+
+def describe_event(event: Event) -> str:
+    if not isinstance(event, dict):
+        return "an event"
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    return " ".join(str(word) for word in (
+        event.get("detail-type") or "event", detail.get("state"),
+        event.get("resources") and f"of {event['resources'][0]}",
+        event.get("id") and f"(event {event['id']})") if word)
+
+
+def explain_failure(body: Any, attributes: Mapping[str, Any]) -> tuple[str, str, str]:
+    """Pure: (kind, summary, fix) of an error-queue message: a rule's dead
+    letter, a Lambda on-failure record, a failed job event, or unknown."""
+    code = attributes.get("ERROR_CODE")
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if code:
+        return "dead-letter", (
+            f"EventBridge could not deliver {describe_event(body)} to "
+            f"{attributes.get('TARGET_ARN')} ({code}: {attributes.get('ERROR_MESSAGE')})"
+        ), DEAD_LETTER_FIXES.get(code, REDEPLOY)
+    if isinstance(body, dict) and "requestPayload" in body:
+        context, error = body.get("requestContext") or {}, body.get("responsePayload") or {}
+        return "function-error", (
+            f"the function failed {context.get('approximateInvokeCount')} "
+            f"time(s) ({context.get('condition')}) on {describe_event(body['requestPayload'])}: "
+            f"{error.get('errorType')}: {error.get('errorMessage')}"), likely_fix("")
+    if isinstance(detail, dict) and detail.get("state") in FAILED_STATES:
+        status = str(detail.get("statusMessage") or "no status message").strip('" ')
+        return "job-failed", (f"{body.get('detail-type')} {detail['state']}: "
+                              f"{status} ({describe_event(body)})"), likely_fix(status)
+    return "unknown", f"unrecognised: {str(body)[:200]}", "read it, delete it once dealt with"
+
+
+def decide_alarm(event: Event) -> Action:
+    """Only CloudWatch puts aws.cloudwatch events, and the rule admits only
+    this stack's alarm (docs/AWS-BEHAVIOUR.md §18); alerting only reads our
+    queue and publishes: a forged event can at worst cause a false alert."""
+    state = event["detail"].get("state") or {}
+    if state.get("value") != "ALARM":
+        return ignore("alarm not in ALARM")
+    return Action("alert", "alarm went off", {"since": state.get("timestamp")})
+
+
+def alert_text(place: Place, since: Any, messages: list[dict[str, Any]]) -> tuple[str, str]:
+    """Pure: (subject, text) of the alert for these error-queue messages."""
+    lines = [f"Failures in account {place.account}, region {place.region}, "
+             f"vault {place.settings.vault_name}, since {since}. In its error queue:"]
+    kinds: list[str] = []
+    for message in messages:
+        try:
+            body = json.loads(message["Body"])
+        except ValueError:
+            body = message["Body"]
+        kind, summary, fix = explain_failure(body, {key: value.get("StringValue") for key, value in (
+            message.get("MessageAttributes") or {}).items()})
+        kinds.append(kind)
+        lines += ["", f"[{kind}] {summary}", f"Likely fix: {fix}"]
+    lines += ["", f"{len(kinds)} read: " + ", ".join(
+        f"{kinds.count(kind)} {kind}" for kind in sorted(set(kinds))),
+        f"Once fixed: backup-events redrive --region {place.region} --yes, as {place.account}"]
+    return f"Backup Events: failures in {place.account} {place.region}", "\n".join(lines)
+
+
+def coverage(points: list[dict[str, Any]], copy_job_states: dict[str, list[str]], place: Place,
+             at: datetime.datetime) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Pure: (rows, counts), one rule for the sweep's metrics and `backup-events
+    status`. R: its originals, their copy 1 and shortening; B: its copies 1
+    and their copy 2. A gap: no completed copy after ALERT_AFTER_HOURS."""
+    settings, rows = place.settings, []
+    for point in points:
+        arn = point["RecoveryPointArn"]
+        if point.get("Status") not in ("COMPLETED", "AVAILABLE") or (
+                is_continuous(arn, point.get("ResourceType")) or not is_ours_to_copy(point, place)):
+            continue
+        states = copy_job_states.get(arn, [])
+        copy = "COMPLETED" if "COMPLETED" in states else "RUNNING" if {
+            "CREATED", "RUNNING"} & set(states) else (states or ["NONE"])[-1]
+        age = (at - point["CreationDate"]).total_seconds() / 3600
+        rows.append({"recovery_point": arn, "age_hours": round(age, 1), "copy": copy,
+                     "gap": copy != "COMPLETED" and age >= settings.alert_after_hours,
+                     "awaiting_shortening": not place.in_backup_account and copy == "COMPLETED"
+                     and settings.enable_shorten_retention
+                     and bool(new_lifecycle(point, at, settings.new_delete_after_days, 0)[0])})
+    return rows, {"Copies1" if place.in_backup_account else "Originals": len(rows),
+                  "CopyGaps": sum(row["gap"] for row in rows),
+                  "AwaitingShortening": sum(row["awaiting_shortening"] for row in rows)}
+
+
+def emit_metrics(place: Place, at: datetime.datetime, values: dict[str, int]) -> None:
+    """One Embedded Metric Format line: CloudWatch Logs makes the metrics, no
+    API call and no permission needed. Printed: Lambda writes stdout as it
+    is, where its JSON log format would nest a logger's record
+    (docs/AWS-BEHAVIOUR.md §18)."""
+    print(json.dumps({"_aws": {"Timestamp": int(at.timestamp() * 1000), "CloudWatchMetrics": [{
+        "Namespace": "BackupEvents", "Dimensions": [["Account", "Region", "Vault"]],
+        "Metrics": [{"Name": name, "Unit": "Count"} for name in values]}]},
+        "Account": place.account, "Region": place.region, "Vault": place.settings.vault_name, **values}), flush=True)
+
+
 # --- The function: AWS calls, thin -------------------------------------------
 
 class BackupEvents:
     """The Lambda handler: call it with (event, context)."""
 
     def __init__(self, settings: Settings, clients: Callable[[str], Any] = backup_client,
-                 clock: Clock = utc_now, sleep: Callable[[float], Any] = time.sleep) -> None:
+                 clock: Clock = utc_now, sleep: Callable[[float], Any] = time.sleep,
+                 services: Callable[[str, str], Any] = service_client) -> None:
         self.settings, self.clients, self.clock, self.sleep = settings, clients, clock, sleep
+        self.services = services
         self.vault_locks: dict[str, tuple[datetime.datetime, tuple[bool, int | None]]] = {}
         self.places: dict[str, Place] = {}  # by function ARN: parsed once
         self.remaining_ms: Callable[[], int] | None = None  # the invocation's clock, if it has one
@@ -523,6 +676,7 @@ class BackupEvents:
             "copy_to_backup_region": self.copy,
             "shorten_retention": self.shorten,
             "sweep": self.sweep,
+            "alert": self.alert,
         }
 
     def __call__(self, event: Event, context: Any) -> dict[str, Any]:
@@ -594,6 +748,9 @@ class BackupEvents:
         response = client.update_recovery_point_lifecycle(**request)
         log(logging.INFO, "aws_call", event, call="UpdateRecoveryPointLifecycle",
             request=request, previous=point.get("Lifecycle"), response=json_safe(response))
+        before = (point.get("Lifecycle") or {}).get("DeleteAfterDays")
+        emit_metrics(place, self.clock(), {"OriginalsShortened": 1, "StorageDaysRemoved": (
+            before - lifecycle["DeleteAfterDays"] if is_set(before) else 0)})
         return lifecycle
 
     def shorten(self, place: Place, arguments: Any, event: Event) -> dict[str, Any]:
@@ -609,6 +766,7 @@ class BackupEvents:
         """
         at = self.clock()
         points, states = sweep_inputs(place, self.clients(place.region), at)
+        emit_metrics(place, at, coverage(points, states, place, at)[1])
         actions = sweep_actions(points, states, place, at)
         done = {"recovery_points": len(points), "copies_started": 0,
                 "retention_checked": 0, "failed": 0}
@@ -639,10 +797,29 @@ class BackupEvents:
                 f"{done.get('not_reached', 0)} not reached before the timeout; the rest are done")
         return done
 
+    def alert(self, place: Place, arguments: Any, event: Event) -> dict[str, Any]:
+        """Read up to 10 messages of our own error queue (visible again at
+        once: redrive still finds them), then publish one summary to the alert
+        topic: ALERT_TOPIC_ARN, else B's topic named after this function."""
+        settings = place.settings
+        messages = self.services("sqs", place.region).receive_message(
+            QueueUrl=settings.error_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0,
+            WaitTimeSeconds=1, MessageAttributeNames=["All"]).get("Messages", [])
+        subject, text = alert_text(place, arguments["since"], messages)
+        topic = settings.alert_topic_arn or (
+            f"arn:{place.partition}:sns:{settings.backup_region}:{settings.backup_account_id}:"
+            f"{os.environ.get('AWS_LAMBDA_FUNCTION_NAME', 'BackupEvents')}-Alerts")
+        self.services("sns", topic.split(":")[3]).publish(
+            TopicArn=topic, Subject=subject, Message=text)
+        log(logging.INFO, "aws_call", event, call="Publish", request={
+            "TopicArn": topic, "Subject": subject, "Message": text})
+        return {"alerted": topic, "messages": len(messages)}
+
 
 def build_function(environ: Mapping[str, str] | None = None,
                    clients: Callable[[str], Any] = backup_client, clock: Clock = utc_now,
-                   sleep: Callable[[float], Any] = time.sleep) -> BackupEvents:
+                   sleep: Callable[[float], Any] = time.sleep,
+                   services: Callable[[str, str], Any] = service_client) -> BackupEvents:
     """The one way to make the handler. A bad setting: one ERROR line naming
     the variable and the fix, then SettingsError (the cold start fails)."""
     try:
@@ -651,7 +828,7 @@ def build_function(environ: Mapping[str, str] | None = None,
         log(logging.ERROR, "bad_setting", None, variable=error.variable,
             value=error.value, fix=error.fix)
         raise
-    return BackupEvents(settings, clients, clock, sleep)
+    return BackupEvents(settings, clients, clock, sleep, services)
 
 
 _function: BackupEvents | None = None

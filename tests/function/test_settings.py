@@ -65,7 +65,7 @@ def test_lambda_handler_builds_the_function_once(monkeypatch, event):
 def test_an_action_without_a_handler_is_an_error_not_a_copy(load_function, event, log_lines):
     function = load_function()
     assert set(function.handler.handlers) == {
-        "copy_to_backup_account", "copy_to_backup_region", "shorten_retention", "sweep"}
+        "copy_to_backup_account", "copy_to_backup_region", "shorten_retention", "sweep", "alert"}
     del function.handler.handlers["shorten_retention"]
     with pytest.raises(ValueError, match="no handler for action 'shorten_retention'"):
         function(event("copy1_completed_efs_main"))  # no stubbed call: nothing is started

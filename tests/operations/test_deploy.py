@@ -95,8 +95,8 @@ def test_dry_run_prints_the_calls_and_makes_none(org, capsys):
     code, out, _ = run(capsys, *ARGS, "--backup-account-id", BACKUP, "--dry-run")
     assert code == 0
     size = len(common.read_template().encode())
-    # The template creates IAM roles without naming them: CAPABILITY_IAM is enough.
-    assert f"TemplateBody=<{size:,} bytes>" in out and "Capabilities=['CAPABILITY_IAM']" in out
+    # The template names the function's role (the alert topic admits it by name): CAPABILITY_NAMED_IAM.
+    assert f"TemplateBody=<{size:,} bytes>" in out and "Capabilities=['CAPABILITY_NAMED_IAM']" in out
     assert out.index("backup account (profile backup), us-west-2") < out.index("main account (profile main), us-east-1")
     for account, region in [(BACKUP, EAST), (MAIN, EAST)]:
         assert org.client("cloudformation", account, region).describe_stacks()["Stacks"] == []

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from operations_support import SynchronousInvoke, run, write_profiles
 
 from backup_events_aws.operations import redrive
 from backup_events_aws.sandbox import Organization
 from backup_events_aws.sandbox import backup as sandbox_backup
-from operations_support import SynchronousInvoke, run, write_profiles
 
 EAST, WEST2 = "us-east-1", "us-west-2"
 MAIN, BACKUP = "000022224444", "999977775555"
@@ -75,9 +75,13 @@ def test_dead_letter_is_resubmitted_once_the_permission_is_back(org, capsys):
     assert "redeploy the stack" in out and "run again with --yes" in out
     assert len(queue(org)) == 1 and org.invoked.calls == []
 
-    functions.add_permission(FunctionName=name, StatementId=statement["Sid"], Action="lambda:InvokeFunction",
-                             Principal="events.amazonaws.com",
-                             SourceArn=statement["Condition"]["ArnLike"]["AWS:SourceArn"])
+    functions.add_permission(
+        FunctionName=name,
+        StatementId=statement["Sid"],
+        Action="lambda:InvokeFunction",
+        Principal="events.amazonaws.com",
+        SourceArn=statement["Condition"]["ArnLike"]["AWS:SourceArn"],
+    )
     code, out, _ = run(capsys, *REDRIVE, "--yes")
     assert code == 0 and queue(org) == []
     org.run_until_idle()
@@ -111,7 +115,8 @@ def test_only_what_succeeded_is_deleted(org, capsys):
     # A second record whose event can never succeed: its recovery point does not exist.
     doomed = json.loads(json.dumps(real["body"]))
     doomed["requestPayload"]["resources"] = [
-        f"arn:aws:backup:{EAST}:{MAIN}:recovery-point:00000000-0000-0000-0000-000000000000"]
+        f"arn:aws:backup:{EAST}:{MAIN}:recovery-point:00000000-0000-0000-0000-000000000000"
+    ]
     url = org.stack_outputs(MAIN, EAST)["ErrorQueueUrl"]
     org.client("sqs", MAIN, EAST).send_message(QueueUrl=url, MessageBody=json.dumps(doomed))
 
@@ -167,10 +172,16 @@ class FakeSqs:
         return {"Messages": batch} if batch else {}
 
     def get_queue_attributes(self, **request):
-        assert set(request["AttributeNames"]) == {"ApproximateNumberOfMessages",
-                                                  "ApproximateNumberOfMessagesNotVisible"}
-        return {"Attributes": {"ApproximateNumberOfMessages": str(self.visible),
-                               "ApproximateNumberOfMessagesNotVisible": "0"}}
+        assert set(request["AttributeNames"]) == {
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+        }
+        return {
+            "Attributes": {
+                "ApproximateNumberOfMessages": str(self.visible),
+                "ApproximateNumberOfMessagesNotVisible": "0",
+            }
+        }
 
 
 def test_receive_long_polls_and_reads_on_while_the_queue_counts_messages():
@@ -187,13 +198,17 @@ def test_receive_gives_up_after_empty_polls_however_many_the_queue_counts():
     assert len(sqs.waits) == redrive.EMPTY_POLLS
 
 
-@pytest.mark.parametrize("given, missing, flag", [
-    ([], "ErrorQueueUrl", "--queue-url"),
-    (["--queue-url", "https://sqs.us-east-1.amazonaws.com/000022224444/q"], "FunctionName", "--function-name"),
-])
+@pytest.mark.parametrize(
+    "given, missing, flag",
+    [
+        ([], "ErrorQueueUrl", "--queue-url"),
+        (["--queue-url", "https://sqs.us-east-1.amazonaws.com/000022224444/q"], "FunctionName", "--function-name"),
+    ],
+)
 def test_stack_without_the_outputs_is_refused_with_the_fix(org, capsys, given, missing, flag):
     org.client("cloudformation", MAIN, EAST).create_stack(
-        StackName="Other", TemplateBody=json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}))
+        StackName="Other", TemplateBody=json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}})
+    )
     code, _, err = run(capsys, *REDRIVE, "--stack-name", "Other", *given)
     lines = err.splitlines()
     assert code == 1 and len(lines) == 2 and "Traceback" not in err, err
@@ -205,8 +220,12 @@ def test_stack_without_the_outputs_is_refused_with_the_fix(org, capsys, given, m
 
 
 def sqs_message(body, attributes=None):
-    return {"MessageId": "m1", "ReceiptHandle": "r1", "Body": json.dumps(body),
-            "MessageAttributes": {k: {"StringValue": v, "DataType": "String"} for k, v in (attributes or {}).items()}}
+    return {
+        "MessageId": "m1",
+        "ReceiptHandle": "r1",
+        "Body": json.dumps(body),
+        "MessageAttributes": {k: {"StringValue": v, "DataType": "String"} for k, v in (attributes or {}).items()},
+    }
 
 
 def test_classify_failed_backup_is_not_resubmitted(event):
@@ -217,20 +236,30 @@ def test_classify_failed_backup_is_not_resubmitted(event):
 
 # aws-facts 4.4, "Failure messages seen for copies": each message verbatim, and words the fix must say.
 OBSERVED_FAILURES = [
-    ("Copy job failed. Both source and destination account must be a member of the same organization",
-     "same AWS Organization"),
-    ("Copy job from us-west-2 to us-east-1 cannot be initiated for RDS resources. Feature is not supported "
-     "for provided resource type.", "can't copy across accounts and regions in one action"),
+    (
+        "Copy job failed. Both source and destination account must be a member of the same organization",
+        "the organization OrgId",
+    ),
+    (
+        "Copy job from us-west-2 to us-east-1 cannot be initiated for RDS resources. Feature is not supported "
+        "for provided resource type.",
+        "can't copy across accounts and regions at once",
+    ),
     ("Given key ID is not accessible", "share the source's KMS key with the backup account"),
-    ("The source snapshot KMS key does not exist, is not enabled or you do not have permissions to access it",
-     "share the source snapshot's KMS key"),
-    ("AMI snapshot copy failed with error: Given key ID is not accessible. You must have DescribeKey "
-     "permissions on the default CMK", "encrypted with the default key"),
+    (
+        "The source snapshot KMS key does not exist, is not enabled or you do not have permissions to access it",
+        "share the snapshot's KMS key",
+    ),
+    (
+        "AMI snapshot copy failed with error: Given key ID is not accessible. You must have DescribeKey "
+        "permissions on the default CMK",
+        "re-encrypt the AMI",
+    ),
     ("Access Denied trying to call AWS Backup service", "vault access policy must Allow backup:CopyIntoBackupVault"),
-    ("Access denied exception while trying to list tags", "copy role permission to list tags"),
+    ("Access denied exception while trying to list tags", "let the copy role list tags"),
     ("The snapshot requires a target option group with the following options: ....", "RDS option group"),
     ("Source AMI not found in Region", "EC2 Allowed AMIs"),
-    ("Failed to unshare snapshot", "restore the role"),
+    ("Failed to unshare snapshot", "restore the copy role"),
 ]
 
 
@@ -251,10 +280,17 @@ def test_every_known_failure_explains_an_observed_message():
 
 def test_classify_dead_letter_to_the_backup_bus_is_not_resubmitted(event):
     forwarded = event("copy1_completed_efs_main")
-    entry = redrive.classify(sqs_message(forwarded, {
-        "RULE_ARN": "arn:aws:events:us-east-1:000022224444:rule/BackupEvents-CopyCompleted",
-        "TARGET_ARN": "arn:aws:events:us-east-1:999977775555:event-bus/BackupEvents",
-        "ERROR_CODE": "CROSS_ACCOUNT_INGESTION_FAILED", "ERROR_MESSAGE": "denied"}))
+    entry = redrive.classify(
+        sqs_message(
+            forwarded,
+            {
+                "RULE_ARN": "arn:aws:events:us-east-1:000022224444:rule/BackupEvents-CopyCompleted",
+                "TARGET_ARN": "arn:aws:events:us-east-1:999977775555:event-bus/BackupEvents",
+                "ERROR_CODE": "CROSS_ACCOUNT_INGESTION_FAILED",
+                "ERROR_MESSAGE": "denied",
+            },
+        )
+    )
     assert entry.kind == "dead-letter" and entry.resubmit == ""
     assert "bus policy" in entry.fix and "reconcile" in entry.fix
 

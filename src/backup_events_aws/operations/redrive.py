@@ -43,62 +43,20 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import lambda_function
 from ..cli import CliError
 from . import common
 
-FAILED_STATES = ("FAILED", "ABORTED", "EXPIRED", "PARTIAL")
+# The explanations live once, in the function's file: its alerts say the same.
+FAILED_STATES = lambda_function.FAILED_STATES
+KNOWN_FAILURES = lambda_function.KNOWN_FAILURES
+DEAD_LETTER_FIXES = lambda_function.DEAD_LETTER_FIXES
+likely_fix = lambda_function.likely_fix
+describe_event = lambda_function.describe_event
 # Long polling: SQS then asks every server, so an empty answer means no visible message; short
 # polling (0) samples a few servers and can answer empty while messages wait.
 WAIT_SECONDS = 5
 EMPTY_POLLS = 3  # empty answers in a row while the queue still counts visible messages, then give up
-
-# Copy failure messages and their fixes (aws-facts 4.4), matched by substring.
-KNOWN_FAILURES = [
-    (
-        "must be a member of the same organization",
-        "put the source and backup accounts in the same AWS Organization (OrgId)",
-    ),
-    (
-        "Feature is not supported for provided resource type",
-        "this resource type can't copy across accounts and regions in one action",
-    ),
-    (
-        "You must have DescribeKey permissions on the default CMK",
-        "the AMI is encrypted with the default key: re-encrypt it with a customer managed key shared with "
-        "the backup account",
-    ),
-    (
-        "Given key ID is not accessible",
-        "share the source's KMS key with the backup account (key policy), or re-encrypt with a customer "
-        "managed key: AWS managed keys (aws/ebs...) can't be shared",
-    ),
-    (
-        "KMS key does not exist, is not enabled",
-        "share the source snapshot's KMS key with the backup account, and check it is enabled",
-    ),
-    (
-        "Access Denied trying to call AWS Backup service",
-        "the backup account's vault access policy must Allow backup:CopyIntoBackupVault for the organization "
-        "(redeploy its stack, or see 'backup-events preflight')",
-    ),
-    (
-        "Access denied exception while trying to list tags",
-        "give the copy role permission to list tags (e.g. attach AWSBackupServiceRolePolicyForBackup)",
-    ),
-    ("requires a target option group", "create a matching RDS option group in the destination region"),
-    ("Source AMI not found in Region", "EC2 Allowed AMIs: allow images from the source account in the backup account"),
-    ("Failed to unshare snapshot", "the copy role was deleted during the copy: restore the role"),
-]
-
-DEAD_LETTER_FIXES = {
-    "NO_PERMISSIONS": "the target's resource policy or role no longer lets EventBridge deliver: redeploy "
-    "the stack ('backup-events deploy') to restore it",
-    "NO_RESOURCE": "the target no longer exists: redeploy the stack",
-    "CROSS_ACCOUNT_INGESTION_FAILED": "the backup account's event bus policy must admit this organization: "
-    "redeploy the backup account's stacks with the same OrgId",
-    "FAILED_TO_ASSUME_ROLE": "the rule's target role is missing or no longer trusts events.amazonaws.com: "
-    "redeploy the stack",
-}
 
 
 @dataclass
@@ -116,31 +74,6 @@ class Entry:
     outcome: str = ""
 
 
-def _strip(text: Any) -> str:
-    return str(text or "").strip().strip('"')
-
-
-def describe_event(event: Any) -> str:
-    if not isinstance(event, dict):
-        return "an event"
-    detail: dict[str, Any] = event["detail"] if isinstance(event.get("detail"), dict) else {}
-    words = [event.get("detail-type") or "event"]
-    if detail.get("state"):
-        words.append(detail["state"])
-    if event.get("resources"):
-        words.append(f"of {event['resources'][0]}")
-    if event.get("id"):
-        words.append(f"(event {event['id']})")
-    return " ".join(str(word) for word in words)
-
-
-def likely_fix(status_message: str) -> str:
-    for fragment, fix in KNOWN_FAILURES:
-        if fragment.lower() in status_message.lower():
-            return fix
-    return "read the status message; fix the cause (roles, vault policies, KMS keys) and re-submit"
-
-
 def classify(message: dict[str, Any], function_arn: str = "") -> Entry:
     """Pure: what an SQS message (as ReceiveMessage returns it) says, and how to re-submit it."""
     attributes = {key: value.get("StringValue", "") for key, value in (message.get("MessageAttributes") or {}).items()}
@@ -155,14 +88,9 @@ def classify(message: dict[str, Any], function_arn: str = "") -> Entry:
         f"unrecognised message: {str(body)[:200]}",
         "read it; delete it by hand once dealt with",
     )
-    if attributes.get("ERROR_CODE"):
-        code, target = attributes["ERROR_CODE"], attributes.get("TARGET_ARN", "")
-        entry.kind = "dead-letter"
-        entry.summary = (
-            f"EventBridge could not deliver {describe_event(body)} to {target} "
-            f"({code}: {attributes.get('ERROR_MESSAGE', '')})"
-        )
-        entry.fix = DEAD_LETTER_FIXES.get(code, "fix the cause in the error message, then re-submit")
+    entry.kind, entry.summary, entry.fix = lambda_function.explain_failure(body, attributes)
+    if entry.kind == "dead-letter":
+        target = attributes.get("TARGET_ARN", "")
         if ":lambda:" in target and (not function_arn or target.split(":")[:7] == function_arn.split(":")[:7]):
             entry.resubmit, entry.event = "invoke", body
         elif ":events:" in target:
@@ -170,27 +98,10 @@ def classify(message: dict[str, Any], function_arn: str = "") -> Entry:
                 "; this forward can't be re-sent (only AWS may put aws.backup events): once fixed, "
                 "run 'backup-events reconcile' in the backup account to start the missing copy"
             )
-        return entry
-    if isinstance(body, dict) and "requestContext" in body and "requestPayload" in body:
-        error = body.get("responsePayload") or {}
-        context = body["requestContext"]
-        entry.kind = "function-error"
-        entry.summary = (
-            f"the function failed {context.get('approximateInvokeCount', '?')} time(s) "
-            f"({context.get('condition', '')}) on {describe_event(body['requestPayload'])}: "
-            f"{error.get('errorType', '')}: {error.get('errorMessage', '')}"
-        )
-        entry.fix = "fix the cause in the error (permissions, throttling, a missing vault), then re-submit"
+    elif entry.kind == "function-error":
         entry.resubmit, entry.event = "invoke", body["requestPayload"]
-        return entry
-    if isinstance(body, dict) and body.get("source") == "aws.backup" and isinstance(body.get("detail"), dict):
+    elif entry.kind == "job-failed":
         detail = body["detail"]
-        if detail.get("state") not in FAILED_STATES:
-            return entry
-        status = _strip(detail.get("statusMessage")) or "no status message"
-        entry.kind = "job-failed"
-        entry.summary = f"{body.get('detail-type')} {detail.get('state')}: {status} ({describe_event(body)})"
-        entry.fix = likely_fix(status)
         if body.get("detail-type") == "Copy Job State Change" and body.get("resources"):
             entry.resubmit = "sweep"
             entry.copy = {

@@ -156,6 +156,7 @@ def check_numbers(arguments: Any) -> None:
         ("max_messages", "--max-messages", 1, None),
         ("visibility_timeout", "--visibility-timeout", 0, MAX_VISIBILITY_TIMEOUT),
         ("poll_seconds", "--poll-seconds", 0, None),
+        ("since", "--since", 1, 365),
     ):
         value = getattr(arguments, attribute, None)
         if value is None:

@@ -249,8 +249,20 @@ def _kms_accesses(response: Any, operation: str) -> list[Access] | None:
     return [Access(f"kms:{operation}", key.arn, key.account_id, statements_of(key.policy))]
 
 
+def _sns_accesses(response: Any, operation: str) -> list[Access] | None:
+    """Publish acts on the topic, under its access policy (alerts, docs/AWS-BEHAVIOUR.md §18.2)."""
+    topic_arn = response._get_param("TopicArn") or response._get_param("TargetArn")
+    if operation != "Publish" or not topic_arn or ":sns:" not in topic_arn:
+        return None
+    from moto.sns.models import sns_backends
+
+    _, _, region, account, _ = arn_parts(topic_arn)
+    topic = sns_backends[account][region].topics.get(topic_arn)
+    return [Access("sns:Publish", topic_arn, account, statements_of(topic.policy) if topic else None)]
+
+
 RESOLVERS: dict[str, Callable[[Any, str], "list[Access] | None"]] = {
-    "backup": _backup_accesses, "sqs": _sqs_accesses, "kms": _kms_accesses}
+    "backup": _backup_accesses, "sqs": _sqs_accesses, "kms": _kms_accesses, "sns": _sns_accesses}
 
 
 def accesses_of(response: Any) -> list[Access]:
@@ -283,6 +295,10 @@ def authorize_http(response: Any) -> None:
         )
         decision = decide(request, access.resource_statements, access.resource_account, identity)
         if not decision.allowed:
+            if access.action.startswith("sns:"):  # SNS answers in its own words (query protocol)
+                from .sns import AuthorizationError
+
+                raise AuthorizationError(denial_message(request, decision))
             raise AccessDeniedException(denial_message(request, decision))
 
 

@@ -231,7 +231,8 @@ class Bridge:
 
     # ------------------------------------------------------------------ ingestion
 
-    def deliver(self, event: dict[str, Any], account: str, region: str, bus: str = "default") -> None:
+    def deliver(self, event: dict[str, Any], account: str, region: str, bus: str = "default",
+                durable: bool = False) -> None:
         """Put `event` (a full envelope) on `bus` in `account`/`region`; delivery happens on the clock.
 
         This is the event sink of the AWS Backup emulation: AWS service events land
@@ -245,11 +246,12 @@ class Bridge:
         event.setdefault("region", region)
         event.setdefault("time", envelope_time(self.clock.now()))
         event.setdefault("resources", [])
-        if self.random.random() < self.faults.lose_fraction:
+        # durable: CloudWatch guarantees delivery of its alarm events (docs/AWS-BEHAVIOUR.md §18).
+        if not durable and self.random.random() < self.faults.lose_fraction:
             self._record(event, account, region, bus, "lost")
             return
         copies = 1
-        if self.random.random() < self.faults.duplicate_fraction:
+        if not durable and self.random.random() < self.faults.duplicate_fraction:
             copies = 2
             self._record(event, account, region, bus, "duplicated")
         for _ in range(copies):

@@ -17,6 +17,7 @@ from backup_events_aws.sandbox import Organization
 from backup_events_aws.sandbox import backup as sandbox_backup
 
 BACKUP_RETENTION_DAYS = 35  # the quick start's on-demand backups
+ALERT_EMAIL = "backup-team@example.com"  # the failures scenario's alert subscription
 EVENT_WORDS = {
     "Backup Job State Change": "backup job",
     "Copy Job State Change": "copy job",
@@ -151,10 +152,15 @@ def print_table(rows: list[dict[str, Any]], out=None) -> None:
 
 def quick_start(layout: str = "minimum", scenario: str = "quickstart") -> dict[str, Any]:
     """Run the demo; returns a JSON-ready summary (the printed story is in it)."""
-    org = Organization.typical() if layout == "typical" else Organization.minimum()
+    # The failures scenario also shows the alert path: one topic in the backup account, an e-mail
+    # subscription its recipient has confirmed.
+    parameters = {"AlertEmail": ALERT_EMAIL} if scenario == "failures" else {}
+    org = (Organization.typical if layout == "typical" else Organization.minimum)(parameters=parameters)
     with org:
         story = Story(org)
         story.listen()
+        if scenario == "failures":
+            org.sns.confirm(ALERT_EMAIL)
         for instance in org.layout.instances():
             role = "backup account" if instance.is_backup_account else "resource account"
             story.say(instance.account, instance.region,
@@ -170,13 +176,43 @@ def quick_start(layout: str = "minimum", scenario: str = "quickstart") -> dict[s
         story.add_function_actions()
         errors = {f"{i.account}/{i.region}": org.error_messages(i.account, i.region)
                   for i in org.layout.instances()}
-        return {
+        summary = {
             "layout": layout, "scenario": scenario,
             "steps": [step.__dict__ for step in story.steps],
             "recovery_points": vault_table(org),
             "error_queues": {where: [explain_error(m) for m in messages]
                              for where, messages in errors.items() if messages},
         }
+        if scenario == "failures":
+            summary["alerts"] = [{"at": mail.at.strftime("%Y-%m-%d %H:%M:%S"), "to": mail.endpoint,
+                                  "subject": mail.subject, "message": mail.message}
+                                 for mail in org.sns.mail_for(ALERT_EMAIL)]
+            summary["status"] = status_of(org)
+        return summary
+
+
+def status_of(org: Organization) -> str:
+    """What `backup-events status` prints for every stack instance, now."""
+    import io
+
+    import boto3
+
+    from backup_events_aws.operations import common, status
+
+    sessions = []
+    for instance in org.layout.instances():
+        keys = org.credentials.for_account(instance.account)
+        sessions.append((instance.account, boto3.Session(
+            aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"],
+            aws_session_token=keys["SessionToken"], region_name=instance.region)))
+    saved, status.clock = status.clock, org.now
+    try:
+        instances = status.collect(sessions, "BackupEvents", None, common.Progress(out=io.StringIO()))
+        out = io.StringIO()
+        status.report(instances, as_json=False, out=out)
+        return out.getvalue()
+    finally:
+        status.clock = saved
 
 
 def back_up(org: Organization, story: Story, kind: str, account: str, region: str,
@@ -245,6 +281,13 @@ def print_story(summary: dict[str, Any], out=None) -> None:
     for where, messages in errors.items():
         for text in messages:
             print(f"  {where}: {text}", file=out)
+    if "alerts" in summary:
+        print(f"\nAlerts the central topic sent to {ALERT_EMAIL}: {len(summary['alerts'])}", file=out)
+        for mail in summary["alerts"]:
+            print(f"\n--- {mail['at']}  Subject: {mail['subject']}", file=out)
+            print(mail["message"], file=out)
+        print("\nbackup-events status:\n", file=out)
+        print(summary["status"].rstrip(), file=out)
     originals = [r for r in summary["recovery_points"] if r["source"] == "original"]
     shortened = [r for r in originals if r["delete_after_days"] != BACKUP_RETENTION_DAYS]
     if originals and not shortened:

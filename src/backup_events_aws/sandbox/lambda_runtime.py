@@ -662,8 +662,11 @@ class LambdaRuntime:
         if stream not in backend.groups[group_name].streams:
             backend.create_log_stream(group_name, stream)
         millis = int(invocation.at.timestamp() * 1000)
+        # What the function prints is written as it is (Lambda's JSON log format wraps only
+        # logger records): an Embedded Metric Format line stays one (docs/AWS-BEHAVIOUR.md §18).
         backend.put_log_events(group_name, stream, [
-            {"timestamp": millis, "message": json.dumps(entry, default=str)} for entry in invocation.logs
+            {"timestamp": millis, "message": entry["message"] if entry.get("logger") == "stdout"
+             else json.dumps(entry, default=str)} for entry in invocation.logs
         ])
 
 

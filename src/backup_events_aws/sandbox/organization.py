@@ -34,6 +34,8 @@ from . import backup as sandbox_backup
 from .authorization import Gate
 from .stacksets import StackSetTargets
 from . import cloudformation as sandbox_cloudformation
+from . import cloudwatch as sandbox_cloudwatch
+from . import sns as sandbox_sns
 from .bridge import Bridge, Delivery, Faults, MotoCredentials
 from .clock import Clock
 from .lambda_runtime import ACCOUNT_CONCURRENCY
@@ -119,6 +121,11 @@ class Organization:
         self.credentials = MotoCredentials()
         self.bridge = Bridge(self.clock, org_of_account=self.org_of_account, seed=seed,
                              faults=faults, credentials=self.credentials, concurrency_quota=concurrency_quota)
+        # The alert path (docs/AWS-BEHAVIOUR.md §18): metrics, alarms, and what SNS delivers.
+        self.cloudwatch = sandbox_cloudwatch.CloudWatch(
+            self.clock, lambda event, account, region: self.bridge.deliver(event, account, region, durable=True),
+            self.bridge._new_id)
+        self.sns = sandbox_sns.Sns(self.clock.now)
         self._mock: Any = None
         self.gate = Gate()  # every governed request is authorised (authorization.py)
         self.stackset_targets = StackSetTargets()  # DeploymentTargets.AccountFilterType (stacksets.py)
@@ -175,6 +182,8 @@ class Organization:
         sandbox_backup.set_event_sink(lambda event: self.bridge.deliver(event, event["account"], event["region"]))
         sandbox_backup.install()
         sandbox_cloudformation.install()
+        sandbox_cloudwatch.install(self.cloudwatch)
+        sandbox_sns.install(self.sns)
         self.bridge.install()
         self.gate.install()
         self.stackset_targets.install()
@@ -193,6 +202,8 @@ class Organization:
         self.stackset_targets.uninstall()
         self.gate.uninstall()
         self.bridge.uninstall()
+        sandbox_sns.uninstall()
+        sandbox_cloudwatch.uninstall()
         sandbox_cloudformation.uninstall()
         sandbox_backup.reset_sandbox()
         if self._mock is not None:

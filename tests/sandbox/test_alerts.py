@@ -1,0 +1,243 @@
+"""Central alerts end to end: every failure kind, in every stack instance of the typical layout,
+reaches the one e-mail subscription of the backup account's topic, in plain words with the fix,
+within 15 simulated minutes; a burst stays bounded; a forged event acts on nothing; the sweep's
+metrics and `backup-events status` name the same gaps."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+from collections.abc import Iterator
+
+import boto3
+import pytest
+
+from backup_events_aws.operations import common, status
+from backup_events_aws.sandbox import Organization
+from backup_events_aws.sandbox import backup as sandbox_backup
+
+EMAIL = "backup-team@example.com"
+BACKUP, EAST, WEST1, WEST2 = "999977775555", "us-east-1", "us-west-1", "us-west-2"
+LIMIT = datetime.timedelta(minutes=15)
+DAY = 86400
+
+
+@contextlib.contextmanager
+def alerting(layout: str = "typical") -> Iterator[Organization]:
+    with (Organization.typical if layout == "typical" else Organization.minimum)(
+            parameters={"AlertEmail": EMAIL}) as org:
+        assert org.sns.confirm(EMAIL) == 1  # the recipient follows the link SNS mailed
+        yield org
+
+
+def resource_instances(org: Organization) -> list[tuple[str, str]]:
+    return [(i.account, i.region) for i in org.layout.instances() if not i.is_backup_account]
+
+
+def back_up_everywhere(org: Organization) -> None:
+    for account, region in resource_instances(org):
+        org.start_backup(account, region, org.create_resource("EFS", account, region))
+
+
+def alerts_by_instance(org: Organization) -> dict[tuple[str, str], list]:
+    found: dict[tuple[str, str], list] = {}
+    for mail in org.sns.mail_for(EMAIL):
+        _, _, account, region = mail.subject.rsplit(" ", 3)
+        found.setdefault((account, region), []).append(mail)
+    return found
+
+
+def first_failures(org: Organization) -> dict[tuple[str, str], datetime.datetime]:
+    """When each instance first failed: a function ERROR line, or an error-queue delivery."""
+    seen: dict[tuple[str, str], datetime.datetime] = {}
+
+    def note(key: tuple[str, str], at: datetime.datetime) -> None:
+        seen[key] = min(at, seen.get(key, at))
+
+    for record in org.function_logs():
+        if record["level"] == "ERROR":
+            note((record["account"], record["region"]),
+                 datetime.datetime.fromisoformat(record["timestamp"].replace("Z", "+00:00")))
+    for delivery in org.deliveries():
+        if delivery.outcome in ("dead-lettered", "on-failure-delivered") or (
+                delivery.outcome == "delivered" and ":sqs:" in (delivery.target_arn or "")):
+            note((delivery.account, delivery.region), delivery.at)
+    return seen
+
+
+def remove_invoke_permission(org: Organization, account: str, region: str, rule_suffix: str) -> None:
+    client = org.client("lambda", account, region)
+    policy = json.loads(client.get_policy(FunctionName="BackupEvents")["Policy"])
+    for statement in policy["Statement"]:
+        if json.dumps(statement.get("Condition", {})).find(f"BackupEvents-{rule_suffix}\"") >= 0:
+            client.remove_permission(FunctionName="BackupEvents", StatementId=statement["Sid"])
+
+
+def assert_alerted(org: Organization, failing: set[tuple[str, str]], kind: str, words: str) -> None:
+    alerts, failed_at = alerts_by_instance(org), first_failures(org)
+    assert set(alerts) == failing, "exactly the failing instances alert"
+    for where in failing:
+        [mail] = alerts[where]  # one alert per incident
+        check_alert(mail, where, failed_at, kind, words)
+
+
+def check_alert(mail, where, failed_at, kind, words) -> None:
+    if True:
+        assert mail.at - failed_at[where] <= LIMIT, (where, mail.at - failed_at[where])
+        assert f"[{kind}]" in mail.message and words in mail.message, mail.message
+        assert f"account {where[0]}, region {where[1]}" in mail.message
+        assert f"backup-events redrive --region {where[1]} --yes" in mail.message
+
+
+def test_failed_copies_in_every_resource_instance_alert_with_the_fix():
+    with alerting() as org:
+        sandbox_backup.fail_next_copies(100)  # every copy 1 FAILS: AWS Backup's access-denied message
+        back_up_everywhere(org)
+        org.run_until_idle()
+        assert_alerted(org, set(resource_instances(org)), "job-failed",
+                       "vault access policy must Allow backup:CopyIntoBackupVault")
+        [mail] = alerts_by_instance(org)[(org.main_account, EAST)]
+        assert ":recovery-point:" in mail.message and "BackupEvents-Sample" in mail.message
+
+
+def test_failed_copies_2_in_the_backup_account_alert():
+    with alerting() as org:
+        back_up_everywhere(org)
+        org.advance(8 * 60)  # copies 1 are running
+        sandbox_backup.fail_next_copies(100)  # so the copies 2 FAIL
+        org.run_until_idle()
+        assert_alerted(org, {(BACKUP, EAST), (BACKUP, WEST1)}, "job-failed", "Copy Job State Change FAILED")
+
+
+def test_function_errors_in_every_instance_alert_after_lambdas_retries():
+    with alerting() as org:
+        for account, region in resource_instances(org):
+            sandbox_backup.deny_access("StartCopyJob", account, region)
+        sandbox_backup.deny_access("ListRecoveryPointsByBackupVault", BACKUP, WEST2)  # its daily sweep fails
+        back_up_everywhere(org)
+        org.run_until_idle()  # the events fail (before any daily sweep)
+        assert_alerted(org, set(resource_instances(org)), "function-error", "failed 3 time(s) (RetriesExhausted)")
+        org.advance(DAY)  # the daily sweeps: B's in us-west-2 fails; R's fail again, a new incident each
+        org.run_until_idle()
+        alerts, failed_at = alerts_by_instance(org), first_failures(org)
+        assert set(alerts) == set(resource_instances(org)) | {(BACKUP, WEST2)}
+        [mail] = alerts[(BACKUP, WEST2)]
+        check_alert(mail, (BACKUP, WEST2), failed_at, "function-error", "Scheduled Event")
+        assert {len(alerts[where]) for where in resource_instances(org)} == {2}
+
+
+def test_events_eventbridge_could_not_deliver_alert():
+    with alerting() as org:
+        for account, region in resource_instances(org)[:3]:  # copy 1 is never started
+            remove_invoke_permission(org, account, region, "BackupCompleted")
+        for region in (EAST, WEST1):  # B's function may no longer be invoked for copy 2
+            remove_invoke_permission(org, BACKUP, region, "Copy2")
+        back_up_everywhere(org)
+        org.run_until_idle()
+        assert_alerted(org, set(resource_instances(org)[:3]) | {(BACKUP, EAST), (BACKUP, WEST1)},
+                       "dead-letter", "redeploy the stack")
+
+
+def test_a_burst_of_failures_gives_one_alert_that_summarises():
+    with alerting("minimum") as org:
+        sandbox_backup.fail_next_copies(10_000)
+        for number in range(150):  # within 2 minutes, at AWS Backup's StartBackupJob rate
+            org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
+            org.advance(0.8)
+        org.run_until_idle()
+        failures = len(org.error_messages(org.main_account, EAST))
+        assert failures == 150
+        [mail] = org.sns.mail_for(EMAIL)
+        assert "10 read: 10 job-failed" in mail.message
+        assert len(mail.message.encode()) < 256 * 1024  # SNS's message limit
+
+
+def test_a_forged_alarm_event_acts_on_nothing():
+    with alerting("minimum") as org:
+        intruder = org.client("events", org.main_account, EAST)  # an account of the organisation
+        bus = f"arn:aws:events:{EAST}:{BACKUP}:event-bus/BackupEvents"
+        alarm = f"arn:aws:cloudwatch:{EAST}:{BACKUP}:alarm:BackupEvents-Errors"
+        forged = {"Source": "aws.cloudwatch", "DetailType": "CloudWatch Alarm State Change",
+                  "Resources": [alarm], "Detail": json.dumps({"alarmName": "BackupEvents-Errors",
+                                                              "state": {"value": "ALARM"}}),
+                  "EventBusName": bus}
+        [answer] = intruder.put_events(Entries=[forged])["Entries"]
+        assert answer["ErrorCode"] == "NotAuthorizedForSourceException"
+        intruder.put_events(Entries=[dict(forged, Source="custom.cloudwatch")])
+        org.run_until_idle()
+        assert org.bridge.runtime.invocations == [] and org.sns.mailbox == []
+        # Even handed straight to the function, it only reads its own queue and says so.
+        function = org.bridge.runtime
+        from moto.awslambda.models import lambda_backends
+
+        deployed = lambda_backends[BACKUP][EAST].get_function("BackupEvents")
+        event = {"version": "0", "id": "forged", "source": "aws.cloudwatch", "account": BACKUP,
+                 "detail-type": "CloudWatch Alarm State Change", "region": EAST, "resources": [alarm],
+                 "time": "2026-01-05T02:00:00Z", "detail": {"state": {"value": "ALARM", "timestamp": "now"}}}
+        invocation = function.run_once(deployed, event)
+        calls = [e["message"].get("call") for e in invocation.logs if isinstance(e["message"], dict)]
+        assert invocation.error is None and calls == ["Publish"]
+        assert sandbox_backup.copy_jobs() == []
+        [mail] = org.sns.mailbox
+        assert "0 read" in mail.message  # a false alert at worst
+
+
+def test_an_unconfirmed_subscription_receives_nothing():
+    with Organization.minimum(parameters={"AlertEmail": EMAIL}) as org:
+        sandbox_backup.fail_next_copies(1)
+        org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
+        org.run_until_idle()
+        assert org.sns.mailbox == []
+        assert [a.history for a in org.cloudwatch.alarms.values() if a.account == org.main_account] == [
+            ["ALARM", "OK"]]
+
+
+def test_only_the_organisations_function_roles_may_publish_to_the_topic():
+    with alerting("minimum") as org:
+        topic = f"arn:aws:sns:{WEST2}:{BACKUP}:BackupEvents-Alerts"
+        iam = org.client("iam", org.main_account, EAST)
+        iam.create_role(RoleName="Intruder", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Principal": {"AWS": org.main_account}}]}))
+        iam.put_role_policy(RoleName="Intruder", PolicyName="publish", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}))
+
+        def publish_as(role: str, text: str) -> None:
+            keys = org.credentials.for_role(f"arn:aws:iam::{org.main_account}:role/{role}")
+            boto3.client("sns", region_name=WEST2, aws_access_key_id=keys["AccessKeyId"],
+                         aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"]
+                         ).publish(TopicArn=topic, Message=text)
+
+        # Its own policy allows it, the topic's does not: another role of the organisation.
+        with pytest.raises(Exception, match="AuthorizationError"):
+            publish_as("Intruder", "not a function")
+        publish_as(f"BackupEvents-Function-{EAST}", "the main account's function")
+        assert [m.message for m in org.sns.mailbox] == ["the main account's function"]
+
+
+def session(org: Organization, account: str, region: str) -> boto3.Session:
+    keys = org.credentials.for_account(account)
+    return boto3.Session(aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"],
+                         aws_session_token=keys["SessionToken"], region_name=region)
+
+
+def test_the_sweeps_metrics_and_status_name_the_same_gaps(monkeypatch, capsys):
+    with alerting() as org:
+        back_up_everywhere(org)  # these get their copies
+        org.run_until_idle()
+        sandbox_backup.fail_next_copies(10_000)  # these never get their copy 1, the sweeps' retries fail too
+        back_up_everywhere(org)
+        org.run_until_idle()
+        org.advance(2 * DAY)  # two daily sweeps: the second one sees gaps older than 24 h
+        monkeypatch.setattr(status, "clock", org.now)
+        instances = status.collect([(i.account, session(org, i.account, i.region)) for i in org.layout.instances()],
+                                   "BackupEvents", None, common.Progress(out=open("/dev/null", "w")))
+        for instance in instances:
+            metric = org.cloudwatch.latest(instance["account"], instance["region"], "BackupEvents", "CopyGaps")
+            assert metric is not None and metric.value == instance["counts"]["CopyGaps"], instance["account"]
+        assert sum(i["counts"]["CopyGaps"] for i in instances) >= 1
+        assert status.report(instances, as_json=False) == 1
+        out = capsys.readouterr().out
+        assert out.count("GAP") == sum(i["counts"]["CopyGaps"] for i in instances)
+        assert "8 -> 8" not in out and "35 -> 8" in out  # retention before (copy 1) and after

@@ -52,7 +52,7 @@ module "main_us_east_1" {
   backup_account_id       = local.backup_account_id
   backup_region           = "us-west-2"
   backup_region_alternate = "us-east-1"
-  new_delete_after_days   = 7
+  new_delete_after_days   = "7"
 
   # The backup account's vaults and event bus first.
   depends_on = [module.backup_us_east_1, module.backup_us_west_2]

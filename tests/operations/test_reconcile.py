@@ -31,7 +31,6 @@ def calls(monkeypatch):
 def organisation(tmp_path, monkeypatch, faults=None):
     org = Organization.minimum(faults=faults).start()
     write_profiles(org, tmp_path, monkeypatch)
-    monkeypatch.setattr(reconcile, "clock", org.clock.now)  # the function sees the sandbox's time
     return org
 
 

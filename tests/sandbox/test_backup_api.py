@@ -75,7 +75,8 @@ def clock():
     sb.install()
     clock = Clock()
     sb.set_clock(clock)
-    sb.configure(throttling=False)
+    # Job mechanics on made-up resource ARNs: test_local_aws.py checks that a missing resource fails.
+    sb.configure(throttling=False, require_existing_resources=False)
     sb.set_organization(ORG, [MAIN, BACKUP])
     with mock_aws():
         yield clock
@@ -801,6 +802,7 @@ def test_works_under_threaded_moto_server():
     sb.install()
     clock = Clock()
     sb.set_clock(clock)
+    sb.configure(require_existing_resources=False)  # a made-up EFS ARN, as in the fixture above
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -16,6 +16,9 @@ command runs that sweep on demand in one stack instance (account and region):
   copy role, DescribeRecoveryPoint, UpdateRecoveryPointLifecycle, and
   DescribeBackupVault: shortening reads the vault's lock minimum first).
 * `--dry-run`: prints the actions, does nothing.
+* "now" is AWS's time, read from the Date header of its answer (not this machine's clock), so a
+  skewed laptop clock can't shift the sweep's window, and against `sandbox serve` it follows the
+  simulated clock.
 * `--invoke`: invokes the deployed function with a Scheduled Event instead, so
   the sweep runs with the function's role; prints what it returned.
 
@@ -32,16 +35,13 @@ import json
 import logging
 import os
 import uuid
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import botocore.config
 
 from .. import lambda_function
 from ..cli import CliError
 from . import common
-
-# Replaces the function's now() when set (the sandbox's simulated clock, in tests).
-clock: Callable[[], datetime.datetime] | None = None
 
 
 def register(subcommands: Any) -> None:
@@ -76,8 +76,6 @@ def load_function(variables: dict[str, str]) -> Any:
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     with environment(variables):
         spec.loader.exec_module(module)  # type: ignore[union-attr]
-    if clock is not None:
-        module.now = clock
     return module
 
 
@@ -129,14 +127,15 @@ def run(arguments: Any) -> int:
     function_arn = configuration["FunctionArn"]
     _, partition, _, _, function_account = function_arn.split(":")[:5]
     region = aws.region_name
+    caller, aws_now = common.caller_and_time(aws)
     if arguments.invoke:
-        return invoke(aws, configuration, function_account, region)
-    caller = common.account_of(aws)
+        return invoke(aws, configuration, function_account, region, aws_now)
     if caller != function_account:
         raise CliError(f"the credentials are for account {caller}, the function is in {function_account}",
                        "use that account's --profile")
     variables = (configuration.get("Environment") or {}).get("Variables", {})
     module = load_function(variables)
+    module.now = lambda: aws_now  # the sweep's "now" is AWS's: the Date of its answer (common.aws_time)
     client = aws.client("backup", config=botocore.config.Config(retries={"mode": "standard"}))
     module._clients[region] = client  # the function's calls go through your credentials
     place = module.Place(partition, function_account, region)
@@ -154,7 +153,7 @@ def run(arguments: Any) -> int:
     if arguments.dry_run:
         print("Dry run: nothing done.")
         return 0
-    event = common.scheduled_event(function_account, region)
+    event = common.scheduled_event(function_account, region, module.now())
     collector = Collector()
     module.logger.addHandler(collector)
     failures = 0
@@ -181,9 +180,10 @@ def run(arguments: Any) -> int:
     return 0
 
 
-def invoke(aws: Any, configuration: dict[str, Any], account: str, region: str) -> int:
+def invoke(aws: Any, configuration: dict[str, Any], account: str, region: str,
+           at: datetime.datetime | None = None) -> int:
     ok, result = common.invoke(aws.client("lambda"), configuration["FunctionName"],
-                               common.scheduled_event(account, region))
+                               common.scheduled_event(account, region, at))
     if not ok:
         raise CliError(f"the function failed: {common.error_message(result)}",
                        f"read its log group (/aws/lambda/{configuration['FunctionName']}) and fix the cause")

@@ -33,6 +33,7 @@ from moto.utilities.utils import get_partition
 
 from backup_events_aws.sandbox.clock import Clock
 from backup_events_aws.sandbox.helpers import arn_parts, envelope_time, random_uuid
+from backup_events_aws.sandbox.protected_resources import missing_resource_message, resource_exists
 from backup_events_aws.sandbox.policies import Request, as_list, is_allowed, is_denied, statements_of
 
 UTC = datetime.timezone.utc
@@ -74,6 +75,9 @@ class Settings:
     copy_concurrency_extra_per_vault: int = 5
     throttling: bool = True
     seed: int = 0
+    # A backup of a resource moto doesn't have fails (protected_resources.py); off only where the
+    # Backup emulation is exercised alone on made-up ARNs.
+    require_existing_resources: bool = True
 
 
 @dataclass
@@ -903,6 +907,10 @@ def _run_job(backend: BackupBackend, job: Job) -> None:
     if isinstance(job, BackupJob):
         if job.vault_name not in backend.vaults:  # the documented FAILED sample (aws-facts 1.3)
             _finish(job, "FAILED", f"Backup job failed because backup vault {job.vault_arn} does not exist.")
+            _emit_backup_job(job)
+            return
+        if settings.require_existing_resources and not resource_exists(job.resource_arn):
+            _finish(job, "FAILED", missing_resource_message(job.resource_arn))
             _emit_backup_job(job)
             return
         job.state = "RUNNING"

@@ -35,6 +35,8 @@ from . import cloudformation as sandbox_cloudformation
 from .bridge import Bridge, Delivery, Faults, MotoCredentials
 from .clock import Clock
 from .helpers import arn_parts
+from .lambda_api import LambdaApi
+from .moto_fixes import MotoFixes
 
 STACK_NAME = "BackupEvents"
 COPY_ROLE_PATH = "/service-role/"
@@ -113,6 +115,8 @@ class Organization:
         self.bridge = Bridge(self.clock, org_of_account=self.org_of_account, seed=seed,
                              faults=faults, credentials=self.credentials)
         self._mock: Any = None
+        self.moto_fixes = MotoFixes(self.clock.now)
+        self.lambda_api = LambdaApi(self.bridge.runtime, self._concurrency_quota)
         self._saved_environ: dict[str, str] = {}
         self._resource_numbers = iter(range(1, 1_000_000))
 
@@ -157,6 +161,7 @@ class Organization:
                            "AWS_DEFAULT_REGION": self.layout.resource_regions[0]})
         self._mock = mock_aws()
         self._mock.start()
+        self.moto_fixes.install()  # before anything is created: moto stamps it with the sandbox clock
         sandbox_backup.reset_sandbox()
         sandbox_backup.configure(seed=self.seed)
         sandbox_backup.set_clock(self.clock)
@@ -167,17 +172,21 @@ class Organization:
         sandbox_backup.install()
         sandbox_cloudformation.install()
         self.bridge.install()
+        self.lambda_api.install()
         for account in self.accounts:
             self._create_copy_role(account)
+        self._create_organisation()
         if deploy:
             self.deploy()
             self.bridge.start_schedules()  # e.g. the daily catch-up sweep
         return self
 
     def stop(self) -> None:
+        self.lambda_api.uninstall()
         self.bridge.uninstall()
         sandbox_cloudformation.uninstall()
         sandbox_backup.reset_sandbox()
+        self.moto_fixes.uninstall()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
@@ -197,6 +206,49 @@ class Organization:
             "Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
         self.client("iam", account, "us-east-1").create_role(
             RoleName=COPY_ROLE_NAME, Path=COPY_ROLE_PATH, AssumeRolePolicyDocument=json.dumps(trust))
+
+    @property
+    def management_account(self) -> str:
+        """The organisation's management account: in the sandbox, the backup account."""
+        return self.backup_account
+
+    def _create_organisation(self) -> None:
+        """The layout's organisation in moto's Organizations, set up as the README's first steps
+        say: every account a member, SCPs enabled, trusted access for AWS Backup, cross-account
+        backup on (docs/AWS-BEHAVIOUR.md §4.2)."""
+        from moto.organizations import utils as organizations_utils
+        from moto.organizations.models import FakeAccount, organizations_backends
+
+        management = self.management_account
+        organizations = self.client("organizations", management, "us-east-1")
+        organizations.create_organization(FeatureSet="ALL")
+        backend = organizations_backends[management]["aws"]
+        org = backend.org
+        org.id = self.layout.org_id  # moto draws a random id; the layout names the organisation
+        for part in [*backend.accounts, *backend.ou, *backend.policies]:
+            if hasattr(part, "organization_id"):
+                part.organization_id = org.id
+        for account in self.accounts:
+            if account == management:
+                continue
+            member = FakeAccount(org, AccountName=f"sandbox-{account}", Email=f"{account}@example.com")
+            member.id, member.joined_method = account, "INVITED"
+            backend.accounts.append(member)
+            for policy_id in (organizations_utils.DEFAULT_SCP_POLICY_ID, organizations_utils.DEFAULT_RCP_POLICY_ID):
+                backend.attach_policy(PolicyId=policy_id, TargetId=account)
+            organizations_backends.master_accounts[account] = (management, "aws")
+        root = organizations.list_roots()["Roots"][0]
+        if {"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"} not in root.get("PolicyTypes", []):
+            organizations.enable_policy_type(RootId=root["Id"], PolicyType="SERVICE_CONTROL_POLICY")
+        organizations.enable_aws_service_access(ServicePrincipal="backup.amazonaws.com")
+        self.client("backup", management, self.layout.backup_region).update_global_settings(
+            GlobalSettings={"isCrossAccountBackupEnabled": "true"})
+
+    def _concurrency_quota(self, account: str) -> int:
+        from .lambda_runtime import ACCOUNT_CONCURRENCY
+
+        quota = getattr(self.bridge.runtime, "concurrency_quota", None)
+        return quota(account) if callable(quota) else ACCOUNT_CONCURRENCY
 
     def copy_role_arn(self, account: str) -> str:
         return f"arn:aws:iam::{account}:role{COPY_ROLE_PATH}{COPY_ROLE_NAME}"

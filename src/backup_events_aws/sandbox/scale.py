@@ -56,6 +56,17 @@ class BurstResult:
         return [f"{name}: {value}" for name, value in self.__dict__.items() if name != "unfinished"]
 
 
+def _file_system(account: str, region: str, token: str) -> str:
+    """A file system in moto, made directly in its backend (thousands, quickly): backups of
+    resources that don't exist fail (protected_resources.py)."""
+    from moto.efs.models import efs_backends
+
+    return efs_backends[account][region].create_file_system(
+        creation_token=token, performance_mode="generalPurpose", encrypted=False, kms_key_id="",
+        throughput_mode="bursting", provisioned_throughput_in_mibps=0, availability_zone_name="",
+        backup=False, tags=[]).file_system_arn
+
+
 def start_backups(org: Organization, count: int, window_seconds: float,
                   locations: list[tuple[str, str]], seed: int = 0) -> list[str]:
     """Schedule `count` plan-created backups, round robin over `locations`, their starts
@@ -66,7 +77,7 @@ def start_backups(org: Organization, count: int, window_seconds: float,
     # Every job is created with the same delays, so they also complete over the window.
     for n in range(count):
         account, region = locations[n % len(locations)]
-        resource = f"arn:aws:elasticfilesystem:{region}:{account}:file-system/fs-{n:08x}{rng.getrandbits(32):08x}"
+        resource = _file_system(account, region, f"burst-{n}-{rng.getrandbits(32):08x}")
 
         def start(account: str = account, region: str = region, resource: str = resource) -> None:
             started.append(sandbox_backup.start_scheduled_backup(

@@ -12,6 +12,7 @@ TEMPLATE := backup_events_aws.yaml
 help:
 	@echo "make demo      run the quick start in the local sandbox (no AWS account needed)"
 	@echo "make test      check the template and run every test"
+	@echo "make unit      the function, template and CLI tests only (seconds)"
 	@echo "make lint      yamllint + cfn-lint + checkov on the template"
 	@echo "make template  embed src/backup_events_aws/lambda_function.py into the template"
 	@echo "make bench     measure speed, cost and scale; writes bench/RESULTS.md"
@@ -38,6 +39,9 @@ test: check
 	$(PY) -m coverage report --include='*/lambda_function.py' --fail-under=95
 	@# Reliability and scale runs, without coverage's tracing (it triples their time).
 	$(PY) -m pytest -m slow
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests/function tests/template tests/test_cli.py
 
 $(CHECKOV_VENV)/.installed:
 	$(PYTHON) -m venv $(CHECKOV_VENV)

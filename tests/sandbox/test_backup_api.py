@@ -253,6 +253,22 @@ def test_copy_concurrency_quota_keeps_extra_jobs_created(org, clock):
     assert copy_job(org, second)["State"] == "RUNNING"
 
 
+def test_copy_concurrency_quota_counts_an_accounts_copies_from_every_source_region(org, clock):
+    """aws-facts 5.1: the quota is per account in the destination region, whatever the source region."""
+    sb.configure(copy_concurrency_per_region=1, copy_concurrency_extra_per_vault=1)
+    org(MAIN, WEST).create_backup_vault(BackupVaultName=VAULT)
+    east_rp = backed_up(org, clock, EFS)
+    west_rp = backed_up(org, clock, f"arn:aws:elasticfilesystem:{WEST}:{MAIN}:file-system/fs-0fedcba987654321",
+                        region=WEST)
+    first = start_copy(org, east_rp, vault_arn(BACKUP, WEST))
+    second = org(MAIN, WEST).start_copy_job(
+        RecoveryPointArn=west_rp, SourceBackupVaultName=VAULT, IamRoleArn=ROLE,
+        DestinationBackupVaultArn=vault_arn(BACKUP, WEST))["CopyJobId"]
+    clock.advance(sb.settings.job_start_seconds + 1)
+    assert copy_job(org, first)["State"] == "RUNNING"
+    assert org(MAIN, WEST).describe_copy_job(CopyJobId=second)["CopyJob"]["State"] == "CREATED"
+
+
 # ---------------------------------------------------------------------------------------------
 # Copy jobs
 

@@ -847,7 +847,16 @@ def _dispatch_waiting_jobs() -> None:
     global _dispatch_pending
     _dispatch_pending = False
     with _lock:
-        states = [state for _, state in _existing_states()]
+        located = list(_existing_states())
+        states = [state for _, state in located]
+        # The copy quotas are per account and destination region (and vault), whatever region the
+        # copies come from (aws-facts 5.1): count an account's copies over all its source regions.
+        of_account: dict[str, list[BackupState]] = {}
+        for backend, state in located:
+            of_account.setdefault(backend.account_id, []).append(state)
+
+        def copies(account: str, table: str, key: str) -> int:
+            return sum(getattr(state, table).get(key, 0) for state in of_account.get(account, []))
 
         def busy(resource_arn: str) -> bool:
             return any(state.busy_resources.get(resource_arn, 0) > 0 for state in states)
@@ -869,8 +878,8 @@ def _dispatch_waiting_jobs() -> None:
             job = jobs[index]
             if isinstance(job, CopyJob):
                 region = _vault_arn_parts(job.destination_vault_arn)[1]
-                if (state.copies_to_region.get(region, 0) >= settings.copy_concurrency_per_region
-                        and state.copies_to_vault.get(job.destination_vault_arn, 0)
+                if (copies(job.account, "copies_to_region", region) >= settings.copy_concurrency_per_region
+                        and copies(job.account, "copies_to_vault", job.destination_vault_arn)
                         >= settings.copy_concurrency_extra_per_vault):
                     continue  # this destination is full: its later copies wait too
             if index + 1 < len(jobs):

@@ -11,6 +11,8 @@ for as long as a sandbox runs: `MotoFixes(clock).install()`, undone by `uninstal
   credential expiry) must pass in real time for a client polling a server.
 * YAML templates. moto reads the short form `!Condition Name` as `{"Fn::Condition": Name}`, which
   its condition evaluation takes for always true; CloudFormation reads it as `{"Condition": Name}`.
+* JSON templates. moto parses every template with PyYAML's pure-Python loader (about a second
+  for this template, several times per deploy); a JSON one is parsed as JSON instead.
 * Updates of conditional resources. On an update moto "modifies" a resource whose Condition is
   false (it was never created) and crashes (an HTML 500); CloudFormation creates a resource whose
   condition became true, deletes one whose condition became false, and leaves alone one whose
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 import importlib
+import json
 import sys
 from typing import Any, Callable
 
@@ -43,6 +46,7 @@ class MotoFixes:
             return self
         self._install_clock()
         self._install_yaml_conditions()
+        self._install_json_templates()
         self._install_conditional_updates()
         return self
 
@@ -83,6 +87,14 @@ class MotoFixes:
         for module in (models, responses):  # each registers the constructor it imported, per parse
             self._replace(module, "yaml_tag_constructor", constructor)
 
+    # ------------------------------------------------------------------ JSON templates as JSON
+
+    def _install_json_templates(self) -> None:
+        from moto.cloudformation import models, responses
+
+        for module in (models, responses):  # both call yaml.load(text, Loader=yaml.Loader)
+            self._replace(module, "yaml", _JsonFirstYaml(module.yaml))
+
     # ------------------------------------------------------------------ conditional resources on update
 
     def _install_conditional_updates(self) -> None:
@@ -114,3 +126,21 @@ class MotoFixes:
         original = getattr(owner, name)
         setattr(owner, name, value)
         self._undo.append(lambda: setattr(owner, name, original))
+
+
+class _JsonFirstYaml:
+    """The `yaml` module as moto's CloudFormation sees it: `load` reads JSON text as JSON."""
+
+    def __init__(self, yaml: Any):
+        self._yaml = yaml
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._yaml, name)
+
+    def load(self, stream: Any, Loader: Any = None) -> Any:  # noqa: N803 - yaml's own signature
+        if isinstance(stream, str) and stream.lstrip().startswith("{"):
+            try:
+                return json.loads(stream)
+            except ValueError:
+                pass  # not JSON after all: YAML decides
+        return self._yaml.load(stream, Loader=Loader)

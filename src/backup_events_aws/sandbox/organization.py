@@ -154,7 +154,9 @@ class Organization:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self, deploy: bool = True) -> "Organization":
+    def start(self, deploy: bool = True, organization: bool = True) -> "Organization":
+        """Start moto with the extensions; create the layout's organisation in Organizations
+        (unless `organization` is False: a test that sets up its own) and deploy the stacks."""
         self._saved_environ = dict(os.environ)
         os.environ.pop("MOTO_ACCOUNT_ID", None)  # it would override the per-account credentials
         os.environ.update({"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox",
@@ -175,7 +177,8 @@ class Organization:
         self.lambda_api.install()
         for account in self.accounts:
             self._create_copy_role(account)
-        self._create_organisation()
+        if organization:
+            self._create_organisation()
         if deploy:
             self.deploy()
             self.bridge.start_schedules()  # e.g. the daily catch-up sweep

@@ -119,6 +119,7 @@ class Organization:
         self.lambda_api = LambdaApi(self.bridge.runtime, self._concurrency_quota)
         self._saved_environ: dict[str, str] = {}
         self._resource_numbers = iter(range(1, 1_000_000))
+        self._clients: dict[tuple[str, str, str], Any] = {}
 
     @classmethod
     def minimum(cls, **kwargs: Any) -> "Organization":
@@ -146,11 +147,16 @@ class Organization:
         return self.layout.org_id if account in self.accounts else None
 
     def client(self, service: str, account: str, region: str) -> Any:
-        keys = self.credentials.for_account(account)
-        return boto3.client(
-            service, region_name=region, aws_access_key_id=keys["AccessKeyId"],
-            aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"],
-        )
+        """A boto3 client acting in `account` (made once per service, account and region: making
+        clients is slow)."""
+        key = (service, account, region)
+        if key not in self._clients:
+            keys = self.credentials.for_account(account)
+            self._clients[key] = boto3.client(
+                service, region_name=region, aws_access_key_id=keys["AccessKeyId"],
+                aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"],
+            )
+        return self._clients[key]
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -194,6 +200,7 @@ class Organization:
             self._mock.stop()
             self._mock = None
         self.credentials.clear()
+        self._clients.clear()
         os.environ.clear()
         os.environ.update(self._saved_environ)
 

@@ -36,7 +36,13 @@ def pytest_collection_modifyitems(config, items):
 
 def _say(config, text):
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    if capture is None:
+        reporter.write_line(text)
+        return
+    with capture.global_and_fixture_disabled():  # past pytest's output capture, to the terminal
         reporter.write_line(text)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import botocore.client
 import pytest
 
-from backup_events_aws.operations import reconcile
 from backup_events_aws.sandbox import Faults, Organization
 from operations_support import SynchronousInvoke, run, write_profiles
 

@@ -28,10 +28,11 @@ UNIT = ["tests/function", "tests/template", "tests/test_cli.py"]
 # goal for the function, the slow tier.
 TEST_STEPS = [
     ("template check", [PY, "-m", "backup_events_aws.template", "check", "backup_events_aws.yaml"]),
-    ("quick tier, with coverage", [PY, "-m", "pytest", "-m", "not slow", "-q",
-                                   "--cov=src/backup_events_aws", "--cov-report="]),
-    ("function coverage goal", [PY, "-m", "coverage", "report", "--include=*/lambda_function.py",
-                                "--fail-under=95"]),
+    (
+        "quick tier, with coverage",
+        [PY, "-m", "pytest", "-m", "not slow", "-q", "--cov=src/backup_events_aws", "--cov-report="],
+    ),
+    ("function coverage goal", [PY, "-m", "coverage", "report", "--include=*/lambda_function.py", "--fail-under=95"]),
     ("slow tier", [PY, "-m", "pytest", "-m", "slow", "-q"]),
 ]
 UNIT_STEPS = [("make unit", [PY, "-m", "pytest", "-q", *UNIT])]
@@ -67,8 +68,11 @@ def suite_figures(unit_only: bool = False) -> tuple[list[str], list[str]]:
     lines.append(f"| **make unit** | **{unit_seconds:.0f}** (target <= {TARGET_UNIT_SECONDS}) | |")
     if unit_seconds > TARGET_UNIT_SECONDS:
         misses.append(f"make unit {unit_seconds:.0f} s > {TARGET_UNIT_SECONDS} s")
-    lines += ["", f"Load average when it started: {load_before:.1f} on {os.cpu_count()} cores "
-              "(above the core count, other work shared the machine and every figure is inflated)."]
+    lines += [
+        "",
+        f"Load average when it started: {load_before:.1f} on {os.cpu_count()} cores "
+        "(above the core count, other work shared the machine and every figure is inflated).",
+    ]
     return lines, misses
 
 

@@ -97,7 +97,7 @@ def test_event_and_dry_run_invocations(org):
 def test_get_account_settings_answers_the_quota(org):
     settings = org.client("lambda", org.main_account, EAST).get_account_settings()
     limit = settings["AccountLimit"]
-    assert limit["ConcurrentExecutions"] == org._concurrency_quota(org.main_account)
+    assert limit["ConcurrentExecutions"] == org.bridge.runtime.concurrency_quota(org.main_account)
     assert limit["UnreservedConcurrentExecutions"] <= limit["ConcurrentExecutions"]
     assert settings["AccountUsage"]["FunctionCount"] == 1
 

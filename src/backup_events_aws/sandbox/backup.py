@@ -1358,8 +1358,15 @@ def install() -> None:
     backup_api.install_routes()
 
 
+def uninstall() -> None:
+    """moto's own AWS Backup routes again (Organization.stop)."""
+    from backup_events_aws.sandbox import backup_api
+
+    backup_api.uninstall_routes()
+
+
 __all__ = [
-    "install", "configure", "settings", "set_clock", "get_clock", "set_event_sink",
+    "install", "uninstall", "configure", "settings", "set_clock", "get_clock", "set_event_sink",
     "recorded_events", "set_organization", "set_organization_lookup", "organization_of", "set_resource_encryption",
     "register_aws_managed_key", "inject_throttling", "deny_access", "allow_access", "fail_next_copies",
     "clear_faults", "reset_sandbox", "start_scheduled_backup", "put_recovery_point", "recovery_points",

@@ -207,9 +207,18 @@ class SandboxBackupResponse(BackupResponse):
         return ActionResult({"RecoveryPoints": page, "NextToken": token})
 
 
+_MOTO_URL_PATHS = dict(backup_urls.url_paths)  # moto's own routes, as imported: what uninstall restores
+
+
 def install_routes() -> None:
     """Point every AWS Backup path at SandboxBackupResponse (idempotent)."""
     for path in list(backup_urls.url_paths):
         backup_urls.url_paths[path] = SandboxBackupResponse.dispatch
     for path in ADDED_PATHS:
         backup_urls.url_paths[path] = SandboxBackupResponse.dispatch
+
+
+def uninstall_routes() -> None:
+    """moto's own AWS Backup routes again."""
+    backup_urls.url_paths.clear()
+    backup_urls.url_paths.update(_MOTO_URL_PATHS)

@@ -211,6 +211,7 @@ class Organization:
         self.lambda_api.uninstall()
         self.bridge.uninstall()
         sandbox_cloudformation.uninstall()
+        sandbox_backup.uninstall()
         sandbox_backup.reset_sandbox()
         self.moto_fixes.uninstall()
         if self._mock is not None:

@@ -5,8 +5,8 @@ for as long as a sandbox runs: `MotoFixes(clock).install()`, undone by `uninstal
   file systems, log events...) with the real time, while the sandbox's jobs, recovery points and
   function runs carry the simulated time. While installed, those services read the sandbox clock,
   so everything the sandbox stamps agrees, and CloudWatch Logs accepts the function's log events:
-  it drops events more than 14 days older than its own clock (docs/AWS-BEHAVIOUR.md §19), which
-  was the real one. Each in-process answer's Date header carries it too (`sandbox serve` puts it
+  PutLogEvents drops events more than 14 days older than its clock (as CloudWatch Logs does), and
+  that was the real one. Each in-process answer's Date header carries it too (`sandbox serve` puts it
   in its own answers), the way AWS tells a client its time. SQS and STS keep the real clock: their time-outs (message visibility,
   credential expiry) must pass in real time for a client polling a server.
 * YAML templates. moto reads the short form `!Condition Name` as `{"Fn::Condition": Name}`, which

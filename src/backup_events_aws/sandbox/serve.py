@@ -31,8 +31,9 @@ if TYPE_CHECKING:
     from .organization import Organization
 
 DEFAULT_SPEED = 60.0
-# AWS CLI v1 sets its own endpoint for these services unless --endpoint-url is given
-# (awscli/customizations/overridesslcommonname.py), so AWS_ENDPOINT_URL and endpoint_url don't reach them.
+# AWS CLI v1 sets its own endpoint for these services unless --endpoint-url is given (its module
+# awscli/customizations/overridesslcommonname.py; docs/AWS-BEHAVIOUR.md §19), so AWS_ENDPOINT_URL
+# and a profile's endpoint_url don't reach them.
 CLI_V1_OWN_ENDPOINT = ("sqs", "rds", "emr", "docdb", "neptune", "health")
 TICK_SECONDS = 0.1  # real seconds between clock steps
 

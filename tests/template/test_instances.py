@@ -172,8 +172,8 @@ def test_function_settings(instance):
 
 def test_function_settings_follow_the_parameters():
     function = rendered(
-        MAIN, "us-west-1", VaultName="Mine", CopyRoleName="BackupCopier", NewDeleteAfterDays=3,
-        BackupsToCover="scheduled", CatchUpDays=2, LogLevel="DEBUG", FunctionMemorySize=256, FunctionTimeout=30,
+        MAIN, "us-west-1", VaultName="Mine", CopyRoleName="BackupCopier", NewDeleteAfterDays="3",
+        BackupsToCover="scheduled", CatchUpDays="2", LogLevel="DEBUG", FunctionMemorySize=256, FunctionTimeout=30,
         NamePrefix="Be2",
     )["Resources"]["Function"]["Properties"]
     variables = {name: str(value) for name, value in function["Environment"]["Variables"].items()}
@@ -249,7 +249,7 @@ def test_role_resources_are_narrow(instance):
                         assert not any(iam_glob_matches(pattern, elsewhere) for pattern in resource), elsewhere
             assert not any(iam_glob_matches(pattern, vault_arn(account, region)) for pattern in resource)
             # ... and of this account even where the ARN has no account field (EBS, AMIs).
-            assert statement["Condition"] == {"StringEquals": {"aws:ResourceAccount": account}}
+            assert statement["Condition"] == {"StringEqualsIfExists": {"aws:ResourceAccount": account}}
         elif action == {"iam:PassRole"}:
             assert resource == f"arn:aws:iam::{account}:role/{COPY_ROLE}"
             assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}}
@@ -405,7 +405,7 @@ def test_sample_vault_policies(instance):
     assert deny == {
         "Sid": "CopyFromOnlyToBackupVault", "Effect": "Deny", "Principal": "*",
         "Action": "backup:CopyFromBackupVault", "Resource": "*",
-        "Condition": {"ForAllValues:ArnNotLike": {"backup:CopyTargets": copy_target(account, region)}},
+        "Condition": {"ForAnyValue:ArnNotLike": {"backup:CopyTargets": copy_target(account, region)}},
     }
     if kind(account) == "R":
         assert policy == [deny]

@@ -61,7 +61,9 @@ def load_function(variables: dict[str, str], client: Any, now: datetime.datetime
 
     try:
         return lambda_function.build_function(
-            {key: str(value) for key, value in variables.items()}, clients=lambda region: client, clock=lambda: now
+            {key: str(value) for key, value in variables.items()},
+            clients=lambda region: client,
+            clock=lambda: now,
         )
     except lambda_function.SettingsError as error:
         raise CliError(
@@ -77,7 +79,10 @@ def deployed_function(aws: Any, stack_name: str, profile: str | None) -> dict[st
             f"stack {stack_name!r} has no FunctionName output",
             "is it a Backup Events stack? pass the right --stack-name",
         )
-    return aws.client("lambda").get_function_configuration(FunctionName=outputs["FunctionName"])
+    configuration: dict[str, Any] = aws.client("lambda").get_function_configuration(
+        FunctionName=outputs["FunctionName"]
+    )
+    return configuration
 
 
 def describe_action(action: Any) -> str:

@@ -182,3 +182,14 @@ def test_the_yaml_template_updates_with_conditions_read_as_cloudformation_does(o
     function = org.client("lambda", org.main_account, EAST).get_function_configuration(
         FunctionName=org.stack_outputs(org.main_account, EAST)["FunctionName"])
     assert "9" in json.dumps(function["Environment"]["Variables"])
+
+
+def test_an_empty_change_set_fails_as_on_aws(org):
+    cloudformation = org.client("cloudformation", org.main_account, EAST)
+    body = json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}})
+    cloudformation.create_stack(StackName="Tiny", TemplateBody=body)
+    created = cloudformation.create_change_set(StackName="Tiny", ChangeSetName="nothing", ChangeSetType="UPDATE",
+                                               TemplateBody=body)
+    change_set = cloudformation.describe_change_set(ChangeSetName=created["Id"])
+    assert change_set["Status"] == "FAILED"
+    assert change_set["StatusReason"].startswith("The submitted information didn't contain changes.")

@@ -13,6 +13,10 @@ for as long as a sandbox runs: `MotoFixes(clock).install()`, undone by `uninstal
   its condition evaluation takes for always true; CloudFormation reads it as `{"Condition": Name}`.
 * JSON templates. moto parses every template with PyYAML's pure-Python loader (about a second
   for this template, several times per deploy); a JSON one is parsed as JSON instead.
+* An empty change set. CreateChangeSet with nothing to change succeeds on AWS, the change set
+  then FAILED ("The submitted information didn't contain changes...", which `aws cloudformation
+  deploy --no-fail-on-empty-changeset` looks for); moto's backend does that, but its response
+  layer refuses first with UpdateStack's "No updates are to be performed.".
 * Updates of conditional resources. On an update moto "modifies" a resource whose Condition is
   false (it was never created) and crashes (an HTML 500); CloudFormation creates a resource whose
   condition became true, deletes one whose condition became false, and leaves alone one whose
@@ -47,6 +51,7 @@ class MotoFixes:
         self._install_clock()
         self._install_yaml_conditions()
         self._install_json_templates()
+        self._install_empty_change_sets()
         self._install_conditional_updates()
         return self
 
@@ -94,6 +99,20 @@ class MotoFixes:
 
         for module in (models, responses):  # both call yaml.load(text, Loader=yaml.Loader)
             self._replace(module, "yaml", _JsonFirstYaml(module.yaml))
+
+    # ------------------------------------------------------------------ empty change sets
+
+    def _install_empty_change_sets(self) -> None:
+        from moto.cloudformation.responses import CloudFormationResponse
+
+        moto_create = CloudFormationResponse.create_change_set
+
+        def create_change_set(response: Any) -> Any:
+            # UpdateStack's pre-check only: the backend marks an empty change set FAILED, as AWS does.
+            response._validate_different_update = lambda *arguments, **keywords: None
+            return moto_create(response)
+
+        self._replace(CloudFormationResponse, "create_change_set", create_change_set)
 
     # ------------------------------------------------------------------ conditional resources on update
 

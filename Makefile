@@ -19,6 +19,7 @@ DRY_RUN := --main-profile main --backup-profile backup --main-region us-east-1 \
 help:
 	@echo "make demo      run the quick start in the local sandbox (no AWS account needed)"
 	@echo "make test      check the template and run every test"
+	@echo "make unit      the function, template and CLI tests only (seconds)"
 	@echo "make lint      yamllint, cfn-lint, ruff, mypy, checkov (offline)"
 	@echo "make release   build dist/ (template + wheel), try the wheel in a fresh venv"
 	@echo "make template  embed src/backup_events_aws/lambda_function.py into the template"
@@ -46,6 +47,9 @@ test: check
 	$(PY) -m coverage report --include='*/lambda_function.py' --fail-under=95
 	@# Reliability and scale runs, without coverage's tracing (it triples their time).
 	$(PY) -m pytest -m slow
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests/function tests/template tests/test_cli.py
 
 $(CHECKOV_VENV)/.installed:
 	$(PYTHON) -m venv $(CHECKOV_VENV)

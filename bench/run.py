@@ -343,6 +343,12 @@ def main():
         lines += figures
     else:
         lines.append(f"Not measured: {why_not}.")
+    if "--no-suite" not in sys.argv:
+        import suite  # bench/suite.py, beside this file
+
+        suite_lines, suite_misses = suite.suite_figures()
+        misses += suite_misses
+        lines += ["", "## Test suite time (what `make test` and `make unit` run)", ""] + suite_lines
     lines += ["", "## Targets missed", ""] + ([f"- {m}" for m in misses] or ["None."])
     RESULTS.write_text("\n".join(lines) + "\n")
     print("\n".join(lines[-(len(misses) or 1) - 2 :]))

@@ -109,7 +109,8 @@ def test_help_and_the_operations_commands_do_not_import_the_sandbox():
     for command in ("deploy", "preflight", "reconcile", "redrive"):
         libraries, sandbox = imported(command, "--help").rsplit(" ", 1)
         assert "moto" not in libraries and sandbox == "False", command
-    assert imported("demo", "--help") == "['boto3', 'botocore', 'moto'] True"  # the sandbox, when asked for
+    # The sandbox's command module, when asked for; its parts (and moto) load when it runs.
+    assert imported("demo", "--help") == "[] True"
 
 
 def test_each_command_is_listed_with_its_modules_help():

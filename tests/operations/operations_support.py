@@ -1,5 +1,5 @@
 """Helpers for the operations tests: profiles for sandbox accounts, the template as
-JSON for moto, a synchronous Lambda invoke that runs the deployed code."""
+JSON for moto, the Lambda invocations the sandbox answered."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import cfn_flip
-from moto.awslambda.models import LambdaBackend
 
 from backup_events_aws import cli
 from backup_events_aws.operations import common
@@ -47,24 +46,13 @@ def run(capsys: Any, *argv: str) -> tuple[int, str, str]:
 
 
 class SynchronousInvoke:
-    """moto's Lambda invoke (no Docker) does not run code: run the deployed code with the
-    sandbox runtime instead, once, as a RequestResponse invoke does. Records each call."""
+    """The Lambda Invoke calls the sandbox answered from now on (it runs the deployed code, see
+    sandbox/lambda_api.py): (function ARN, payload) of each."""
 
-    def __init__(self, org: Any, monkeypatch: Any):
-        self.org = org
-        self.calls: list[tuple[str, Any]] = []
-        runtime = org.bridge.runtime
-        recorder = self
+    def __init__(self, org: Any, monkeypatch: Any = None):
+        self._api = org.lambda_api
+        self._first = len(org.lambda_api.calls)
 
-        def invoke(backend: LambdaBackend, function_name: str, qualifier: Any, body: Any, headers: Any,
-                   response_headers: Any) -> bytes:
-            function = backend.get_function(function_name, qualifier)
-            payload = json.loads(body or "{}")
-            recorder.calls.append((function.function_arn, payload))
-            invocation = runtime.run_once(function, payload)
-            if invocation.error is not None:
-                response_headers["x-amz-function-error"] = "Unhandled"
-                return json.dumps(invocation.error).encode()
-            return json.dumps(invocation.result).encode()
-
-        monkeypatch.setattr(LambdaBackend, "invoke", invoke)
+    @property
+    def calls(self) -> list[tuple[str, Any]]:
+        return [(arn, payload) for arn, _, payload in self._api.calls[self._first:]]

@@ -186,8 +186,9 @@ def canned_answers():
 
 @pytest.fixture
 def ready(tmp_path, monkeypatch):
-    """A ready organisation: trusted access, SCPs, copy roles, BYO vaults admitting the org."""
-    org = Organization.minimum().start(deploy=False)
+    """A ready organisation: trusted access, SCPs, copy roles, BYO vaults admitting the org; its
+    management account is a third account, set up here (not the sandbox's own organisation)."""
+    org = Organization.minimum().start(deploy=False, organization=False)
     try:
         write_profiles(org, tmp_path, monkeypatch, {"main": MAIN, "backup": BACKUP, "management": MANAGEMENT})
         organizations = org.client("organizations", MANAGEMENT, EAST)

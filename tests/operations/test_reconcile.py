@@ -5,7 +5,6 @@ from __future__ import annotations
 import botocore.client
 import pytest
 
-from backup_events_aws.operations import reconcile
 from backup_events_aws.sandbox import Faults, Organization
 from operations_support import SynchronousInvoke, run, write_profiles
 
@@ -31,7 +30,6 @@ def calls(monkeypatch):
 def organisation(tmp_path, monkeypatch, faults=None):
     org = Organization.minimum(faults=faults).start()
     write_profiles(org, tmp_path, monkeypatch)
-    monkeypatch.setattr(reconcile, "clock", org.clock.now)  # the function sees the sandbox's time
     return org
 
 

@@ -75,7 +75,8 @@ def clock():
     sb.install()
     clock = Clock()
     sb.set_clock(clock)
-    sb.configure(throttling=False)
+    # Job mechanics on made-up resource ARNs: test_local_aws.py checks that a missing resource fails.
+    sb.configure(throttling=False, require_existing_resources=False)
     sb.set_organization(ORG, [MAIN, BACKUP])
     with mock_aws():
         yield clock
@@ -250,6 +251,22 @@ def test_copy_concurrency_quota_keeps_extra_jobs_created(org, clock):
     clock.advance(sb.settings.copy_run_seconds)
     assert copy_job(org, first)["State"] == "COMPLETED"
     assert copy_job(org, second)["State"] == "RUNNING"
+
+
+def test_copy_concurrency_quota_counts_an_accounts_copies_from_every_source_region(org, clock):
+    """aws-facts 5.1: the quota is per account in the destination region, whatever the source region."""
+    sb.configure(copy_concurrency_per_region=1, copy_concurrency_extra_per_vault=1)
+    org(MAIN, WEST).create_backup_vault(BackupVaultName=VAULT)
+    east_rp = backed_up(org, clock, EFS)
+    west_rp = backed_up(org, clock, f"arn:aws:elasticfilesystem:{WEST}:{MAIN}:file-system/fs-0fedcba987654321",
+                        region=WEST)
+    first = start_copy(org, east_rp, vault_arn(BACKUP, WEST))
+    second = org(MAIN, WEST).start_copy_job(
+        RecoveryPointArn=west_rp, SourceBackupVaultName=VAULT, IamRoleArn=ROLE,
+        DestinationBackupVaultArn=vault_arn(BACKUP, WEST))["CopyJobId"]
+    clock.advance(sb.settings.job_start_seconds + 1)
+    assert copy_job(org, first)["State"] == "RUNNING"
+    assert org(MAIN, WEST).describe_copy_job(CopyJobId=second)["CopyJob"]["State"] == "CREATED"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -806,6 +823,7 @@ def test_works_under_threaded_moto_server():
     sb.install()
     clock = Clock()
     sb.set_clock(clock)
+    sb.configure(require_existing_resources=False)  # a made-up EFS ARN, as in the fixture above
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -15,10 +15,10 @@ from backup_events_aws.sandbox import serve
 VAULT = "BackupEvents-Sample"
 
 
-def client_for(server: serve.Server, account: str, region: str = "us-east-1"):
+def client_for(server: serve.Server, account: str, region: str = "us-east-1", service: str = "backup"):
     variables = server.credentials()[account]
     return boto3.client(
-        "backup", region_name=region, endpoint_url=variables["AWS_ENDPOINT_URL"],
+        service, region_name=region, endpoint_url=variables["AWS_ENDPOINT_URL"],
         aws_access_key_id=variables["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=variables["AWS_SECRET_ACCESS_KEY"],
         aws_session_token=variables["AWS_SESSION_TOKEN"])
@@ -56,9 +56,9 @@ def test_serve_deploys_the_organisation_and_backups_flow_through_the_endpoint(ca
 
         resource = client_for(server, main)
         assert VAULT in [v["BackupVaultName"] for v in resource.list_backup_vaults()["BackupVaultList"]]
+        efs = client_for(server, main, service="efs").create_file_system(CreationToken="serve")["FileSystemArn"]
         started = resource.start_backup_job(
-            BackupVaultName=VAULT, IamRoleArn=server.organization.copy_role_arn(main),
-            ResourceArn=f"arn:aws:elasticfilesystem:us-east-1:{main}:file-system/fs-0123456789abcdef0",
+            BackupVaultName=VAULT, IamRoleArn=server.organization.copy_role_arn(main), ResourceArn=efs,
             Lifecycle={"DeleteAfterDays": 35})
 
         def shortened():

@@ -8,6 +8,7 @@ Every failure a user can fix becomes a `CliError(problem, fix)`.
 from __future__ import annotations
 
 import datetime
+import email.utils
 import importlib.resources
 import json
 import re
@@ -199,19 +200,39 @@ def where(aws: boto3.Session, profile: str | None) -> str:
 # --------------------------------------------------------------------------- the function
 
 
-def scheduled_event(account: str, region: str) -> dict[str, Any]:
+def scheduled_event(account: str, region: str, at: datetime.datetime | None = None) -> dict[str, Any]:
     """What the daily rule sends: invoking the function with it runs the catch-up sweep."""
+    at = at or datetime.datetime.now(datetime.UTC)
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": account,
-        "time": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": at.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
         "resources": [],
         "detail": {},
     }
+
+
+def aws_time(response: dict[str, Any]) -> datetime.datetime | None:
+    """The time AWS says it is: the Date header of one of its answers (to the second), or None.
+    Decisions that depend on "now" take it from AWS rather than this machine: a skewed laptop clock
+    can't shift them, and against the sandbox they follow its simulated clock."""
+    header = (response.get("ResponseMetadata") or {}).get("HTTPHeaders", {}).get("date")
+    if not header:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(header).astimezone(datetime.UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def caller_and_time(aws: boto3.Session) -> tuple[str, datetime.datetime]:
+    """The caller's account and AWS's time (this machine's when AWS's answer has no Date)."""
+    response = aws.client("sts").get_caller_identity()
+    return response["Account"], aws_time(response) or datetime.datetime.now(datetime.UTC)
 
 
 def invoke(lambda_client: Any, function: str, event: Any) -> tuple[bool, Any]:

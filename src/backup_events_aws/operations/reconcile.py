@@ -16,6 +16,9 @@ command runs that sweep on demand in one stack instance (account and region):
   copy role, DescribeRecoveryPoint, UpdateRecoveryPointLifecycle, and
   DescribeBackupVault: shortening reads the vault's lock minimum first).
 * `--dry-run`: prints the actions, does nothing.
+* "now" is AWS's time, read from the Date header of its answer (not this machine's clock), so a
+  skewed laptop clock can't shift the sweep's window, and against `sandbox serve` it follows the
+  simulated clock.
 * `--invoke`: invokes the deployed function with a Scheduled Event instead, so
   the sweep runs with the function's role; prints what it returned.
 
@@ -28,14 +31,10 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from ..cli import CliError
 from . import common
-
-# The function's clock when set (the sandbox's simulated clock, in tests).
-clock: Callable[[], datetime.datetime] | None = None
 
 
 def register(subcommands: Any) -> None:
@@ -54,9 +53,9 @@ def register(subcommands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def load_function(variables: dict[str, str], client: Any) -> Any:
+def load_function(variables: dict[str, str], client: Any, now: datetime.datetime) -> Any:
     """The function, built from the deployed function's settings; its AWS calls go
-    through `client` (your credentials) and it reads `clock` when set."""
+    through `client` (your credentials) and its clock reads `now`: AWS's time."""
     # Loaded here, not at import: `reconcile --help` starts without boto3.
     from .. import lambda_function
 
@@ -64,7 +63,7 @@ def load_function(variables: dict[str, str], client: Any) -> Any:
         return lambda_function.build_function(
             {key: str(value) for key, value in variables.items()},
             clients=lambda region: client,
-            clock=clock or lambda_function.utc_now,
+            clock=lambda: now,
         )
     except lambda_function.SettingsError as error:
         raise CliError(
@@ -127,9 +126,10 @@ def run(arguments: Any) -> int:
     function_arn = configuration["FunctionArn"]
     _, partition, _, _, function_account = function_arn.split(":")[:5]
     region = aws.region_name
+    # "Now" is AWS's: the Date of its answer (common.aws_time), not this machine's clock.
+    caller, aws_now = common.caller_and_time(aws)
     if arguments.invoke:
-        return invoke(aws, configuration, function_account, region)
-    caller = common.account_of(aws)
+        return invoke(aws, configuration, function_account, region, aws_now)
     if caller != function_account:
         raise CliError(
             f"the credentials are for account {caller}, the function is in {function_account}",
@@ -141,7 +141,7 @@ def run(arguments: Any) -> int:
     from .. import lambda_function
 
     client = aws.client("backup", config=botocore.config.Config(retries={"mode": "standard"}))
-    function = load_function(variables, client)
+    function = load_function(variables, client, aws_now)
     module, settings = lambda_function, function.settings
     place = module.Place(partition, function_account, region, settings)
     at = function.clock()
@@ -161,7 +161,7 @@ def run(arguments: Any) -> int:
     if arguments.dry_run:
         print("Dry run: nothing done.")
         return 0
-    event = common.scheduled_event(function_account, region)
+    event = common.scheduled_event(function_account, region, at)
     collector = Collector()
     module.logger.addHandler(collector)
     failures = 0
@@ -190,9 +190,11 @@ def run(arguments: Any) -> int:
     return 0
 
 
-def invoke(aws: Any, configuration: dict[str, Any], account: str, region: str) -> int:
+def invoke(
+    aws: Any, configuration: dict[str, Any], account: str, region: str, at: datetime.datetime | None = None
+) -> int:
     ok, result = common.invoke(
-        aws.client("lambda"), configuration["FunctionName"], common.scheduled_event(account, region)
+        aws.client("lambda"), configuration["FunctionName"], common.scheduled_event(account, region, at)
     )
     if not ok:
         raise CliError(

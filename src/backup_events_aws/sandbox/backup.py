@@ -33,6 +33,7 @@ from moto.utilities.utils import get_partition
 
 from backup_events_aws.sandbox.clock import Clock
 from backup_events_aws.sandbox.helpers import arn_parts, envelope_time, random_uuid
+from backup_events_aws.sandbox.protected_resources import missing_resource_message, resource_exists
 from backup_events_aws.sandbox.policies import Request, as_list, is_allowed, is_denied, statements_of
 
 UTC = datetime.timezone.utc
@@ -74,6 +75,9 @@ class Settings:
     copy_concurrency_extra_per_vault: int = 5
     throttling: bool = True
     seed: int = 0
+    # A backup of a resource moto doesn't have fails (protected_resources.py); off only where the
+    # Backup emulation is exercised alone on made-up ARNs.
+    require_existing_resources: bool = True
 
 
 @dataclass
@@ -912,7 +916,16 @@ def _dispatch_waiting_jobs() -> None:
     global _dispatch_pending
     _dispatch_pending = False
     with _lock:
-        states = [state for _, state in _existing_states()]
+        located = list(_existing_states())
+        states = [state for _, state in located]
+        # The copy quotas are per account and destination region (and vault), whatever region the
+        # copies come from (aws-facts 5.1): count an account's copies over all its source regions.
+        of_account: dict[str, list[BackupState]] = {}
+        for backend, state in located:
+            of_account.setdefault(backend.account_id, []).append(state)
+
+        def copies(account: str, table: str, key: str) -> int:
+            return sum(getattr(state, table).get(key, 0) for state in of_account.get(account, []))
 
         def busy(resource_arn: str) -> bool:
             return any(state.busy_resources.get(resource_arn, 0) > 0 for state in states)
@@ -934,8 +947,8 @@ def _dispatch_waiting_jobs() -> None:
             job = jobs[index]
             if isinstance(job, CopyJob):
                 region = _vault_arn_parts(job.destination_vault_arn)[1]
-                if (state.copies_to_region.get(region, 0) >= settings.copy_concurrency_per_region
-                        and state.copies_to_vault.get(job.destination_vault_arn, 0)
+                if (copies(job.account, "copies_to_region", region) >= settings.copy_concurrency_per_region
+                        and copies(job.account, "copies_to_vault", job.destination_vault_arn)
                         >= settings.copy_concurrency_extra_per_vault):
                     continue  # this destination is full: its later copies wait too
             if index + 1 < len(jobs):
@@ -972,6 +985,10 @@ def _run_job(backend: BackupBackend, job: Job) -> None:
     if isinstance(job, BackupJob):
         if job.vault_name not in backend.vaults:  # the documented FAILED sample (aws-facts 1.3)
             _finish(job, "FAILED", f"Backup job failed because backup vault {job.vault_arn} does not exist.")
+            _emit_backup_job(job)
+            return
+        if settings.require_existing_resources and not resource_exists(job.resource_arn):
+            _finish(job, "FAILED", missing_resource_message(job.resource_arn))
             _emit_backup_job(job)
             return
         job.state = "RUNNING"
@@ -1338,8 +1355,15 @@ def install() -> None:
     backup_api.install_routes()
 
 
+def uninstall() -> None:
+    """moto's own AWS Backup routes again (Organization.stop)."""
+    from backup_events_aws.sandbox import backup_api
+
+    backup_api.uninstall_routes()
+
+
 __all__ = [
-    "install", "configure", "settings", "set_clock", "get_clock", "set_event_sink",
+    "install", "uninstall", "configure", "settings", "set_clock", "get_clock", "set_event_sink",
     "recorded_events", "set_organization", "set_organization_lookup", "organization_of", "set_resource_encryption",
     "register_aws_managed_key", "inject_throttling", "deny_access", "allow_access", "fail_next_copies",
     "clear_faults", "reset_sandbox", "start_scheduled_backup", "put_recovery_point", "recovery_points",

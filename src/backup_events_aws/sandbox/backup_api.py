@@ -15,6 +15,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
 
 from backup_events_aws.sandbox import backup as sandbox_backup
+from backup_events_aws.sandbox import backup_settings
 
 # Paths that stock moto does not route (the stock ones are re-pointed at our class too).
 ADDED_PATHS = [
@@ -27,6 +28,12 @@ ADDED_PATHS = [
     "{0}/backup-vaults/(?P<backupVaultName>[^/]+)/recovery-points/$",
     "{0}/backup-vaults/(?P<backupVaultName>[^/]+)/recovery-points/(?P<recoveryPointArn>.+)$",
     "{0}/backup-vaults/(?P<backupVaultName>[^/]+)/access-policy/?$",
+    # Settings and read-outs (backup_settings.py)
+    "{0}/global-settings/?$",
+    "{0}/account-settings/?$",
+    "{0}/backup-vaults/(?P<backupVaultName>[^/]+)/notification-configuration/?$",
+    "{0}/resources/(?P<resourceArn>.+)/recovery-points/?$",
+    "{0}/resources/(?P<resourceArn>.+)/recovery-points/$",
 ]
 
 
@@ -165,6 +172,43 @@ class SandboxBackupResponse(BackupResponse):
         vault = self._backend.describe_backup_vault(self._get_param("BackupVaultName"))
         return ActionResult({k: v for k, v in vault.to_list_dict().items() if v is not None})
 
+    # -- settings and read-outs (backup_settings.py) -------------------------------------------
+
+    def describe_global_settings(self) -> ActionResult:
+        return ActionResult(backup_settings.describe_global_settings(self.current_account))
+
+    def update_global_settings(self) -> EmptyResult:
+        backup_settings.update_global_settings(self.current_account, self._get_param("GlobalSettings"))
+        return EmptyResult()
+
+    def describe_region_settings(self) -> ActionResult:
+        return ActionResult(backup_settings.describe_region_settings(self._backend))
+
+    def update_region_settings(self) -> EmptyResult:
+        backup_settings.update_region_settings(self._backend, self._get_param("ResourceTypeOptInPreference"),
+                                               self._get_param("ResourceTypeManagementPreference"))
+        return EmptyResult()
+
+    def get_backup_vault_notifications(self) -> ActionResult:
+        return ActionResult(backup_settings.get_vault_notifications(self._backend, self._get_param("BackupVaultName")))
+
+    def put_backup_vault_notifications(self) -> EmptyResult:
+        backup_settings.put_vault_notifications(self._backend, self._get_param("BackupVaultName"),
+                                                self._get_param("SNSTopicArn"), self._get_param("BackupVaultEvents"))
+        return EmptyResult()
+
+    def delete_backup_vault_notifications(self) -> EmptyResult:
+        backup_settings.delete_vault_notifications(self._backend, self._get_param("BackupVaultName"))
+        return EmptyResult()
+
+    def list_recovery_points_by_resource(self) -> ActionResult:
+        points = backup_settings.list_recovery_points_by_resource(self._backend, self._get_param("ResourceArn"))
+        page, token = sandbox_backup.paginate(points, self._get_param("MaxResults"), self._get_param("NextToken"))
+        return ActionResult({"RecoveryPoints": page, "NextToken": token})
+
+
+_MOTO_URL_PATHS = dict(backup_urls.url_paths)  # moto's own routes, as imported: what uninstall restores
+
 
 def install_routes() -> None:
     """Point every AWS Backup path at SandboxBackupResponse (idempotent)."""
@@ -172,3 +216,9 @@ def install_routes() -> None:
         backup_urls.url_paths[path] = SandboxBackupResponse.dispatch
     for path in ADDED_PATHS:
         backup_urls.url_paths[path] = SandboxBackupResponse.dispatch
+
+
+def uninstall_routes() -> None:
+    """moto's own AWS Backup routes again."""
+    backup_urls.url_paths.clear()
+    backup_urls.url_paths.update(_MOTO_URL_PATHS)

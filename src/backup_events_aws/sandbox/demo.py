@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from backup_events_aws.sandbox import Organization
-from backup_events_aws.sandbox import backup as sandbox_backup
+if TYPE_CHECKING:
+    from backup_events_aws.sandbox.organization import Organization
 
 BACKUP_RETENTION_DAYS = 35  # the quick start's on-demand backups
 ALERT_EMAIL = "backup-team@example.com"  # the failures scenario's alert subscription
@@ -52,6 +52,8 @@ class Story:
             self.events.append(event)
             self.say(event["account"], event["region"], describe_event(event))
             deliver(event, event["account"], event["region"])
+
+        from backup_events_aws.sandbox import backup as sandbox_backup
 
         sandbox_backup.set_event_sink(sink)
 
@@ -152,6 +154,8 @@ def print_table(rows: list[dict[str, Any]], out=None) -> None:
 
 def quick_start(layout: str = "minimum", scenario: str = "quickstart") -> dict[str, Any]:
     """Run the demo; returns a JSON-ready summary (the printed story is in it)."""
+    from backup_events_aws.sandbox.organization import Organization
+
     # The failures scenario also shows the alert path: one topic in the backup account, an e-mail
     # subscription its recipient has confirmed.
     parameters = {"AlertEmail": ALERT_EMAIL} if scenario == "failures" else {}
@@ -226,6 +230,8 @@ def back_up(org: Organization, story: Story, kind: str, account: str, region: st
 
 def run_failures(org: Organization, story: Story) -> None:
     """Three things AWS refuses, one after the other, and where each is recorded."""
+    from backup_events_aws.sandbox import backup as sandbox_backup
+
     main, backup, region = org.main_account, org.backup_account, org.layout.resource_regions[0]
     # 1. The backup account's vault no longer admits copies: the copy job FAILS.
     vault = org.client("backup", backup, region)

@@ -564,11 +564,17 @@ class LambdaRuntime:
                                  "message": line, "logger": "stdout", "requestId": request_id})
 
     def _new_session(self, variables: dict[str, str], region: str) -> boto3.Session:
+        import botocore.session
+
+        # botocore's data (service models, endpoints) is read once and shared by every
+        # environment's session: reading it anew per cold start cost seconds per test.
+        core = botocore.session.get_session()
+        core.register_component("data_loader", _shared_data_loader())
         session = boto3.Session(
             aws_access_key_id=variables["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=variables["AWS_SECRET_ACCESS_KEY"],
             aws_session_token=variables["AWS_SESSION_TOKEN"],
-            region_name=region,
+            region_name=region, botocore_session=core,
         )
         # Every HTTP request of the function's clients (retries included) costs one API
         # round trip of simulated time. Must return None: a value would replace the response.
@@ -671,6 +677,11 @@ class LambdaRuntime:
 
 
 _active_runtime: "LambdaRuntime | None" = None
+
+
+def _shared_data_loader() -> Any:
+    """The data loader of boto3's default session (its models are cached in it)."""
+    return boto3._get_default_session()._session.get_component("data_loader")
 
 
 class _SimulatedTime:

@@ -40,6 +40,8 @@ from .bridge import Bridge, Delivery, Faults, MotoCredentials
 from .clock import Clock
 from .lambda_runtime import ACCOUNT_CONCURRENCY
 from .helpers import arn_parts
+from .lambda_api import LambdaApi
+from .moto_fixes import MotoFixes
 
 STACK_NAME = "BackupEvents"
 COPY_ROLE_PATH = "/service-role/"
@@ -127,10 +129,13 @@ class Organization:
             self.bridge._new_id)
         self.sns = sandbox_sns.Sns(self.clock.now)
         self._mock: Any = None
+        self.moto_fixes = MotoFixes(self.clock.now)
+        self.lambda_api = LambdaApi(self.bridge.runtime, self.bridge.runtime.concurrency_quota)
         self.gate = Gate()  # every governed request is authorised (authorization.py)
         self.stackset_targets = StackSetTargets()  # DeploymentTargets.AccountFilterType (stacksets.py)
         self._saved_environ: dict[str, str] = {}
         self._resource_numbers = iter(range(1, 1_000_000))
+        self._clients: dict[tuple[str, str, str], Any] = {}
 
     @classmethod
     def minimum(cls, **kwargs: Any) -> "Organization":
@@ -158,21 +163,29 @@ class Organization:
         return self.layout.org_id if account in self.accounts else None
 
     def client(self, service: str, account: str, region: str) -> Any:
-        keys = self.credentials.for_account(account)
-        return boto3.client(
-            service, region_name=region, aws_access_key_id=keys["AccessKeyId"],
-            aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"],
-        )
+        """A boto3 client acting in `account` (made once per service, account and region: making
+        clients is slow)."""
+        key = (service, account, region)
+        if key not in self._clients:
+            keys = self.credentials.for_account(account)
+            self._clients[key] = boto3.client(
+                service, region_name=region, aws_access_key_id=keys["AccessKeyId"],
+                aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"],
+            )
+        return self._clients[key]
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self, deploy: bool = True) -> "Organization":
+    def start(self, deploy: bool = True, organization: bool = True) -> "Organization":
+        """Start moto with the extensions; create the layout's organisation in Organizations
+        (unless `organization` is False: a test that sets up its own) and deploy the stacks."""
         self._saved_environ = dict(os.environ)
         os.environ.pop("MOTO_ACCOUNT_ID", None)  # it would override the per-account credentials
         os.environ.update({"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox",
                            "AWS_DEFAULT_REGION": self.layout.resource_regions[0]})
         self._mock = mock_aws()
         self._mock.start()
+        self.moto_fixes.install()  # before anything is created: moto stamps it with the sandbox clock
         sandbox_backup.reset_sandbox()
         sandbox_backup.configure(seed=self.seed)
         sandbox_backup.set_clock(self.clock)
@@ -185,11 +198,14 @@ class Organization:
         sandbox_cloudwatch.install(self.cloudwatch)
         sandbox_sns.install(self.sns)
         self.bridge.install()
+        self.lambda_api.install()
         self.gate.install()
         self.stackset_targets.install()
         try:
             for account in self.accounts:
                 self._create_copy_role(account)
+            if organization:
+                self._create_organisation()
             if deploy:
                 self.deploy()
                 self.bridge.start_schedules()  # e.g. the daily catch-up sweep
@@ -201,15 +217,19 @@ class Organization:
     def stop(self) -> None:
         self.stackset_targets.uninstall()
         self.gate.uninstall()
+        self.lambda_api.uninstall()
         self.bridge.uninstall()
         sandbox_sns.uninstall()
         sandbox_cloudwatch.uninstall()
         sandbox_cloudformation.uninstall()
+        sandbox_backup.uninstall()
         sandbox_backup.reset_sandbox()
+        self.moto_fixes.uninstall()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
         self.credentials.clear()
+        self._clients.clear()
         os.environ.clear()
         os.environ.update(self._saved_environ)
 
@@ -236,6 +256,43 @@ class Organization:
                 {"Effect": "Allow", "Action": ["kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey",
                                                "kms:CreateGrant"], "Resource": "*"},
             ]}))
+
+    @property
+    def management_account(self) -> str:
+        """The organisation's management account: in the sandbox, the backup account."""
+        return self.backup_account
+
+    def _create_organisation(self) -> None:
+        """The layout's organisation in moto's Organizations, set up as the README's first steps
+        say: every account a member, SCPs enabled, trusted access for AWS Backup, cross-account
+        backup on (docs/AWS-BEHAVIOUR.md §4.2)."""
+        from moto.organizations import utils as organizations_utils
+        from moto.organizations.models import FakeAccount, organizations_backends
+
+        management = self.management_account
+        organizations = self.client("organizations", management, "us-east-1")
+        organizations.create_organization(FeatureSet="ALL")
+        backend = organizations_backends[management]["aws"]
+        org = backend.org
+        org.id = self.layout.org_id  # moto draws a random id; the layout names the organisation
+        for part in [*backend.accounts, *backend.ou, *backend.policies]:
+            if hasattr(part, "organization_id"):
+                part.organization_id = org.id
+        for account in self.accounts:
+            if account == management:
+                continue
+            member = FakeAccount(org, AccountName=f"sandbox-{account}", Email=f"{account}@example.com")
+            member.id, member.joined_method = account, "INVITED"
+            backend.accounts.append(member)
+            for policy_id in (organizations_utils.DEFAULT_SCP_POLICY_ID, organizations_utils.DEFAULT_RCP_POLICY_ID):
+                backend.attach_policy(PolicyId=policy_id, TargetId=account)
+            organizations_backends.master_accounts[account] = (management, "aws")
+        root = organizations.list_roots()["Roots"][0]
+        if {"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"} not in root.get("PolicyTypes", []):
+            organizations.enable_policy_type(RootId=root["Id"], PolicyType="SERVICE_CONTROL_POLICY")
+        organizations.enable_aws_service_access(ServicePrincipal="backup.amazonaws.com")
+        self.client("backup", management, self.layout.backup_region).update_global_settings(
+            GlobalSettings={"isCrossAccountBackupEnabled": "true"})
 
     def copy_role_arn(self, account: str) -> str:
         return f"arn:aws:iam::{account}:role{COPY_ROLE_PATH}{COPY_ROLE_NAME}"

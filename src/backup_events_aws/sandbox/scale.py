@@ -12,6 +12,12 @@ was shortened, and the invariants the design promises:
   for in an error queue.
 
 The scale and reliability tests and `make bench` (`burst_figures`) share it.
+
+`burst_bounds` says how fast AWS's own limits let a burst go at best, each limit alone: the
+request rate of UpdateRecoveryPointLifecycle (5/s per account and region), the copy-job
+concurrency (100 per owning account and destination region, plus 5 per destination vault) and
+one job at a time per resource (aws-facts 5.1, 5.2); each from the earliest moment its work can
+start. The largest is the bound that binds; a run is judged by its ratio to it.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import datetime
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from . import backup as sandbox_backup
 from .bridge import Faults
@@ -56,6 +62,53 @@ class BurstResult:
         return [f"{name}: {value}" for name, value in self.__dict__.items() if name != "unfinished"]
 
 
+def _file_system(account: str, region: str, token: str) -> str:
+    """A file system in moto, made directly in its backend (thousands, quickly): backups of
+    resources that don't exist fail (protected_resources.py)."""
+    from moto.efs.models import efs_backends
+
+    return efs_backends[account][region].create_file_system(
+        creation_token=token, performance_mode="generalPurpose", encrypted=False, kms_key_id="",
+        throughput_mode="bursting", provisioned_throughput_in_mibps=0, availability_zone_name="",
+        backup=False, tags=[]).file_system_arn
+
+
+@dataclass(frozen=True)
+class Bound:
+    what: str
+    seconds: float
+
+
+def burst_bounds(org: Organization, backups: int, locations: list[tuple[str, str]]) -> list[Bound]:
+    """Each AWS limit's best case for this burst (see the module's docstring), largest first.
+    Copy 1 goes from the resource account to the backup account in the same region; copy 2 from
+    there to the backup region (the alternate one for backups made in the backup region)."""
+    settings = sandbox_backup.settings
+    start, backup_s, copy_s = settings.job_start_seconds, settings.backup_run_seconds, settings.copy_run_seconds
+    slots = settings.copy_concurrency_per_region + settings.copy_concurrency_extra_per_vault  # one vault
+    update_rate = sandbox_backup.RATE_LIMITS["UpdateRecoveryPointLifecycle"]
+    layout, backup_account = org.layout, org.backup_account
+    per_location: dict[tuple[str, str], int] = {}
+    for n in range(backups):
+        per_location[locations[n % len(locations)]] = per_location.get(locations[n % len(locations)], 0) + 1
+    copy1_start = start + backup_s + start  # the earliest copy 1 starts once the first backup is done
+    copy1_done = copy1_start + copy_s
+    bounds = [Bound("one job at a time per resource: backup, copy 1, copy 2 in turn",
+                    copy1_done + start + copy_s)]
+    copies2: dict[str, int] = {}
+    for (account, region), count in sorted(per_location.items()):
+        bounds.append(Bound(f"UpdateRecoveryPointLifecycle {update_rate}/s in {account} {region}",
+                            copy1_done + count / update_rate))
+        bounds.append(Bound(f"copy 1 concurrency ({slots}) of {account} into {region}",
+                            copy1_start + count * copy_s / slots))
+        destination = layout.alternate_region if region == layout.backup_region else layout.backup_region
+        copies2[destination] = copies2.get(destination, 0) + count
+    for destination, count in sorted(copies2.items()):
+        bounds.append(Bound(f"copy 2 concurrency ({slots}) of {backup_account} into {destination}",
+                            copy1_done + start + count * copy_s / slots))
+    return sorted(bounds, key=lambda bound: bound.seconds, reverse=True)
+
+
 def start_backups(org: Organization, count: int, window_seconds: float,
                   locations: list[tuple[str, str]], seed: int = 0) -> list[str]:
     """Schedule `count` plan-created backups, round robin over `locations`, their starts
@@ -66,7 +119,7 @@ def start_backups(org: Organization, count: int, window_seconds: float,
     # Every job is created with the same delays, so they also complete over the window.
     for n in range(count):
         account, region = locations[n % len(locations)]
-        resource = f"arn:aws:elasticfilesystem:{region}:{account}:file-system/fs-{n:08x}{rng.getrandbits(32):08x}"
+        resource = _file_system(account, region, f"burst-{n}-{rng.getrandbits(32):08x}")
 
         def start(account: str = account, region: str = region, resource: str = resource) -> None:
             started.append(sandbox_backup.start_scheduled_backup(
@@ -157,34 +210,61 @@ def examine(org: Organization, backups: int, started_at: datetime.datetime) -> B
 
 def run_burst(org: Organization, backups: int, window_seconds: float = 60.0,
               locations: list[tuple[str, str]] | None = None, throttle_fraction: float = 0.0,
-              run_seconds: float = 12 * 3600) -> BurstResult:
+              run_seconds: float = 12 * 3600, progress: Callable[[str], None] | None = None) -> BurstResult:
     """Start the burst in a started organisation, run the clock `run_seconds` (throttling
-    `throttle_fraction` of all AWS Backup calls meanwhile), examine."""
+    `throttle_fraction` of all AWS Backup calls meanwhile), examine. `progress` is told, each
+    simulated hour, how far the burst got."""
     wall = time.perf_counter()
     locations = locations or [(a, r) for a in org.layout.resource_accounts for r in org.layout.resource_regions]
     if throttle_fraction:
         sandbox_backup.inject_throttling(throttle_fraction)
     started_at = org.now()
+    if progress:
+        progress(f"burst: starting {backups:,} backups in {len(locations)} account/region(s)")
     start_backups(org, backups, window_seconds, locations, seed=org.seed)
-    org.advance(run_seconds)
+    step = 3600.0 if progress else run_seconds
+    ran = 0.0
+    while ran < run_seconds:
+        org.advance(min(step, run_seconds - ran))
+        ran += step
+        if progress:
+            jobs = sandbox_backup.copy_jobs()
+            done = sum(1 for job in jobs if job.state == "COMPLETED")
+            progress(f"burst: simulated {min(ran, run_seconds) / 3600:.0f} h of {run_seconds / 3600:.0f}; "
+                     f"{done:,} of {len(jobs):,} copy jobs completed, {len(org.bridge.runtime.invocations):,} "
+                     "invocations")
     sandbox_backup.inject_throttling(0.0)
     result = examine(org, backups, started_at)
     result.wall_seconds = time.perf_counter() - wall
     return result
 
 
+def bound_lines(bounds: list[Bound], simulated_seconds: float) -> list[str]:
+    """Markdown rows: the binding bound, the measured ratio to it, and the other limits."""
+    binding = bounds[0]
+    rows = [f"| bound that binds (AWS limit alone, from its earliest start) | {binding.what}: "
+            f"{binding.seconds:,.0f} s |",
+            f"| measured / bound | **{simulated_seconds / binding.seconds:.2f}x** |"]
+    rows += [f"| other limit | {bound.what}: {bound.seconds:,.0f} s |" for bound in bounds[1:]]
+    return rows
+
+
 def burst_figures(backups: int = 10_000) -> list[str]:
     """`make bench`: a burst across 3 accounts and 2 regions with 20% throttling (markdown lines)."""
     with Organization.typical(faults=Faults()) as org:
-        result = run_burst(org, backups, throttle_fraction=0.2)
+        locations = [(a, r) for a in org.layout.resource_accounts for r in org.layout.resource_regions]
+        result = run_burst(org, backups, throttle_fraction=0.2, run_seconds=30 * 3600, progress=print)
+        bounds = burst_bounds(org, backups, locations)
     rate = result.events / result.wall_seconds if result.wall_seconds else 0.0
     return [
         f"A burst of {backups:,} backups started within one simulated minute across 3 resource accounts",
-        "and 2 regions (typical layout), 20% of AWS Backup calls throttled, AWS's API rates enforced:",
+        "and 2 regions (typical layout), 20% of AWS Backup calls throttled, AWS's API rates and copy",
+        "quotas enforced (copies take the sandbox's default 10 minutes):",
         "",
         "| what | value |", "|---|---|",
         f"| wall time | {result.wall_seconds:.1f} s |",
         f"| simulated time to the last copy/shortening | {result.simulated_seconds:,.0f} s |",
+        *bound_lines(bounds, result.simulated_seconds),
         f"| copies made (copy 1 + copy 2) | {result.copies1:,} + {result.copies2:,} |",
         f"| originals shortened | {result.shortened:,} of {result.originals:,} |",
         f"| fully processed | {result.fully_processed:,} |",

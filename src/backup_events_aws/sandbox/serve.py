@@ -1,9 +1,10 @@
 """`backup-events sandbox serve`: the sandbox organisation behind a local AWS endpoint.
 
-Starts moto's ThreadedMotoServer with the sandbox's extensions (AWS Backup jobs and events,
+Starts moto's server with the sandbox's extensions (AWS Backup jobs and events,
 CloudFormation types, EventBridge -> Lambda delivery), deploys the minimum organisation into it,
-and prints the endpoint and, per account, environment-variable lines to paste into a shell. Any
-AWS tool pointed at the endpoint then sees that account: start a backup with StartBackupJob and
+and prints the endpoint, an AWS config file with one profile per account (credentials, region,
+endpoint_url) and, per account, environment-variable lines to paste into a shell. Any AWS tool
+pointed at the endpoint then sees that account: start a backup with StartBackupJob and
 watch copy 1, copy 2 and the shortened original appear.
 
 The sandbox's clock is simulated; here a background thread moves it with real time, `--speed`
@@ -14,16 +15,26 @@ takes 6 real seconds and a copy 10). Server requests and the clock thread share 
 from __future__ import annotations
 
 import argparse
+import email.utils
 import logging
+import shutil
 import socket
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable
 
-from . import backup as sandbox_backup
-from .organization import Organization
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .organization import Organization
 
 DEFAULT_SPEED = 60.0
+# AWS CLI v1 sets its own endpoint for these services unless --endpoint-url is given (its module
+# awscli/customizations/overridesslcommonname.py; docs/AWS-BEHAVIOUR.md §19), so AWS_ENDPOINT_URL
+# and a profile's endpoint_url don't reach them.
+CLI_V1_OWN_ENDPOINT = ("sqs", "rds", "emr", "docdb", "neptune", "health")
 TICK_SECONDS = 0.1  # real seconds between clock steps
 
 logger = logging.getLogger(__name__)
@@ -37,10 +48,15 @@ class Server:
         self.host = host
         self.port = port or free_port(host)
         self.speed = speed
-        self.organization = Organization.typical() if layout == "typical" else Organization.minimum()
+        from .organization import Organization  # moto loads only when a server is made
+
+        self.organization: Organization = Organization.typical() if layout == "typical" else Organization.minimum()
         self._server: Any = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._serving: threading.Thread | None = None
+        self._profiles_dir: str | None = None
+        self._organization_started = False
         self.clock_failure: BaseException | None = None  # why the clock thread stopped, if it did
         self.failed = threading.Event()
 
@@ -54,12 +70,34 @@ class Server:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> "Server":
-        from moto.server import ThreadedMotoServer
+        """Bind the port first (a busy one fails at once), then deploy, then serve and run the clock."""
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
 
-        org = self.organization.start()  # installs the extensions and deploys the stacks
+        clock = self.organization.clock
+        refusal = _bind_refusal(self.host, self.port)
+        if refusal:
+            from backup_events_aws.cli import CliError
+
+            raise CliError(f"cannot listen on {self.host}:{self.port}: {refusal}",
+                           "stop what uses that port (another 'sandbox serve'?), or pass --port with a free "
+                           "port (--port 0 picks one)")
+        self._server = make_server(self.host, self.port, DomainDispatcherApplication(create_backend_app),
+                                   threaded=True, request_handler=_handler_on(clock))
+        self.port = self._server.server_address[1]
+        try:
+            org = self.organization.start()  # installs the extensions and deploys the stacks
+        except BaseException:
+            self._server.server_close()
+            raise
+        self._organization_started = True
+        from . import backup as sandbox_backup
+
         org.clock.lock = sandbox_backup._lock  # one lock for requests and the clock thread
-        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
-        self._server.start()
+        self._profiles_dir = tempfile.mkdtemp(prefix="backup-events-sandbox-")
+        self.write_profiles(Path(self._profiles_dir) / "config")
+        self._serving = threading.Thread(target=self._server.serve_forever, name="sandbox-server", daemon=True)
+        self._serving.start()
         self._thread = threading.Thread(target=self._run_clock, name="sandbox-clock", daemon=True)
         self._thread.start()
         return self
@@ -81,8 +119,16 @@ class Server:
         if self._thread is not None:
             self._thread.join()
         if self._server is not None:
-            self._server.stop()
-        self.organization.stop()
+            if self._serving is not None:
+                self._server.shutdown()
+                self._serving.join()
+            self._server.server_close()
+        if self._profiles_dir:
+            shutil.rmtree(self._profiles_dir, ignore_errors=True)
+            self._profiles_dir = None
+        if self._organization_started:
+            self.organization.stop()
+            self._organization_started = False
 
     def __enter__(self) -> "Server":
         return self.start()
@@ -104,25 +150,92 @@ class Server:
             }
         return out
 
+    def profile_name(self, account: str) -> str:
+        return "sandbox-backup" if account == self.organization.backup_account else "sandbox-main" if (
+            account == self.organization.main_account) else f"sandbox-{account}"
+
+    @property
+    def config_file(self) -> Path | None:
+        return Path(self._profiles_dir) / "config" if self._profiles_dir else None
+
+    def write_profiles(self, path: Path) -> None:
+        """An AWS config file with one profile per account: credentials, region and the endpoint
+        (botocore's `endpoint_url` setting), for `--profile` in the AWS CLI, SDKs and backup-events."""
+        sections = []
+        for account, variables in self.credentials().items():
+            sections.append(f"[profile {self.profile_name(account)}]\n"
+                            f"aws_access_key_id = {variables['AWS_ACCESS_KEY_ID']}\n"
+                            f"aws_secret_access_key = {variables['AWS_SECRET_ACCESS_KEY']}\n"
+                            f"aws_session_token = {variables['AWS_SESSION_TOKEN']}\n"
+                            f"region = {variables['AWS_DEFAULT_REGION']}\n"
+                            f"endpoint_url = {self.endpoint_url}\n")
+        path.write_text("\n".join(sections))
+
     def describe(self) -> list[str]:
         org = self.organization
+        main, backup = org.main_account, org.backup_account
+        region = org.layout.resource_regions[0]
+        now = org.now()
         lines = [f"Sandbox AWS endpoint: {self.endpoint_url}",
-                 f"Clock: {self.speed:g} simulated seconds per real second, now {org.now():%Y-%m-%d %H:%M:%S} UTC",
-                 f"Vault in every account and region: {org.vault_name}", ""]
+                 f"Clock: simulated, {self.speed:g} seconds per real second; now {now:%Y-%m-%d %H:%M:%S} UTC. "
+                 "Every response's Date header carries it.",
+                 f"Organization {org.layout.org_id}: management and backup account {backup}, "
+                 f"resource account(s) {', '.join(org.layout.resource_accounts)}",
+                 f"Vault in every account and region: {org.vault_name}", "",
+                 "Profiles (credentials, region and endpoint) for the AWS CLI, SDKs and backup-events:",
+                 f"  export AWS_CONFIG_FILE={self.config_file}"]
+        lines += [f"  --profile {self.profile_name(account)}  ({'backup' if account == backup else 'resource'} "
+                  f"account {account})" for account in org.accounts]
+        lines += ["", "Or, per account, environment variables:"]
         for account, variables in self.credentials().items():
-            role = "backup account" if account == org.backup_account else "resource account"
+            role = "backup account" if account == backup else "resource account"
             lines.append(f"# {role} {account}")
             lines += [f"export {name}={value}" for name, value in variables.items()]
             lines.append("")
-        main = org.main_account
         lines += [
-            "Try, as the resource account:",
+            "Notes for clients:",
+            f"  AWS CLI v1 ignores AWS_ENDPOINT_URL and endpoint_url for {', '.join(CLI_V1_OWN_ENDPOINT)}: "
+            f"add --endpoint-url {self.endpoint_url}",
+            "  Times are on the simulated clock: give absolute ones, e.g. aws logs filter-log-events "
+            f"--log-group-name /aws/lambda/<FunctionName> --start-time {int(now.timestamp() * 1000)} "
+            f"(AWS CLI v2: aws logs tail ... --since {now:%Y-%m-%dT%H:%M:%S})",
+            "  backup-events reconcile takes the time from the Date header, so it follows the clock.",
+            "",
+            f"Try, as the resource account (--profile {self.profile_name(main)}):",
+            f"  aws efs create-file-system --creation-token demo --query FileSystemArn",
             f"  aws backup start-backup-job --backup-vault-name {org.vault_name} \\",
-            f"    --resource-arn arn:aws:elasticfilesystem:us-east-1:{main}:file-system/fs-0123456789abcdef0 \\",
-            f"    --iam-role-arn {org.copy_role_arn(main)}",
-            "then list the recovery points in each account a few seconds later. Ctrl-C stops.",
+            f"    --resource-arn <that FileSystemArn> --iam-role-arn {org.copy_role_arn(main)}",
+            f"then, a few seconds later: aws backup list-recovery-points-by-resource --resource-arn <it>, and "
+            f"as {self.profile_name(backup)}: aws backup list-recovery-points-by-backup-vault "
+            f"--backup-vault-name {org.vault_name} --region {org.layout.backup_region}. Ctrl-C stops.",
         ]
         return lines
+
+
+def _handler_on(clock: Any) -> type:
+    """moto's request handler, with the simulated clock in every response's Date header (where
+    AWS puts its own time) and without a log line per request."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    class SandboxRequestHandler(MotoRequestHandler):
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            return email.utils.formatdate(clock.now().timestamp(), usegmt=True)
+
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    return SandboxRequestHandler
+
+
+def _bind_refusal(host: str, port: int) -> str | None:
+    """Why the server could not listen there (werkzeug would print and exit), or None."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the HTTP server binds
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return error.strerror or str(error)
+    return None
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -1,0 +1,107 @@
+"""The Lambda API calls moto cannot answer without Docker, answered by the sandbox's runtime.
+
+* `Invoke` runs the deployed code (lambda_runtime.py) instead of moto's Docker path, so
+  `aws lambda invoke`, `backup-events redrive --yes` and `reconcile --invoke` work in-process and
+  against `sandbox serve`: RequestResponse runs the handler once, now, and answers its result, or
+  its error with `X-Amz-Function-Error: Unhandled` and the error object; `LogType Tail` adds the
+  end of its log (at most 4 KB, base64) in `X-Amz-Log-Result`; Event queues an asynchronous
+  invocation (retries, on-failure destination) and answers 202; DryRun answers 204.
+* `GetAccountSettings` (moto has no route for it) answers the account's concurrency quota as the
+  runtime enforces it.
+
+`LambdaApi(runtime).install()` puts both in place; `uninstall()` restores moto.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Callable
+
+LOG_TAIL_BYTES = 4096  # Lambda returns the last 4 KB of the log with LogType Tail
+ACCOUNT_SETTINGS_PATH = r"{0}/(?P<api_version>[^/]+)/account-settings/?$"
+# Lambda's own limits, as GetAccountSettings reports them (not enforced by the sandbox).
+TOTAL_CODE_SIZE = 80 * 1024 ** 3
+CODE_SIZE_UNZIPPED = 250 * 1024 ** 2
+CODE_SIZE_ZIPPED = 50 * 1024 ** 2
+
+
+class LambdaApi:
+    def __init__(self, runtime: Any, concurrency_quota: Callable[[str], int]):
+        self.runtime = runtime
+        self.concurrency_quota = concurrency_quota  # account -> concurrent executions quota
+        self._undo: list[Callable[[], None]] = []
+        self.calls: list[tuple[str, str, Any]] = []  # (function ARN, invocation type, payload) of each Invoke
+
+    def install(self) -> "LambdaApi":
+        if self._undo:
+            return self
+        import moto.awslambda.urls as lambda_urls
+        from moto.awslambda.models import LambdaBackend
+        from moto.awslambda.responses import LambdaResponse
+
+        api = self
+        moto_invoke = LambdaBackend.invoke
+
+        def invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any,
+                   response_headers: dict[str, str]) -> bytes:
+            return api.invoke(backend, function_name, qualifier, body, headers, response_headers)
+
+        class SandboxLambdaResponse(LambdaResponse):
+            def get_account_settings(self) -> str:
+                return json.dumps(api.account_settings(self.backend))
+
+        LambdaBackend.invoke = invoke  # type: ignore[method-assign]
+        lambda_urls.url_paths[ACCOUNT_SETTINGS_PATH] = SandboxLambdaResponse.dispatch
+        self._undo = [lambda: setattr(LambdaBackend, "invoke", moto_invoke),
+                      lambda: lambda_urls.url_paths.pop(ACCOUNT_SETTINGS_PATH, None)]
+        return self
+
+    def uninstall(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+    # ------------------------------------------------------------------ Invoke
+
+    def invoke(self, backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any,
+               response_headers: dict[str, str]) -> bytes:
+        function = backend.get_function(function_name, qualifier)  # ResourceNotFoundException if none
+        invocation_type = _header(headers, "X-Amz-Invocation-Type") or "RequestResponse"
+        payload = json.loads(body) if body else {}
+        response_headers["X-Amz-Executed-Version"] = "$LATEST"
+        self.calls.append((function.function_arn, invocation_type, payload))
+        if invocation_type == "DryRun":
+            return b""
+        with self.runtime.clock.lock:  # the server's clock thread and this request: one order
+            if invocation_type == "Event":
+                self.runtime.invoke_async(function, payload)
+                return b""
+            invocation = self.runtime.run_once(function, payload)
+        if _header(headers, "X-Amz-Log-Type") == "Tail":
+            lines = "".join(json.dumps(entry, default=str) + "\n" for entry in invocation.logs).encode()
+            response_headers["x-amz-log-result"] = base64.b64encode(lines[-LOG_TAIL_BYTES:]).decode()
+        if invocation.error is not None:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(invocation.error).encode()
+        return json.dumps(invocation.result, default=str).encode()
+
+    # ------------------------------------------------------------------ GetAccountSettings
+
+    def account_settings(self, backend: Any) -> dict[str, Any]:
+        functions = list(backend.list_functions())
+        quota = self.concurrency_quota(backend.account_id)
+        reserved = sum(int(f.reserved_concurrency) for f in functions if f.reserved_concurrency not in (None, ""))
+        return {
+            "AccountLimit": {"TotalCodeSize": TOTAL_CODE_SIZE, "CodeSizeUnzipped": CODE_SIZE_UNZIPPED,
+                             "CodeSizeZipped": CODE_SIZE_ZIPPED, "ConcurrentExecutions": quota,
+                             "UnreservedConcurrentExecutions": quota - reserved},
+            "AccountUsage": {"TotalCodeSize": sum(len(f.code_bytes or b"") for f in functions),
+                             "FunctionCount": len(functions)},
+        }
+
+
+def _header(headers: Any, name: str) -> str | None:
+    for key, value in dict(headers or {}).items():
+        if key.lower() == name.lower():
+            return value
+    return None

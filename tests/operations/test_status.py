@@ -20,7 +20,6 @@ DAY = 86400
 def org(tmp_path, monkeypatch):
     organization = Organization.minimum().start()
     write_profiles(organization, tmp_path, monkeypatch)
-    monkeypatch.setattr(status, "clock", organization.now)
     try:
         yield organization
     finally:

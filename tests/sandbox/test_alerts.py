@@ -230,7 +230,6 @@ def test_the_sweeps_metrics_and_status_name_the_same_gaps(monkeypatch, capsys):
         back_up_everywhere(org)
         org.run_until_idle()
         org.advance(2 * DAY)  # two daily sweeps: the second one sees gaps older than 24 h
-        monkeypatch.setattr(status, "clock", org.now)
         instances = status.collect([(i.account, session(org, i.account, i.region)) for i in org.layout.instances()],
                                    "BackupEvents", None, common.Progress(out=open("/dev/null", "w")))
         for instance in instances:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime
 import json
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import botocore.config
@@ -26,9 +25,6 @@ import botocore.config
 from .. import lambda_function
 from ..cli import CliError
 from . import common, reconcile, validation
-
-# Replaces the function's now() when set (the sandbox's simulated clock, in tests).
-clock: Callable[[], datetime.datetime] | None = None
 
 
 def register(subcommands: Any) -> None:
@@ -65,9 +61,11 @@ def read_instance(aws: Any, stack_name: str, label: str, since: int | None) -> d
     if since:
         variables["CATCH_UP_DAYS"] = str(since)
     client = aws.client("backup", config=botocore.config.Config(retries={"mode": "standard"}))
-    settings = reconcile.load_function(variables, client).settings
+    # AWS's time, from its answer's Date (as reconcile): a skewed laptop clock can't shift the gaps,
+    # and against the sandbox it is the simulated clock.
+    _, at = common.caller_and_time(aws)
+    settings = reconcile.load_function(variables, client, at).settings
     place = lambda_function.Place(partition, account, aws.region_name, settings)
-    at = (clock or lambda_function.utc_now)()
     points, states = lambda_function.sweep_inputs(place, client, at)
     rows, counts = lambda_function.coverage(points, states, place, at)
     lifecycles = {p["RecoveryPointArn"]: (p.get("Lifecycle") or {}).get("DeleteAfterDays") for p in points}

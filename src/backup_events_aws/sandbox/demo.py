@@ -209,14 +209,10 @@ def status_of(org: Organization) -> str:
         sessions.append((instance.account, boto3.Session(
             aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"],
             aws_session_token=keys["SessionToken"], region_name=instance.region)))
-    saved, status.clock = status.clock, org.now
-    try:
-        instances = status.collect(sessions, "BackupEvents", None, common.Progress(out=io.StringIO()))
-        out = io.StringIO()
-        status.report(instances, as_json=False, out=out)
-        return out.getvalue()
-    finally:
-        status.clock = saved
+    instances = status.collect(sessions, "BackupEvents", None, common.Progress(out=io.StringIO()))
+    out = io.StringIO()
+    status.report(instances, as_json=False, out=out)
+    return out.getvalue()
 
 
 def back_up(org: Organization, story: Story, kind: str, account: str, region: str,

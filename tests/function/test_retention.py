@@ -1,4 +1,4 @@
-"""The retention rules (DESIGN section 4) as pure functions: worked examples and
+"""The retention rules (README: The function, retention) as pure functions: worked examples and
 properties that hold for any recovery point."""
 
 import datetime

@@ -32,7 +32,7 @@ def write_profiles(org: Any, directory: Path, monkeypatch: Any, accounts: dict[s
 
 
 def json_template(directory: Path) -> Path:
-    """The template as JSON: moto mis-parses YAML short-form !Condition (testing-notes.md)."""
+    """The template as JSON: moto mis-parses YAML short-form !Condition (docs/TESTING.md)."""
     path = directory / "template.json"
     text = cfn_flip.to_json(common.default_template_path().read_text())
     path.write_text(json.dumps(json.loads(text), separators=(",", ":")))  # within 51,200 bytes

@@ -234,7 +234,7 @@ def test_classify_failed_backup_is_not_resubmitted(event):
     assert entry.kind == "job-failed" and entry.resubmit == "" and "run the backup again" in entry.fix
 
 
-# aws-facts 4.4, "Failure messages seen for copies": each message verbatim, and words the fix must say.
+# docs/AWS-BEHAVIOUR.md §4.4, "Failure messages seen for copies": each message verbatim, and words the fix must say.
 OBSERVED_FAILURES = [
     (
         "Copy job failed. Both source and destination account must be a member of the same organization",

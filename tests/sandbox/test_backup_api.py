@@ -1,6 +1,6 @@
 """The sandbox's AWS Backup, driven through real boto3 clients under moto.
 
-Fact numbers (aws-facts X.Y) refer to /work/shared/reference/aws-facts.md.
+Section numbers (§X.Y) refer to docs/AWS-BEHAVIOUR.md.
 """
 
 import datetime
@@ -32,7 +32,7 @@ RDS = f"arn:aws:rds:{EAST}:{MAIN}:db:orders"
 ROLE = f"arn:aws:iam::{MAIN}:role/service-role/AWSBackupDefaultServiceRole"
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
 
-# Key sets of the documented samples (aws-facts 1.3, 1.4). retryCount appears in some samples
+# Key sets of the documented samples (docs/AWS-BEHAVIOUR.md §1.3/§1.4). retryCount appears in some samples
 # only; the sandbox never retries, so it never sends it.
 BACKUP_DETAIL_KEYS = {
     "CREATED": {"backupJobId", "state", "creationDate"},
@@ -160,7 +160,7 @@ def test_backup_job_progresses_with_the_clock_and_emits_documented_events(org, c
     assert rp["Status"] == "COMPLETED" and rp["StorageClass"] == "WARM" and rp["ResourceType"] == "EFS"
     assert rp["CreationDate"] == job["CreationDate"]
     assert rp["CalculatedLifecycle"]["DeleteAt"] == rp["CreationDate"] + datetime.timedelta(days=35)
-    assert "SourceBackupVaultArn" not in rp  # not a copy (aws-facts 3.3)
+    assert "SourceBackupVaultArn" not in rp  # not a copy (docs/AWS-BEHAVIOUR.md §3.3)
 
     emitted = events("Backup Job State Change")
     assert [e["detail"]["state"] for e in emitted] == ["CREATED", "RUNNING", "COMPLETED"]
@@ -170,7 +170,7 @@ def test_backup_job_progresses_with_the_clock_and_emits_documented_events(org, c
         assert set(event["detail"]) == BACKUP_DETAIL_KEYS[state], state
         assert (event["version"], event["source"], event["account"], event["region"]) == ("0", "aws.backup", MAIN, EAST)
         assert len(event["time"]) == 20 and event["time"].endswith("Z")  # to the second
-        # aws-facts 1.3: resources only when COMPLETED, and no recoveryPointArn in detail
+        # docs/AWS-BEHAVIOUR.md §1.3: resources only when COMPLETED, and no recoveryPointArn in detail
         assert event["resources"] == ([rp_arn] if state == "COMPLETED" else [])
         assert "recoveryPointArn" not in event["detail"]
     running, completed = emitted[1]["detail"], emitted[2]["detail"]
@@ -229,7 +229,7 @@ def test_one_job_per_resource_at_a_time(org, clock):
     clock.advance(sb.settings.backup_run_seconds)
     assert c.describe_backup_job(BackupJobId=first)["State"] == "COMPLETED"
     assert c.describe_backup_job(BackupJobId=second)["State"] == "RUNNING"
-    # a copy of the same resource waits while a backup of it runs (aws-facts 3.1)
+    # a copy of the same resource waits while a backup of it runs (docs/AWS-BEHAVIOUR.md §3.1)
     rp_arn = c.describe_backup_job(BackupJobId=first)["RecoveryPointArn"]
     copy_id = start_copy(org, rp_arn)
     clock.advance(sb.settings.job_start_seconds + 1)
@@ -254,7 +254,7 @@ def test_copy_concurrency_quota_keeps_extra_jobs_created(org, clock):
 
 
 def test_copy_concurrency_quota_counts_an_accounts_copies_from_every_source_region(org, clock):
-    """aws-facts 5.1: the quota is per account in the destination region, whatever the source region."""
+    """docs/AWS-BEHAVIOUR.md §5.1: the quota is per account in the destination region, whatever the source region."""
     sb.configure(copy_concurrency_per_region=1, copy_concurrency_extra_per_vault=1)
     org(MAIN, WEST).create_backup_vault(BackupVaultName=VAULT)
     east_rp = backed_up(org, clock, EFS)
@@ -284,14 +284,14 @@ def test_cross_account_copy_keeps_source_dates_and_lifecycle_and_emits_in_source
     dest_arn = job["DestinationRecoveryPointArn"]
     assert dest_arn.startswith(f"arn:aws:backup:{EAST}:{BACKUP}:recovery-point:")
     copy = org(BACKUP, EAST).describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=dest_arn)
-    assert copy["CreationDate"] == source["CreationDate"]  # aws-facts 3.1
+    assert copy["CreationDate"] == source["CreationDate"]  # docs/AWS-BEHAVIOUR.md §3.1
     assert copy["Lifecycle"] == {"DeleteAfterDays": 35}
     assert copy["CalculatedLifecycle"]["DeleteAt"] == source["CalculatedLifecycle"]["DeleteAt"]
     assert copy["SourceBackupVaultArn"] == vault_arn(MAIN, EAST)
 
     emitted = events("Copy Job State Change")
     assert [e["detail"]["state"] for e in emitted] == ["CREATED", "RUNNING", "COMPLETED"]
-    for event in emitted:  # aws-facts 1.4, 1.6
+    for event in emitted:  # docs/AWS-BEHAVIOUR.md §1.4/§1.6
         state = event["detail"]["state"]
         assert set(event["detail"]) == COPY_DETAIL_KEYS[state], state
         assert (event["account"], event["region"]) == (MAIN, EAST)
@@ -315,7 +315,7 @@ def test_copy_lifecycle_override_and_minus_one_keeps_source_expiry(org, clock):
     second = org(BACKUP, WEST).describe_recovery_point(
         BackupVaultName=VAULT, RecoveryPointArn=copy_job(org, keep)["DestinationRecoveryPointArn"])
     assert second["Lifecycle"]["DeleteAfterDays"] == 35
-    # an override that leaves DeleteAfterDays out keeps the source's (aws-facts 3.1, UNCONFIRMED detail)
+    # an override that leaves DeleteAfterDays out keeps the source's (docs/AWS-BEHAVIOUR.md §3.1, UNCONFIRMED detail)
     org(BACKUP, WEST).create_backup_vault(BackupVaultName="Partial")
     org(BACKUP, WEST).put_backup_vault_access_policy(BackupVaultName="Partial", Policy=org_policy())
     partial = start_copy(org, rp_arn, destination=vault_arn(BACKUP, WEST, "Partial"),
@@ -537,7 +537,7 @@ def test_update_lifecycle_accepts_boundaries(org, clock, lifecycle):
     answer = c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=rp_arn, Lifecycle=lifecycle)
     described = c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)
     created = described["CreationDate"]
-    kept = {k: v for k, v in lifecycle.items() if v != -1}  # -1 removes the setting (aws-facts 3.1)
+    kept = {k: v for k, v in lifecycle.items() if v != -1}  # -1 removes the setting (docs/AWS-BEHAVIOUR.md §3.1)
     expected_at = {"MoveToColdStorageAt": "MoveToColdStorageAfterDays", "DeleteAt": "DeleteAfterDays"}
     calculated = {name: created + datetime.timedelta(days=kept[days])
                   for name, days in expected_at.items() if days in kept}
@@ -554,7 +554,7 @@ def test_update_lifecycle_rules_for_cold_continuous_lock_and_missing(org, clock)
     c = org(MAIN, EAST)
     cold = sb.put_recovery_point(MAIN, EAST, VAULT, EFS, storage_class="COLD",
                                  lifecycle={"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365})
-    with pytest.raises(ClientError) as excinfo:  # cold setting fixed once cold (aws-facts 3.2)
+    with pytest.raises(ClientError) as excinfo:  # cold setting fixed once cold (docs/AWS-BEHAVIOUR.md §3.2)
         c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=cold,
                                           Lifecycle={"DeleteAfterDays": 200})
     assert error_code(excinfo) == "InvalidParameterValueException"
@@ -691,7 +691,7 @@ def test_a_vault_policy_deny_refuses_describe_and_update_of_its_recovery_points(
             "Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": principal, "Action": actions,
                                                     "Resource": "*"}]}))
 
-    # aws-facts 7: the AWS Config rule's Deny (manual deletion disabled) blocks the shortening
+    # docs/AWS-BEHAVIOUR.md §7: the AWS Config rule's Deny (manual deletion disabled) blocks the shortening
     deny(["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle", "backup:PutBackupVaultAccessPolicy"])
     assert refused(update) and not refused(describe)
     assert sb.find_recovery_point(rp_arn).lifecycle == {"DeleteAfterDays": 35}

@@ -35,7 +35,7 @@ def stack_account():
 
 
 def test_moto_internals_the_extension_relies_on_are_still_there():
-    # Canary: moto is pinned because these are private (testing-notes.md).
+    # Canary: moto is pinned because these are private (docs/TESTING.md).
     from moto.cloudformation import parsing
     from moto.events.models import EventsBackend, Rule
 

@@ -269,7 +269,7 @@ def test_a_shortening_error_is_recorded_and_leaves_the_original_as_it_was(minimu
 
 
 def test_a_vault_policy_denying_the_shortening_sends_the_event_to_the_error_queue(minimum):
-    # aws-facts 7: UpdateRecoveryPointLifecycle "uses the existing vault access policy"; the
+    # docs/AWS-BEHAVIOUR.md §7: UpdateRecoveryPointLifecycle "uses the existing vault access policy"; the
     # AWS Config rule backup-recovery-point-manual-deletion-disabled expects such a Deny.
     backup = minimum.client("backup", MAIN, EAST)
     policy = json.loads(backup.get_backup_vault_access_policy(BackupVaultName=VAULT)["Policy"])

@@ -51,7 +51,7 @@ def test_backup_ends_in_backup_account_and_region_and_original_is_shortened(mini
     assert copy2["Lifecycle"]["DeleteAfterDays"] == 35
     for instance in minimum.layout.instances():
         assert minimum.error_messages(instance.account, instance.region) == []
-    # The backup account never shortens retention (DESIGN.md 3).
+    # The backup account never shortens retention (README: The function).
     calls = [log["message"].get("call") for log in minimum.function_logs(account=backup)
              if isinstance(log["message"], dict)]
     assert "UpdateRecoveryPointLifecycle" not in calls and "StartCopyJob" in calls

@@ -1,5 +1,5 @@
 """The sandbox's IAM policy evaluator (policies.py): operators with AWS semantics, and the
-template's own policies judged by it (aws-facts 7; IAM condition operator reference)."""
+template's own policies judged by it (docs/AWS-BEHAVIOUR.md §7; IAM condition operator reference)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """Scale: 10,000 backups completing within one simulated minute in ONE account and region.
 
 AWS's documented API rates are enforced (5/s UpdateRecoveryPointLifecycle, 15/s
-DescribeRecoveryPoint, 50/s in all, per account and region: aws-facts 5.2) and Lambda is
+DescribeRecoveryPoint, 50/s in all, per account and region: docs/AWS-BEHAVIOUR.md §5.2) and Lambda is
 modelled with its concurrency, its throttled-event queue (requeued with backoff for up to
-6 hours) and simulated time for each AWS call and each botocore retry sleep (aws-facts 5.3).
+6 hours) and simulated time for each AWS call and each botocore retry sleep (docs/AWS-BEHAVIOUR.md §5.3).
 
 The design paces itself: the function has a reserved concurrency (FunctionReservedConcurrency,
 default 5), so Lambda keeps the excess events queued instead of running 10,000 at once, and the
@@ -98,7 +98,7 @@ def test_ten_thousand_backups_in_one_account_and_region_are_all_processed(progre
     assert result.duplicate_copies == 0 and result.shortened_early == 0 and result.lost == 0
     assert result.peak_concurrency == 5  # Lambda kept the rest queued
     assert result.lambda_throttles > BACKUPS  # ... and throttled events waited in its queue
-    # The request rate binds here (aws-facts 5.2), and rates were really in play: the run cannot
+    # The request rate binds here (docs/AWS-BEHAVIOUR.md §5.2), and rates were really in play: the run cannot
     # beat the bound, and stays within 2x of it.
     assert binding.what.startswith("UpdateRecoveryPointLifecycle")
     assert 1.0 <= ratio <= 2.0

@@ -1,4 +1,4 @@
-"""Layouts of DESIGN.md section 2 and the template rendered once per stack instance.
+"""Layouts of README: Accounts, regions and stack instances and the template rendered once per stack instance.
 
 Each (account, region, parameters) is rendered by cloud-radar once per test run
 (functools.lru_cache) and handed out as a deep copy, so tests may not alter

@@ -2,7 +2,7 @@
 
 Events come from tests/fixtures/events (AWS samples, and samples moved to the
 minimum layout); near misses change one thing. Matching is moto's pure-Python
-EventBridge matcher (testing-notes.md).
+EventBridge matcher (docs/TESTING.md).
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def test_failures_of_other_vaults_match_nothing():
 
 
 def created_by_without_plan():
-    """createdBy present but without backupPlanArn (aws-facts 1.7: counts as on-demand)."""
+    """createdBy present but without backupPlanArn (docs/AWS-BEHAVIOUR.md §1.7: counts as on-demand)."""
     event = fixture("backup_completed_efs_main")
     event["detail"]["createdBy"] = {"backupPlanId": "x"}
     return event

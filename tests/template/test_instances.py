@@ -1,4 +1,4 @@
-"""What each stack instance gets (DESIGN.md sections 2 and 3), rendered with cloud-radar."""
+"""What each stack instance gets (README: Accounts, regions and stack instances; The function), rendered with cloud-radar."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """`backup-events deploy`: put the template in place, as 3 stacks or as a StackSet.
 
-Minimum layout (DESIGN.md 2), 3 stacks, backup account first (its vaults and event
+Minimum layout (README: Accounts, regions and stack instances), 3 stacks, backup account first (its vaults and event
 bus must exist before the main account copies and forwards to them):
 
     backup-events deploy --main-profile main --backup-profile backup \\
@@ -89,7 +89,7 @@ def base_parameters(arguments: Any, body: str, backup_account: str) -> list[dict
 
 
 def stack_instances(main_region: str, backup_region: str, alternate_region: str) -> list[tuple[str, str]]:
-    """(role, region) in deployment order: backup account first (DESIGN.md 2)."""
+    """(role, region) in deployment order: backup account first (README: Accounts, regions and stack instances)."""
     backup_regions = [main_region, backup_region]
     if main_region == backup_region:
         backup_regions = [main_region, alternate_region]  # copy 1 is already there: copy 2 goes on

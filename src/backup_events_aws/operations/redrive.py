@@ -4,7 +4,7 @@
     backup-events redrive --profile main --region us-east-1 --yes      # re-submit all it can
     backup-events redrive ... --message-id ID [--message-id ID ...]    # only these
 
-Every failure of a stack instance lands in its error queue (DESIGN.md 1, 3). Three
+Every failure of a stack instance lands in its error queue (README: The function). Three
 kinds of message, each shown in plain words:
 
 * rule dead letter (attributes RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE):
@@ -17,7 +17,7 @@ kinds of message, each shown in plain words:
   the function failed on every attempt. Re-submitting = invoking the function
   with `requestPayload`, the original event.
 * failed job event (`aws.backup` Backup/Copy Job State Change, FAILED/ABORTED/
-  EXPIRED/PARTIAL), with `statusMessage` and the likely fix (aws-facts 4.4).
+  EXPIRED/PARTIAL), with `statusMessage` and the likely fix (docs/AWS-BEHAVIOUR.md §4.4).
   A failed COPY is re-submitted by invoking the function with a Scheduled Event:
   its sweep finds the recovery point with only failed copies and starts the copy
   again under a new idempotency token (re-sending the original backup event would

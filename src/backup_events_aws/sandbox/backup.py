@@ -4,7 +4,7 @@ Stock moto 5.2.5 knows only Backup plans, vaults, tags and vault lock. `install(
 the real REST-JSON API (see `backup_api.py`), backup and copy jobs that progress with the
 sandbox's simulated clock, recovery points with lifecycles (cold storage, expiry), vault access
 policies, the documented copy failures, request-rate throttling and the documented EventBridge
-event shapes. "aws-facts X.Y" comments point to /work/shared/reference/aws-facts.md.
+event shapes. "§X.Y" comments point to docs/AWS-BEHAVIOUR.md.
 
 AWS state lives on moto's own per-account, per-region `BackupBackend` (so a moto reset clears
 it); sandbox-wide knobs (clock, event sink, organisation registry, faults) live in this module.
@@ -45,7 +45,7 @@ DAY = datetime.timedelta(days=1)
 
 
 class ThrottlingException(JsonRESTError):
-    code = 400  # aws-facts 5.2: ThrottlingException, HTTP 400
+    code = 400  # docs/AWS-BEHAVIOUR.md §5.2: ThrottlingException, HTTP 400
 
     def __init__(self, message: str = "Rate exceeded"):
         super().__init__("ThrottlingException", message)
@@ -68,8 +68,8 @@ class Settings:
     backup_run_seconds: float = 300  # RUNNING -> COMPLETED
     copy_run_seconds: float = 600
     copy_fail_seconds: float = 60  # RUNNING -> FAILED
-    expiry_window_seconds: float = 8 * 3600  # aws-facts 3.5: deleted within the following 8 h
-    # aws-facts 5.1: 100 concurrent copies per account in a destination region, then up to 5
+    expiry_window_seconds: float = 8 * 3600  # docs/AWS-BEHAVIOUR.md §3.5: deleted within the following 8 h
+    # docs/AWS-BEHAVIOUR.md §5.1: 100 concurrent copies per account in a destination region, then up to 5
     # more per destination vault; extra jobs wait in CREATED (UNCONFIRMED vs an error, 9.4).
     copy_concurrency_per_region: int = 100
     copy_concurrency_extra_per_vault: int = 5
@@ -264,12 +264,12 @@ def reset_sandbox() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Resource types and ARNs (aws-facts 2.1, 2.2, 2.3)
+# Resource types and ARNs (docs/AWS-BEHAVIOUR.md §2.1/§2.2/§2.3)
 
-# aws-facts 2.2: fully managed types (backups use the vault's key, arn:aws:backup ARNs)
+# docs/AWS-BEHAVIOUR.md §2.2: fully managed types (backups use the vault's key, arn:aws:backup ARNs)
 FULLY_MANAGED_TYPES = {"S3", "VirtualMachine", "DynamoDB", "EFS", "Timestream", "CloudFormation",
                        "SAP HANA on Amazon EC2"}
-# aws-facts 2.3 (UNCONFIRMED column): types that can go cold; EBS only with the archive opt-in
+# docs/AWS-BEHAVIOUR.md §2.3 (UNCONFIRMED column): types that can go cold; EBS only with the archive opt-in
 COLD_CAPABLE_TYPES = {"EFS", "DynamoDB", "Timestream", "VirtualMachine", "CloudFormation",
                       "SAP HANA on Amazon EC2"}
 
@@ -297,14 +297,14 @@ def _hex17() -> str:
 
 def _recovery_point_arn(account: str, region: str, resource_type: str, job_id: str, is_copy: bool) -> str:
     p = get_partition(region)
-    # aws-facts 2.1: EBS/EC2 snapshot and AMI ARNs have an empty account field
+    # docs/AWS-BEHAVIOUR.md §2.1: EBS/EC2 snapshot and AMI ARNs have an empty account field
     if resource_type in ("EBS", "Storage Gateway"):
         return f"arn:{p}:ec2:{region}::snapshot/snap-{_hex17()}"
     if resource_type == "EC2":
         return f"arn:{p}:ec2:{region}::image/ami-{_hex17()}"
     if resource_type in ("RDS", "Aurora", "DocumentDB", "Neptune"):
         kind = "snapshot" if resource_type == "RDS" else "cluster-snapshot"
-        prefix = "copyjob" if is_copy else "job"  # aws-facts 2.1 (SECONDARY for copies)
+        prefix = "copyjob" if is_copy else "job"  # docs/AWS-BEHAVIOUR.md §2.1 (SECONDARY for copies)
         return f"arn:{p}:rds:{region}:{account}:{kind}:awsbackup:{prefix}-{job_id.lower()}"
     if resource_type == "FSx":
         return f"arn:{p}:fsx:{region}:{account}:backup/backup-{_hex17()}"
@@ -340,7 +340,7 @@ def _default_backup_key(account: str, region: str) -> str:
 
 
 def _vault_arn_parts(vault_arn: str) -> tuple[str, str, str]:
-    """(account, region, name) of a vault ARN; the name is field 6 (aws-facts 1.3)."""
+    """(account, region, name) of a vault ARN; the name is field 6 (docs/AWS-BEHAVIOUR.md §1.3)."""
     try:
         _, service, region, account, resource = arn_parts(vault_arn)
     except ValueError:
@@ -384,7 +384,7 @@ class RecoveryPoint:
         if self.lifecycle.get("MoveToColdStorageAfterDays") is not None:
             out["MoveToColdStorageAt"] = self.creation_date + DAY * self.lifecycle["MoveToColdStorageAfterDays"]
         if self.lifecycle.get("DeleteAfterDays") is not None:
-            # aws-facts 3.5: DeleteAt = CreationDate + DeleteAfterDays x 24 h
+            # docs/AWS-BEHAVIOUR.md §3.5: DeleteAt = CreationDate + DeleteAfterDays x 24 h
             out["DeleteAt"] = self.creation_date + DAY * self.lifecycle["DeleteAfterDays"]
         return out
 
@@ -541,16 +541,16 @@ def _vault_count_changed(backend: BackupBackend, vault_name: str, change: int) -
 
 
 # --------------------------------------------------------------------------------------------
-# Events (aws-facts 1.2-1.4, 1.6, 1.9)
+# Events (docs/AWS-BEHAVIOUR.md §1.2-1.4, 1.6, 1.9)
 
 
 def _ms(moment: datetime.datetime) -> str:
-    """Detail timestamps: milliseconds and Z (aws-facts 1.2)."""
+    """Detail timestamps: milliseconds and Z (docs/AWS-BEHAVIOUR.md §1.2)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _expected_completion(moment: datetime.datetime) -> str:
-    """The RUNNING sample's odd format, e.g. "Jul 15, 2020 9:39:07 PM" (aws-facts 1.3)."""
+    """The RUNNING sample's odd format, e.g. "Jul 15, 2020 9:39:07 PM" (docs/AWS-BEHAVIOUR.md §1.3)."""
     hour = moment.hour % 12 or 12
     return f"{moment:%b} {moment.day}, {moment.year} {hour}:{moment:%M:%S} {'AM' if moment.hour < 12 else 'PM'}"
 
@@ -567,19 +567,19 @@ def _emit(account: str, region: str, detail_type: str, resources: list[str], det
 def _event_created_by(created_by: dict[str, str] | None) -> dict[str, str] | None:
     if not created_by or "BackupPlanArn" not in created_by:
         return None
-    # aws-facts 1.3: events say backupPlanRuleId where the API says BackupRuleId
+    # docs/AWS-BEHAVIOUR.md §1.3: events say backupPlanRuleId where the API says BackupRuleId
     return {"backupPlanId": created_by["BackupPlanId"], "backupPlanArn": created_by["BackupPlanArn"],
             "backupPlanVersion": created_by["BackupPlanVersion"], "backupPlanRuleId": created_by["BackupRuleId"]}
 
 
 def _emit_backup_job(job: BackupJob) -> None:
-    if job.state == "CREATED":  # aws-facts 1.3: CREATED carries only these three
+    if job.state == "CREATED":  # docs/AWS-BEHAVIOUR.md §1.3: CREATED carries only these three
         detail = {"backupJobId": job.job_id, "state": "CREATED", "creationDate": _ms(job.creation_date)}
         _emit(job.account, job.region, "Backup Job State Change", [], detail)
         return
     done = job.state == "COMPLETED"
     detail: dict[str, Any] = {"backupJobId": job.job_id}
-    if job.state in ("RUNNING", "COMPLETED"):  # aws-facts 1.3: only these samples carry a size
+    if job.state in ("RUNNING", "COMPLETED"):  # docs/AWS-BEHAVIOUR.md §1.3: only these samples carry a size
         detail["backupSizeInBytes"] = str(job.backup_size)  # a string in backup-job events
     detail.update({
         "backupVaultArn": job.vault_arn, "backupVaultName": job.vault_name,
@@ -595,16 +595,16 @@ def _emit_backup_job(job: BackupJob) -> None:
     if job.state == "RUNNING":
         expected = _now() + datetime.timedelta(seconds=settings.backup_run_seconds)
         detail["expectedCompletionDate"] = _expected_completion(expected)
-    detail["percentDone"] = 100 if done else 0  # a number (aws-facts 1.3)
+    detail["percentDone"] = 100 if done else 0  # a number (docs/AWS-BEHAVIOUR.md §1.3)
     created_by = _event_created_by(job.created_by)
     if created_by:
         detail["createdBy"] = created_by
-    # aws-facts 1.3: resources holds the recovery point only when COMPLETED
+    # docs/AWS-BEHAVIOUR.md §1.3: resources holds the recovery point only when COMPLETED
     _emit(job.account, job.region, "Backup Job State Change", [job.recovery_point_arn] if done else [], detail)
 
 
 def _emit_copy_job(job: CopyJob) -> None:
-    # aws-facts 1.4/1.6: emitted by the job's owner (source); resources[0] = source recovery point
+    # docs/AWS-BEHAVIOUR.md §1.4/§1.6: emitted by the job's owner (source); resources[0] = source recovery point
     resources = [job.source_recovery_point_arn]
     if job.state == "CREATED":  # no copyJobId, resourceArn, resourceType, iamRoleArn
         detail = {"creationDate": _ms(job.creation_date), "state": "CREATED",
@@ -613,7 +613,7 @@ def _emit_copy_job(job: CopyJob) -> None:
         _emit(job.account, job.region, "Copy Job State Change", resources, detail)
         return
     detail: dict[str, Any] = {
-        "copyJobId": job.job_id, "backupSizeInBytes": job.backup_size,  # a number here (aws-facts 1.4)
+        "copyJobId": job.job_id, "backupSizeInBytes": job.backup_size,  # a number here (docs/AWS-BEHAVIOUR.md §1.4)
         "creationDate": _ms(job.creation_date), "iamRoleArn": job.iam_role_arn,
         "resourceArn": job.resource_arn, "resourceType": job.resource_type,
         "sourceBackupVaultArn": job.source_vault_arn, "state": job.state,
@@ -623,7 +623,7 @@ def _emit_copy_job(job: CopyJob) -> None:
     if job.completion_date is not None:
         detail["completionDate"] = _ms(job.completion_date)
     detail["destinationBackupVaultArn"] = job.destination_vault_arn
-    # aws-facts 1.4: {} (an empty object) until COMPLETED
+    # docs/AWS-BEHAVIOUR.md §1.4: {} (an empty object) until COMPLETED
     detail["destinationRecoveryPointArn"] = job.destination_recovery_point_arn if job.state == "COMPLETED" else {}
     created_by = _event_created_by(job.created_by)
     if created_by:
@@ -632,7 +632,7 @@ def _emit_copy_job(job: CopyJob) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Request gate: faults and request rates (aws-facts 5.2)
+# Request gate: faults and request rates (docs/AWS-BEHAVIOUR.md §5.2)
 
 RATE_LIMIT_TOTAL = 50
 RATE_LIMITS = {
@@ -674,11 +674,11 @@ def check_request(operation: str, account: str, region: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Lifecycle rules (aws-facts 3.1, 3.2, 3.5)
+# Lifecycle rules (docs/AWS-BEHAVIOUR.md §3.1/§3.2/§3.5)
 
 
 def _normalise_lifecycle(lifecycle: dict[str, Any] | None) -> dict[str, Any]:
-    """-1 means "not set" (aws-facts 3.1: -1 removes the setting)."""
+    """-1 means "not set" (docs/AWS-BEHAVIOUR.md §3.1: -1 removes the setting)."""
     out = {}
     for key, value in (lifecycle or {}).items():
         if key in ("MoveToColdStorageAfterDays", "DeleteAfterDays"):
@@ -692,7 +692,7 @@ def _normalise_lifecycle(lifecycle: dict[str, Any] | None) -> dict[str, Any]:
 def validate_lifecycle(lifecycle: dict[str, Any]) -> None:
     delete = lifecycle.get("DeleteAfterDays")
     cold = lifecycle.get("MoveToColdStorageAfterDays")
-    # aws-facts 3.2 (SECONDARY messages)
+    # docs/AWS-BEHAVIOUR.md §3.2 (SECONDARY messages)
     if delete is not None and not 1 <= delete <= 36500:
         raise InvalidParameterValueException(
             "Invalid lifecycle. DeleteAfterDays cannot be less than 1 or more than 36500 days")
@@ -716,7 +716,7 @@ def _schedule_lifecycle(rp: RecoveryPoint) -> None:
         clock.schedule(max(0.0, (cold_at - now).total_seconds()),
                        lambda: _lifecycle_callback(location, generation, _move_to_cold))
     if delete_at is not None:
-        # aws-facts 3.5: deleted at a random point over the 8 hours after expiry
+        # docs/AWS-BEHAVIOUR.md §3.5: deleted at a random point over the 8 hours after expiry
         delay = max(0.0, (delete_at - now).total_seconds()) + _rng.uniform(0, settings.expiry_window_seconds)
         clock.schedule(delay, lambda: _lifecycle_callback(location, generation, _delete_expired))
 
@@ -752,9 +752,9 @@ def update_recovery_point_lifecycle(backend: BackupBackend, vault_name: str, arn
                                     lifecycle: dict[str, Any] | None) -> dict[str, Any]:
     vault = _vault(backend, vault_name)
     rp = _recovery_point(backend, vault_name, arn)
-    if rp.is_continuous:  # aws-facts 3.2: "does not support continuous backups"
+    if rp.is_continuous:  # docs/AWS-BEHAVIOUR.md §3.2: "does not support continuous backups"
         raise InvalidParameterValueException("This operation does not support continuous backups.")
-    # aws-facts 3.2: the new lifecycle replaces the old; a missing MoveToColdStorageAfterDays clears it
+    # docs/AWS-BEHAVIOUR.md §3.2: the new lifecycle replaces the old; a missing MoveToColdStorageAfterDays clears it
     new = _normalise_lifecycle(lifecycle)
     validate_lifecycle(new)
     if rp.storage_class == "COLD" and new.get("MoveToColdStorageAfterDays") != rp.lifecycle.get(
@@ -797,7 +797,7 @@ def _created_by_plan(backend: BackupBackend, plan_id: str | None, rule_id: str |
 
 
 def _idempotent(state: BackupState, kind: str, token: str | None, request: dict) -> str | None:
-    """Job id of an earlier identical request with this token (aws-facts 3.1, 9.3: reuse with
+    """Job id of an earlier identical request with this token (docs/AWS-BEHAVIOUR.md §3.1, §19 item 3: reuse with
     different parameters is UNCONFIRMED; the sandbox rejects it)."""
     if not token:
         return None
@@ -859,12 +859,12 @@ def start_copy_job(backend: BackupBackend, source_vault_name: str, recovery_poin
     request = {"vault": source_vault_name, "rp": recovery_point_arn, "dest": destination_vault_arn,
                "role": iam_role_arn, "lifecycle": lifecycle}
     earlier = _idempotent(state, "copy", idempotency_token, request)
-    if earlier:  # aws-facts 3.1: same token -> success, no action taken
+    if earlier:  # docs/AWS-BEHAVIOUR.md §3.1: same token -> success, no action taken
         return state.copy_jobs[earlier]
-    # aws-facts 1.6/3.1: the source vault is a name, resolved in the caller's account and region
+    # docs/AWS-BEHAVIOUR.md §1.6/§3.1: the source vault is a name, resolved in the caller's account and region
     source_vault = _vault(backend, source_vault_name)
     source = _recovery_point(backend, source_vault_name, recovery_point_arn)
-    if source.is_continuous:  # aws-facts 3.1: no on-demand copies of continuous backups
+    if source.is_continuous:  # docs/AWS-BEHAVIOUR.md §3.1: no on-demand copies of continuous backups
         raise InvalidParameterValueException("StartCopyJob does not support continuous backups.")
     _vault_arn_parts(destination_vault_arn)
     normalised = None
@@ -911,7 +911,7 @@ def _take_slot(state: BackupState, job: Job, sign: int) -> None:
 
 def _dispatch_waiting_jobs() -> None:
     """Start CREATED jobs whose resource is free and whose copy quota allows it, oldest first.
-    aws-facts 3.1/5.1: one backup or copy job per resource at a time; the rest wait in CREATED.
+    docs/AWS-BEHAVIOUR.md §3.1/§5.1: one backup or copy job per resource at a time; the rest wait in CREATED.
     Copies: 100 at once per account and destination region, then up to 5 per destination vault."""
     global _dispatch_pending
     _dispatch_pending = False
@@ -919,7 +919,7 @@ def _dispatch_waiting_jobs() -> None:
         located = list(_existing_states())
         states = [state for _, state in located]
         # The copy quotas are per account and destination region (and vault), whatever region the
-        # copies come from (aws-facts 5.1): count an account's copies over all its source regions.
+        # copies come from (docs/AWS-BEHAVIOUR.md §5.1): count an account's copies over all its source regions.
         of_account: dict[str, list[BackupState]] = {}
         for backend, state in located:
             of_account.setdefault(backend.account_id, []).append(state)
@@ -983,7 +983,7 @@ def _finish(job: Job, state: str, message: str | None = None) -> None:
 def _run_job(backend: BackupBackend, job: Job) -> None:
     location = (job.account, job.region, job.job_id, isinstance(job, CopyJob))
     if isinstance(job, BackupJob):
-        if job.vault_name not in backend.vaults:  # the documented FAILED sample (aws-facts 1.3)
+        if job.vault_name not in backend.vaults:  # the documented FAILED sample (docs/AWS-BEHAVIOUR.md §1.3)
             _finish(job, "FAILED", f"Backup job failed because backup vault {job.vault_arn} does not exist.")
             _emit_backup_job(job)
             return
@@ -1010,7 +1010,7 @@ def _complete_backup(backend: BackupBackend, job: BackupJob) -> None:
         _emit_backup_job(job)
         return
     resource_key = resource_encryption_key(job.resource_arn)
-    if job.resource_type in FULLY_MANAGED_TYPES:  # aws-facts 2.2: the vault's key
+    if job.resource_type in FULLY_MANAGED_TYPES:  # docs/AWS-BEHAVIOUR.md §2.2: the vault's key
         resource_key = vault.encryption_key_arn or _default_backup_key(job.account, job.region)
     now = _now()
     rp = RecoveryPoint(
@@ -1035,7 +1035,7 @@ def _complete_copy(backend: BackupBackend, job: CopyJob) -> None:
     dest_account, dest_region, dest_name = _vault_arn_parts(job.destination_vault_arn)
     dest_backend = backend_for(dest_account, dest_region)
     dest_vault = dest_backend.vaults[dest_name]
-    # aws-facts 3.1: a copy keeps the source's creation date, and its retention unless overridden;
+    # docs/AWS-BEHAVIOUR.md §3.1: a copy keeps the source's creation date, and its retention unless overridden;
     # DeleteAfterDays -1 keeps the source's expiry. An override without DeleteAfterDays (e.g. only
     # the archive opt-in) keeps the source's DeleteAfterDays too (UNCONFIRMED detail: no AWS page
     # says what a partial override does; "copies retain their retention period" is the rule).
@@ -1046,7 +1046,7 @@ def _complete_copy(backend: BackupBackend, job: CopyJob) -> None:
             lifecycle["DeleteAfterDays"] = source.lifecycle["DeleteAfterDays"]
     key = (dest_vault.encryption_key_arn or _default_backup_key(dest_account, dest_region)
            if source.resource_type in FULLY_MANAGED_TYPES or dest_region != job.region
-           else source.encryption_key_arn)  # aws-facts 4.3: cross-region copies use the vault's key
+           else source.encryption_key_arn)  # docs/AWS-BEHAVIOUR.md §4.3: cross-region copies use the vault's key
     rp = RecoveryPoint(
         arn=_recovery_point_arn(dest_account, dest_region, source.resource_type, job.job_id, is_copy=True),
         account=dest_account, region=dest_region, vault_name=dest_name, vault_arn=dest_vault.backup_vault_arn,
@@ -1062,7 +1062,7 @@ def _complete_copy(backend: BackupBackend, job: CopyJob) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Copy failures (aws-facts 3.1, 4.2, 4.3, 4.4); wording marked "sandbox" is not documented
+# Copy failures (docs/AWS-BEHAVIOUR.md §3.1/§4.2/§4.3/§4.4); wording marked "sandbox" is not documented
 
 MSG_NOT_SAME_ORG = "Copy job failed. Both source and destination account must be a member of the same organization"
 MSG_ACCESS_DENIED = "Access Denied trying to call AWS Backup service"
@@ -1079,7 +1079,7 @@ def copy_failure_reason(job: CopyJob, injected: bool = True) -> str | None:
     source = state_of(source_backend).recovery_points.get(job.source_recovery_point_arn)
     if source is None:  # sandbox wording
         return f"Copy job failed because the source recovery point {job.source_recovery_point_arn} no longer exists."
-    if source.storage_class == "COLD":  # aws-facts 3.1: cold backups cannot be copied (sandbox wording)
+    if source.storage_class == "COLD":  # docs/AWS-BEHAVIOUR.md §3.1: cold backups cannot be copied (sandbox wording)
         return "Copy job failed. Recovery points in cold storage cannot be copied."
     dest_account, dest_region, dest_name = _vault_arn_parts(job.destination_vault_arn)
     if dest_name not in backend_for(dest_account, dest_region).vaults:  # sandbox wording
@@ -1087,12 +1087,12 @@ def copy_failure_reason(job: CopyJob, injected: bool = True) -> str | None:
     cross_account = dest_account != job.account
     if cross_account:
         org = organization_of(job.account)
-        if org is None or org != organization_of(dest_account):  # aws-facts 4.2/4.4
+        if org is None or org != organization_of(dest_account):  # docs/AWS-BEHAVIOUR.md §4.2/§4.4
             return MSG_NOT_SAME_ORG
-        if dest_name == "Default":  # aws-facts 4.2 (sandbox wording)
+        if dest_name == "Default":  # docs/AWS-BEHAVIOUR.md §4.2 (sandbox wording)
             return "Copy job failed. The Default backup vault cannot receive cross-account copies."
         if source.resource_type not in FULLY_MANAGED_TYPES and _is_aws_managed_key(source.encryption_key_arn):
-            # aws-facts 4.3: AWS managed keys can't be shared; messages from aws-facts 4.4
+            # docs/AWS-BEHAVIOUR.md §4.3: AWS managed keys can't be shared; messages from docs/AWS-BEHAVIOUR.md §4.4
             if source.resource_type in ("RDS", "Aurora", "DocumentDB", "Neptune"):
                 return MSG_RDS_KEY_NOT_ACCESSIBLE
             return MSG_KEY_NOT_ACCESSIBLE
@@ -1167,12 +1167,12 @@ def _shared_key_refusal(source: RecoveryPoint, dest_account: str) -> str | None:
 
 
 # --------------------------------------------------------------------------------------------
-# Vault access policies (aws-facts 7), evaluated by policies.py
+# Vault access policies (docs/AWS-BEHAVIOUR.md §7), evaluated by policies.py
 
 
 def check_vault_access_policy(backend: BackupBackend, vault_name: str, action: str, recovery_point_arn: str,
                               caller_account: str, caller_arn: str | None) -> None:
-    """aws-facts 7: DescribeRecoveryPoint and UpdateRecoveryPointLifecycle "use the existing vault
+    """docs/AWS-BEHAVIOUR.md §7: DescribeRecoveryPoint and UpdateRecoveryPointLifecycle "use the existing vault
     access policy": a Deny there refuses the caller (its own identity policy is not modelled)."""
     vault = _vault(backend, vault_name)
     policy = statements_of(getattr(vault, "sandbox_access_policy", None))
@@ -1193,7 +1193,7 @@ def put_vault_access_policy(backend: BackupBackend, vault_name: str, policy: str
         raise InvalidParameterValueException("Policy is not valid JSON")
     for statement in as_list(document.get("Statement")):
         if any(a == "*" or a.endswith(":*") for a in as_list(statement.get("Action"))):
-            # aws-facts 7: vault access policies don't support a wildcard in Action
+            # docs/AWS-BEHAVIOUR.md §7: vault access policies don't support a wildcard in Action
             raise InvalidParameterValueException("Vault access policies do not support a wildcard in Action")
     vault.sandbox_access_policy = policy
 

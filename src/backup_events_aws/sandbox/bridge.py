@@ -1,7 +1,7 @@
 """EventBridge delivery for the sandbox: events -> rules -> targets, as AWS does it.
 
 moto 5.2.5 matches event patterns well but delivers unlike EventBridge
-(testing-notes.md, "EventBridge"): a Lambda target makes PutEvents raise
+(docs/TESTING.md, "EventBridge"): a Lambda target makes PutEvents raise
 NotImplementedError, a DISABLED rule still delivers, dead-letter queues and
 permissions are ignored, and an event forwarded to another bus loses its id,
 account, time and resources. This module takes delivery over, on the simulated
@@ -9,7 +9,7 @@ clock:
 
 * `Bridge.deliver(event, account, region, bus)` puts an event on a bus. AWS
   services (the Backup emulation) emit onto the default bus of the account and
-  region where they run (aws-facts 1.1); customers reach it via PutEvents, which
+  region where they run (docs/AWS-BEHAVIOUR.md §1.1); customers reach it via PutEvents, which
   is patched to come here and which refuses `aws.*` sources, as EventBridge does.
 * A rule delivers only while ENABLED, and only what its pattern matches (moto's
   matcher is used for patterns).
@@ -19,16 +19,16 @@ clock:
   events.amazonaws.com for this rule's ARN; an SQS target's queue policy must
   allow events.amazonaws.com to send; an event-bus target's role must be
   assumable by events.amazonaws.com and allowed events:PutEvents on the target bus,
-  and a bus in another account must admit the sender in its policy (aws-facts 6.5).
+  and a bus in another account must admit the sender in its policy (docs/AWS-BEHAVIOUR.md §6.5).
 * A failure to reach a target (missing permission, missing resource) is not
   retried: the event goes to the target's dead-letter queue, with the attributes
   RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE, or is dropped when there is no
-  DLQ (aws-facts 5.4). Failures after Lambda accepted the event are Lambda's
-  business (retries, on-failure destination), not the rule's DLQ (aws-facts 5.4,
+  DLQ (docs/AWS-BEHAVIOUR.md §5.4). Failures after Lambda accepted the event are Lambda's
+  business (retries, on-failure destination), not the rule's DLQ (docs/AWS-BEHAVIOUR.md §5.4,
   "Which failure goes where").
 * Faults, all seeded: a fraction of ingested events is lost (AWS Backup events
-  are best effort, aws-facts 1.1), a fraction is delivered twice (EventBridge and
-  Lambda may duplicate, aws-facts 5.3), and delivery can be delayed by a random
+  are best effort, docs/AWS-BEHAVIOUR.md §1.1), a fraction is delivered twice (EventBridge and
+  Lambda may duplicate, docs/AWS-BEHAVIOUR.md §5.3), and delivery can be delayed by a random
   amount, which reorders events.
 
 Every decision is recorded in `Bridge.trace` for the demo and the tests.
@@ -91,7 +91,7 @@ class Delivery:
 
 
 class DeliveryFailure(Exception):
-    """EventBridge could not hand the event to a target (not retried, aws-facts 5.4)."""
+    """EventBridge could not hand the event to a target (not retried, docs/AWS-BEHAVIOUR.md §5.4)."""
 
     def __init__(self, error_code: str, error_message: str):
         super().__init__(f"{error_code}: {error_message}")
@@ -106,7 +106,7 @@ class MotoCredentials:
     """Temporary credentials in a given account, from moto STS (cached per role ARN).
 
     moto maps an access key from `sts.assume_role` to the account in the role ARN,
-    so boto3 calls made with these credentials land in that account (testing-notes.md).
+    so boto3 calls made with these credentials land in that account (docs/TESTING.md).
     """
 
     def __init__(self) -> None:
@@ -236,10 +236,10 @@ class Bridge:
         """Put `event` (a full envelope) on `bus` in `account`/`region`; delivery happens on the clock.
 
         This is the event sink of the AWS Backup emulation: AWS service events land
-        on the default bus of the account and region that emitted them (aws-facts 1.1).
+        on the default bus of the account and region that emitted them (docs/AWS-BEHAVIOUR.md §1.1).
         """
         event = dict(event)
-        # moto's own envelopes may lack these; EventBridge always sets them (aws-facts 1.2).
+        # moto's own envelopes may lack these; EventBridge always sets them (docs/AWS-BEHAVIOUR.md §1.2).
         event.setdefault("version", "0")
         event.setdefault("id", self._new_id())
         event.setdefault("account", account)
@@ -353,7 +353,7 @@ class Bridge:
             raise DeliveryFailure("NO_RESOURCE", f"Function not found: {target['Arn']}") from None
         cross_account = account != rule.account_id
         if cross_account:
-            # Cross-account Lambda targets need an execution role in the bus account (aws-facts 6.5).
+            # Cross-account Lambda targets need an execution role in the bus account (docs/AWS-BEHAVIOUR.md §6.5).
             self._check_role(rule, target)
             # The target's role invokes: its identity policy and the function's policy, both sides.
             request = self._as_role(rule, target["RoleArn"], "lambda:InvokeFunction", function.function_arn)
@@ -388,7 +388,7 @@ class Bridge:
         if target.get("RoleArn"):
             self._check_role(rule, target)
         elif cross_account:
-            # Since 2023 EventBridge requires a role for new cross-account bus targets (aws-facts 6.5).
+            # Since 2023 EventBridge requires a role for new cross-account bus targets (docs/AWS-BEHAVIOUR.md §6.5).
             raise DeliveryFailure("NO_PERMISSIONS", f"A cross-account event bus target needs a RoleArn: {bus_arn}")
         bus = events_backends[account][region].event_buses.get(bus_name)
         if bus is None:
@@ -440,7 +440,7 @@ class Bridge:
 
     def _dead_letter(self, rule: Rule, target: dict[str, Any], event: dict[str, Any],
                      failure: DeliveryFailure) -> None:
-        """Send to the target's DLQ with the documented attributes, or drop (aws-facts 5.4)."""
+        """Send to the target's DLQ with the documented attributes, or drop (docs/AWS-BEHAVIOUR.md §5.4)."""
         bus = rule.event_bus_name
         dlq_arn = (target.get("DeadLetterConfig") or {}).get("Arn")
         if not dlq_arn:
@@ -513,7 +513,7 @@ class Bridge:
                         "ErrorMessage": f"Parameter {required} is not valid. Reason: {required} is a required argument."}
         if entry["Source"].startswith("aws."):
             # Sources starting with aws. are reserved for AWS services; this is what keeps
-            # a forged "aws.backup" event away from the backup account's function (DESIGN.md 2).
+            # a forged "aws.backup" event away from the backup account's function (README: Accounts, regions and stack instances).
             return {"ErrorCode": "NotAuthorizedForSourceException", "ErrorMessage": "Not authorized for the source."}
         try:
             detail = json.loads(entry["Detail"])

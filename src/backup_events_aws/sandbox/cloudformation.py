@@ -1,7 +1,7 @@
 """CloudFormation support for the resource types moto 5.2.5 skips without a word.
 
 moto creates a stack as CREATE_COMPLETE even when it has no model for a resource
-type (testing-notes.md, "moto: CloudFormation"), so a template that declares a
+type (docs/TESTING.md, "moto: CloudFormation"), so a template that declares a
 backup vault, a queue policy or a Lambda on-failure destination would "deploy"
 without them. This module teaches moto those types, so the sandbox's stacks
 really hold what the template declares:
@@ -241,7 +241,7 @@ class LambdaEventInvokeConfigResource(CloudFormationModel):
     """AWS::Lambda::EventInvokeConfig, kept in moto's per-function store.
 
     The bridge reads it back with `event_invoke_config_of(function)`: retries
-    (0..2, default 2) and DestinationConfig.OnFailure (aws-facts 5.3).
+    (0..2, default 2) and DestinationConfig.OnFailure (docs/AWS-BEHAVIOUR.md §5.3).
     """
 
     def __init__(self, function_arn: str, qualifier: str):
@@ -480,7 +480,7 @@ _moto_clean_json = parsing.clean_json
 
 def _clean_json_dropping_novalue(resource_json: Any, resources_map: Any) -> Any:
     """moto turns `Fn::If [c, x, !Ref AWS::NoValue]` inside a list into None; CloudFormation
-    removes the element (testing-notes.md). moto's clean_json recurses through the module
+    removes the element (docs/TESTING.md). moto's clean_json recurses through the module
     global, so this fixes nested lists too."""
     cleaned = _moto_clean_json(resource_json, resources_map)
     if isinstance(resource_json, list) and isinstance(cleaned, list):

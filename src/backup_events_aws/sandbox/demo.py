@@ -239,7 +239,7 @@ def run_failures(org: Organization, story: Story) -> None:
     vault.put_backup_vault_access_policy(BackupVaultName=org.vault_name, Policy=policy)
     story.say(backup, region, "(scenario) vault access policy restored")
     # 2. An EBS volume encrypted with the AWS-managed key aws/ebs can't be copied
-    #    across accounts (aws-facts 4.3): the copy job FAILS.
+    #    across accounts (docs/AWS-BEHAVIOUR.md §4.3): the copy job FAILS.
     volume = org.create_resource("EBS", main, region)
     sandbox_backup.set_resource_encryption(volume, f"arn:aws:kms:{region}:{main}:alias/aws/ebs")
     story.say(main, region, f"on-demand backup of EBS {volume.rsplit('/', 1)[-1]} (encrypted with "

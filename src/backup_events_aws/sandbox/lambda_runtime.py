@@ -1,12 +1,12 @@
 """Asynchronous Lambda invocation that runs the code deployed in moto.
 
-moto cannot run a function without Docker (testing-notes.md, "Lambda"), so this
+moto cannot run a function without Docker (docs/TESTING.md, "Lambda"), so this
 runtime does what the Lambda service does for an asynchronous invoke, on the
 simulated clock:
 
 * It runs the code embedded in the deployed function: `index.py` from moto's
   `code_bytes` zip (CloudFormation puts inline `Code.ZipFile` in a file named
-  `index`, aws-facts 6.2), the function's handler and environment variables, plus
+  `index`, docs/AWS-BEHAVIOUR.md §6.2), the function's handler and environment variables, plus
   the variables the runtime sets (AWS_REGION, AWS_LAMBDA_FUNCTION_NAME...).
 * The module is imported once per simulated execution environment (a cold start)
   and reused afterwards (warm starts), so per-process caches behave as in Lambda.
@@ -17,7 +17,7 @@ simulated clock:
 * On an error it retries twice, 1 minute and then 2 minutes later, and then sends
   the documented invocation record (condition RetriesExhausted,
   approximateInvokeCount 3) to the EventInvokeConfig OnFailure destination
-  (aws-facts 5.3), sent with the function's role: the role must allow
+  (docs/AWS-BEHAVIOUR.md §5.3), sent with the function's role: the role must allow
   sqs:SendMessage and the queue policy must admit it. Every outcome (delivered,
   refused, unsupported destination, none configured) is reported to `report`
   (the bridge's trace). MaximumRetryAttempts and MaximumEventAgeInSeconds are honoured.
@@ -30,7 +30,7 @@ simulated clock:
   Lambda's JSON log format, and also written to the function's log group when it
   exists.
 
-Concurrency and time (aws-facts 5.2, 5.3). An invocation takes simulated time: it
+Concurrency and time (docs/AWS-BEHAVIOUR.md §5.2/§5.3). An invocation takes simulated time: it
 runs in a clock span (clock.py) in which every AWS call the function makes costs
 `api_latency_seconds`, a cold start costs `cold_start_seconds`, and botocore's
 retry sleeps (patched in `install()`) spend simulated time instead of real time.
@@ -70,12 +70,12 @@ from .cloudformation import event_invoke_config_of, function_extras_of
 from .authorization import decide, principal_context, role_policy_statements, session_arn_of
 from .policies import Request, denial_message, statements_of
 
-# Lambda async retry schedule on function errors (aws-facts 5.3): 2 retries by
+# Lambda async retry schedule on function errors (docs/AWS-BEHAVIOUR.md §5.3): 2 retries by
 # default, 1 minute before the 2nd attempt and 2 minutes before the 3rd.
 RETRY_DELAYS_SECONDS = (60, 120)
 DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 2
 DEFAULT_MAXIMUM_EVENT_AGE_SECONDS = 6 * 3600
-# On throttles Lambda requeues the event, backing off from 1 s up to 5 min (aws-facts 5.3).
+# On throttles Lambda requeues the event, backing off from 1 s up to 5 min (docs/AWS-BEHAVIOUR.md §5.3).
 THROTTLE_BACKOFF_SECONDS = (1.0, 300.0)
 ACCOUNT_CONCURRENCY = 1000  # default concurrent executions per account and region
 # What a new account gets: "New AWS accounts have reduced concurrency and memory quotas"; people
@@ -350,7 +350,7 @@ class LambdaRuntime:
             return
         arn = function.function_arn
         if self.running(arn) >= self.concurrency_limit(function):
-            # Throttled: requeued, retried with backoff from 1 s to 5 min (aws-facts 5.3).
+            # Throttled: requeued, retried with backoff from 1 s to 5 min (docs/AWS-BEHAVIOUR.md §5.3).
             queued.throttles += 1
             self.throttles += 1
             low, high = THROTTLE_BACKOFF_SECONDS
@@ -440,7 +440,7 @@ class LambdaRuntime:
         invocation.seconds = span.seconds
         if invocation.seconds > timeout:
             # Lambda stops the invocation at its Timeout: a function error (retried, then the
-            # on-failure destination; aws-facts 5.3), and the environment is not reused.
+            # on-failure destination; docs/AWS-BEHAVIOUR.md §5.3), and the environment is not reused.
             invocation.seconds = float(timeout)
             invocation.result = None
             message = f"{_iso(span.start + datetime.timedelta(seconds=timeout))} {request_id} " \
@@ -589,7 +589,7 @@ class LambdaRuntime:
 
     def _send_failure(self, function: Any, payload: Any, request_id: str, attempts: int,
                       error: dict[str, Any], condition: str) -> None:
-        # The invocation record Lambda sends to an on-failure destination (aws-facts 5.3).
+        # The invocation record Lambda sends to an on-failure destination (docs/AWS-BEHAVIOUR.md §5.3).
         record = {
             "version": "1.0",
             "timestamp": _iso(self.clock.now()),

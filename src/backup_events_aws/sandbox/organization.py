@@ -4,7 +4,7 @@
 (backup.py), CloudFormation support (cloudformation.py) and EventBridge delivery
 (bridge.py), creates the copy role in every account, and deploys
 `backup_events_aws.yaml` to each (account, region) of the layout, backup account
-first (DESIGN.md section 2). Then tests and the demo drive it: take backups,
+first (README: Accounts, regions and stack instances). Then tests and the demo drive it: take backups,
 advance the simulated clock, and read vaults, error queues and function logs.
 
     with Organization.minimum() as org:
@@ -64,7 +64,7 @@ class StackInstance:
 
 @dataclass
 class Layout:
-    """Accounts and regions of an organisation (DESIGN.md section 2)."""
+    """Accounts and regions of an organisation (README: Accounts, regions and stack instances)."""
 
     org_id: str
     backup_account: str
@@ -191,7 +191,7 @@ class Organization:
         sandbox_backup.set_clock(self.clock)
         sandbox_backup.set_organization_lookup(self.org_of_account)  # one registry: the layout
         # AWS Backup events land on the default bus of the account and region that
-        # emitted them (aws-facts 1.1); the event says which.
+        # emitted them (docs/AWS-BEHAVIOUR.md §1.1); the event says which.
         sandbox_backup.set_event_sink(lambda event: self.bridge.deliver(event, event["account"], event["region"]))
         sandbox_backup.install()
         sandbox_cloudformation.install()
@@ -300,7 +300,7 @@ class Organization:
     # ------------------------------------------------------------------ stacks
 
     def template_body(self) -> str:
-        # JSON, not YAML: moto mis-parses the short form !Condition (testing-notes.md).
+        # JSON, not YAML: moto mis-parses the short form !Condition (docs/TESTING.md).
         return cfn_flip.to_json(self.template_path.read_text())
 
     def deploy(self) -> None:

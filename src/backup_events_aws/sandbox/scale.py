@@ -16,7 +16,7 @@ The scale and reliability tests and `make bench` (`burst_figures`) share it.
 `burst_bounds` says how fast AWS's own limits let a burst go at best, each limit alone: the
 request rate of UpdateRecoveryPointLifecycle (5/s per account and region), the copy-job
 concurrency (100 per owning account and destination region, plus 5 per destination vault) and
-one job at a time per resource (aws-facts 5.1, 5.2); each from the earliest moment its work can
+one job at a time per resource (docs/AWS-BEHAVIOUR.md §5.1/§5.2); each from the earliest moment its work can
 start. The largest is the bound that binds; a run is judged by its ratio to it.
 """
 

@@ -559,7 +559,8 @@ def likely_fix(status: str) -> str:
 def describe_event(event: Event) -> str:
     if not isinstance(event, dict):
         return "an event"
-    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    detail = event.get("detail")
+    detail = detail if isinstance(detail, dict) else {}
     return " ".join(str(word) for word in (
         event.get("detail-type") or "event", detail.get("state"),
         event.get("resources") and f"of {event['resources'][0]}",

@@ -8,7 +8,7 @@ import json
 import pytest
 from operations_support import run, write_profiles
 
-from backup_events_aws.operations import common, status
+from backup_events_aws.operations import common
 from backup_events_aws.sandbox import Organization
 from backup_events_aws.sandbox import backup as sandbox_backup
 

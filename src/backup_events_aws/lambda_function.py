@@ -19,6 +19,7 @@ import os
 
 import boto3
 import botocore.config
+import botocore.exceptions
 
 UTC = datetime.timezone.utc
 BACKUP_ACCOUNT_ID = os.environ.get("BACKUP_ACCOUNT_ID", "")
@@ -80,6 +81,12 @@ def backup_client(region):
         _clients[region] = boto3.client("backup", region_name=region, config=(
             botocore.config.Config(retries={"mode": "standard", "max_attempts": 10})))
     return _clients[region]
+
+
+def kms_client(region):
+    if ("kms", region) not in _clients:
+        _clients[("kms", region)] = boto3.client("kms", region_name=region)
+    return _clients[("kms", region)]
 
 
 # --- Pure decisions --------------------------------------------------------
@@ -263,6 +270,134 @@ def new_lifecycle(recovery_point, at, new_delete_after_days, lock_minimum_days):
     return lifecycle, "shorten retention"
 
 
+# --- Destinations (issue 13): copies' retention, air-gapped, locked, keys --
+# Pure rules; plan_copy applies them to copy 1 (R) and copy 2 (B).
+
+class CopyRefused(ValueError):
+    """A copy AWS would refuse: why, then the fix."""
+
+
+def day_pair(name, separator):
+    """"365/30" -> (365, 30); "-3650" -> (0, 3650); inherit or none -> (0, 0)."""
+    text = os.environ.get(name, "").replace(separator, " ", 1).split(" ")
+    return tuple(int(part) if part.isdigit() else 0 for part in (text + [""])[:2])
+
+
+# Copy n: (DeleteAfterDays or 0 = inherit, MoveToColdStorageAfterDays or 0)
+RETENTION = {n: day_pair(f"COPY{n}_RETENTION", "/") for n in (1, 2)}
+# B's vaults' lock or air-gapped (MinRetentionDays, MaxRetentionDays); 0 = none
+LIMITS = day_pair("BACKUP_VAULT_RETENTION", "-")
+AIR_GAPPED = os.environ.get("BACKUP_VAULT_TYPE") == "air-gapped"
+# docs/AWS-BEHAVIOUR.md §16: copies that can go cold; §15: types a
+# logically air-gapped vault takes (documented ones), and not across regions.
+COLD_TYPES = {"EFS", "DynamoDB", "Timestream", "VirtualMachine",
+              "CloudFormation", "SAP HANA on Amazon EC2"}
+AIR_GAPPED_TYPES = {"EBS", "EC2", "EFS", "S3", "RDS", "Aurora", "DocumentDB",
+                    "Neptune", "Storage Gateway"}
+ONE_REGION_TYPES = {"Aurora", "DocumentDB", "Neptune"}
+# §4.3; backup-events redrive explains failed copies with these words too.
+KEY_FIX = ("Fix: encrypt the resource with a customer managed key whose "
+           "policy admits the backup account, then back it up again")
+AWS_MANAGED_KEY = ("{} backups keep the resource's key, and an AWS managed "
+                   "key can't leave its account. " + KEY_FIX)
+
+
+def copy_lifecycle(source, resource_type, copy, retention, limits, age=1):
+    """(StartCopyJob's Lifecycle or None to inherit `source`'s, refusal or
+    None). A copy keeps the source's creation date; a locked or air-gapped
+    vault fails copies kept under its minimum or over its maximum (§17)."""
+    delete, cold = retention
+    low, high = limits
+    name = f"Copy{copy}DeleteAfterDays"
+    keep = (source or {}).get("DeleteAfterDays")
+    lifecycle = None
+    if delete:
+        keep, lifecycle = delete, {"DeleteAfterDays": delete}
+        if cold and resource_type in COLD_TYPES:
+            if delete < cold + COLD_STORAGE_MINIMUM_DAYS:
+                return None, (f"cold copies stay cold 90 days. Fix: set {name}"
+                              f" to at least Copy{copy}ColdAfterDays + 90")
+            lifecycle["MoveToColdStorageAfterDays"] = cold
+        if delete < age:
+            return None, (f"it would expire at once: created {age} days "
+                          f"ago. Fix: raise {name}")
+    elif keep is not None and keep < 0:
+        keep = None  # never expires
+    if (low and keep is not None and keep < low) or (high and (
+            keep is None or keep > high)):
+        return None, (f"it would be kept {keep or 'forever'} days, outside "
+                      f"the backup vault's {low or 1}..{high or 36500} (Vault "
+                      f"Lock or air-gapped). Fix: set {name} within them")
+    return lifecycle, None
+
+
+def air_gap_refusal(resource_type, copy, air_gapped):
+    """Why AWS can't copy this type into (copy 2: between regions of)
+    logically air-gapped vaults, or None (§15)."""
+    if not air_gapped:
+        return None
+    if resource_type not in AIR_GAPPED_TYPES:
+        return (f"air-gapped vaults don't take {resource_type} backups. Fix: "
+                "keep them out of the watched vault, or use BackupVaultType "
+                "standard (with Vault Lock)")
+    if copy == 2 and resource_type in ONE_REGION_TYPES:
+        return (f"{resource_type} can't be copied across regions to or from "
+                "an air-gapped vault. Fix: use BackupVaultType standard")
+    return None
+
+
+def key_refusal(point, key_manager):
+    """Why copy 1 (cross-account) fails for the source's key, or None:
+    types not fully managed keep their resource's key (§2.2, §4.3)."""
+    if point["RecoveryPointArn"].split(":")[2] == "backup" or (
+            key_manager != "AWS"):
+        return None
+    return AWS_MANAGED_KEY.format(point.get("ResourceType"))
+
+
+_key_managers = {}
+
+
+def key_manager(place, key_arn):
+    """AWS or CUSTOMER for a key of this account; None: no key, another
+    account's (never AWS managed), or unreadable (AWS decides)."""
+    if not key_arn or key_arn.split(":")[4] != place.account:
+        return None
+    if ":alias/aws/" in key_arn:
+        return "AWS"
+    if key_arn not in _key_managers:
+        try:
+            _key_managers[key_arn] = kms_client(place.region).describe_key(
+                KeyId=key_arn)["KeyMetadata"].get("KeyManager")
+        except botocore.exceptions.ClientError:
+            return None
+    return _key_managers[key_arn]
+
+
+def plan_copy(place, arguments, resource_type=None, point=None):
+    """StartCopyJob's arguments with the copy's Lifecycle, or raise
+    CopyRefused; describes the source only when a rule needs it."""
+    copy = 2 if place.in_backup_account else 1
+    arn = arguments["RecoveryPointArn"]
+    if point is None and ((copy == 1 and arn.split(":")[2] != "backup")
+                          or (AIR_GAPPED and not resource_type)
+                          or (not RETENTION[copy][0] and any(LIMITS))):
+        point = backup_client(place.region).describe_recovery_point(
+            BackupVaultName=VAULT_NAME, RecoveryPointArn=arn)
+    point = point or {"RecoveryPointArn": arn}
+    resource_type = point.get("ResourceType") or resource_type
+    refusal = air_gap_refusal(resource_type, copy, AIR_GAPPED) or (
+        copy == 1 and key_refusal(point, key_manager(
+            place, point.get("EncryptionKeyArn"))))
+    lifecycle = None
+    if not refusal:
+        lifecycle, refusal = copy_lifecycle(
+            point.get("Lifecycle"), resource_type, copy, RETENTION[copy],
+            LIMITS, whole_days_old(point.get("CreationDate", now()), now()))
+    if refusal:
+        raise CopyRefused(f"copy {copy} of {arn} not started: {refusal}")
+    return dict(arguments, Lifecycle=lifecycle) if lifecycle else arguments
+
 # --- AWS calls, thin -------------------------------------------------------
 
 _vault_lock_minimum = {}
@@ -276,7 +411,9 @@ def vault_lock_minimum_days(client):
     return _vault_lock_minimum[VAULT_NAME]
 
 
-def start_copy(place, arguments, event):
+def start_copy(place, arguments, event, point=None):
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    arguments = plan_copy(place, arguments, detail.get("resourceType"), point)
     response = backup_client(place.region).start_copy_job(**arguments)
     log(logging.INFO, "aws_call", event, call="StartCopyJob",
         request=arguments, response=json_safe(response))
@@ -388,9 +525,11 @@ def sweep(place, event):
     points, states = sweep_inputs(place, backup_client(place.region))
     done = {"recovery_points": len(points), "copies_started": 0,
             "retention_checked": 0}
+    listed = {point["RecoveryPointArn"]: point for point in points}
     for action in sweep_actions(points, states, place, now()):
         if action.name == "copy":
-            start_copy(place, action.arguments, event)
+            start_copy(place, action.arguments, event,
+                       listed[action.arguments["RecoveryPointArn"]])
             done["copies_started"] += 1
         else:
             shorten_retention(place, action.arguments, event)

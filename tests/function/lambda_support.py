@@ -43,9 +43,16 @@ class LoadedFunction:
             aws_secret_access_key="testing")
         self.stubber = Stubber(self.client)
         module._clients[region] = self.client
+        # KMS: the function asks who manages a source key before copy 1.
+        self.kms = boto3.client(
+            "kms", region_name=region, aws_access_key_id="testing",
+            aws_secret_access_key="testing")
+        self.kms_stubber = Stubber(self.kms)
+        module._clients[("kms", region)] = self.kms
 
     def __call__(self, event):
-        with self.stubber:
+        with self.stubber, self.kms_stubber:
             result = self.module.lambda_handler(event, self.context)
         self.stubber.assert_no_pending_responses()
+        self.kms_stubber.assert_no_pending_responses()
         return result

@@ -32,6 +32,7 @@ from moto import mock_aws
 
 from . import backup as sandbox_backup
 from . import cloudformation as sandbox_cloudformation
+from . import destinations as sandbox_destinations
 from .bridge import Bridge, Delivery, Faults, MotoCredentials
 from .clock import Clock
 from .helpers import arn_parts
@@ -165,6 +166,7 @@ class Organization:
         # emitted them (aws-facts 1.1); the event says which.
         sandbox_backup.set_event_sink(lambda event: self.bridge.deliver(event, event["account"], event["region"]))
         sandbox_backup.install()
+        sandbox_destinations.install()
         sandbox_cloudformation.install()
         self.bridge.install()
         for account in self.accounts:
@@ -177,6 +179,7 @@ class Organization:
     def stop(self) -> None:
         self.bridge.uninstall()
         sandbox_cloudformation.uninstall()
+        sandbox_destinations.uninstall()
         sandbox_backup.reset_sandbox()
         if self._mock is not None:
             self._mock.stop()

@@ -42,6 +42,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import lambda_function
 from ..cli import CliError
 from . import common
 
@@ -57,14 +58,20 @@ KNOWN_FAILURES = [
      "put the source and backup accounts in the same AWS Organization (OrgId)"),
     ("Feature is not supported for provided resource type",
      "this resource type can't copy across accounts and regions in one action"),
+    # Key failures: the function's own words (lambda_function.KEY_FIX), one table for both.
     ("You must have DescribeKey permissions on the default CMK",
-     "the AMI is encrypted with the default key: re-encrypt it with a customer managed key shared with "
-     "the backup account"),
+     "the AMI is encrypted with the default (AWS managed) key, which can't leave its account. "
+     + lambda_function.KEY_FIX),
     ("Given key ID is not accessible",
-     "share the source's KMS key with the backup account (key policy), or re-encrypt with a customer "
-     "managed key: AWS managed keys (aws/ebs...) can't be shared"),
+     "the source's key doesn't admit the backup account, or is AWS managed (aws/ebs...) and can't leave "
+     "its account. " + lambda_function.KEY_FIX + " ('backup-events preflight' names a missing key "
+     "policy statement)"),
     ("KMS key does not exist, is not enabled",
-     "share the source snapshot's KMS key with the backup account, and check it is enabled"),
+     "the source snapshot's key is disabled, or doesn't admit the backup account, or is AWS managed "
+     "(aws/rds). " + lambda_function.KEY_FIX),
+    ("outside the range allowed by the destination backup vault",
+     "the copy's retention is outside the backup vault's Vault Lock or air-gapped limits: set "
+     "BackupVaultRetention to those limits and Copy1Retention/Copy2Retention within them"),
     ("Access Denied trying to call AWS Backup service",
      "the backup account's vault access policy must Allow backup:CopyIntoBackupVault for the organization "
      "(redeploy its stack, or see 'backup-events preflight')"),
@@ -158,6 +165,9 @@ def classify(message: dict[str, Any], function_arn: str = "") -> Entry:
                          f"({context.get('condition', '')}) on {describe_event(body['requestPayload'])}: "
                          f"{error.get('errorType', '')}: {error.get('errorMessage', '')}")
         entry.fix = "fix the cause in the error (permissions, throttling, a missing vault), then re-submit"
+        if error.get("errorType") == "CopyRefused" and "Fix: " in str(error.get("errorMessage")):
+            # The function refused a copy AWS would refuse; its message ends with the fix.
+            entry.fix = str(error["errorMessage"]).split("Fix: ", 1)[1] + "; then re-submit"
         entry.resubmit, entry.event = "invoke", body["requestPayload"]
         return entry
     if isinstance(body, dict) and body.get("source") == "aws.backup" and isinstance(body.get("detail"), dict):

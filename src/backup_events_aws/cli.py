@@ -21,6 +21,7 @@ COMMAND_MODULES = {
     "preflight": "backup_events_aws.operations.preflight",
     "reconcile": "backup_events_aws.operations.reconcile",
     "redrive": "backup_events_aws.operations.redrive",
+    "copy-back": "backup_events_aws.operations.copy_back",
 }
 
 

@@ -288,12 +288,12 @@ RETENTION = {n: day_pair(f"COPY{n}_RETENTION", "/") for n in (1, 2)}
 # B's vaults' lock or air-gapped (MinRetentionDays, MaxRetentionDays); 0 = none
 LIMITS = day_pair("BACKUP_VAULT_RETENTION", "-")
 AIR_GAPPED = os.environ.get("BACKUP_VAULT_TYPE") == "air-gapped"
-# docs/AWS-BEHAVIOUR.md §16: copies that can go cold; §15: types a
+# docs/AWS-BEHAVIOUR.md §16.2: copies that can go cold; §15.3: types a
 # logically air-gapped vault takes (documented ones), and not across regions.
 COLD_TYPES = {"EFS", "DynamoDB", "Timestream", "VirtualMachine",
               "CloudFormation", "SAP HANA on Amazon EC2"}
 AIR_GAPPED_TYPES = {"EBS", "EC2", "EFS", "S3", "RDS", "Aurora", "DocumentDB",
-                    "Neptune", "Storage Gateway"}
+                    "Neptune", "Storage Gateway", "FSx"}
 ONE_REGION_TYPES = {"Aurora", "DocumentDB", "Neptune"}
 # §4.3; backup-events redrive explains failed copies with these words too.
 KEY_FIX = ("Fix: encrypt the resource with a customer managed key whose "
@@ -305,35 +305,35 @@ AWS_MANAGED_KEY = ("{} backups keep the resource's key, and an AWS managed "
 def copy_lifecycle(source, resource_type, copy, retention, limits, age=1):
     """(StartCopyJob's Lifecycle or None to inherit `source`'s, refusal or
     None). A copy keeps the source's creation date; a locked or air-gapped
-    vault fails copies kept under its minimum or over its maximum (§17)."""
+    vault fails copies kept under its minimum or over its maximum (§17.3)."""
     delete, cold = retention
     low, high = limits
-    name = f"Copy{copy}DeleteAfterDays"
+    name = f"Copy{copy}Retention"
     keep = (source or {}).get("DeleteAfterDays")
     lifecycle = None
     if delete:
         keep, lifecycle = delete, {"DeleteAfterDays": delete}
         if cold and resource_type in COLD_TYPES:
             if delete < cold + COLD_STORAGE_MINIMUM_DAYS:
-                return None, (f"cold copies stay cold 90 days. Fix: set {name}"
-                              f" to at least Copy{copy}ColdAfterDays + 90")
+                return None, (f"cold copies stay cold 90 days. Fix: in {name} "
+                              f"DAYS/COLD, make DAYS at least COLD + 90")
             lifecycle["MoveToColdStorageAfterDays"] = cold
         if delete < age:
             return None, (f"it would expire at once: created {age} days "
-                          f"ago. Fix: raise {name}")
+                          f"ago. Fix: raise the days of {name}")
     elif keep is not None and keep < 0:
         keep = None  # never expires
     if (low and keep is not None and keep < low) or (high and (
             keep is None or keep > high)):
         return None, (f"it would be kept {keep or 'forever'} days, outside "
                       f"the backup vault's {low or 1}..{high or 36500} (Vault "
-                      f"Lock or air-gapped). Fix: set {name} within them")
+                      f"Lock or air-gapped). Fix: set {name} to days within them")
     return lifecycle, None
 
 
 def air_gap_refusal(resource_type, copy, air_gapped):
     """Why AWS can't copy this type into (copy 2: between regions of)
-    logically air-gapped vaults, or None (§15)."""
+    logically air-gapped vaults, or None (§15.3)."""
     if not air_gapped:
         return None
     if resource_type not in AIR_GAPPED_TYPES:

@@ -21,6 +21,10 @@ DEFAULT_SETTINGS = {
     "ENABLE_SHORTEN_RETENTION": "true",
     "BACKUPS_TO_COVER": "all",
     "CATCH_UP_DAYS": "7",
+    "COPY1_RETENTION": "inherit",
+    "COPY2_RETENTION": "inherit",
+    "BACKUP_VAULT_TYPE": "standard",
+    "BACKUP_VAULT_RETENTION": "none",
 }
 
 

@@ -87,7 +87,7 @@ def test_a_copy_setting_that_breaks_aws_cold_rule_is_refused_with_the_fix():
         original = backup_of(org, org.create_resource("EFS", MAIN, WEST1))
         [copy1] = copies_of(original.arn)
         assert copies_of(copy1.destination_recovery_point_arn) == []  # no copy 2 job for AWS to fail
-        assert_refused_once_per_attempt(org, BACKUP, WEST1, "Copy2DeleteAfterDays to at least Copy2ColdAfterDays + 90")
+        assert_refused_once_per_attempt(org, BACKUP, WEST1, "Fix: in Copy2Retention DAYS/COLD, make DAYS at least COLD + 90")
 
 
 # ---------------------------------------------------------------------------- 2. locked and air-gapped

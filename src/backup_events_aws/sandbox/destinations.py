@@ -3,18 +3,18 @@ copies into locked and air-gapped vaults and across accounts, which stock moto l
 
 - `CreateLogicallyAirGappedBackupVault` (the API) and `AWS::Backup::LogicallyAirGappedBackupVault`
   (CloudFormation): a vault locked by AWS in compliance mode between MinRetentionDays (7 or more)
-  and MaxRetentionDays, encrypted with an AWS owned key (docs/AWS-BEHAVIOUR.md §15, §17).
+  and MaxRetentionDays, encrypted with an AWS owned key (docs/AWS-BEHAVIOUR.md §15.3, §17.2).
   DescribeBackupVault reports its VaultType.
 - Copy rules, evaluated when a copy job starts running, as AWS fails such copies (a FAILED job
   with a status message, not an error from StartCopyJob):
   * a copy whose retention (its Lifecycle, else the source's) is under the destination vault's
     lock or air-gapped minimum, or over its maximum, or never expires while there is a maximum
-    (§17: "the vault fails the backup or copy job");
+    (§17.1, §17.2; asynchronous and "never" over any maximum: modelled strictly, §17.3, §19);
   * a type an air-gapped vault doesn't take, and Aurora, DocumentDB, Neptune across regions to
-    or from one (§15);
+    or from one (§15.3);
   * a type not fully managed by AWS Backup, encrypted with an AWS managed key, into an
-    air-gapped vault even in the same account: its backups live in an AWS service account, and
-    an AWS managed key can't be shared (§4.3, §15; inferred, modelled strictly, §19).
+    air-gapped vault even in the same account: such types must come with a customer managed
+    key (§15.3, §4.3).
   The cross-account rules (organisation, vault policies, AWS managed keys) stay in backup.py.
 
 Status message wording marked "sandbox wording" is not documented by AWS.
@@ -30,9 +30,10 @@ from moto.core.common_models import CloudFormationModel
 from backup_events_aws.sandbox import backup as sandbox_backup
 
 AIR_GAPPED = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
-# §15: the types a logically air-gapped vault is documented to take; others are refused
-# (the feature table's column could not be read cell by cell: modelled strictly, §19).
-AIR_GAPPED_TYPES = {"EBS", "EC2", "EFS", "S3", "RDS", "Aurora", "DocumentDB", "Neptune", "Storage Gateway"}
+# §15.3: the types a logically air-gapped vault is documented to take; others are refused
+# (the feature table's column could not be read cell by cell: modelled strictly, §19 item 24).
+AIR_GAPPED_TYPES = {"EBS", "EC2", "EFS", "S3", "RDS", "Aurora", "DocumentDB", "Neptune", "Storage Gateway",
+                    "FSx"}
 # §15: "Cross-Region copy to or from a logically air-gapped vault is not currently available for
 # backups that contain Amazon Aurora, Amazon DocumentDB, and Amazon Neptune".
 AIR_GAPPED_ONE_REGION_TYPES = {"Aurora", "DocumentDB", "Neptune"}

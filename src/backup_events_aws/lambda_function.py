@@ -270,17 +270,17 @@ def new_lifecycle(recovery_point, at, new_delete_after_days, lock_minimum_days):
     return lifecycle, "shorten retention"
 
 
-# --- Destinations (issue 13): copies' retention, air-gapped, locked, keys --
-# Pure rules; plan_copy applies them to copy 1 (R) and copy 2 (B).
+# --- Destinations (issue 13): copies' retention, air-gapped, keys ---------
+# Pure rules, applied by plan_copy to copy 1 (R), copy 2 (B) and the sweep.
 
 class CopyRefused(ValueError):
     """A copy AWS would refuse: why, then the fix."""
 
 
 def day_pair(name, separator):
-    """"365/30" -> (365, 30); "-3650" -> (0, 3650); inherit or none -> (0, 0)."""
+    """"365/30" -> (365, 30); "-3650" -> (0, 3650); inherit, none -> (0, 0)"""
     text = os.environ.get(name, "").replace(separator, " ", 1).split(" ")
-    return tuple(int(part) if part.isdigit() else 0 for part in (text + [""])[:2])
+    return tuple(int(p) if p.isdigit() else 0 for p in (text + [""])[:2])
 
 
 # Copy n: (DeleteAfterDays or 0 = inherit, MoveToColdStorageAfterDays or 0)
@@ -288,14 +288,14 @@ RETENTION = {n: day_pair(f"COPY{n}_RETENTION", "/") for n in (1, 2)}
 # B's vaults' lock or air-gapped (MinRetentionDays, MaxRetentionDays); 0 = none
 LIMITS = day_pair("BACKUP_VAULT_RETENTION", "-")
 AIR_GAPPED = os.environ.get("BACKUP_VAULT_TYPE") == "air-gapped"
-# docs/AWS-BEHAVIOUR.md §16.2: copies that can go cold; §15.3: types a
-# logically air-gapped vault takes (documented ones), and not across regions.
+# docs/AWS-BEHAVIOUR.md §16.2: copies that can go cold; §15.3: the types an
+# air-gapped vault takes (documented ones), and not across regions.
 COLD_TYPES = {"EFS", "DynamoDB", "Timestream", "VirtualMachine",
               "CloudFormation", "SAP HANA on Amazon EC2"}
 AIR_GAPPED_TYPES = {"EBS", "EC2", "EFS", "S3", "RDS", "Aurora", "DocumentDB",
                     "Neptune", "Storage Gateway", "FSx"}
 ONE_REGION_TYPES = {"Aurora", "DocumentDB", "Neptune"}
-# §4.3; backup-events redrive explains failed copies with these words too.
+# §4.3; backup-events redrive explains failed copies in these words too.
 KEY_FIX = ("Fix: encrypt the resource with a customer managed key whose "
            "policy admits the backup account, then back it up again")
 AWS_MANAGED_KEY = ("{} backups keep the resource's key, and an AWS managed "
@@ -303,9 +303,9 @@ AWS_MANAGED_KEY = ("{} backups keep the resource's key, and an AWS managed "
 
 
 def copy_lifecycle(source, resource_type, copy, retention, limits, age=1):
-    """(StartCopyJob's Lifecycle or None to inherit `source`'s, refusal or
-    None). A copy keeps the source's creation date; a locked or air-gapped
-    vault fails copies kept under its minimum or over its maximum (§17.3)."""
+    """(Lifecycle, or None: inherit `source`'s; refusal or None). A copy
+    keeps the source's creation date; a locked or air-gapped vault fails
+    copies kept under its minimum or over its maximum (§17.3)."""
     delete, cold = retention
     low, high = limits
     name = f"Copy{copy}Retention"
@@ -316,7 +316,7 @@ def copy_lifecycle(source, resource_type, copy, retention, limits, age=1):
         if cold and resource_type in COLD_TYPES:
             if delete < cold + COLD_STORAGE_MINIMUM_DAYS:
                 return None, (f"cold copies stay cold 90 days. Fix: in {name} "
-                              f"DAYS/COLD, make DAYS at least COLD + 90")
+                              "DAYS/COLD, make DAYS at least COLD + 90")
             lifecycle["MoveToColdStorageAfterDays"] = cold
         if delete < age:
             return None, (f"it would expire at once: created {age} days "
@@ -332,8 +332,7 @@ def copy_lifecycle(source, resource_type, copy, retention, limits, age=1):
 
 
 def air_gap_refusal(resource_type, copy, air_gapped):
-    """Why AWS can't copy this type into (copy 2: between regions of)
-    logically air-gapped vaults, or None (§15.3)."""
+    """Why AWS can't copy this type into air-gapped vaults, or None (§15.3)."""
     if not air_gapped:
         return None
     if resource_type not in AIR_GAPPED_TYPES:
@@ -347,8 +346,8 @@ def air_gap_refusal(resource_type, copy, air_gapped):
 
 
 def key_refusal(point, key_manager):
-    """Why copy 1 (cross-account) fails for the source's key, or None:
-    types not fully managed keep their resource's key (§2.2, §4.3)."""
+    """Why copy 1 (cross-account) fails for the source's key, or None: types
+    not fully managed keep their resource's key (§2.2, §4.3)."""
     if point["RecoveryPointArn"].split(":")[2] == "backup" or (
             key_manager != "AWS"):
         return None
@@ -359,8 +358,8 @@ _key_managers = {}
 
 
 def key_manager(place, key_arn):
-    """AWS or CUSTOMER for a key of this account; None: no key, another
-    account's (never AWS managed), or unreadable (AWS decides)."""
+    """AWS or CUSTOMER; None: no key, another account's (never AWS managed)
+    or not readable (AWS decides)."""
     if not key_arn or key_arn.split(":")[4] != place.account:
         return None
     if ":alias/aws/" in key_arn:
@@ -375,8 +374,8 @@ def key_manager(place, key_arn):
 
 
 def plan_copy(place, arguments, resource_type=None, point=None):
-    """StartCopyJob's arguments with the copy's Lifecycle, or raise
-    CopyRefused; describes the source only when a rule needs it."""
+    """StartCopyJob's arguments with the copy's Lifecycle, or CopyRefused;
+    describes the source only when a rule needs it."""
     copy = 2 if place.in_backup_account else 1
     arn = arguments["RecoveryPointArn"]
     if point is None and ((copy == 1 and arn.split(":")[2] != "backup")

@@ -384,3 +384,15 @@ def test_preflight_names_the_missing_key_statement(ready, capsys):
     code, out, _ = run(capsys, *args)
     assert "PASS  VaultCustomKmsKey key admits the copies" in out, out
     assert not [l for l, _ in fail_lines(out) if "admits" in l]
+
+
+def test_backup_vault_limits_must_match_the_parameter(ready, capsys):
+    code, out, _ = run(capsys, *ARGS, "--backup-vault-retention", "none")
+    assert code == 0 and out.count("PASS  Vault MyVault's retention limits match") == 2, out
+    ready.client("backup", BACKUP, WEST2).put_backup_vault_lock_configuration(
+        BackupVaultName="MyVault", MinRetentionDays=60, MaxRetentionDays=400)
+    code, out, _ = run(capsys, *ARGS, "--backup-vault-retention", "none")
+    [(line, fix_line)] = fail_lines(out)
+    assert code == 1 and "the vault's are 60-400" in line and "BackupVaultRetention=60-400" in fix_line
+    code, out, _ = run(capsys, *ARGS, "--backup-vault-retention", "60-400")
+    assert out.count("FAIL") == 1 and "the vault's are none" in out  # us-east-1 has no lock

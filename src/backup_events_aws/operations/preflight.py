@@ -263,6 +263,24 @@ def check_kms_key(responses: Responses, key: str) -> Result:
     return Result(name, False, ", ".join(problems), "; ".join(fixes))
 
 
+def check_vault_limits(responses: Responses, vault_name: str, retention: str) -> Result:
+    """The backup account's vault's lock or air-gapped limits are what BackupVaultRetention says: the
+    function in a resource account can't read them, and refuses copies from the parameter (§17)."""
+    name = f"Vault {vault_name}'s retention limits match BackupVaultRetention {retention}"
+    vault = responses.get("backup.describe_backup_vault")
+    if not isinstance(vault, dict):
+        return Result(name, False, "the vault could not be read", "see the vault check above")
+    actual = (vault.get("MinRetentionDays") or 0, vault.get("MaxRetentionDays") or 0) if vault.get("Locked") else (0, 0)
+    low, _, high = retention.partition("-") if retention != "none" else ("", "", "")
+    given = (int(low or 0), int(high or 0))
+    if actual == given:
+        return Result(name, True, "no lock" if actual == (0, 0) else f"{actual[0] or '-'}..{actual[1] or '-'} days")
+    shown = "none" if actual == (0, 0) else f"{actual[0] or ''}-{actual[1] or ''}"
+    return Result(name, False, f"the vault's are {shown}",
+                  f"deploy with BackupVaultRetention={shown} (--backup-vault-retention {shown} here): copies "
+                  "outside them fail, and the function refuses them early only if it knows them")
+
+
 # docs/AWS-BEHAVIOUR.md §4.3: AWS Backup needs these on a key it encrypts or decrypts copies with;
 # a source key must also be shared with the account the copy goes to.
 KEY_USE = ["kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant"]
@@ -396,6 +414,8 @@ def location_results(aws: Any, region: str, options: Any, account: str, first_re
             call(responses, aws, region, "backup", "get_backup_vault_access_policy",
                  BackupVaultName=options.vault_name)
         results.append(check_vault(responses, options.vault_name, options.org_id, is_backup))
+        if is_backup and getattr(options, "backup_vault_retention", None):
+            results.append(check_vault_limits(responses, options.vault_name, options.backup_vault_retention))
         vault = responses.get("backup.describe_backup_vault")
         vault_key = vault.get("EncryptionKeyArn") if isinstance(vault, dict) else None
         if vault_key and ":alias/aws/" not in vault_key and vault_key.split(":")[4:5] == [account]:
@@ -450,6 +470,9 @@ def register(subcommands: Any) -> None:
                         help="CopyRoleName (default %(default)s)")
     parser.add_argument("--vault-name", help="your own vault's name (VaultName) when not using sample vaults")
     parser.add_argument("--kms-key", help="your own multi-region KMS key's ARN (VaultCustomKmsKey)")
+    parser.add_argument("--backup-vault-retention", metavar="MIN-MAX",
+                        help="BackupVaultRetention: with --vault-name, the backup account's vault lock or "
+                             "air-gapped limits must be these (none = no lock)")
     parser.add_argument("--resource-types", nargs="+", default=["EFS"], metavar="TYPE",
                         help="resource types you back up, as AWS Backup names them (default: EFS)")
     parser.set_defaults(run=run)

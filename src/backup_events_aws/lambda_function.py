@@ -374,22 +374,23 @@ def key_manager(place, key_arn):
 
 
 def plan_copy(place, arguments, resource_type=None, point=None):
-    """StartCopyJob's arguments with the copy's Lifecycle, or CopyRefused;
-    describes the source only when a rule needs it."""
+    """StartCopyJob's arguments with the copy's Lifecycle, or CopyRefused.
+    R reads the source (type not fully managed, or inheriting into limits);
+    B never does: copy 1 passed R's check, and the event names its type."""
     copy = 2 if place.in_backup_account else 1
     arn = arguments["RecoveryPointArn"]
-    if point is None and ((copy == 1 and arn.split(":")[2] != "backup")
-                          or (AIR_GAPPED and not resource_type)
-                          or (not RETENTION[copy][0] and any(LIMITS))):
+    if point is None and copy == 1 and (
+            arn.split(":")[2] != "backup" or (AIR_GAPPED and not resource_type)
+            or (not RETENTION[1][0] and any(LIMITS))):
         point = backup_client(place.region).describe_recovery_point(
             BackupVaultName=VAULT_NAME, RecoveryPointArn=arn)
-    point = point or {"RecoveryPointArn": arn}
+    known, point = point is not None, point or {"RecoveryPointArn": arn}
     resource_type = point.get("ResourceType") or resource_type
     refusal = air_gap_refusal(resource_type, copy, AIR_GAPPED) or (
         copy == 1 and key_refusal(point, key_manager(
             place, point.get("EncryptionKeyArn"))))
     lifecycle = None
-    if not refusal:
+    if not refusal and (known or RETENTION[copy][0]):
         lifecycle, refusal = copy_lifecycle(
             point.get("Lifecycle"), resource_type, copy, RETENTION[copy],
             LIMITS, whole_days_old(point.get("CreationDate", now()), now()))

@@ -221,3 +221,20 @@ def test_the_sweep_refuses_the_same_backup_with_the_same_words():
         org.advance(86400 + 3600)  # the daily sweep runs
         assert copies_of(arn) == []
         assert any(lambda_function.KEY_FIX in line["message"] for line in refusals(org, MAIN))
+
+
+def test_the_sweep_gives_a_missed_copy_the_same_retention_and_refuses_the_same_limits():
+    parameters = {"Copy1Retention": "120", "BackupVaultRetention": "60-400"}
+    with Organization.typical(parameters=parameters) as org:
+        efs = org.create_resource("EFS", MAIN, EAST)
+        missed = sandbox_backup.put_recovery_point(MAIN, EAST, VAULT, efs, lifecycle={"DeleteAfterDays": 35})
+        org.advance(86400 + 3600)  # the daily sweep runs: the event was never seen
+        [copy1] = [j for j in copies_of(missed) if j.state == "COMPLETED"]
+        assert sandbox_backup.find_recovery_point(copy1.destination_recovery_point_arn).lifecycle == {
+            "DeleteAfterDays": 120}
+    with Organization.typical(parameters={"BackupVaultRetention": "60-400"}) as org:
+        efs = org.create_resource("EFS", MAIN, EAST)
+        missed = sandbox_backup.put_recovery_point(MAIN, EAST, VAULT, efs, lifecycle={"DeleteAfterDays": 35})
+        org.advance(86400 + 3600)
+        assert copies_of(missed) == []
+        assert any("outside the backup vault's 60..400" in line["message"] for line in refusals(org, MAIN))

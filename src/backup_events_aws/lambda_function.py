@@ -9,35 +9,48 @@ call -> one JSON log line. Routes (docs/CONTRACT.md):
 - backup account: copy 1 COMPLETED (forwarded to our event bus) -> copy 2 to
   the backup region, or to the alternate if copy 1 is already there
 - daily schedule -> catch-up sweep for what lost events left undone
+build_function() makes the handler; tests, reconcile, the sandbox and the
+benchmark all use it (settings, clients, clock and sleep passed in).
 """
 
+from __future__ import annotations
+
 import datetime
+import functools
 import hashlib
 import json
 import logging
 import os
+import re
+import time
+from typing import Any, Callable, Mapping, NamedTuple
 
-import boto3
-import botocore.config
-import botocore.exceptions
+import boto3  # type: ignore[import-untyped,unused-ignore]
+import botocore.config  # type: ignore[import-untyped,unused-ignore]
+import botocore.exceptions  # type: ignore[import-untyped,unused-ignore]
 
+VERSION = "0.2.0"
 UTC = datetime.timezone.utc
-BACKUP_ACCOUNT_ID = os.environ.get("BACKUP_ACCOUNT_ID", "")
-BACKUP_REGION = os.environ.get("BACKUP_REGION", "")
-BACKUP_REGION_ALTERNATE = os.environ.get("BACKUP_REGION_ALTERNATE", "")
-VAULT_NAME = os.environ.get("VAULT_NAME", "")
-COPY_ROLE_ARN = os.environ.get("COPY_ROLE_ARN", "")
-NEW_DELETE_AFTER_DAYS = int(os.environ.get("NEW_DELETE_AFTER_DAYS", "7"))
-ENABLE_COPY = os.environ.get("ENABLE_COPY", "true") == "true"
-ENABLE_SHORTEN_RETENTION = (
-    os.environ.get("ENABLE_SHORTEN_RETENTION", "true") == "true")
-BACKUPS_TO_COVER = os.environ.get("BACKUPS_TO_COVER", "all")
-CATCH_UP_DAYS = int(os.environ.get("CATCH_UP_DAYS", "7"))
+Clock = Callable[[], datetime.datetime]
+Event = Any  # an EventBridge event: a dict, or anything a caller sends
 
-# AWS Backup: a cold backup must stay cold 90 days before deletion, and
-# DeleteAfterDays may not exceed 36,500 (UpdateRecoveryPointLifecycle docs).
+# A cold backup stays cold 90 days; DeleteAfterDays is at most 36,500
+# (docs/AWS-BEHAVIOUR.md §3.2, §16).
 COLD_STORAGE_MINIMUM_DAYS = 90
 MAXIMUM_DELETE_AFTER_DAYS = 36500
+# AWS moves backups to cold storage in a daily run after the due time, not at
+# the second (docs/AWS-BEHAVIOUR.md §16): a transition due within 2 days (one
+# daily run, plus a day for clock drift and a late run) may be under way, so
+# it is kept; one due later is cancelled while the backup is still WARM.
+COLD_TRANSITION_MARGIN = datetime.timedelta(days=2)
+# A lock may be added to the vault at any time: re-read its minimum this often.
+VAULT_LOCK_MAX_AGE = datetime.timedelta(minutes=5)
+# The sweep paces its actions: 5 a second keeps UpdateRecoveryPointLifecycle
+# (5/s), DescribeRecoveryPoint (15/s) and StartCopyJob within AWS Backup's
+# request rates (docs/AWS-BEHAVIOUR.md §5.2).
+SWEEP_SECONDS_PER_ACTION = 0.2
+LAG_VAULT = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
+BOOLEAN = ("true", "false")
 
 logger = logging.getLogger("backup_events")
 # Lambda sets this from ApplicationLogLevel; Python's logging has no TRACE.
@@ -45,8 +58,7 @@ LOG_LEVEL = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "INFO")
 logger.setLevel("DEBUG" if LOG_LEVEL == "TRACE" else LOG_LEVEL)
 
 
-def now():
-    """The current UTC time (the sandbox replaces this with its clock)."""
+def utc_now() -> datetime.datetime:
     return datetime.datetime.now(UTC)
 
 
@@ -54,78 +66,169 @@ class BadEvent(ValueError):
     """The event calls for an action but lacks what the action needs."""
 
 
-class LogRecord(dict):
+class SettingsError(ValueError):
+    """An environment variable has a value the function cannot use."""
+
+    def __init__(self, variable: str, value: str, fix: str) -> None:
+        super().__init__(f"{variable}={value!r}: {fix}")
+        self.variable, self.value, self.fix = variable, value, fix
+
+
+class SweepIncomplete(RuntimeError):
+    """Some sweep actions failed (each logged); raised after trying them all."""
+
+
+class LogRecord(dict):  # type: ignore[type-arg]
     """A log line. Lambda's JSON log format embeds a dict message as a JSON
     object (awslambdaric JsonFormatter); anywhere else str() gives one line
     of JSON. Responses go through json_safe, so datetimes print as ISO 8601."""
 
-    def __str__(self):
+    def __str__(self) -> str:
         return json.dumps(self, default=str)
 
 
-def log(level, log_type, event, **fields):
-    """One JSON object: type, event id, then the action's own fields."""
+def log(level: int, log_type: str, event: Event, **fields: Any) -> None:
+    """One JSON object: type, version, event id, then the action's own fields."""
     if logger.isEnabledFor(level):
         event_id = event.get("id") if isinstance(event, dict) else None
-        logger.log(level, LogRecord(type=log_type, event_id=event_id, **fields))
+        logger.log(level, LogRecord(type=log_type, version=VERSION,
+                                    event_id=event_id, **fields))
+
+
+def error_fields(error: BaseException) -> dict[str, Any]:
+    response = getattr(error, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return {"error": type(error).__name__, "aws_error_code": code, "message": str(error)}
+
+
+# --- Settings: read once, validated ------------------------------------------
+
+class Settings(NamedTuple):
+    backup_account_id: str
+    backup_region: str
+    backup_region_alternate: str
+    vault_name: str
+    copy_role_arn: str
+    new_delete_after_days: int = 7
+    enable_copy: bool = True
+    enable_shorten_retention: bool = True
+    backups_to_cover: str = "all"
+    catch_up_days: int = 7
+    # Issue 13: copy n's (DeleteAfterDays or 0 = inherit, cold days or 0);
+    # B's vaults' lock or air-gapped (min, max) retention, 0 = none.
+    retention: tuple[tuple[int, int], ...] = ((0, 0), (0, 0), (0, 0))
+    limits: tuple[int, int] = (0, 0)
+    air_gapped: bool = False
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> Settings:
+        """Settings from the variables the template sets (docs/CONTRACT.md);
+        the first bad one raises SettingsError naming it and the fix."""
+
+        def text(name: str, pattern: str, fix: str) -> str:
+            value = environ.get(name, "")
+            if not re.fullmatch(pattern, value):
+                raise SettingsError(name, value, fix)
+            return value
+
+        def number(name: str, default: int, low: int, high: int) -> int:
+            value = environ.get(name, str(default)).strip()
+            if not value.isdigit() or not low <= int(value) <= high:
+                raise SettingsError(name, value, f"set a whole number from {low} to {high}")
+            return int(value)
+
+        def choice(name: str, choices: tuple[str, ...]) -> str:
+            value = environ.get(name, choices[0]).strip().lower()  # any letter case
+            if value not in choices:
+                raise SettingsError(name, value, "set " + " or ".join(choices))
+            return value
+
+        region = r"[a-z]{2}(-[a-z]+)+-\d{1,2}"
+        return cls(
+            text("BACKUP_ACCOUNT_ID", r"\d{12}", "set the backup account's 12-digit ID"),
+            text("BACKUP_REGION", region, "set a region code such as us-west-2"),
+            text("BACKUP_REGION_ALTERNATE", region, "set a region code such as us-east-1"),
+            text("VAULT_NAME", r"[A-Za-z0-9_-]{2,50}", "set the watched vault's name"),
+            text("COPY_ROLE_ARN", r"arn:[a-z-]+:iam::\d{12}:role/\S+",
+                 "set the copy role's ARN (arn:aws:iam::ACCOUNT:role/NAME)"),
+            number("NEW_DELETE_AFTER_DAYS", 7, 1, MAXIMUM_DELETE_AFTER_DAYS),
+            choice("ENABLE_COPY", BOOLEAN) == "true",
+            choice("ENABLE_SHORTEN_RETENTION", BOOLEAN) == "true",
+            choice("BACKUPS_TO_COVER", ("all", "on-demand", "scheduled")),
+            number("CATCH_UP_DAYS", 7, 1, 365),
+            ((0, 0),) + tuple(day_pair(text(f"COPY{n}_RETENTION", r"inherit|"
+                              r"\d{1,5}(/\d{1,5})?", "set inherit, DAYS or DAYS/COLD")
+                              if f"COPY{n}_RETENTION" in environ else "") for n in (1, 2)),
+            day_pair(text("BACKUP_VAULT_RETENTION", r"none|\d{0,5}-\d{0,5}",
+                          "set none or MIN-MAX days")
+                     if "BACKUP_VAULT_RETENTION" in environ else ""),
+            choice("BACKUP_VAULT_TYPE", ("standard", "air-gapped")) != "standard")
+
+
+def day_pair(text: str) -> tuple[int, int]:
+    """"365/30" -> (365, 30); "-3650" -> (0, 3650); inherit, none -> (0, 0)"""
+    parts = re.split("[/-]", text) + [""]
+    return (int(parts[0] or 0) if parts[0].isdigit() else 0,
+            int(parts[1] or 0) if parts[1].isdigit() else 0)
 
 
 # --- AWS clients: one per process and region, created on first use --------
 
-_clients = {}
+@functools.lru_cache(maxsize=None)
+def kms_client(region: str) -> Any:
+    return boto3.client("kms", region_name=region)
 
 
-def backup_client(region):
+@functools.lru_cache(maxsize=None)
+def backup_client(region: str) -> Any:
     # 10 retries with backoff: a burst meets AWS Backup's rate limits (5 calls/s)
-    if region not in _clients:
-        _clients[region] = boto3.client("backup", region_name=region, config=(
-            botocore.config.Config(retries={"mode": "standard", "max_attempts": 10})))
-    return _clients[region]
-
-
-def kms_client(region):
-    if ("kms", region) not in _clients:
-        _clients[("kms", region)] = boto3.client("kms", region_name=region)
-    return _clients[("kms", region)]
+    return boto3.client("backup", region_name=region, config=botocore.config.Config(
+        retries={"mode": "standard", "max_attempts": 10}))
 
 
 # --- Pure decisions --------------------------------------------------------
 
 class Place:
-    """Where this function runs, from its own ARN (partition, account)."""
+    """Where this function runs, from its own ARN (partition, account), and
+    the settings it runs with."""
 
-    def __init__(self, partition, account, region):
+    def __init__(self, partition: str, account: str, region: str,
+                 settings: Settings) -> None:
         self.partition, self.account, self.region = partition, account, region
-        self.in_backup_account = account == BACKUP_ACCOUNT_ID
+        self.settings = settings
+        self.in_backup_account = account == settings.backup_account_id
+        self.watched_vault = self.vault_arn()
+        self.backup_vault = self.vault_arn(account=settings.backup_account_id)
 
     @classmethod
-    def of(cls, context):
+    def of(cls, context: Any, settings: Settings) -> Place:
         arn = context.invoked_function_arn.split(":")
-        return cls(arn[1], arn[4], os.environ.get("AWS_REGION", arn[3]))
+        return cls(arn[1], arn[4], os.environ.get("AWS_REGION", arn[3]), settings)
 
-    def vault_arn(self, region=None, account=None):
+    def vault_arn(self, region: str | None = None, account: str | None = None) -> str:
         return (f"arn:{self.partition}:backup:{region or self.region}:"
-                f"{account or self.account}:backup-vault:{VAULT_NAME}")
+                f"{account or self.account}:backup-vault:{self.settings.vault_name}")
 
 
-class Action:
-    def __init__(self, name, reason, arguments=None):
-        self.name, self.reason, self.arguments = name, reason, arguments
+class Action(NamedTuple):
+    name: str
+    reason: str
+    arguments: dict[str, Any] | None = None
 
 
-def ignore(reason):
+def ignore(reason: str) -> Action:
     return Action("ignore", reason)
 
 
-def backup_region_for(region):
+def backup_region_for(region: str, settings: Settings) -> str:
     """Copy 2 goes to the backup region, or to the alternate from there."""
-    if region == BACKUP_REGION:
-        return BACKUP_REGION_ALTERNATE
-    return BACKUP_REGION
+    if region == settings.backup_region:
+        return settings.backup_region_alternate
+    return settings.backup_region
 
 
-def idempotency_token(source_recovery_point_arn, destination_vault_arn,
-                      attempt=0):
+def idempotency_token(source_recovery_point_arn: str, destination_vault_arn: str,
+                      attempt: int = 0) -> str:
     """Same copy, same token: a duplicate delivery starts no second job.
     32 hex characters, whatever the lengths of the ARNs."""
     name = f"{source_recovery_point_arn} {destination_vault_arn}"
@@ -134,40 +237,61 @@ def idempotency_token(source_recovery_point_arn, destination_vault_arn,
     return hashlib.sha256(name.encode()).hexdigest()[:32]
 
 
-def copy_arguments(recovery_point_arn, destination_vault_arn, attempt=0):
+def copy_arguments(place: Place, recovery_point_arn: str, destination_vault_arn: str,
+                   attempt: int = 0) -> dict[str, Any]:
     return {
         "RecoveryPointArn": recovery_point_arn,
-        "SourceBackupVaultName": VAULT_NAME,
+        "SourceBackupVaultName": place.settings.vault_name,
         "DestinationBackupVaultArn": destination_vault_arn,
-        "IamRoleArn": COPY_ROLE_ARN,
+        "IamRoleArn": place.settings.copy_role_arn,
         "IdempotencyToken": idempotency_token(
             recovery_point_arn, destination_vault_arn, attempt),
     }
 
 
-def is_plan_created(detail):
-    # Documented samples: plan-created jobs carry createdBy.backupPlanArn,
-    # on-demand jobs have no createdBy (aws-facts 1.7).
-    return bool((detail.get("createdBy") or {}).get("backupPlanArn"))
+def plan_of(created_by: Any) -> Any:
+    """The backup plan ARN in a CreatedBy (API) or createdBy (event) object.
+    Plan-created backups carry it, on-demand ones don't (docs/AWS-BEHAVIOUR.md §1.3, §1.7)."""
+    if not isinstance(created_by, dict):
+        return None
+    return created_by.get("BackupPlanArn") or created_by.get("backupPlanArn")
 
 
-def is_covered(detail):
-    if BACKUPS_TO_COVER == "on-demand":
-        return not is_plan_created(detail)
-    if BACKUPS_TO_COVER == "scheduled":
-        return is_plan_created(detail)
+def not_covered(settings: Settings) -> str:
+    return f"original not covered (BACKUPS_TO_COVER={settings.backups_to_cover})"
+
+
+def is_covered(original_created_by: Any, settings: Settings) -> bool:
+    """BackupsToCover, decided on the ORIGINAL recovery point's own CreatedBy."""
+    if settings.backups_to_cover == "on-demand":
+        return not plan_of(original_created_by)
+    if settings.backups_to_cover == "scheduled":
+        return bool(plan_of(original_created_by))
     return True
 
 
-def first_resource(event):
-    # The recovery point ARN is only in resources[0] (aws-facts 1.3, 1.4).
+S3_PERIODIC_ID = re.compile(r"-\d{14}-[^-:/]+$")
+
+
+def is_continuous(arn: str, resource_type: Any) -> bool:
+    """Continuous (point-in-time) recovery points: ":continuous:" in the ARN
+    (RDS and others), or an S3 recovery point whose ID has no 14-digit
+    timestamp (S3 periodic: bucket-YYYYMMDDhhmmss-suffix) (docs/AWS-BEHAVIOUR.md §2.1, §15)."""
+    if ":continuous:" in arn:
+        return True
+    return (resource_type == "S3" and ":recovery-point:" in arn
+            and not S3_PERIODIC_ID.search(arn))
+
+
+def first_resource(event: Event) -> str:
+    # The recovery point ARN is only in resources[0] (docs/AWS-BEHAVIOUR.md §1.3, §1.4).
     resources = event.get("resources")
     if not resources or not isinstance(resources[0], str) or not resources[0]:
         raise BadEvent("event has no resources[0] (recovery point ARN)")
     return resources[0]
 
 
-def decide(event, place):
+def decide(event: Event, place: Place) -> Action:
     """What to do with an event, as an Action (no AWS call here)."""
     if not isinstance(event, dict) or not isinstance(event.get("detail"), dict):
         raise BadEvent("not an EventBridge event: no detail object")
@@ -181,86 +305,114 @@ def decide(event, place):
     return ignore(f"not an event this function handles: {kind}")
 
 
-def decide_backup_job(event, place):
-    detail = event["detail"]
+def decide_backup_job(event: Event, place: Place) -> Action:
+    detail, settings = event["detail"], place.settings
     if detail.get("state") != "COMPLETED":
         return ignore(f"backup job state {detail.get('state')}")
-    if place.in_backup_account or not ENABLE_COPY:
+    if place.in_backup_account or not settings.enable_copy:
         return ignore("copying from this account is off")
-    if detail.get("backupVaultArn") != place.vault_arn():
+    if detail.get("vaultType", "BACKUP_VAULT") != "BACKUP_VAULT":
+        # Written straight into a LAG vault (or its temporary snapshot):
+        # AWS Backup manages those copies itself (docs/AWS-BEHAVIOUR.md §15).
+        return ignore("backup for a logically air-gapped vault")
+    if detail.get("backupVaultArn") != place.watched_vault:
         return ignore("backup in another vault")
-    if not is_covered(detail):
-        return ignore(f"backup not covered (BACKUPS_TO_COVER={BACKUPS_TO_COVER})")
+    if detail.get("parentJobId"):
+        # Copying the composite (parent) copies its nested backups
+        # (docs/AWS-BEHAVIOUR.md §15).
+        return ignore("part of a composite backup: copied with its parent")
+    arn = first_resource(event)
+    if is_continuous(arn, detail.get("resourceType")):
+        # StartCopyJob refuses continuous backups (docs/AWS-BEHAVIOUR.md §3.1, §15).
+        return ignore("continuous backup: AWS copies it only by a plan's copy action")
+    # The backup job made this recovery point: its createdBy is the original's.
+    if not is_covered(detail.get("createdBy"), settings):
+        return ignore(not_covered(settings))
     return Action("copy_to_backup_account", "backup completed", copy_arguments(
-        first_resource(event),
-        place.vault_arn(account=BACKUP_ACCOUNT_ID)))
+        place, arn, place.backup_vault))
 
 
-def decide_copy_job(event, place):
-    detail = event["detail"]
+def decide_copy_job(event: Event, place: Place) -> Action:
+    detail, settings = event["detail"], place.settings
     if detail.get("state") != "COMPLETED":
         return ignore(f"copy job state {detail.get('state')}")
-    if detail.get("destinationBackupVaultArn") != place.vault_arn(
-            account=BACKUP_ACCOUNT_ID):
+    if detail.get("destinationBackupVaultArn") != place.backup_vault:
         return ignore("copy not to the backup account's vault in this region")
+    if plan_of(detail.get("createdBy")) or detail.get("createdByBackupJobId"):
+        # A plan's copy action (or AWS's own copy for a LAG vault) made it:
+        # the plan decides its retention and its copies, not us.
+        return ignore("copy made by a backup plan, not by this function")
     copy = detail.get("destinationRecoveryPointArn")
     if place.in_backup_account:
-        if not ENABLE_COPY:
+        if not settings.enable_copy:
             return ignore("copying is off")
-        # Act only on a recovery point in our own vault, here (DESIGN 2).
+        if detail.get("parentJobId"):
+            return ignore("part of a composite copy: copied with its parent")
+        # Act only on a recovery point in our own vault, here.
         if not isinstance(copy, str) or copy.split(":")[3:4] != [place.region]:
             raise BadEvent("destinationRecoveryPointArn is not a recovery "
                            "point in this region")
         return Action("copy_to_backup_region", "copy 1 completed", copy_arguments(
-            copy, place.vault_arn(region=backup_region_for(place.region))))
-    if detail.get("sourceBackupVaultArn") != place.vault_arn():
+            place, copy, place.vault_arn(region=backup_region_for(place.region, settings))))
+    if detail.get("sourceBackupVaultArn") != place.watched_vault:
         return ignore("copy from another vault")
-    if not ENABLE_SHORTEN_RETENTION:
+    if not settings.enable_shorten_retention:
         return ignore("shortening retention is off")
     if not isinstance(copy, str) or not copy:
         # Safety: shorten only once the cross-account copy surely exists.
         raise BadEvent("COMPLETED copy without destinationRecoveryPointArn")
     return Action("shorten_retention", "cross-account copy completed", {
-        "BackupVaultName": VAULT_NAME, "RecoveryPointArn": first_resource(event)})
+        "BackupVaultName": settings.vault_name, "RecoveryPointArn": first_resource(event)})
 
 
-def whole_days_old(created, at):
+def whole_days_old(created: datetime.datetime, at: datetime.datetime) -> int:
     """Age in UTC whole days at `at`; the creation day counts as day 1."""
     return (at.astimezone(UTC).date() - created.astimezone(UTC).date()).days + 1
 
 
-def is_set(days):
+def is_set(days: Any) -> bool:
     return days is not None and days >= 0
 
 
-def new_lifecycle(recovery_point, at, new_delete_after_days, lock_minimum_days):
+def keeps_cold_transition(recovery_point: dict[str, Any], at: datetime.datetime) -> bool:
+    """A backup that is cold, or whose transition is due within the margin
+    (it may be under way), keeps its cold setting and the 90 days (docs/AWS-BEHAVIOUR.md §16)."""
+    cold = (recovery_point.get("Lifecycle") or {}).get("MoveToColdStorageAfterDays")
+    if cold is None or cold < 0:
+        return False
+    due = recovery_point["CreationDate"] + datetime.timedelta(days=cold)
+    return (recovery_point.get("StorageClass") == "COLD"
+            or due - at <= COLD_TRANSITION_MARGIN)
+
+
+def new_lifecycle(recovery_point: dict[str, Any], at: datetime.datetime,
+                  new_delete_after_days: int, lock_minimum_days: int | None
+                  ) -> tuple[dict[str, Any] | None, str]:
     """The lifecycle that shortens retention safely at `at`, or (None, why not).
 
-    new DeleteAfterDays = max(age, NewDeleteAfterDays, 1, cold storage minimum,
-    vault lock minimum) + 1 day of margin, and never longer than now.
+    new DeleteAfterDays = max(age, NewDeleteAfterDays, 1, vault lock minimum,
+    cold + 90 if the cold transition is kept) + 1 day of margin, never longer
+    than now. A WARM backup's transition not due within the margin is
+    cancelled: the update replaces the whole lifecycle, so leaving
+    MoveToColdStorageAfterDays out cancels it (docs/AWS-BEHAVIOUR.md §3.2, §16).
     """
     if (recovery_point.get("StorageClass") == "DELETED"
             or recovery_point.get("Status") in ("DELETING", "EXPIRED")):
         return None, "recovery point deleted or being deleted"
-    if ":continuous:" in recovery_point["RecoveryPointArn"]:
+    if is_continuous(recovery_point["RecoveryPointArn"], recovery_point.get("ResourceType")):
         # UpdateRecoveryPointLifecycle does not support continuous backups.
         return None, "continuous backup"
     current = recovery_point.get("Lifecycle") or {}
     floor = max(whole_days_old(recovery_point["CreationDate"], at),
                 new_delete_after_days, 1, lock_minimum_days or 0)
-    lifecycle = {}
-    cold = current.get("MoveToColdStorageAfterDays")
-    if is_set(cold) and (recovery_point.get("StorageClass") == "COLD"
-                         or cold < floor + 1):
-        # Cold (or cold before the new deletion day): the cold setting can't
-        # change once cold, and a cold backup is kept 90 days.
+    lifecycle: dict[str, Any] = {}
+    if keeps_cold_transition(recovery_point, at):
+        cold = current["MoveToColdStorageAfterDays"]
         floor = max(floor, cold + COLD_STORAGE_MINIMUM_DAYS)
         lifecycle["MoveToColdStorageAfterDays"] = cold
         if "OptInToArchiveForSupportedResources" in current:
             lifecycle["OptInToArchiveForSupportedResources"] = current[
                 "OptInToArchiveForSupportedResources"]
-    # else: a transition that would come after deletion is dropped; the update
-    # replaces the whole lifecycle, so leaving it out cancels it.
     lifecycle["DeleteAfterDays"] = floor + 1
     if is_set(current.get("DeleteAfterDays")) and (
             lifecycle["DeleteAfterDays"] >= current["DeleteAfterDays"]):
@@ -270,24 +422,109 @@ def new_lifecycle(recovery_point, at, new_delete_after_days, lock_minimum_days):
     return lifecycle, "shorten retention"
 
 
+def json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()
+                if key != "ResponseMetadata"}
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return value
+
+
+# --- Catch-up sweep: pure parts ----------------------------------------------
+
+def sweep_destination(place: Place) -> str:
+    if place.in_backup_account:
+        return place.vault_arn(region=backup_region_for(place.region, place.settings))
+    return place.backup_vault
+
+
+def is_ours_to_copy(point: dict[str, Any], place: Place) -> bool:
+    """R copies its covered originals; B copies copies 1 (same region, other
+    account) whose CreatedBy (the original's, copied with it) is covered.
+
+    SourceBackupVaultArn is empty for an original (docs/AWS-BEHAVIOUR.md §3.3); requiring copy 1's
+    source to be in this region keeps copies 2 from being re-copied.
+    """
+    if not is_covered(point.get("CreatedBy"), place.settings):
+        return False
+    source = point.get("SourceBackupVaultArn")
+    if not place.in_backup_account:
+        # In R, a backup AWS keeps in a LAG vault is AWS's to manage (§15);
+        # B's vault may be a LAG vault: its copies 1 still get copy 2.
+        return not source and point.get("VaultType", "BACKUP_VAULT") == "BACKUP_VAULT"
+    parts = (source or "").split(":")
+    return len(parts) > 4 and parts[3] == place.region and parts[4] != place.account
+
+
+def fix_for(code: Any) -> str:
+    """What to do about a failed sweep action, in one line."""
+    return {"AccessDeniedException": "check the role, the vault access policy and the key policy",
+            "ThrottlingException": "none: AWS was busy; the next sweep retries it",
+            "InvalidParameterValueException": "AWS refuses this recovery point: see the message",
+            "ResourceNotFoundException": "none if it was deleted; else check the vault",
+            }.get(code, "see the message; the next sweep retries it")
+
+
+def sweep_actions(points: list[dict[str, Any]], copy_job_states: dict[str, list[str]],
+                  place: Place, at: datetime.datetime) -> list[Action]:
+    """Pure: what the sweep must start or apply, given what exists at `at`.
+
+    copy_job_states maps a source recovery point ARN to the states of our
+    copy jobs to this sweep's destination. A listed recovery point carries
+    its lifecycle, so only those whose retention still needs shortening cost
+    a DescribeRecoveryPoint.
+    """
+    settings = place.settings
+    destination = sweep_destination(place)
+    actions = []
+    for point in points:
+        arn = point["RecoveryPointArn"]
+        if point.get("Status") not in ("COMPLETED", "AVAILABLE") or (
+                is_continuous(arn, point.get("ResourceType"))
+                or not is_ours_to_copy(point, place)):
+            continue
+        states = copy_job_states.get(arn, [])
+        if "COMPLETED" in states:
+            if (not place.in_backup_account and settings.enable_shorten_retention
+                    and new_lifecycle(point, at, settings.new_delete_after_days, 0)[0]):
+                actions.append(Action("shorten_retention", "copy exists", {
+                    "BackupVaultName": settings.vault_name, "RecoveryPointArn": arn}))
+        elif (settings.enable_copy and not {"CREATED", "RUNNING"} & set(states)
+              and not point.get("ParentRecoveryPointArn")):
+            # A nested point is copied with its composite parent
+            # (docs/AWS-BEHAVIOUR.md §15). A failed copy is retried under a new
+            # token: AWS answers a reused token with "success, no action" (§3.1).
+            actions.append(Action("copy", "copy missing", copy_arguments(
+                place, arn, destination, attempt=len(states))))
+    return actions
+
+
+def sweep_inputs(place: Place, client: Any, at: datetime.datetime
+                 ) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """What exists: the watched vault's recovery points of the last
+    CATCH_UP_DAYS days, and the states of our copy jobs to the sweep's
+    destination (a plan's copy jobs are not ours)."""
+    since = at - datetime.timedelta(days=place.settings.catch_up_days)
+    states: dict[str, list[str]] = {}
+    for page in client.get_paginator("list_copy_jobs").paginate(
+            ByDestinationVaultArn=sweep_destination(place), ByCreatedAfter=since):
+        for job in page.get("CopyJobs", []):
+            if not plan_of(job.get("CreatedBy")):
+                states.setdefault(job["SourceRecoveryPointArn"], []).append(job["State"])
+    points = [point for page in client.get_paginator(
+        "list_recovery_points_by_backup_vault").paginate(
+            BackupVaultName=place.settings.vault_name, ByCreatedAfter=since)
+        for point in page.get("RecoveryPoints", [])]
+    return points, states
+
+
 # --- Destinations (issue 13): copies' retention, air-gapped, keys ---------
-# Pure rules, applied by plan_copy to copy 1 (R), copy 2 (B) and the sweep.
 
 class CopyRefused(ValueError):
     """A copy AWS would refuse: why, then the fix."""
 
 
-def day_pair(name, separator):
-    """"365/30" -> (365, 30); "-3650" -> (0, 3650); inherit, none -> (0, 0)"""
-    text = os.environ.get(name, "").replace(separator, " ", 1).split(" ")
-    return tuple(int(p) if p.isdigit() else 0 for p in (text + [""])[:2])
-
-
-# Copy n: (DeleteAfterDays or 0 = inherit, MoveToColdStorageAfterDays or 0)
-RETENTION = {n: day_pair(f"COPY{n}_RETENTION", "/") for n in (1, 2)}
-# B's vaults' lock or air-gapped (MinRetentionDays, MaxRetentionDays); 0 = none
-LIMITS = day_pair("BACKUP_VAULT_RETENTION", "-")
-AIR_GAPPED = os.environ.get("BACKUP_VAULT_TYPE") == "air-gapped"
 # docs/AWS-BEHAVIOUR.md §16.2: copies that can go cold; §15.3: the types an
 # air-gapped vault takes (documented ones), and not across regions.
 COLD_TYPES = {"EFS", "DynamoDB", "Timestream", "VirtualMachine",
@@ -302,7 +539,9 @@ AWS_MANAGED_KEY = ("{} backups keep the resource's key, and an AWS managed "
                    "key can't leave its account. " + KEY_FIX)
 
 
-def copy_lifecycle(source, resource_type, copy, retention, limits, age=1):
+def copy_lifecycle(source: Any, resource_type: Any, copy: int,
+                   retention: tuple[int, int], limits: tuple[int, int],
+                   age: int = 1) -> tuple[dict[str, int] | None, str | None]:
     """(Lifecycle, or None: inherit `source`'s; refusal or None). A copy
     keeps the source's creation date; a locked or air-gapped vault fails
     copies kept under its minimum or over its maximum (§17.3)."""
@@ -331,7 +570,7 @@ def copy_lifecycle(source, resource_type, copy, retention, limits, age=1):
     return lifecycle, None
 
 
-def air_gap_refusal(resource_type, copy, air_gapped):
+def air_gap_refusal(resource_type: Any, copy: int, air_gapped: bool) -> str | None:
     """Why AWS can't copy this type into air-gapped vaults, or None (§15.3)."""
     if not air_gapped:
         return None
@@ -345,7 +584,7 @@ def air_gap_refusal(resource_type, copy, air_gapped):
     return None
 
 
-def key_refusal(point, key_manager):
+def key_refusal(point: dict[str, Any], key_manager: Any) -> str | None:
     """Why copy 1 (cross-account) fails for the source's key, or None: types
     not fully managed keep their resource's key (§2.2, §4.3)."""
     if point["RecoveryPointArn"].split(":")[2] == "backup" or (
@@ -354,215 +593,200 @@ def key_refusal(point, key_manager):
     return AWS_MANAGED_KEY.format(point.get("ResourceType"))
 
 
-_key_managers = {}
+# --- The function: AWS calls, thin -------------------------------------------
 
+class BackupEvents:
+    """The Lambda handler: call it with (event, context)."""
 
-def key_manager(place, key_arn):
-    """AWS or CUSTOMER; None: no key, another account's (never AWS managed)
-    or not readable (AWS decides)."""
-    if not key_arn or key_arn.split(":")[4] != place.account:
-        return None
-    if ":alias/aws/" in key_arn:
-        return "AWS"
-    if key_arn not in _key_managers:
+    def __init__(self, settings: Settings, clients: Callable[[str], Any] = backup_client,
+                 clock: Clock = utc_now, sleep: Callable[[float], Any] = time.sleep,
+                 kms_clients: Callable[[str], Any] = kms_client) -> None:
+        self.settings, self.clients, self.clock, self.sleep = settings, clients, clock, sleep
+        self.kms_clients, self.key_managers = kms_clients, {}  # type: ignore[var-annotated]
+        self.lock_minimum: dict[str, tuple[datetime.datetime, int | None]] = {}
+        self.places: dict[str, Place] = {}  # by function ARN: parsed once
+        self.handlers: dict[str, Callable[[Place, Any, Event], dict[str, Any]]] = {
+            "copy_to_backup_account": self.copy,
+            # Copy 2: copy 1 exists only because R found its original covered
+            # (the copy-job event says nothing of the original; reading copy 1
+            # would need DescribeRecoveryPoint in B): it follows copy 1.
+            "copy_to_backup_region": self.copy,
+            "shorten_retention": self.shorten,
+            "sweep": self.sweep,
+        }
+
+    def __call__(self, event: Event, context: Any) -> dict[str, Any]:
         try:
-            _key_managers[key_arn] = kms_client(place.region).describe_key(
-                KeyId=key_arn)["KeyMetadata"].get("KeyManager")
-        except botocore.exceptions.ClientError:
+            place = self.places.get(context.invoked_function_arn)
+            if place is None:
+                place = self.places[context.invoked_function_arn] = Place.of(
+                    context, self.settings)
+            action = decide(event, place)
+            if action.name == "ignore":
+                log(logging.INFO, "ignored", event, reason=action.reason)
+                return {"action": "ignore", "reason": action.reason}
+            log(logging.DEBUG, "decision", event, action=action.name,
+                reason=action.reason, arguments=action.arguments)
+            handler = self.handlers.get(action.name)
+            if handler is None:
+                raise ValueError(f"no handler for action {action.name!r}")
+            # Only JSON-safe values: Lambda must serialise what we return.
+            return dict(handler(place, action.arguments, event), action=action.name)
+        except Exception as error:
+            # One ERROR line, then raise: Lambda retries, then the on-failure
+            # destination records the event in the error queue.
+            log(logging.ERROR, "error", event, **error_fields(error),
+                event_detail_type=event.get("detail-type")
+                if isinstance(event, dict) else None)
+            raise
+
+    def key_manager(self, place: Place, key_arn: Any) -> Any:
+        """AWS or CUSTOMER; None: no key, another account's (never AWS
+        managed) or not readable (AWS decides). Read once per key."""
+        if not key_arn or key_arn.split(":")[4] != place.account:
             return None
-    return _key_managers[key_arn]
+        if ":alias/aws/" in key_arn:
+            return "AWS"
+        if key_arn not in self.key_managers:
+            try:
+                self.key_managers[key_arn] = self.kms_clients(place.region).describe_key(
+                    KeyId=key_arn)["KeyMetadata"].get("KeyManager")
+            except botocore.exceptions.ClientError:
+                return None
+        return self.key_managers[key_arn]
+
+    def plan_copy(self, place: Place, arguments: dict[str, Any], resource_type: Any,
+                  point: Any = None) -> dict[str, Any]:
+        """StartCopyJob's arguments with the copy's Lifecycle, or CopyRefused.
+        R reads the source (a type not fully managed, or inheriting into
+        limits); B never does: copy 1 passed R's checks, the event names the type."""
+        settings, copy = place.settings, 2 if place.in_backup_account else 1
+        arn = arguments["RecoveryPointArn"]
+        if point is None and copy == 1 and (
+                arn.split(":")[2] != "backup" or (settings.air_gapped and not resource_type)
+                or (not settings.retention[1][0] and any(settings.limits))):
+            point = self.clients(place.region).describe_recovery_point(
+                BackupVaultName=settings.vault_name, RecoveryPointArn=arn)
+        known, point = point is not None, point or {"RecoveryPointArn": arn}
+        resource_type = point.get("ResourceType") or resource_type
+        refusal = air_gap_refusal(resource_type, copy, settings.air_gapped) or (
+            copy == 1 and key_refusal(point, self.key_manager(place, point.get("EncryptionKeyArn"))))
+        lifecycle = None
+        if not refusal and (known or settings.retention[copy][0]):
+            lifecycle, refusal = copy_lifecycle(
+                point.get("Lifecycle"), resource_type, copy, settings.retention[copy],
+                settings.limits, whole_days_old(point.get("CreationDate", self.clock()), self.clock()))
+        if refusal:
+            raise CopyRefused(f"copy {copy} of {arn} not started: {refusal}")
+        return dict(arguments, Lifecycle=lifecycle) if lifecycle else arguments
+
+    def start_copy(self, place: Place, arguments: dict[str, Any], event: Event,
+                   point: Any = None) -> Any:
+        detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+        arguments = self.plan_copy(place, arguments, detail.get("resourceType"), point)
+        response = self.clients(place.region).start_copy_job(**arguments)
+        # A replayed token's answer may omit CopyJobId (docs/AWS-BEHAVIOUR.md §3.1): the log line
+        # shows the response as it came; the id is then None.
+        log(logging.INFO, "aws_call", event, call="StartCopyJob", request=arguments,
+            response=json_safe(response))
+        return response.get("CopyJobId")
+
+    def copy(self, place: Place, arguments: Any, event: Event) -> dict[str, Any]:
+        return {"copy_job_id": self.start_copy(place, arguments, event)}
+
+    def vault_lock_minimum_days(self, place: Place, client: Any) -> int | None:
+        """The watched vault's lock (or LAG) minimum, re-read every 5 minutes."""
+        now = self.clock()
+        read_at, minimum = self.lock_minimum.get(place.region, (None, None))
+        if read_at is None or now - read_at > VAULT_LOCK_MAX_AGE:
+            vault = client.describe_backup_vault(BackupVaultName=place.settings.vault_name)
+            minimum = vault.get("MinRetentionDays")
+            self.lock_minimum[place.region] = (now, minimum)
+        return minimum
+
+    def shorten_retention(self, place: Place, arguments: dict[str, Any], event: Event
+                          ) -> dict[str, Any] | None:
+        client = self.clients(place.region)
+        point = client.describe_recovery_point(**arguments)
+        lifecycle, reason = None, not_covered(place.settings)
+        if is_covered(point.get("CreatedBy"), place.settings):
+            lifecycle, reason = new_lifecycle(
+                point, self.clock(), place.settings.new_delete_after_days,
+                self.vault_lock_minimum_days(place, client))
+        if lifecycle is None:
+            log(logging.INFO, "no_change", event, action="shorten_retention",
+                reason=reason, recovery_point=arguments["RecoveryPointArn"],
+                lifecycle=point.get("Lifecycle"))
+            return None
+        request = dict(arguments, Lifecycle=lifecycle)
+        response = client.update_recovery_point_lifecycle(**request)
+        log(logging.INFO, "aws_call", event, call="UpdateRecoveryPointLifecycle",
+            request=request, previous=point.get("Lifecycle"), response=json_safe(response))
+        return lifecycle
+
+    def shorten(self, place: Place, arguments: Any, event: Event) -> dict[str, Any]:
+        return {"lifecycle": self.shorten_retention(place, arguments, event)}
+
+    def sweep(self, place: Place, arguments: Any, event: Event) -> dict[str, Any]:
+        """Redo what lost events left undone in the last CATCH_UP_DAYS days.
+
+        AWS Backup events are best effort (docs/AWS-BEHAVIOUR.md §1.1). Every
+        action is tried, paced within AWS's rates; each failure is one ERROR line with its fix; if any
+        failed, raise at the end so Lambda retries. A retry redoes nothing that
+        succeeded: copies reuse their token, shortening never lengthens.
+        """
+        at = self.clock()
+        points, states = sweep_inputs(place, self.clients(place.region), at)
+        listed = {point["RecoveryPointArn"]: point for point in points}
+        actions = sweep_actions(points, states, place, at)
+        done = {"recovery_points": len(points), "copies_started": 0,
+                "retention_checked": 0, "failed": 0}
+        for number, action in enumerate(actions):
+            if number:
+                self.sleep(SWEEP_SECONDS_PER_ACTION)
+            assert action.arguments is not None
+            try:
+                if action.name == "copy":
+                    self.start_copy(place, action.arguments, event,
+                                    listed[action.arguments["RecoveryPointArn"]])
+                    done["copies_started"] += 1
+                else:
+                    self.shorten_retention(place, action.arguments, event)
+                    done["retention_checked"] += 1
+            except Exception as error:  # each failure logged, then the next one
+                done["failed"] += 1
+                fields = error_fields(error)
+                log(logging.ERROR, "sweep_action_failed", event, action=action.name,
+                    recovery_point=action.arguments["RecoveryPointArn"],
+                    fix=fix_for(fields["aws_error_code"]), **fields)
+        log(logging.INFO, "sweep", event, result=done)
+        if done["failed"]:
+            raise SweepIncomplete(f"{done['failed']} of {len(actions)} sweep actions "
+                                  "failed (see the ERROR lines before); the rest are done")
+        return done
 
 
-def plan_copy(place, arguments, resource_type=None, point=None):
-    """StartCopyJob's arguments with the copy's Lifecycle, or CopyRefused.
-    R reads the source (type not fully managed, or inheriting into limits);
-    B never does: copy 1 passed R's check, and the event names its type."""
-    copy = 2 if place.in_backup_account else 1
-    arn = arguments["RecoveryPointArn"]
-    if point is None and copy == 1 and (
-            arn.split(":")[2] != "backup" or (AIR_GAPPED and not resource_type)
-            or (not RETENTION[1][0] and any(LIMITS))):
-        point = backup_client(place.region).describe_recovery_point(
-            BackupVaultName=VAULT_NAME, RecoveryPointArn=arn)
-    known, point = point is not None, point or {"RecoveryPointArn": arn}
-    resource_type = point.get("ResourceType") or resource_type
-    refusal = air_gap_refusal(resource_type, copy, AIR_GAPPED) or (
-        copy == 1 and key_refusal(point, key_manager(
-            place, point.get("EncryptionKeyArn"))))
-    lifecycle = None
-    if not refusal and (known or RETENTION[copy][0]):
-        lifecycle, refusal = copy_lifecycle(
-            point.get("Lifecycle"), resource_type, copy, RETENTION[copy],
-            LIMITS, whole_days_old(point.get("CreationDate", now()), now()))
-    if refusal:
-        raise CopyRefused(f"copy {copy} of {arn} not started: {refusal}")
-    return dict(arguments, Lifecycle=lifecycle) if lifecycle else arguments
-
-# --- AWS calls, thin -------------------------------------------------------
-
-_vault_lock_minimum = {}
-
-
-def vault_lock_minimum_days(client):
-    """The watched vault's lock minimum; a lock only tightens, read once."""
-    if VAULT_NAME not in _vault_lock_minimum:
-        vault = client.describe_backup_vault(BackupVaultName=VAULT_NAME)
-        _vault_lock_minimum[VAULT_NAME] = vault.get("MinRetentionDays")
-    return _vault_lock_minimum[VAULT_NAME]
-
-
-def start_copy(place, arguments, event, point=None):
-    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
-    arguments = plan_copy(place, arguments, detail.get("resourceType"), point)
-    response = backup_client(place.region).start_copy_job(**arguments)
-    log(logging.INFO, "aws_call", event, call="StartCopyJob",
-        request=arguments, response=json_safe(response))
-    return response
-
-
-def shorten_retention(place, arguments, event):
-    client = backup_client(place.region)
-    recovery_point = client.describe_recovery_point(**arguments)
-    lifecycle, reason = new_lifecycle(
-        recovery_point, now(), NEW_DELETE_AFTER_DAYS,
-        vault_lock_minimum_days(client))
-    if lifecycle is None:
-        log(logging.INFO, "no_change", event, action="shorten_retention",
-            reason=reason, recovery_point=arguments["RecoveryPointArn"],
-            lifecycle=recovery_point.get("Lifecycle"))
-        return None
-    request = dict(arguments, Lifecycle=lifecycle)
-    response = client.update_recovery_point_lifecycle(**request)
-    log(logging.INFO, "aws_call", event, call="UpdateRecoveryPointLifecycle",
-        request=request, previous=recovery_point.get("Lifecycle"),
-        response=json_safe(response))
-    return lifecycle
-
-
-def json_safe(value):
-    if isinstance(value, dict):
-        return {key: json_safe(item) for key, item in value.items()
-                if key != "ResponseMetadata"}
-    if isinstance(value, datetime.datetime):
-        return value.isoformat()
-    return value
-
-
-# --- Catch-up sweep --------------------------------------------------------
-
-def sweep_destination(place):
-    if place.in_backup_account:
-        return place.vault_arn(region=backup_region_for(place.region))
-    return place.vault_arn(account=BACKUP_ACCOUNT_ID)
-
-
-def is_ours_to_copy(point, place):
-    """R copies its originals; B copies copies 1 (same region, other account).
-
-    SourceBackupVaultArn is empty for an original (aws-facts 3.3); requiring
-    copy 1's source to be in this region keeps copies 2 from being re-copied.
-    """
-    source = point.get("SourceBackupVaultArn")
-    if not place.in_backup_account:
-        return not source and is_covered({"createdBy": {"backupPlanArn": (
-            point.get("CreatedBy") or {}).get("BackupPlanArn")}})
-    parts = (source or "").split(":")
-    return len(parts) > 4 and parts[3] == place.region and parts[4] != place.account
-
-
-def sweep_actions(points, copy_job_states, place, at):
-    """Pure: what the sweep must start or apply, given what exists at `at`.
-
-    copy_job_states maps a source recovery point ARN to the states of its
-    copy jobs to this sweep's destination. A listed recovery point carries
-    its lifecycle, so only those whose retention still needs shortening cost
-    a DescribeRecoveryPoint: the sweep stays within AWS's 15 calls/s.
-    """
-    destination = sweep_destination(place)
-    actions = []
-    for point in points:
-        arn = point["RecoveryPointArn"]
-        if point.get("Status") not in ("COMPLETED", "AVAILABLE") or (
-                ":continuous:" in arn or not is_ours_to_copy(point, place)):
-            continue
-        states = copy_job_states.get(arn, [])
-        if "COMPLETED" in states:
-            if (not place.in_backup_account and ENABLE_SHORTEN_RETENTION
-                    and new_lifecycle(point, at, NEW_DELETE_AFTER_DAYS, 0)[0]):
-                actions.append(Action("shorten_retention", "copy exists", {
-                    "BackupVaultName": VAULT_NAME, "RecoveryPointArn": arn}))
-        elif ENABLE_COPY and not {"CREATED", "RUNNING"} & set(states):
-            # A failed copy is retried under a new token: AWS answers a reused
-            # token with "success, no action" (aws-facts 3.1).
-            actions.append(Action("copy", "copy missing", copy_arguments(
-                arn, destination, attempt=len(states))))
-    return actions
-
-
-def sweep_inputs(place, client):
-    """What exists: the watched vault's recovery points of the last
-    CATCH_UP_DAYS days, and the states of copy jobs to the sweep's destination."""
-    since = now() - datetime.timedelta(days=CATCH_UP_DAYS)
-    states = {}
-    for page in client.get_paginator("list_copy_jobs").paginate(
-            ByDestinationVaultArn=sweep_destination(place), ByCreatedAfter=since):
-        for job in page.get("CopyJobs", []):
-            states.setdefault(job["SourceRecoveryPointArn"], []).append(
-                job["State"])
-    points = [point for page in client.get_paginator(
-        "list_recovery_points_by_backup_vault").paginate(
-            BackupVaultName=VAULT_NAME, ByCreatedAfter=since)
-        for point in page.get("RecoveryPoints", [])]
-    return points, states
-
-
-def sweep(place, event):
-    """Redo what lost events left undone in the last CATCH_UP_DAYS days.
-
-    AWS Backup events are best effort (aws-facts 1.1). Every step is
-    idempotent: copies reuse their token, shortening never lengthens.
-    """
-    points, states = sweep_inputs(place, backup_client(place.region))
-    done = {"recovery_points": len(points), "copies_started": 0,
-            "retention_checked": 0}
-    listed = {point["RecoveryPointArn"]: point for point in points}
-    for action in sweep_actions(points, states, place, now()):
-        if action.name == "copy":
-            start_copy(place, action.arguments, event,
-                       listed[action.arguments["RecoveryPointArn"]])
-            done["copies_started"] += 1
-        else:
-            shorten_retention(place, action.arguments, event)
-            done["retention_checked"] += 1
-    return done
-
-
-# --- Entry point -----------------------------------------------------------
-
-def lambda_handler(event, context):
+def build_function(environ: Mapping[str, str] | None = None,
+                   clients: Callable[[str], Any] = backup_client, clock: Clock = utc_now,
+                   sleep: Callable[[float], Any] = time.sleep,
+                   kms_clients: Callable[[str], Any] = kms_client) -> BackupEvents:
+    """The one way to make the handler. A bad setting: one ERROR line naming
+    the variable and the fix, then SettingsError (the cold start fails)."""
     try:
-        place = Place.of(context)
-        action = decide(event, place)
-        if action.name == "ignore":
-            log(logging.INFO, "ignored", event, reason=action.reason)
-            return {"action": "ignore", "reason": action.reason}
-        log(logging.DEBUG, "decision", event, action=action.name,
-            reason=action.reason, arguments=action.arguments)
-        if action.name == "sweep":
-            result = sweep(place, event)
-            log(logging.INFO, "sweep", event, result=result)
-        elif action.name == "shorten_retention":
-            result = {"lifecycle": shorten_retention(place, action.arguments, event)}
-        else:
-            result = {"copy_job_id": start_copy(
-                place, action.arguments, event)["CopyJobId"]}
-        # Only JSON-safe values: Lambda must serialise what we return.
-        return dict(result, action=action.name)
-    except Exception as error:
-        # One ERROR line, then raise: Lambda retries, then the on-failure
-        # destination records the event in the error queue.
-        log(logging.ERROR, "error", event, error=type(error).__name__,
-            aws_error_code=getattr(error, "response", {}).get("Error", {}).get(
-                "Code"), message=str(error), event_detail_type=event.get(
-                    "detail-type") if isinstance(event, dict) else None)
+        settings = Settings.from_environment(os.environ if environ is None else environ)
+    except SettingsError as error:
+        log(logging.ERROR, "bad_setting", None, variable=error.variable,
+            value=error.value, fix=error.fix)
         raise
+    return BackupEvents(settings, clients, clock, sleep, kms_clients)
+
+
+_function: BackupEvents | None = None
+
+
+def lambda_handler(event: Event, context: Any) -> dict[str, Any]:
+    """Lambda's entry point: the function is built on the first event."""
+    global _function
+    if _function is None:
+        _function = build_function()
+    return _function(event, context)

@@ -1,6 +1,8 @@
-"""Helpers to load the Lambda function as Lambda would: settings from the
-environment, read once at import; each load is a fresh module (a cold start)."""
+"""Helpers to load the Lambda function as Lambda would: a fresh module (a cold
+start), then the handler from its one factory, build_function(), with the
+settings as environment variables, a stubbed client and the test's clock."""
 
+import datetime
 import importlib.util
 import pathlib
 
@@ -28,6 +30,13 @@ DEFAULT_SETTINGS = {
 }
 
 
+def fresh_module(name="index"):
+    spec = importlib.util.spec_from_file_location(name, SOURCE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 class Context:
     """The parts of Lambda's context object the function reads."""
 
@@ -38,7 +47,7 @@ class Context:
 
 
 class LoadedFunction:
-    def __init__(self, module, account, region, partition):
+    def __init__(self, module, environ, account, region, partition, clock=None):
         self.module = module
         self.context = Context(account, region, partition)
         self.region = region
@@ -46,17 +55,23 @@ class LoadedFunction:
             "backup", region_name=region, aws_access_key_id="testing",
             aws_secret_access_key="testing")
         self.stubber = Stubber(self.client)
-        module._clients[region] = self.client
-        # KMS: the function asks who manages a source key before copy 1.
+        # KMS: before copy 1 the function asks who manages a source key.
         self.kms = boto3.client(
             "kms", region_name=region, aws_access_key_id="testing",
             aws_secret_access_key="testing")
         self.kms_stubber = Stubber(self.kms)
-        module._clients[("kms", region)] = self.kms
+        self.environ = environ
+        self.now = clock or datetime.datetime.now(datetime.timezone.utc)
+        self.sleeps = []
+        self.handler = module.build_function(
+            environ, clients=lambda region: self.client, clock=lambda: self.now,
+            sleep=self.sleeps.append, kms_clients=lambda region: self.kms)
+        self.settings = self.handler.settings
+        self.place = module.Place.of(self.context, self.settings)
 
     def __call__(self, event):
         with self.stubber, self.kms_stubber:
-            result = self.module.lambda_handler(event, self.context)
+            result = self.handler(event, self.context)
         self.stubber.assert_no_pending_responses()
         self.kms_stubber.assert_no_pending_responses()
         return result

@@ -70,11 +70,22 @@ def test_key_refusal_only_for_aws_managed_keys_of_types_not_fully_managed(module
 
 
 def test_retention_settings_are_read_from_the_environment(load_function):
-    module = load_function(COPY1_RETENTION="400/30", COPY2_RETENTION="inherit",
-                           BACKUP_VAULT_RETENTION="-3650", BACKUP_VAULT_TYPE="air-gapped").module
-    assert module.RETENTION == {1: (400, 30), 2: (0, 0)} and module.LIMITS == (0, 3650) and module.AIR_GAPPED
-    module = load_function().module  # the template's defaults: inherit, no limits
-    assert module.RETENTION == {1: (0, 0), 2: (0, 0)} and module.LIMITS == (0, 0) and not module.AIR_GAPPED
+    settings = load_function(COPY1_RETENTION="400/30", COPY2_RETENTION="inherit",
+                             BACKUP_VAULT_RETENTION="-3650", BACKUP_VAULT_TYPE="air-gapped").settings
+    assert settings.retention[1:] == ((400, 30), (0, 0))
+    assert settings.limits == (0, 3650) and settings.air_gapped
+    settings = load_function().settings  # the template's defaults: inherit, no limits
+    assert settings.retention[1:] == ((0, 0), (0, 0)) and settings.limits == (0, 0) and not settings.air_gapped
+
+
+@pytest.mark.parametrize("name, value", [("COPY1_RETENTION", "forever"), ("COPY2_RETENTION", "365/"),
+                                         ("BACKUP_VAULT_RETENTION", "7"), ("BACKUP_VAULT_TYPE", "lag")])
+def test_a_bad_destination_setting_fails_the_cold_start_naming_it(load_function, log_lines, name, value):
+    with pytest.raises(Exception) as raised:
+        load_function(**{name: value})
+    assert type(raised.value).__name__ == "SettingsError"
+    [(level, line)] = log_lines()
+    assert level == "ERROR" and line["variable"] == name and line["value"] == value.lower()
 
 
 def test_copy_1_of_a_backup_under_an_aws_managed_key_is_refused_without_start_copy_job(

@@ -83,11 +83,34 @@ def test_cold_backup_keeps_90_days_and_its_cold_setting(function):
                          "OptInToArchiveForSupportedResources": True}
 
 
-def test_transition_before_the_new_deletion_day_keeps_90_days(function):
-    # Not cold yet, but it would be before day 8: keep the transition and its minimum.
+def test_warm_backup_going_cold_in_5_days_is_cancelled_not_kept_96_days(function):
+    # Issue 10: a plan's 5-day transition on a WARM backup is cancelled (8, not 96).
     lifecycle, _ = function.new_lifecycle(point(days_ago(0), {
-        "MoveToColdStorageAfterDays": 3, "DeleteAfterDays": 200}), NOW, 7, None)
-    assert lifecycle == {"MoveToColdStorageAfterDays": 3, "DeleteAfterDays": 94}
+        "MoveToColdStorageAfterDays": 5, "DeleteAfterDays": 200}), NOW, 7, None)
+    assert lifecycle == {"DeleteAfterDays": 8}
+
+
+def test_transition_due_within_the_margin_is_kept_with_its_90_days(function):
+    # Created 4 days ago at 01:00, cold after 5 days: due in under a day -> may be under way.
+    lifecycle, _ = function.new_lifecycle(point(days_ago(4), {
+        "MoveToColdStorageAfterDays": 5, "DeleteAfterDays": 200}), NOW, 7, None)
+    assert lifecycle == {"MoveToColdStorageAfterDays": 5, "DeleteAfterDays": 96}
+
+
+@pytest.mark.parametrize("seconds_after_margin,kept", [(0, True), (1, False)])
+def test_the_margin_is_two_days_to_the_second(function, seconds_after_margin, kept):
+    due = NOW + datetime.timedelta(days=2, seconds=seconds_after_margin)
+    created = due - datetime.timedelta(days=30)
+    lifecycle, _ = function.new_lifecycle(point(created, {
+        "MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365}), NOW, 7, None)
+    assert ("MoveToColdStorageAfterDays" in lifecycle) is kept
+
+
+def test_past_due_but_still_warm_keeps_the_transition(function):
+    # AWS's daily run may not have moved it yet: treat it as about to be cold.
+    lifecycle, _ = function.new_lifecycle(point(days_ago(10), {
+        "MoveToColdStorageAfterDays": 5, "DeleteAfterDays": 200}), NOW, 7, None)
+    assert lifecycle == {"MoveToColdStorageAfterDays": 5, "DeleteAfterDays": 96}
 
 
 def test_vault_lock_minimum_is_respected(function):
@@ -117,36 +140,47 @@ lifecycles = st.fixed_dictionaries({}, optional={
 })
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(age=st.integers(0, 3000), lifecycle=st.one_of(st.none(), lifecycles),
        storage=st.sampled_from(["WARM", "COLD", "DELETED"]),
        status=st.sampled_from(["COMPLETED", "AVAILABLE", "PARTIAL", "DELETING", "EXPIRED"]),
-       new_days=st.integers(1, 400), lock=st.one_of(st.none(), st.integers(1, 400)))
+       new_days=st.integers(1, 400), lock=st.one_of(st.none(), st.integers(1, 400)),
+       hour=st.integers(0, 23))
 def test_properties_for_any_recovery_point(function, age, lifecycle, storage, status,
-                                           new_days, lock):
+                                           new_days, lock, hour):
     current = lifecycle or {}
+    created = days_ago(age, hour)
     result, reason = function.new_lifecycle(
-        point(days_ago(age), lifecycle, storage, status), NOW, new_days, lock)
+        point(created, lifecycle, storage, status), NOW, new_days, lock)
     if storage == "DELETED" or status in ("DELETING", "EXPIRED"):
         assert result is None
         return
-    if result is None:
+    cold = current.get("MoveToColdStorageAfterDays", -1)
+    # The rule (README, retention): keep the transition only if cold, or due within 2 days.
+    keep = cold >= 0 and (storage == "COLD" or created + datetime.timedelta(days=cold)
+                          - NOW <= datetime.timedelta(days=2))
+    whole_days = (NOW.date() - created.date()).days + 1
+    needed = max(whole_days, new_days, 1, lock or 0, cold + 90 if keep else 0) + 1
+    if 0 <= current.get("DeleteAfterDays", -1) <= needed or needed > 36500:
+        assert result is None  # never lengthened, never above AWS's maximum
         return
+    expected = {"DeleteAfterDays": needed}
+    if keep:
+        expected["MoveToColdStorageAfterDays"] = cold
+        if "OptInToArchiveForSupportedResources" in current:
+            expected["OptInToArchiveForSupportedResources"] = current[
+                "OptInToArchiveForSupportedResources"]
+    # Never longer than needed: exactly the rule's value.
+    assert result == expected
     delete = result["DeleteAfterDays"]
-    # Never lengthens.
+    # Never shorter than any AWS minimum or than NewDeleteAfterDays + 1.
+    assert delete > whole_days and delete > new_days and delete > (lock or 0)
+    assert 1 <= delete <= 36500
+    if "MoveToColdStorageAfterDays" in result:
+        assert delete >= result["MoveToColdStorageAfterDays"] + 90
+    # Never lengthened.
     if current.get("DeleteAfterDays", -1) >= 0:
         assert delete < current["DeleteAfterDays"]
-    # Never below age + 1, NewDeleteAfterDays + 1, the lock, or AWS's range.
-    assert delete >= (age + 1) + 1 and delete >= new_days + 1 and delete >= (lock or 0) + 1
-    assert 1 <= delete <= 36500
-    cold = result.get("MoveToColdStorageAfterDays")
-    if cold is not None:
-        assert delete >= cold + 90
-        # The cold setting is never changed, only kept or dropped.
-        assert cold == current["MoveToColdStorageAfterDays"]
     # A cold backup keeps its cold setting (AWS: it cannot change once cold).
-    if storage == "COLD" and current.get("MoveToColdStorageAfterDays", -1) >= 0:
-        assert cold == current["MoveToColdStorageAfterDays"]
-    # A dropped transition would only have come after the new deletion day.
-    if cold is None and current.get("MoveToColdStorageAfterDays", -1) >= 0:
-        assert current["MoveToColdStorageAfterDays"] >= delete and storage != "COLD"
+    if storage == "COLD" and cold >= 0:
+        assert result["MoveToColdStorageAfterDays"] == cold

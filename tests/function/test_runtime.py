@@ -14,12 +14,13 @@ UTC = datetime.timezone.utc
 VAULT = "BackupEvents-Sample"
 
 
-def test_import_does_no_work_beyond_reading_settings(monkeypatch):
-    monkeypatch.setenv("NEW_DELETE_AFTER_DAYS", "9")
+def test_import_does_no_work(monkeypatch):
+    # Changed with issue 10: settings are read by build_function, not at import.
+    monkeypatch.setenv("NEW_DELETE_AFTER_DAYS", "not a number")
     spec = importlib.util.spec_from_file_location("index_import", SOURCE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module._clients == {} and module.NEW_DELETE_AFTER_DAYS == 9
+    assert module._function is None and module.backup_client.cache_info().currsize == 0
 
 
 @pytest.mark.parametrize("level,expected", [
@@ -51,7 +52,9 @@ def test_throttling_is_retried_then_raised_with_one_error_line(
     function = load_function()
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    del function.module._clients[function.region]  # not the test's client: the function's own
+    # Not the test's client: the function's own (the factory's default clients).
+    handler = function.module.build_function(
+        function.environ, clock=lambda: function.now)
     client = function.module.backup_client(function.region)
     monkeypatch.setattr("botocore.endpoint.time.sleep", lambda seconds: None)
     attempts = []
@@ -66,7 +69,7 @@ def test_throttling_is_retried_then_raised_with_one_error_line(
     client.meta.events.register("before-send.backup.StartCopyJob", throttled)
     # No stubber here: the request goes through botocore's retry handler.
     with pytest.raises(function.client.exceptions.ClientError) as raised:
-        function.module.lambda_handler(event("backup_completed_efs_main"), function.context)
+        handler(event("backup_completed_efs_main"), function.context)
     assert raised.value.response["Error"]["Code"] == "ThrottlingException"
     assert len(attempts) == 11  # the first attempt and 10 retries
     assert [level for level, _ in log_lines()] == ["ERROR"]
@@ -89,10 +92,11 @@ def test_partition_comes_from_the_function_arn(load_function, event):
 
 
 def test_backup_region_for(load_function):
-    module = load_function().module
-    assert module.backup_region_for("us-east-1") == "us-west-2"
-    assert module.backup_region_for("us-west-1") == "us-west-2"
-    assert module.backup_region_for("us-west-2") == "us-east-1"
+    function = load_function()
+    module, settings = function.module, function.settings
+    assert module.backup_region_for("us-east-1", settings) == "us-west-2"
+    assert module.backup_region_for("us-west-1", settings) == "us-west-2"
+    assert module.backup_region_for("us-west-2", settings) == "us-east-1"
 
 
 def test_log_line_is_json_even_when_logging_is_off(load_function, event, caplog):
@@ -167,12 +171,11 @@ def test_sweep_in_the_backup_account_copies_only_copies_1(load_function):
 
 
 def module_place(function):
-    return function.module.Place.of(function.context)
+    return function.place
 
 
 def test_scheduled_event_runs_the_sweep_with_list_calls(load_function, event):
-    function = load_function()
-    function.module.now = lambda: NOW
+    function = load_function(clock=NOW)
     points = [original(1), original(2)]
     destination = f"arn:aws:backup:us-east-1:{BACKUP}:backup-vault:{VAULT}"
     since = NOW - datetime.timedelta(days=7)
@@ -192,5 +195,5 @@ def test_scheduled_event_runs_the_sweep_with_list_calls(load_function, event):
     function.stubber.add_response("start_copy_job", {"CopyJobId": "new"})
     result = function(event("scheduled_event"))
     assert result == {"action": "sweep", "recovery_points": 2, "copies_started": 1,
-                      "retention_checked": 1}
+                      "retention_checked": 1, "failed": 0}
 

@@ -8,10 +8,10 @@ what lost events left undone (copies missing, originals not yet shortened). This
 command runs that sweep on demand in one stack instance (account and region):
 
 * default: reads the deployed function's settings (the Environment of the
-  stack's FunctionName), loads a private copy of the function's own code
-  (lambda_function.py) with those settings, lists what the sweep lists, prints
-  the actions `sweep_actions` decides, and carries them out with the function's
-  own `start_copy` / `shorten_retention`, using YOUR credentials (they need
+  stack's FunctionName), builds the function with them (lambda_function's
+  build_function, as Lambda, the sandbox and the tests do), lists what the
+  sweep lists, prints the actions `sweep_actions` decides, and carries them out
+  with the function's own `start_copy` / `shorten_retention`, using YOUR credentials (they need
   what the function's role has: backup:List*, StartCopyJob, iam:PassRole of the
   copy role, DescribeRecoveryPoint, UpdateRecoveryPointLifecycle, and
   DescribeBackupVault: shortening reads the vault's lock minimum first).
@@ -25,14 +25,10 @@ lengthened), so running it when all is well changes nothing.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import importlib.util
 import json
 import logging
-import os
-import uuid
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import botocore.config
 
@@ -40,7 +36,7 @@ from .. import lambda_function
 from ..cli import CliError
 from . import common
 
-# Replaces the function's now() when set (the sandbox's simulated clock, in tests).
+# The function's clock when set (the sandbox's simulated clock, in tests).
 clock: Callable[[], datetime.datetime] | None = None
 
 
@@ -57,28 +53,16 @@ def register(subcommands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-@contextlib.contextmanager
-def environment(variables: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
-    os.environ.update({key: str(value) for key, value in variables.items()})
+def load_function(variables: dict[str, str], client: Any) -> Any:
+    """The function, built from the deployed function's settings; its AWS calls go
+    through `client` (your credentials) and it reads `clock` when set."""
     try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def load_function(variables: dict[str, str]) -> Any:
-    """A private copy of lambda_function.py whose settings are the deployed function's:
-    it reads them from the environment at import, as it does in Lambda."""
-    spec = importlib.util.spec_from_file_location(f"_backup_events_reconcile_{uuid.uuid4().hex}",
-                                                  lambda_function.__file__)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    with environment(variables):
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    if clock is not None:
-        module.now = clock
-    return module
+        return lambda_function.build_function(
+            {key: str(value) for key, value in variables.items()}, clients=lambda region: client,
+            clock=clock or lambda_function.utc_now)
+    except lambda_function.SettingsError as error:
+        raise CliError(f"the deployed function's setting {error}", "fix the stack's parameters "
+                       "(the function itself fails its cold start with this setting)") from error
 
 
 def deployed_function(aws: Any, stack_name: str, profile: str | None) -> dict[str, Any]:
@@ -136,14 +120,15 @@ def run(arguments: Any) -> int:
         raise CliError(f"the credentials are for account {caller}, the function is in {function_account}",
                        "use that account's --profile")
     variables = (configuration.get("Environment") or {}).get("Variables", {})
-    module = load_function(variables)
     client = aws.client("backup", config=botocore.config.Config(retries={"mode": "standard"}))
-    module._clients[region] = client  # the function's calls go through your credentials
-    place = module.Place(partition, function_account, region)
-    points, states = module.sweep_inputs(place, client)
-    actions = module.sweep_actions(points, states, place, module.now())
+    function = load_function(variables, client)
+    module, settings = lambda_function, function.settings
+    place = module.Place(partition, function_account, region, settings)
+    at = function.clock()
+    points, states = module.sweep_inputs(place, client, at)
+    actions = module.sweep_actions(points, states, place, at)
     print(f"Sweep of {configuration['FunctionName']} in {function_account} {region}, vault "
-          f"{module.VAULT_NAME}, last {module.CATCH_UP_DAYS} days: {len(points)} recovery point(s), "
+          f"{settings.vault_name}, last {settings.catch_up_days} days: {len(points)} recovery point(s), "
           f"{sum(len(s) for s in states.values())} copy job(s) to {module.sweep_destination(place)}")
     if not actions:
         print("Nothing to do: every copy exists or is under way, and every original is shortened.")
@@ -162,9 +147,9 @@ def run(arguments: Any) -> int:
         for action in actions:
             try:
                 if action.name == "copy":
-                    module.start_copy(place, action.arguments, event)
+                    function.start_copy(place, action.arguments, event)
                 else:
-                    module.shorten_retention(place, action.arguments, event)
+                    function.shorten_retention(place, action.arguments, event)
             except Exception as error:  # noqa: BLE001 - report each, carry on with the others
                 failures += 1
                 print(f"  FAILED {describe_action(action)}: {error}")

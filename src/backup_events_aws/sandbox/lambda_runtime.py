@@ -405,8 +405,12 @@ class LambdaRuntime:
         # The import (INIT phase) runs inside the function's environment, as in Lambda;
         # an error here fails the invocation, and the next one tries a cold start again.
         exec(compile(source, module.__file__, "exec"), module.__dict__)
-        # The function reads the time through its `now()` hook: give it the clock.
-        if callable(getattr(module, "now", None)):
+        # A function with a build_function factory is built with the sandbox's clock,
+        # its sleeps spent on that clock; else a `now()` hook, if any, is given the clock.
+        build = getattr(module, "build_function", None)
+        if callable(build):
+            setattr(module, handler_name, build(clock=self.clock.now, sleep=self.clock.spend))
+        elif callable(getattr(module, "now", None)):
             module.now = self.clock.now
         environment = _ExecutionEnvironment(key, module, getattr(module, handler_name),
                                             self._current_session, self._current_environment)

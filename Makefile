@@ -7,12 +7,20 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 TEMPLATE := backup_events_aws.yaml
 
-.PHONY: help demo test unit check template lint bench clean
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+RELEASE_VENV := dist/venv
+# Values for the release's deploy dry-run (any well-formed ones: it makes no AWS call).
+DRY_RUN := --main-profile main --backup-profile backup --main-region us-east-1 \
+	--backup-region us-west-2 --alternate-region us-east-1 --org-id o-a1b2c3d4e5 \
+	--backup-account-id 999977775555 --dry-run
+
+.PHONY: help demo test unit check template lint release bench clean
 
 help:
 	@echo "make demo      run the quick start in the local sandbox (no AWS account needed)"
 	@echo "make test      check the template and run every test"
-	@echo "make lint      yamllint + cfn-lint + checkov on the template"
+	@echo "make lint      yamllint, cfn-lint, ruff, mypy, checkov (offline)"
+	@echo "make release   build dist/ (template + wheel), try the wheel in a fresh venv"
 	@echo "make template  embed src/backup_events_aws/lambda_function.py into the template"
 	@echo "make bench     measure speed, cost and scale; writes bench/RESULTS.md"
 
@@ -46,12 +54,29 @@ $(CHECKOV_VENV)/.installed:
 	touch $@
 
 lint: $(STAMP) $(CHECKOV_VENV)/.installed
-	$(VENV)/bin/yamllint --strict -c .yamllint.yaml $(TEMPLATE)
+	$(VENV)/bin/yamllint --strict -c .yamllint.yaml $(TEMPLATE) .pre-commit-config.yaml
 	$(VENV)/bin/cfn-lint -c I --ignore-checks I4010 -- $(TEMPLATE)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -f $(TEMPLATE)
+
+# The release as a user gets it: the template and the wheel in dist/, the wheel installed with
+# its sandbox extra into a fresh venv, and run from outside the source tree.
+release: check
+	rm -rf dist build
+	mkdir -p dist
+	cp $(TEMPLATE) dist/backup_events_aws-$(VERSION).yaml
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+	$(PYTHON) -m venv $(RELEASE_VENV)
+	$(RELEASE_VENV)/bin/pip install --quiet "$$(ls dist/backup_events_aws-$(VERSION)-*.whl)[sandbox]"
+	cd /tmp && $(CURDIR)/$(RELEASE_VENV)/bin/backup-events --version | grep -qx "backup-events $(VERSION)"
+	cd /tmp && $(CURDIR)/$(RELEASE_VENV)/bin/backup-events deploy $(DRY_RUN)
+	cd /tmp && $(CURDIR)/$(RELEASE_VENV)/bin/backup-events demo
+	@echo "dist/: backup_events_aws-$(VERSION).yaml and the wheel, tried in $(RELEASE_VENV)"
 
 bench: $(STAMP)
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .coverage .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) .coverage .hypothesis dist build

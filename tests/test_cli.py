@@ -10,10 +10,11 @@ def run_with(error, capsys, argv=("boom",)):
     def register(subcommands):
         parser = subcommands.add_parser("boom")
         parser.set_defaults(run=lambda arguments: (_ for _ in ()).throw(error))
+
     original = cli.build_parser
 
-    def parser_with_boom():
-        parser = original()
+    def parser_with_boom(*args, **kwargs):
+        parser = original(*args, **kwargs)
         register(parser._subparsers._group_actions[0])
         return parser
 
@@ -25,16 +26,25 @@ def run_with(error, capsys, argv=("boom",)):
     return code, capsys.readouterr().err
 
 
-@pytest.mark.parametrize("error,problem,fix", [
-    (cli.CliError("stack BackupEvents not found", "deploy it first"),
-     "stack BackupEvents not found", "deploy it first"),
-    (botocore.exceptions.ProfileNotFound(profile="nope"), "nope", "aws configure"),
-    (botocore.exceptions.NoCredentialsError(), "no AWS credentials", "--profile"),
-    (botocore.exceptions.NoRegionError(), "no AWS region", "--region"),
-    (botocore.exceptions.ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetRole"),
-     "AccessDenied", "lack this permission"),
-    (RuntimeError("surprise"), "unexpected RuntimeError: surprise", "--debug"),
-])
+@pytest.mark.parametrize(
+    "error,problem,fix",
+    [
+        (
+            cli.CliError("stack BackupEvents not found", "deploy it first"),
+            "stack BackupEvents not found",
+            "deploy it first",
+        ),
+        (botocore.exceptions.ProfileNotFound(profile="nope"), "nope", "aws configure"),
+        (botocore.exceptions.NoCredentialsError(), "no AWS credentials", "--profile"),
+        (botocore.exceptions.NoRegionError(), "no AWS region", "--region"),
+        (
+            botocore.exceptions.ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetRole"),
+            "AccessDenied",
+            "lack this permission",
+        ),
+        (RuntimeError("surprise"), "unexpected RuntimeError: surprise", "--debug"),
+    ],
+)
 def test_errors_name_the_problem_and_the_fix_without_traceback(capsys, error, problem, fix):
     code, err = run_with(error, capsys)
     assert code == 1
@@ -58,6 +68,7 @@ def test_without_the_sandbox_dependencies_other_commands_still_work(monkeypatch,
     """A plain `pip install .` has boto3 but not moto: the sandbox commands
     explain what is missing, the operations commands work."""
     import sys
+
     for name in list(sys.modules):
         if name.startswith(("backup_events_aws.sandbox", "moto")):
             monkeypatch.delitem(sys.modules, name)
@@ -69,3 +80,49 @@ def test_without_the_sandbox_dependencies_other_commands_still_work(monkeypatch,
     err = capsys.readouterr().err
     assert "needs the Python package 'moto'" in err and "make demo" in err
     assert "Traceback" not in err
+
+
+def test_help_and_the_operations_commands_do_not_import_the_sandbox():
+    """`--help` imports no AWS library at all; an operations command neither the sandbox nor moto
+    (they cost seconds: bench/run.py measures the start time)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, contextlib, io\n"
+        "from backup_events_aws import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        "        cli.main(sys.argv[1:])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'moto', 'boto3', 'botocore'}),"
+        " any(m.startswith('backup_events_aws.sandbox') for m in sys.modules))\n"
+    )
+
+    def imported(*argv):
+        result = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    assert imported("--help") == "[] False"
+    for command in ("deploy", "preflight", "reconcile", "redrive"):
+        libraries, sandbox = imported(command, "--help").rsplit(" ", 1)
+        assert "moto" not in libraries and sandbox == "False", command
+    assert imported("demo", "--help") == "['boto3', 'botocore', 'moto'] True"  # the sandbox, when asked for
+
+
+def test_each_command_is_listed_with_its_modules_help():
+    for command in cli.COMMANDS:
+        parser = cli.build_parser(command, lazy=True)
+        choices = parser._subparsers._group_actions[0]._choices_actions
+        listed = {action.dest: action.help for action in choices}
+        assert listed[command] == cli.COMMANDS[command][1], command
+
+
+def test_version(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out == f"backup-events {version('backup-events-aws')}\n"

@@ -119,7 +119,7 @@ def test_too_big_template_is_refused(tmp_path, capsys):
 
 def test_unknown_parameter_and_same_regions_are_refused(capsys):
     code, _, err = run(capsys, *ARGS, "--parameter", "NoSuch=1", "--dry-run")
-    assert code == 1 and "no parameter 'NoSuch'" in err
+    assert code == 2 and "no parameter 'NoSuch'" in err  # refused before any call: a usage error
     bad = [a if a != WEST2 else EAST for a in ARGS]
     code, _, err = run(capsys, *bad, "--dry-run")
     assert code == 1 and "--alternate-region must differ" in err

@@ -120,7 +120,14 @@ def test_every_constrained_parameter_says_what_to_fix():
 
 
 def test_log_levels_are_the_ones_lambda_accepts():
-    assert template.load()["Parameters"]["LogLevel"]["AllowedValues"] == ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
+    assert template.load()["Parameters"]["LogLevel"]["AllowedValues"] == [
+        "TRACE",
+        "DEBUG",
+        "INFO",
+        "WARN",
+        "ERROR",
+        "FATAL",
+    ]
 
 
 # --- Rules ----------------------------------------------------------------------
@@ -157,15 +164,107 @@ def test_possible_combinations_pass_the_rules():
 
 def test_several_broken_rules_are_all_reported():
     failing = template.evaluate_rules(
-        dict(PARAMETERS, BackupRegionAlternate="us-west-2", EnableCopy="false"), MAIN, "us-east-1")
+        dict(PARAMETERS, BackupRegionAlternate="us-west-2", EnableCopy="false"), MAIN, "us-east-1"
+    )
     assert len(failing) == 2
 
 
 def test_rules_evaluator_refuses_what_it_cannot_evaluate(tmp_path):
     text = template.TEMPLATE.read_text().replace(
         "- Assert: !Not [!Equals [!Ref BackupRegion, !Ref BackupRegionAlternate]]",
-        "- Assert: !Not [!Equals [!Ref BackupRegion, !ValueOf [BackupRegion, Tag]]]")
+        "- Assert: !Not [!Equals [!Ref BackupRegion, !ValueOf [BackupRegion, Tag]]]",
+    )
     path = tmp_path / "t.yaml"
     path.write_text(text)
     with pytest.raises(NotImplementedError):
         template.evaluate_rules(PARAMETERS, MAIN, "us-east-1", path)
+
+
+# --- One reading of the definitions; region codes ------------------------------------
+
+
+def test_the_cli_reads_the_definitions_as_a_yaml_parser_does():
+    """parameters.definitions() reads the YAML without a YAML library (the CLI has only boto3):
+    on the shipped template it must agree with a full YAML parser, property by property."""
+    from backup_events_aws import parameters
+
+    read = parameters.definitions(template.TEMPLATE.read_text())
+    parsed = {name: parameters._normalised(spec) for name, spec in template.load()["Parameters"].items()}
+    assert read == parsed
+    assert read["LogRetentionInDays"]["AllowedValues"][-1] == "3653"  # a flow list over two lines
+    assert read["OrgId"]["AllowedPattern"] == "^o-[a-z0-9]{10,32}$"
+
+
+def test_json_templates_are_read_too():
+    import json
+
+    from backup_events_aws import parameters
+
+    body = json.dumps(
+        {
+            "Parameters": {
+                "On": {"Type": "String", "AllowedValues": [True, False]},
+                "N": {"Type": "Number", "MinValue": 1, "Default": 2},
+            }
+        }
+    )
+    assert parameters.definitions(body) == {
+        "On": {"Type": "String", "AllowedValues": ["true", "false"]},
+        "N": {"Type": "Number", "MinValue": "1", "Default": "2"},
+    }
+
+
+@pytest.mark.parametrize(
+    "definition, value, refused",
+    [
+        ({"Type": "String", "MinLength": "2", "MaxLength": "3"}, "a", True),
+        ({"Type": "String", "MinLength": "2", "MaxLength": "3"}, "abcd", True),
+        ({"Type": "String", "MinLength": "2", "MaxLength": "3"}, "abc", False),
+        ({"Type": "Number", "MaxValue": "5"}, "five", True),
+        ({"Type": "Number", "MaxValue": "5"}, "5", False),
+        ({"Type": "String", "AllowedValues": ["a", "b"]}, "c", True),
+    ],
+)
+def test_value_error_applies_each_constraint(definition, value, refused):
+    from backup_events_aws import parameters
+
+    assert (parameters.value_error(value, definition) is not None) == refused
+
+
+def botocore_regions():
+    import botocore.session
+
+    session = botocore.session.get_session()
+    return sorted(
+        {
+            region
+            for partition in session.get_available_partitions()
+            for region in session.get_available_regions("cloudformation", partition_name=partition)
+        }
+    )
+
+
+@pytest.mark.parametrize("name", ["BackupRegion", "BackupRegionAlternate"])
+def test_every_region_botocore_knows_fits_the_region_pattern(name):
+    regions = botocore_regions()
+    assert len(regions) > 30 and "us-gov-west-1" in regions and "cn-north-1" in regions
+    assert [r for r in regions if template.parameter_errors(dict(PARAMETERS, **{name: r}))] == []
+
+
+@pytest.mark.parametrize(
+    "region",
+    [
+        "us-westt-2",
+        "us-wes-2",
+        "us-west-12",
+        "eu-middle-1",
+        "us-gov-2",
+        "usa-east-1",
+        "us-east",
+        "us--1",
+        "us-isoz-east-1x",
+    ],
+)
+def test_region_codes_of_no_aws_form_are_refused(region):
+    errors = template.parameter_errors(dict(PARAMETERS, BackupRegion=region))
+    assert errors == ["BackupRegion: a region code looks like us-west-2"]

@@ -14,14 +14,18 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
-import boto3
 import botocore.exceptions
 
+from .. import parameters
 from ..cli import CliError
-from ..template import MAX_TEMPLATE_BYTES  # noqa: F401 - the TemplateBody limit, defined once
+from ..template import MAX_TEMPLATE_BYTES  # the TemplateBody limit, defined once
+
+if TYPE_CHECKING:  # boto3 is imported when a session is made: `COMMAND --help` starts faster without it
+    import boto3
 
 TEMPLATE_NAME = "backup_events_aws.yaml"
 _REPOSITORY_TEMPLATE = Path(__file__).resolve().parents[3] / TEMPLATE_NAME
@@ -37,8 +41,9 @@ def add_aws_arguments(parser: Any, region_help: str = "AWS region (else AWS_REGI
 
 
 def add_stack_argument(parser: Any) -> None:
-    parser.add_argument("--stack-name", default=None,
-                        help="the stack's name (default: the template's suggested name, BackupEvents)")
+    parser.add_argument(
+        "--stack-name", default=None, help="the stack's name (default: the template's suggested name, BackupEvents)"
+    )
 
 
 # --------------------------------------------------------------------------- sessions
@@ -46,24 +51,30 @@ def add_stack_argument(parser: Any) -> None:
 
 def session(profile: str | None, region: str | None) -> boto3.Session:
     """A boto3 session with a region, or a CliError that says how to give one."""
+    import boto3
+
     try:
         result = boto3.Session(profile_name=profile or None, region_name=region or None)
     except botocore.exceptions.ProfileNotFound:
-        raise CliError(f"AWS profile '{profile}' not found",
-                       "check the name in ~/.aws/config, or run 'aws configure --profile "
-                       f"{profile}'") from None
+        raise CliError(
+            f"AWS profile '{profile}' not found",
+            f"check the name in ~/.aws/config, or run 'aws configure --profile {profile}'",
+        ) from None
     if not result.region_name:
         raise CliError("no AWS region given", "pass --region, or set AWS_REGION, or set region in the profile")
     return result
 
 
 def account_of(aws: boto3.Session) -> str:
-    return aws.client("sts").get_caller_identity()["Account"]
+    return str(aws.client("sts").get_caller_identity()["Account"])
 
 
 def error_code(error: Exception) -> str:
-    return getattr(error, "response", {}).get("Error", {}).get("Code", "") if isinstance(
-        error, botocore.exceptions.ClientError) else ""
+    return (
+        getattr(error, "response", {}).get("Error", {}).get("Code", "")
+        if isinstance(error, botocore.exceptions.ClientError)
+        else ""
+    )
 
 
 # --------------------------------------------------------------------------- the template
@@ -83,24 +94,27 @@ def read_template(path: str | Path | None = None) -> str:
     try:
         body = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise CliError(f"cannot read the template {path}: {error.strerror}",
-                       "pass --template-file with the path of backup_events_aws.yaml") from None
+        raise CliError(
+            f"cannot read the template {path}: {error.strerror}",
+            "pass --template-file with the path of backup_events_aws.yaml",
+        ) from None
     size = len(body.encode("utf-8"))
     if size > MAX_TEMPLATE_BYTES:
-        raise CliError(f"the template {path} is {size:,} bytes; TemplateBody accepts at most "
-                       f"{MAX_TEMPLATE_BYTES:,}", "use the released template, or upload it to S3 "
-                       "and deploy it with TemplateURL")
+        raise CliError(
+            f"the template {path} is {size:,} bytes; TemplateBody accepts at most {MAX_TEMPLATE_BYTES:,}",
+            "use the released template, or upload it to S3 and deploy it with TemplateURL",
+        )
     return body
 
 
 def template_metadata(body: str) -> dict[str, str]:
-    """Metadata.BackupEvents (SuggestedStackName, StackSetDescription, Help), read without a YAML
+    """Metadata.BackupEvents (Version, SuggestedStackName, StackSetDescription, Help), read without a YAML
     parser (boto3 is the only runtime dependency). JSON templates work too."""
     if body.lstrip().startswith("{"):
         return dict(_json(body).get("Metadata", {}).get("BackupEvents", {}))
     found = {}
-    for key in ("SuggestedStackName", "StackSetDescription", "Help"):
-        match = re.search(rf'^\s*"?{key}"?\s*:\s*"?(?P<value>[^"\n]+?)"?\s*,?\s*$', body, re.MULTILINE)
+    for key in ("Version", "SuggestedStackName", "StackSetDescription", "Help"):
+        match = re.search(rf'^\s*"?{key}"?\s*:\s*"?(?P<value>[^"\n#]+?)"?\s*,?\s*(#.*)?$', body, re.MULTILINE)
         if match:
             found[key] = match.group("value")
     return found
@@ -108,24 +122,22 @@ def template_metadata(body: str) -> dict[str, str]:
 
 def template_parameter_names(body: str) -> list[str]:
     """The names under the top-level `Parameters:` section (YAML or JSON template)."""
-    if body.lstrip().startswith("{"):
-        return list(_json(body).get("Parameters", {}))
-    names, inside = [], False
-    for line in body.splitlines():
-        if re.match(r"^\S", line):
-            inside = line.rstrip() == "Parameters:"
-            continue
-        match = re.match(r"^  ([A-Za-z0-9]+):\s*$", line)
-        if inside and match:
-            names.append(match.group(1))
-    return names
+    try:
+        return list(parameters.definitions(body))
+    except ValueError as error:  # JSON or the YAML subset parameters.py reads
+        raise CliError(
+            f"cannot read the template's Parameters: {error}", "pass the YAML or JSON template as shipped"
+        ) from None
 
 
 def _json(body: str) -> dict[str, Any]:
     try:
-        return json.loads(body)
+        parsed: dict[str, Any] = json.loads(body)
     except ValueError as error:
-        raise CliError(f"the template is not valid JSON: {error}", "pass the YAML or JSON template as shipped") from None
+        raise CliError(
+            f"the template is not valid JSON: {error}", "pass the YAML or JSON template as shipped"
+        ) from None
+    return parsed
 
 
 def capabilities_for(body: str) -> list[str]:
@@ -145,8 +157,7 @@ def parse_parameters(pairs: list[str] | None, known: list[str]) -> dict[str, str
         if not equals or not key:
             raise CliError(f"--parameter {pair!r} is not Key=Value", "write it like --parameter NewDeleteAfterDays=7")
         if known and key not in known:
-            raise CliError(f"the template has no parameter {key!r}",
-                           f"use one of: {', '.join(known)}")
+            raise CliError(f"the template has no parameter {key!r}", f"use one of: {', '.join(known)}")
         parameters[key] = value
     return parameters
 
@@ -157,11 +168,12 @@ def parse_parameters(pairs: list[str] | None, known: list[str]) -> dict[str, str
 def describe_stack(cloudformation: Any, stack_name: str) -> dict[str, Any] | None:
     """The stack (DescribeStacks), or None when there is no stack of that name."""
     try:
-        return cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+        stack: dict[str, Any] = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     except botocore.exceptions.ClientError as error:
         if error_code(error) == "ValidationError" and "does not exist" in str(error):
             return None
         raise
+    return stack
 
 
 def outputs_of(stack: dict[str, Any]) -> dict[str, str]:
@@ -173,9 +185,10 @@ def stack_outputs(cloudformation: Any, stack_name: str, where: str = "") -> dict
     stack = describe_stack(cloudformation, stack_name)
     if stack is None:
         place = f" in {where}" if where else ""
-        raise CliError(f"stack {stack_name!r} not found{place}",
-                       "deploy it with 'backup-events deploy', or pass the right --stack-name, "
-                       "--profile and --region")
+        raise CliError(
+            f"stack {stack_name!r} not found{place}",
+            "deploy it with 'backup-events deploy', or pass the right --stack-name, --profile and --region",
+        )
     return outputs_of(stack)
 
 
@@ -188,16 +201,23 @@ def where(aws: boto3.Session, profile: str | None) -> str:
 
 def scheduled_event(account: str, region: str) -> dict[str, Any]:
     """What the daily rule sends: invoking the function with it runs the catch-up sweep."""
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": account, "time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "region": region, "resources": [], "detail": {}}
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account,
+        "time": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [],
+        "detail": {},
+    }
 
 
 def invoke(lambda_client: Any, function: str, event: Any) -> tuple[bool, Any]:
     """Invoke the function synchronously (RequestResponse) with `event`: (succeeded, payload), the
     payload decoded from JSON when it is JSON (an error's is {"errorMessage": ...})."""
-    response = lambda_client.invoke(FunctionName=function, InvocationType="RequestResponse",
-                                    Payload=json.dumps(event))
+    response = lambda_client.invoke(FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(event))
     text = response["Payload"].read().decode("utf-8", "replace")
     try:
         result: Any = json.loads(text)

@@ -30,9 +30,6 @@ import json
 import logging
 from typing import Any, Callable
 
-import botocore.config
-
-from .. import lambda_function
 from ..cli import CliError
 from . import common
 
@@ -56,6 +53,9 @@ def register(subcommands: Any) -> None:
 def load_function(variables: dict[str, str], client: Any) -> Any:
     """The function, built from the deployed function's settings; its AWS calls go
     through `client` (your credentials) and it reads `clock` when set."""
+    # Loaded here, not at import: `reconcile --help` starts without boto3.
+    from .. import lambda_function
+
     try:
         return lambda_function.build_function(
             {key: str(value) for key, value in variables.items()}, clients=lambda region: client,
@@ -120,6 +120,10 @@ def run(arguments: Any) -> int:
         raise CliError(f"the credentials are for account {caller}, the function is in {function_account}",
                        "use that account's --profile")
     variables = (configuration.get("Environment") or {}).get("Variables", {})
+    import botocore.config
+
+    from .. import lambda_function
+
     client = aws.client("backup", config=botocore.config.Config(retries={"mode": "standard"}))
     function = load_function(variables, client)
     module, settings = lambda_function, function.settings

@@ -36,6 +36,7 @@ and in flight) agree.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import sys
@@ -87,12 +88,12 @@ KNOWN_FAILURES = [
 
 DEAD_LETTER_FIXES = {
     "NO_PERMISSIONS": "the target's resource policy or role no longer lets EventBridge deliver: redeploy "
-                      "the stack ('backup-events deploy') to restore it",
+    "the stack ('backup-events deploy') to restore it",
     "NO_RESOURCE": "the target no longer exists: redeploy the stack",
     "CROSS_ACCOUNT_INGESTION_FAILED": "the backup account's event bus policy must admit this organization: "
-                                      "redeploy the backup account's stacks with the same OrgId",
+    "redeploy the backup account's stacks with the same OrgId",
     "FAILED_TO_ASSUME_ROLE": "the rule's target role is missing or no longer trusts events.amazonaws.com: "
-                             "redeploy the stack",
+    "redeploy the stack",
 }
 
 
@@ -118,7 +119,7 @@ def _strip(text: Any) -> str:
 def describe_event(event: Any) -> str:
     if not isinstance(event, dict):
         return "an event"
-    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    detail: dict[str, Any] = event["detail"] if isinstance(event.get("detail"), dict) else {}
     words = [event.get("detail-type") or "event"]
     if detail.get("state"):
         words.append(detail["state"])
@@ -143,27 +144,38 @@ def classify(message: dict[str, Any], function_arn: str = "") -> Entry:
         body: Any = json.loads(message.get("Body", ""))
     except ValueError:
         body = message.get("Body", "")
-    entry = Entry(message.get("MessageId", ""), message.get("ReceiptHandle", ""), "unknown",
-                  f"unrecognised message: {str(body)[:200]}", "read it; delete it by hand once dealt with")
+    entry = Entry(
+        message.get("MessageId", ""),
+        message.get("ReceiptHandle", ""),
+        "unknown",
+        f"unrecognised message: {str(body)[:200]}",
+        "read it; delete it by hand once dealt with",
+    )
     if attributes.get("ERROR_CODE"):
         code, target = attributes["ERROR_CODE"], attributes.get("TARGET_ARN", "")
         entry.kind = "dead-letter"
-        entry.summary = (f"EventBridge could not deliver {describe_event(body)} to {target} "
-                         f"({code}: {attributes.get('ERROR_MESSAGE', '')})")
+        entry.summary = (
+            f"EventBridge could not deliver {describe_event(body)} to {target} "
+            f"({code}: {attributes.get('ERROR_MESSAGE', '')})"
+        )
         entry.fix = DEAD_LETTER_FIXES.get(code, "fix the cause in the error message, then re-submit")
         if ":lambda:" in target and (not function_arn or target.split(":")[:7] == function_arn.split(":")[:7]):
             entry.resubmit, entry.event = "invoke", body
         elif ":events:" in target:
-            entry.fix += ("; this forward can't be re-sent (only AWS may put aws.backup events): once fixed, "
-                          "run 'backup-events reconcile' in the backup account to start the missing copy")
+            entry.fix += (
+                "; this forward can't be re-sent (only AWS may put aws.backup events): once fixed, "
+                "run 'backup-events reconcile' in the backup account to start the missing copy"
+            )
         return entry
     if isinstance(body, dict) and "requestContext" in body and "requestPayload" in body:
         error = body.get("responsePayload") or {}
         context = body["requestContext"]
         entry.kind = "function-error"
-        entry.summary = (f"the function failed {context.get('approximateInvokeCount', '?')} time(s) "
-                         f"({context.get('condition', '')}) on {describe_event(body['requestPayload'])}: "
-                         f"{error.get('errorType', '')}: {error.get('errorMessage', '')}")
+        entry.summary = (
+            f"the function failed {context.get('approximateInvokeCount', '?')} time(s) "
+            f"({context.get('condition', '')}) on {describe_event(body['requestPayload'])}: "
+            f"{error.get('errorType', '')}: {error.get('errorMessage', '')}"
+        )
         entry.fix = "fix the cause in the error (permissions, throttling, a missing vault), then re-submit"
         if error.get("errorType") == "CopyRefused" and "Fix: " in str(error.get("errorMessage")):
             # The function refused a copy AWS would refuse; its message ends with the fix.
@@ -180,9 +192,12 @@ def classify(message: dict[str, Any], function_arn: str = "") -> Entry:
         entry.fix = likely_fix(status)
         if body.get("detail-type") == "Copy Job State Change" and body.get("resources"):
             entry.resubmit = "sweep"
-            entry.copy = {"source": body["resources"][0],
-                          "destination": detail.get("destinationBackupVaultArn", ""),
-                          "job": detail.get("copyJobId", ""), "since": detail.get("creationDate", "")}
+            entry.copy = {
+                "source": body["resources"][0],
+                "destination": detail.get("destinationBackupVaultArn", ""),
+                "job": detail.get("copyJobId", ""),
+                "since": detail.get("creationDate", ""),
+            }
         else:
             entry.fix += "; a failed backup is not redone here: run the backup again"
     return entry
@@ -193,8 +208,10 @@ def classify(message: dict[str, Any], function_arn: str = "") -> Entry:
 
 def register(subcommands: Any) -> None:
     parser = subcommands.add_parser(
-        "redrive", help="explain the error queue and re-submit what failed, once fixed",
-        description=__doc__.split("\n\n")[0])
+        "redrive",
+        help="explain the error queue and re-submit what failed, once fixed",
+        description=__doc__.split("\n\n")[0],
+    )
     common.add_aws_arguments(parser)
     common.add_stack_argument(parser)
     parser.add_argument("--queue-url", help="the error queue (default: the stack's ErrorQueueUrl output)")
@@ -202,18 +219,24 @@ def register(subcommands: Any) -> None:
     parser.add_argument("--message-id", action="append", default=[], help="re-submit only this message (repeatable)")
     parser.add_argument("--yes", action="store_true", help="re-submit without asking")
     parser.add_argument("--max-messages", type=int, default=100, help="read at most this many (default 100)")
-    parser.add_argument("--visibility-timeout", type=int, default=300,
-                        help="seconds the messages stay hidden from other readers while this runs")
+    parser.add_argument(
+        "--visibility-timeout",
+        type=int,
+        default=300,
+        help="seconds the messages stay hidden from other readers while this runs",
+    )
     parser.set_defaults(run=run)
 
 
 def counts(sqs: Any, queue_url: str) -> tuple[int, int]:
     """(visible, in flight): the queue's ApproximateNumberOfMessages and ...NotVisible."""
     attributes = sqs.get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages",
-                                            "ApproximateNumberOfMessagesNotVisible"]).get("Attributes", {})
-    return (int(attributes.get("ApproximateNumberOfMessages", 0)),
-            int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)))
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    ).get("Attributes", {})
+    return (
+        int(attributes.get("ApproximateNumberOfMessages", 0)),
+        int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+    )
 
 
 def receive(sqs: Any, queue_url: str, limit: int, visibility: int) -> list[dict[str, Any]]:
@@ -222,9 +245,14 @@ def receive(sqs: Any, queue_url: str, limit: int, visibility: int) -> list[dict[
     messages: dict[str, dict[str, Any]] = {}
     empty = 0
     while len(messages) < limit:
-        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=min(10, limit - len(messages)),
-                                    MessageAttributeNames=["All"], AttributeNames=["All"],
-                                    VisibilityTimeout=visibility, WaitTimeSeconds=WAIT_SECONDS).get("Messages", [])
+        batch = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=min(10, limit - len(messages)),
+            MessageAttributeNames=["All"],
+            AttributeNames=["All"],
+            VisibilityTimeout=visibility,
+            WaitTimeSeconds=WAIT_SECONDS,
+        ).get("Messages", [])
         if batch:
             empty = 0
             for message in batch:
@@ -251,9 +279,12 @@ def copy_retried(backup: Any, copy: dict[str, str]) -> str:
         request["ByCreatedAfter"] = since
     for page in backup.get_paginator("list_copy_jobs").paginate(**request):
         for job in page.get("CopyJobs", []):
-            if (job.get("SourceRecoveryPointArn") == copy["source"] and job.get("CopyJobId") != copy["job"]
-                    and job.get("State") in ("CREATED", "RUNNING", "COMPLETED")):
-                return job["CopyJobId"]
+            if (
+                job.get("SourceRecoveryPointArn") == copy["source"]
+                and job.get("CopyJobId") != copy["job"]
+                and job.get("State") in ("CREATED", "RUNNING", "COMPLETED")
+            ):
+                return str(job["CopyJobId"])
     return ""
 
 
@@ -264,9 +295,10 @@ def show(entries: list[Entry], queue_url: str) -> None:
         print(f"     message {entry.message_id}")
         if entry.fix:
             print(f"     likely fix: {entry.fix}")
-        how = {"invoke": "invoke the function with the original event",
-               "sweep": "run the function's sweep, which retries the copy with a new token"}.get(
-            entry.resubmit, "can't be re-submitted: kept")
+        how = {
+            "invoke": "invoke the function with the original event",
+            "sweep": "run the function's sweep, which retries the copy with a new token",
+        }.get(entry.resubmit, "can't be re-submitted: kept")
         print(f"     re-submit: {how}")
 
 
@@ -282,13 +314,16 @@ def run(arguments: Any) -> int:
     queue_url, function = arguments.queue_url, arguments.function_name
     if not (queue_url and function):
         stack_name = arguments.stack_name or common.DEFAULT_STACK_NAME
-        outputs = common.stack_outputs(aws.client("cloudformation"), stack_name,
-                                       common.where(aws, arguments.profile))
-        for output, flag, given in (("ErrorQueueUrl", "--queue-url", queue_url),
-                                    ("FunctionName", "--function-name", function)):
+        outputs = common.stack_outputs(aws.client("cloudformation"), stack_name, common.where(aws, arguments.profile))
+        for output, flag, given in (
+            ("ErrorQueueUrl", "--queue-url", queue_url),
+            ("FunctionName", "--function-name", function),
+        ):
             if not given and output not in outputs:
-                raise CliError(f"stack {stack_name!r} has no {output} output",
-                               f"is it a Backup Events stack? pass the right --stack-name, or {flag}")
+                raise CliError(
+                    f"stack {stack_name!r} has no {output} output",
+                    f"is it a Backup Events stack? pass the right --stack-name, or {flag}",
+                )
         queue_url = queue_url or outputs["ErrorQueueUrl"]
         function = function or outputs["FunctionName"]
     lambda_client = aws.client("lambda")
@@ -299,10 +334,12 @@ def run(arguments: Any) -> int:
     if not entries:
         visible, in_flight = counts(sqs, queue_url)
         if visible or in_flight:
-            raise CliError(f"no message could be read from the error queue {queue_url}, yet it counts "
-                           f"{visible} visible and {in_flight} in flight",
-                           "messages in flight are being read elsewhere, or hidden by an earlier run for up to "
-                           "its --visibility-timeout: run redrive again once they are visible")
+            raise CliError(
+                f"no message could be read from the error queue {queue_url}, yet it counts "
+                f"{visible} visible and {in_flight} in flight",
+                "messages in flight are being read elsewhere, or hidden by an earlier run for up to "
+                "its --visibility-timeout: run redrive again once they are visible",
+            )
         print(f"The error queue {queue_url} is empty.")
         return 0
     show(entries, queue_url)
@@ -311,8 +348,7 @@ def run(arguments: Any) -> int:
     deleted = 0
     try:
         if unknown:
-            raise CliError(f"no message {sorted(unknown)[0]} in the queue",
-                           "copy a message id from the list above")
+            raise CliError(f"no message {sorted(unknown)[0]} in the queue", "copy a message id from the list above")
         if not chosen:
             print("\nNothing to re-submit.")
             return 0
@@ -324,18 +360,21 @@ def run(arguments: Any) -> int:
         # What stays is visible again to the next reader (or the next run).
         for entry in entries:
             if entry.outcome != "deleted":
-                try:
-                    sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=entry.receipt_handle,
-                                                  VisibilityTimeout=0)
-                except Exception:  # noqa: BLE001 - best effort: it reappears after the timeout anyway
-                    pass
-    print(f"\n{deleted} of {len(chosen)} re-submitted event(s) succeeded and were deleted; "
-          f"{len(entries) - deleted} message(s) stay in the queue.")
+                # Best effort: a message left hidden reappears after its timeout anyway.
+                with contextlib.suppress(Exception):
+                    sqs.change_message_visibility(
+                        QueueUrl=queue_url, ReceiptHandle=entry.receipt_handle, VisibilityTimeout=0
+                    )
+    print(
+        f"\n{deleted} of {len(chosen)} re-submitted event(s) succeeded and were deleted; "
+        f"{len(entries) - deleted} message(s) stay in the queue."
+    )
     return 0 if deleted == len(chosen) else 1
 
 
-def resubmit(chosen: list[Entry], aws: Any, lambda_client: Any, function: str, function_arn: str, sqs: Any,
-             queue_url: str) -> int:
+def resubmit(
+    chosen: list[Entry], aws: Any, lambda_client: Any, function: str, function_arn: str, sqs: Any, queue_url: str
+) -> int:
     print()
     deleted = 0
     for entry in [e for e in chosen if e.resubmit == "invoke"]:
@@ -358,9 +397,12 @@ def resubmit(chosen: list[Entry], aws: Any, lambda_client: Any, function: str, f
                 print(f"  OK    {entry.message_id}: copy started again (copy job {job})")
             else:
                 entry.outcome = "failed"
-                reason = (f"the sweep failed: {common.error_message(result)}"
-                          if not ok else "the sweep started no copy of it (older than CatchUpDays, or "
-                          "StartCopyJob still refused: see the function's log)")
+                reason = (
+                    f"the sweep failed: {common.error_message(result)}"
+                    if not ok
+                    else "the sweep started no copy of it (older than CatchUpDays, or "
+                    "StartCopyJob still refused: see the function's log)"
+                )
                 print(f"  FAIL  {entry.message_id}: {reason}")
     for entry in chosen:
         if entry.outcome == "deleted":

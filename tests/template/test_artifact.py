@@ -18,7 +18,9 @@ def test_template_fits_in_a_template_body():
     size, yaml_only = template.sizes()
     assert size == len(template.TEMPLATE.read_bytes())
     assert size <= template.MAX_TEMPLATE_BYTES == 51_200
-    assert yaml_only < 30_000  # leaves room for the function to grow
+    # Leaves room for the function to grow: docs/notes/BUDGET.md gives issues 12 and 13 at most
+    # 4,500 bytes of YAML each on top of main's 28,859 (and the IAM fix about 400).
+    assert yaml_only < 38_500
 
 
 def test_embedded_code_is_the_source():

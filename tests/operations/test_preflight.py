@@ -375,10 +375,14 @@ def test_a_resource_accounts_vault_key_must_be_shared_with_the_backup_account():
         f"the copy role of {BACKUP}"]
 
 
-def test_preflight_names_the_missing_key_statement(ready, capsys):
-    kms = ready.client("kms", BACKUP, EAST)
-    key = kms.create_key(MultiRegion=True)["KeyMetadata"]
-    kms.replicate_key(KeyId=key["KeyId"], ReplicaRegion=WEST2)
+def test_preflight_names_the_missing_key_statement(ready, capsys, monkeypatch):
+    import uuid
+
+    import moto.kms.models
+    # AWS's multi-region key IDs, as in test_kms_key_multi_region_and_enabled.
+    monkeypatch.setattr(moto.kms.models, "generate_key_id",
+                        lambda multi_region=False: ("mrk-" + uuid.uuid4().hex) if multi_region else str(uuid.uuid4()))
+    key = ready.client("kms", BACKUP, EAST).create_key(MultiRegion=True)["KeyMetadata"]
     args = ["preflight", "--profile", "main", "--profile", "backup", "--region", EAST, "--management-profile",
             "management", "--org-id", ORG, "--backup-account-id", BACKUP, "--backup-region", WEST2,
             "--alternate-region", EAST, "--kms-key", key["Arn"]]
@@ -388,7 +392,7 @@ def test_preflight_names_the_missing_key_statement(ready, capsys):
     assert code == 1 and f"copy role of {MAIN}" in line
     assert f"Principal {{AWS: arn:aws:iam::{MAIN}:role/{ROLE}}}" in fix_line
     policy = {"Version": "2012-10-17", "Statement": [dict(ROOT_ONLY), dict(ORG_USE)]}
-    kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=json.dumps(policy))
+    moto.kms.models.kms_backends[BACKUP][EAST].put_key_policy(key["KeyId"], json.dumps(policy))
     code, out, _ = run(capsys, *args)
     assert "PASS  VaultCustomKmsKey key admits the copies" in out, out
     assert not [l for l, _ in fail_lines(out) if "admits" in l]

@@ -6,18 +6,18 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from operations_support import run, write_profiles
 
+from backup_events_aws.cli import CliError
 from backup_events_aws.operations import common, copy_back
 from backup_events_aws.sandbox import Organization
 from backup_events_aws.sandbox import backup as sandbox_backup
-from backup_events_aws.cli import CliError
-from operations_support import run, write_profiles
 
 EAST = "us-east-1"
 MAIN, BACKUP = "000022224444", "999977775555"
 VAULT = "BackupEvents-Sample"
 ROLE = f"arn:aws:iam::{BACKUP}:role/service-role/AWSBackupDefaultServiceRole"
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 
 def typical(tmp_path, monkeypatch, **parameters):
@@ -34,8 +34,18 @@ def typical(tmp_path, monkeypatch, **parameters):
 
 
 def copy_back_args(copy1, *extra):
-    return ["copy-back", "--profile", "backup", "--region", EAST, "--recovery-point-arn", copy1.arn,
-            "--to-account", MAIN, *extra]
+    return [
+        "copy-back",
+        "--profile",
+        "backup",
+        "--region",
+        EAST,
+        "--recovery-point-arn",
+        copy1.arn,
+        "--to-account",
+        MAIN,
+        *extra,
+    ]
 
 
 def copies_back(org):
@@ -77,9 +87,13 @@ def test_without_allow_copy_back_the_vault_policies_refuse_it_and_the_fix_says_s
 
 
 def point(**changes):
-    base = {"RecoveryPointArn": f"arn:aws:backup:{EAST}:{BACKUP}:recovery-point:abc", "Status": "COMPLETED",
-            "StorageClass": "WARM", "CreationDate": datetime.datetime(2026, 1, 1, tzinfo=UTC),
-            "Lifecycle": {"DeleteAfterDays": 35}}
+    base = {
+        "RecoveryPointArn": f"arn:aws:backup:{EAST}:{BACKUP}:recovery-point:abc",
+        "Status": "COMPLETED",
+        "StorageClass": "WARM",
+        "CreationDate": datetime.datetime(2026, 1, 1, tzinfo=UTC),
+        "Lifecycle": {"DeleteAfterDays": 35},
+    }
     return dict(base, **changes)
 
 
@@ -89,10 +103,11 @@ def test_plan_refuses_what_aws_cannot_copy_with_the_fix():
     assert request["DestinationBackupVaultArn"] == f"arn:aws:backup:{EAST}:{MAIN}:backup-vault:{VAULT}"
     assert request["IamRoleArn"] == ROLE and "Lifecycle" not in request
     assert copy_back.plan(point(), VAULT, MAIN, ROLE, at)["IdempotencyToken"] == request["IdempotencyToken"]
-    for changes, fix in (({"StorageClass": "COLD"}, "restore it in the backup account"),
-                         ({"Status": "EXPIRED"}, "pick a completed one"),
-                         ({"RecoveryPointArn": f"arn:aws:backup:{EAST}:{BACKUP}:recovery-point:continuous:x"},
-                          "copy a snapshot backup")):
+    for changes, fix in (
+        ({"StorageClass": "COLD"}, "restore it in the backup account"),
+        ({"Status": "EXPIRED"}, "pick a completed one"),
+        ({"RecoveryPointArn": f"arn:aws:backup:{EAST}:{BACKUP}:recovery-point:continuous:x"}, "copy a snapshot backup"),
+    ):
         with pytest.raises(CliError) as refused:
             copy_back.plan(point(**changes), VAULT, MAIN, ROLE, at)
         assert fix in refused.value.fix

@@ -55,35 +55,48 @@ EMPTY_POLLS = 3  # empty answers in a row while the queue still counts visible m
 
 # Copy failure messages and their fixes (aws-facts 4.4), matched by substring.
 KNOWN_FAILURES = [
-    ("must be a member of the same organization",
-     "put the source and backup accounts in the same AWS Organization (OrgId)"),
-    ("Feature is not supported for provided resource type",
-     "this resource type can't copy across accounts and regions in one action"),
+    (
+        "must be a member of the same organization",
+        "put the source and backup accounts in the same AWS Organization (OrgId)",
+    ),
+    (
+        "Feature is not supported for provided resource type",
+        "this resource type can't copy across accounts and regions in one action",
+    ),
     # Key failures: the function's own words (lambda_function.KEY_FIX), one table for both.
-    ("You must have DescribeKey permissions on the default CMK",
-     "the AMI is encrypted with the default (AWS managed) key, which can't leave its account. "
-     + lambda_function.KEY_FIX),
-    ("Given key ID is not accessible",
-     "the source's key doesn't admit the backup account, or is AWS managed (aws/ebs...) and can't leave "
-     "its account. " + lambda_function.KEY_FIX + " ('backup-events preflight' names a missing key "
-     "policy statement)"),
-    ("KMS key does not exist, is not enabled",
-     "the source snapshot's key is disabled, or doesn't admit the backup account, or is AWS managed "
-     "(aws/rds). " + lambda_function.KEY_FIX),
-    ("outside the range allowed by the destination backup vault",
-     "the copy's retention is outside the backup vault's Vault Lock or air-gapped limits: set "
-     "BackupVaultRetention to those limits and Copy1Retention/Copy2Retention within them"),
-    ("Access Denied trying to call AWS Backup service",
-     "the backup account's vault access policy must Allow backup:CopyIntoBackupVault for the organization "
-     "(redeploy its stack, or see 'backup-events preflight')"),
-    ("Access denied exception while trying to list tags",
-     "give the copy role permission to list tags (e.g. attach AWSBackupServiceRolePolicyForBackup)"),
-    ("requires a target option group",
-     "create a matching RDS option group in the destination region"),
-    ("Source AMI not found in Region",
-     "EC2 Allowed AMIs: allow images from the source account in the backup account"),
-    ("Failed to unshare snapshot",
-     "the copy role was deleted during the copy: restore the role"),
+    (
+        "You must have DescribeKey permissions on the default CMK",
+        "the AMI is encrypted with the default (AWS managed) key, which can't leave its account. "
+        + lambda_function.KEY_FIX,
+    ),
+    (
+        "Given key ID is not accessible",
+        "the source's key doesn't admit the backup account, or is AWS managed (aws/ebs...) and can't leave "
+        "its account. " + lambda_function.KEY_FIX + " ('backup-events preflight' names a missing key "
+        "policy statement)",
+    ),
+    (
+        "KMS key does not exist, is not enabled",
+        "the source snapshot's key is disabled, or doesn't admit the backup account, or is AWS managed "
+        "(aws/rds). " + lambda_function.KEY_FIX,
+    ),
+    (
+        "outside the range allowed by the destination backup vault",
+        "the copy's retention is outside the backup vault's Vault Lock or air-gapped limits: set "
+        "BackupVaultRetention to those limits and Copy1Retention/Copy2Retention within them",
+    ),
+    (
+        "Access Denied trying to call AWS Backup service",
+        "the backup account's vault access policy must Allow backup:CopyIntoBackupVault for the organization "
+        "(redeploy its stack, or see 'backup-events preflight')",
+    ),
+    (
+        "Access denied exception while trying to list tags",
+        "give the copy role permission to list tags (e.g. attach AWSBackupServiceRolePolicyForBackup)",
+    ),
+    ("requires a target option group", "create a matching RDS option group in the destination region"),
+    ("Source AMI not found in Region", "EC2 Allowed AMIs: allow images from the source account in the backup account"),
+    ("Failed to unshare snapshot", "the copy role was deleted during the copy: restore the role"),
 ]
 
 DEAD_LETTER_FIXES = {

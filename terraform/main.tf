@@ -77,7 +77,10 @@ resource "aws_cloudformation_stack_set" "this" {
   }
 }
 
-resource "aws_cloudformation_stack_instances" "this" {
+# Two operations, the backup account's instances first: its vaults and event bus must exist
+# before the other accounts' rules target that bus (EventBridge checks the target bus when the
+# targets are put) and before their copies arrive.
+resource "aws_cloudformation_stack_instances" "backup_account" {
   count = var.deployment == "stackset" ? 1 : 0
 
   stack_set_name = aws_cloudformation_stack_set.this[0].name
@@ -86,6 +89,8 @@ resource "aws_cloudformation_stack_instances" "this" {
 
   deployment_targets {
     organizational_unit_ids = var.organizational_unit_ids
+    accounts                = [var.backup_account_id]
+    account_filter_type     = "INTERSECTION"
   }
 
   operation_preferences {
@@ -93,4 +98,26 @@ resource "aws_cloudformation_stack_instances" "this" {
     max_concurrent_percentage = 100
     failure_tolerance_count   = 0
   }
+}
+
+resource "aws_cloudformation_stack_instances" "other_accounts" {
+  count = var.deployment == "stackset" ? 1 : 0
+
+  stack_set_name = aws_cloudformation_stack_set.this[0].name
+  regions        = var.regions
+  call_as        = var.call_as
+
+  deployment_targets {
+    organizational_unit_ids = var.organizational_unit_ids
+    accounts                = [var.backup_account_id]
+    account_filter_type     = "DIFFERENCE"
+  }
+
+  operation_preferences {
+    region_concurrency_type   = "PARALLEL"
+    max_concurrent_percentage = 100
+    failure_tolerance_count   = 0
+  }
+
+  depends_on = [aws_cloudformation_stack_instances.backup_account]
 }

@@ -25,5 +25,8 @@ output "stack_set_id" {
 
 output "stack_instance_summaries" {
   description = "stackset: account, region and stack of each instance"
-  value       = one(aws_cloudformation_stack_instances.this[*].stack_instance_summaries)
+  value = concat(
+    flatten(aws_cloudformation_stack_instances.backup_account[*].stack_instance_summaries),
+    flatten(aws_cloudformation_stack_instances.other_accounts[*].stack_instance_summaries),
+  )
 }

@@ -144,24 +144,10 @@ def _scalar(text: str) -> str:
 
 
 def value_error(value: str, definition: Definition) -> str | None:
-    """Why CloudFormation would refuse `value` for this parameter, or None if it accepts it."""
-    constraint = definition.get("ConstraintDescription")
-    allowed = definition.get("AllowedValues")
-    if allowed is not None and value not in allowed:
-        return constraint or f"one of: {', '.join(allowed)}"
-    pattern = definition.get("AllowedPattern")
-    if pattern is not None and re.fullmatch(pattern, value) is None:
-        return constraint or f"must match {pattern}"
-    if definition.get("Type") == "Number":
-        try:
-            number = float(value)
-        except ValueError:
-            return constraint or "a number"
-        low, high = definition.get("MinValue"), definition.get("MaxValue")
-        if (low is not None and number < float(low)) or (high is not None and number > float(high)):
-            return constraint or f"a number from {low} to {high}"
-    elif definition.get("Type", "String") == "String":
-        low, high = definition.get("MinLength"), definition.get("MaxLength")
-        if (low is not None and len(value) < int(low)) or (high is not None and len(value) > int(high)):
-            return constraint or f"from {low} to {high} characters"
-    return None
+    """Why CloudFormation would refuse `value` for this parameter (its ConstraintDescription, or
+    CloudFormation's own words), or None if it accepts it: the check the sandbox's CreateStack
+    applies too (parameter_checks.violation), so the CLI and CloudFormation never disagree."""
+    from .parameter_checks import violation
+
+    found = violation(str(definition.get("Name", "value")), dict(definition), value)
+    return None if found is None else (found.constraint_description or found.reason)

@@ -305,12 +305,6 @@ def render(
     return resources
 
 
-def _effective_parameters(parameters: dict[str, Any] | None, template: dict[str, Any]) -> dict[str, str]:
-    values = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
-    values.update({name: str(value) for name, value in (parameters or {}).items()})
-    return values
-
-
 def parameter_errors(parameters: dict[str, Any] | None = None, template_path: str | Path = TEMPLATE) -> list[str]:
     """'Name: why' (its ConstraintDescription, mostly) for each value its Parameters definition refuses,
     checked by parameters.value_error: the same check the CLI applies to its arguments."""
@@ -332,51 +326,11 @@ def evaluate_rules(
     parameters: dict[str, Any] | None, account_id: str, region: str, template_path: str | Path = TEMPLATE
 ) -> list[str]:
     """The AssertDescription of every Rules assertion that fails for these parameters."""
+    from backup_events_aws import parameter_checks
+
     template = load(template_path)
-    values = _effective_parameters(parameters, template)
-    values.update({"AWS::AccountId": account_id, "AWS::Region": region, "AWS::Partition": _partition(region)})
-
-    def ev(node: Any) -> Any:
-        if isinstance(node, dict) and len(node) == 1:
-            ((function, arg),) = node.items()
-            if function == "Ref":
-                return values[arg]
-            if function == "Fn::Equals":
-                left, right = (ev(a) for a in arg)
-                return str(left) == str(right)
-            if function == "Fn::Not":
-                return not ev(arg[0])
-            if function == "Fn::And":
-                return all(ev(a) for a in arg)
-            if function == "Fn::Or":
-                return any(ev(a) for a in arg)
-            if function == "Fn::Contains":
-                return str(ev(arg[1])) in [str(v) for v in ev(arg[0])]
-            if function == "Fn::EachMemberEquals":
-                return all(str(v) == str(ev(arg[1])) for v in ev(arg[0]))
-            if function == "Fn::EachMemberIn":
-                allowed = [str(v) for v in ev(arg[1])]
-                return all(str(v) in allowed for v in ev(arg[0]))
-            if function.startswith("Fn::"):
-                raise NotImplementedError(f"Rules function {function} is not evaluated here")
-        if isinstance(node, list):
-            return [ev(item) for item in node]
-        return node
-
-    failing = []
-    for rule in template.get("Rules", {}).values():
-        if "RuleCondition" in rule and not ev(rule["RuleCondition"]):
-            continue
-        failing += [a["AssertDescription"] for a in rule["Assertions"] if not ev(a["Assert"])]
-    return failing
-
-
-def _partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
+    values = parameter_checks.effective_values(template, parameters)
+    return parameter_checks.failing_assertions(template, values, account_id, region)
 
 
 def main(argv: list[str] | None = None) -> int:

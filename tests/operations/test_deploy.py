@@ -189,6 +189,22 @@ def test_stackset_dry_run(capsys):
     assert '"OrganizationalUnitIds": ["ou-ab12-34567890"]' in out
 
 
+def test_stackset_instances_go_in_two_operations_backup_account_first(capsys):
+    first, then = deploy.stackset_instance_requests("BackupEvents", ["ou-ab12-34567890"], BACKUP,
+                                                    [EAST, WEST2], "SELF")
+    assert first["DeploymentTargets"] == {"OrganizationalUnitIds": ["ou-ab12-34567890"], "Accounts": [BACKUP],
+                                          "AccountFilterType": "INTERSECTION"}
+    assert then["DeploymentTargets"]["AccountFilterType"] == "DIFFERENCE"
+    assert then["DeploymentTargets"]["Accounts"] == [BACKUP] and first["Regions"] == then["Regions"] == [EAST, WEST2]
+    code, out, _ = run(
+        capsys, "deploy", "--stackset", "--org-id", "o-xxxxxxxxxx", "--backup-account-id", BACKUP,
+        "--backup-region", WEST2, "--alternate-region", EAST, "--organizational-unit-ids", "ou-ab12-34567890",
+        "--regions", EAST, WEST2, "--dry-run")
+    assert code == 0
+    assert out.index('"AccountFilterType": "INTERSECTION"') < out.index('"AccountFilterType": "DIFFERENCE"')
+    assert "the backup account first" in out
+
+
 def test_stackset_needs_the_backup_and_alternate_regions(capsys):
     code, _, err = run(
         capsys, "deploy", "--stackset", "--org-id", "o-xxxxxxxxxx", "--backup-account-id", BACKUP,
@@ -334,3 +350,22 @@ def test_failed_stack_instances_operation_exits_1_with_the_reason(org, tmp_path,
     assert code == 1 and "Traceback" not in err, err
     assert f"StackSet BackupEvents: operation FAILED: {reason}, 1 instance(s) not CURRENT" in err
     assert fake.calls.count("CreateStackInstances") == 1
+
+
+def test_stackset_deploy_creates_the_backup_accounts_instances_in_the_first_operation(org, tmp_path, capsys,
+                                                                                      monkeypatch):
+    from moto.cloudformation.models import cloudformation_backends
+
+    management, ou = organisation_with_ou(org)
+    write_profiles(org, tmp_path, monkeypatch, {"management": management})
+    code, out, err = run(
+        capsys, "deploy", "--stackset", "--profile", "management", "--region", EAST,
+        "--org-id", "o-xxxxxxxxxx", "--backup-account-id", BACKUP, "--backup-region", WEST2,
+        "--alternate-region", EAST, "--organizational-unit-ids", ou, "--regions", EAST, WEST2,
+        "--template-file", str(json_template(tmp_path)), "--poll-seconds", "0")
+    assert (code, err) == (0, ""), out
+    stackset = cloudformation_backends[management][EAST].describe_stack_set("BackupEvents")
+    created = [instance.account_id for instance in stackset.instances.stack_instances]
+    # the OU lists MAIN first; the backup account's instances were still created first
+    assert created == [BACKUP, BACKUP, MAIN, MAIN]
+    assert "create_stack_instances (backup account)" in out and "create_stack_instances (other accounts)" in out

@@ -64,11 +64,20 @@ def test_opt_in():
 
 def test_lambda_concurrency():
     key = "lambda.get_account_settings"
-    assert preflight.check_lambda_concurrency({key: {"AccountLimit": {"ConcurrentExecutions": 1000}}}, EAST).passed
-    low = preflight.check_lambda_concurrency({key: {"AccountLimit": {"ConcurrentExecutions": 10}}}, EAST)
-    assert not low.passed and "L-B99A9384" in low.fix
+
+    def check(quota, unreserved=None, reservation=5):
+        limit = {"ConcurrentExecutions": quota, "UnreservedConcurrentExecutions": quota if unreserved is None
+                 else unreserved}
+        return preflight.check_lambda_concurrency({key: {"AccountLimit": limit}}, EAST, reservation)
+
+    assert check(1000).passed
+    low = check(10)  # a new account: no reservation fits (the minimum unreserved is the whole quota)
+    assert not low.passed and "below Lambda's minimum of 10" in low.detail and "L-B99A9384" in low.fix
     # Deploying works before the increase is granted, with nothing reserved.
     assert "--parameter FunctionReservedConcurrency=0" in low.fix
+    assert check(10, reservation=0).passed
+    assert not check(104).passed and check(105).passed  # 100 must stay unreserved
+    assert not check(1000, unreserved=104).passed  # other functions' reservations count
 
 
 def test_organization():
@@ -232,6 +241,12 @@ def test_ready_organisation_passes_every_check(ready, capsys):
     assert f"Account {BACKUP} (profile backup), {WEST2}" in out
 
 
+def delete_copy_role(iam):
+    for name in iam.list_role_policies(RoleName="AWSBackupDefaultServiceRole")["PolicyNames"]:
+        iam.delete_role_policy(RoleName="AWSBackupDefaultServiceRole", PolicyName=name)
+    iam.delete_role(RoleName="AWSBackupDefaultServiceRole")
+
+
 def _answer(name, response, region=WEST2):
     def apply(org):
         org.answers[(BACKUP, region)][name] = response
@@ -250,9 +265,8 @@ MISCONFIGURED = {
     "opt-in": (_answer("describe_region_settings", {"ResourceTypeOptInPreference": {"EFS": False}}),
                "service opt-in", "update-region-settings"),
     "concurrency": (_answer("get_account_settings", {"AccountLimit": {"ConcurrentExecutions": 10}}),
-                    "Lambda concurrent executions", "L-B99A9384"),
-    "copy role missing": (lambda org: org.client("iam", BACKUP, EAST).delete_role(
-        RoleName="AWSBackupDefaultServiceRole"), "Copy role", "create it"),
+                    "Lambda concurrency leaves room", "L-B99A9384"),
+    "copy role missing": (lambda org: delete_copy_role(org.client("iam", BACKUP, EAST)), "Copy role", "create it"),
     "copy role trust": (lambda org: org.client("iam", BACKUP, EAST).update_assume_role_policy(
         RoleName="AWSBackupDefaultServiceRole", PolicyDocument=json.dumps(TRUST).replace("backup.", "lambda.")),
         "Copy role", "sts:AssumeRole"),

@@ -103,9 +103,19 @@ def test_stack_or_stackset_selected_by_a_variable(main):
     assert unquote(stack_set["permission_model"]) == "SERVICE_MANAGED"
     assert "var.auto_deployment" in stack_set["auto_deployment"][0]["enabled"]
     assert unquote(stack_set["description"]) == template.load()["Metadata"]["BackupEvents"]["StackSetDescription"]
-    instances = next(iter(resources["aws_cloudformation_stack_instances"].values()))
-    assert "var.organizational_unit_ids" in instances["deployment_targets"][0]["organizational_unit_ids"]
-    assert 'var.deployment == "stackset"' in instances["count"]
+    for instances in resources["aws_cloudformation_stack_instances"].values():
+        assert "var.organizational_unit_ids" in instances["deployment_targets"][0]["organizational_unit_ids"]
+        assert 'var.deployment == "stackset"' in instances["count"]
+
+
+def test_stackset_instances_backup_account_first(main):
+    instances = {unquote(name): value for block in main["resource"] for kind, body in block.items()
+                 if unquote(kind) == "aws_cloudformation_stack_instances" for name, value in body.items()}
+    assert set(instances) == {"backup_account", "other_accounts"}
+    first, then = instances["backup_account"]["deployment_targets"][0], instances["other_accounts"]["deployment_targets"][0]
+    assert unquote(first["account_filter_type"]) == "INTERSECTION" and "var.backup_account_id" in str(first["accounts"])
+    assert unquote(then["account_filter_type"]) == "DIFFERENCE" and "var.backup_account_id" in str(then["accounts"])
+    assert "aws_cloudformation_stack_instances.backup_account" in str(instances["other_accounts"]["depends_on"])
 
 
 def conditions(variable):

@@ -313,9 +313,14 @@ def test_copy_lifecycle_override_and_minus_one_keeps_source_expiry(org, clock):
 def test_start_copy_job_idempotency_token(org, clock):
     rp_arn = backed_up(org, clock)
     first = start_copy(org, rp_arn, IdempotencyToken="token-1")
-    again = start_copy(org, rp_arn, IdempotencyToken="token-1")
+    # A replay succeeds without acting, and (strictly: the output has no required member) its
+    # answer carries no CopyJobId (docs/AWS-BEHAVIOUR.md §3.1, §19).
+    replay = org(MAIN, EAST).start_copy_job(
+        SourceBackupVaultName=VAULT, RecoveryPointArn=rp_arn, DestinationBackupVaultArn=vault_arn(BACKUP, EAST),
+        IamRoleArn=ROLE, IdempotencyToken="token-1")
+    assert "CopyJobId" not in replay and "CreationDate" in replay
     other = start_copy(org, rp_arn, IdempotencyToken="token-2")
-    assert first == again != other
+    assert first != other
     listed = org(MAIN, EAST).list_copy_jobs()["CopyJobs"]
     assert sorted(j["CopyJobId"] for j in listed) == sorted({first, other})
     assert len(events("Copy Job State Change", "CREATED")) == 2
@@ -721,8 +726,9 @@ def test_total_request_rate_counts_start_copy_job(org, clock):
     rp_arn = backed_up(org, clock)
     sb.configure(throttling=True)
     c = org(MAIN, EAST)
-    for i in range(10):
-        start_copy(org, rp_arn, IdempotencyToken=f"t{i % 2}")
+    for i in range(10):  # replays included: they count too
+        c.start_copy_job(RecoveryPointArn=rp_arn, SourceBackupVaultName=VAULT, IamRoleArn=ROLE,
+                         DestinationBackupVaultArn=vault_arn(BACKUP, EAST), IdempotencyToken=f"t{i % 2}")
     for _ in range(3):
         for _ in range(13):
             c.describe_copy_job(CopyJobId=sb.copy_jobs(MAIN)[0].job_id)

@@ -47,10 +47,10 @@ def function_stack(grant_permission: bool = True, timeout: int | None = None) ->
     resources = {
         "Role": {"Type": "AWS::IAM::Role", "Properties": {
             "RoleName": "fn-role",
-            "AssumeRolePolicyDocument": {"Statement": [{
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
             # Lambda sends on-failure records with the function's role.
-            "Policies": [{"PolicyName": "on-failure", "PolicyDocument": {"Statement": [{
+            "Policies": [{"PolicyName": "on-failure", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["ErrorQueue", "Arn"]}}]}}]}},
         "Function": {"Type": "AWS::Lambda::Function", "Properties": {
             "FunctionName": "handler", "Handler": "index.lambda_handler", "Runtime": "python3.13",
@@ -272,9 +272,9 @@ def forwarder_stack(allow_put_events: bool) -> dict:
     return {"Resources": {
         "ForwardRole": {"Type": "AWS::IAM::Role", "Properties": {
             "RoleName": "forwarder",
-            "AssumeRolePolicyDocument": {"Statement": [{
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
-            "Policies": [{"PolicyName": "put", "PolicyDocument": {"Statement": [{
+            "Policies": [{"PolicyName": "put", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Action": "events:PutEvents", "Resource": allowed}]}}]}},
         "Dlq": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "forward-dlq"}},
         "DlqPolicy": {"Type": "AWS::SQS::QueuePolicy", "Properties": {
@@ -309,12 +309,23 @@ def test_cross_account_bus_delivery_keeps_the_envelope(sandbox):
 
 
 def test_cross_account_bus_refused_by_the_bus_policy_goes_to_the_dlq(sandbox):
-    deploy(CENTRAL_ACCOUNT, REGION, "central", central_stack(admit_org=False))
+    from moto.events.models import events_backends
+
+    deploy(CENTRAL_ACCOUNT, REGION, "central", central_stack(admit_org=True))
     deploy(SOURCE_ACCOUNT, REGION, "forward", forwarder_stack(allow_put_events=True))
+    # The bus stops admitting the organisation after the rule's targets were put.
+    events_backends[CENTRAL_ACCOUNT][REGION].event_buses["central"]._statements.clear()
     sandbox.deliver(dict(BACKUP_EVENT), SOURCE_ACCOUNT, REGION)
     sandbox.clock.advance(10)
     assert receive_all(CENTRAL_ACCOUNT, REGION, "inbox") == []
     assert dead_letter_codes(SOURCE_ACCOUNT) == ["CROSS_ACCOUNT_INGESTION_FAILED"]
+
+
+def test_a_rule_targeting_a_bus_that_does_not_admit_its_account_is_refused_when_created(sandbox):
+    deploy(CENTRAL_ACCOUNT, REGION, "central", central_stack(admit_org=False))
+    with pytest.raises(Exception) as excinfo:  # PutTargets checks the bus policy (docs/AWS-BEHAVIOUR.md §14)
+        deploy(SOURCE_ACCOUNT, REGION, "forward", forwarder_stack(allow_put_events=True))
+    assert "because no resource-based policy allows the events:PutEvents action" in str(excinfo.value)
 
 
 def test_cross_account_bus_without_role_permission_goes_to_the_dlq(sandbox):

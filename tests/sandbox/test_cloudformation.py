@@ -90,7 +90,9 @@ def test_queue_policy_is_stored_on_the_queue(stack_account):
 def test_event_invoke_config_and_function_logging_config(stack_account):
     deploy(stack_account, REGION, "fn", {"Resources": {
         "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "errors"}},
-        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Statement": []}}},
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                    "Action": "sts:AssumeRole"}]}}},
         "Function": {"Type": "AWS::Lambda::Function", "Properties": {
             "FunctionName": "fn", "Handler": "index.lambda_handler", "Runtime": "python3.13",
             "Role": {"Fn::GetAtt": ["Role", "Arn"]}, "Code": {"ZipFile": "def lambda_handler(e, c): pass\n"},

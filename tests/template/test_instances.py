@@ -78,6 +78,23 @@ def as_list(value):
     return value if isinstance(value, list) else [value]
 
 
+# The resource types whose backups AWS Backup can copy to another account (docs/AWS-BEHAVIOUR.md §2.3).
+COPIED_TYPES = ["EFS", "EBS", "EC2", "RDS", "Aurora", "DocumentDB", "Neptune", "FSx", "S3",
+                "DynamoDB", "Storage Gateway", "VMware"]
+
+
+def recovery_point_arn(account, region, resource_type):
+    """A recovery point ARN as AWS Backup forms it for this type (the sandbox's model of §2.1)."""
+    from backup_events_aws.sandbox import backup as sandbox_backup
+
+    return sandbox_backup._recovery_point_arn(account, region, resource_type, "0b1c2d3e-4f50", is_copy=False)
+
+
+def iam_glob_matches(pattern, arn):
+    """IAM's Resource matching: * any run of characters, ? one (IAM User Guide, Resource element)."""
+    return re.fullmatch(".*".join(".".join(map(re.escape, p.split("?"))) for p in pattern.split("*")), arn) is not None
+
+
 @pytest.fixture(params=ALL_INSTANCES, ids=instance_id)
 def instance(request):
     """(account, region, rendered template) for every instance of both layouts."""
@@ -229,8 +246,16 @@ def test_role_resources_are_narrow(instance):
         action = set(as_list(statement["Action"]))
         resource = statement["Resource"]
         if action & {"backup:StartCopyJob", "backup:DescribeRecoveryPoint"}:
-            assert resource == f"arn:aws:*:{region}:*:*"  # recovery points in this region...
-            # ... of this account (an EBS snapshot's ARN has no account field).
+            # Every type's recovery points in this region and account, nothing else...
+            for resource_type in COPIED_TYPES:
+                here = recovery_point_arn(account, region, resource_type)
+                assert any(iam_glob_matches(pattern, here) for pattern in resource), (resource_type, here)
+                for elsewhere in (recovery_point_arn(account, "eu-west-3", resource_type),
+                                  recovery_point_arn("123412341234", region, resource_type)):
+                    if ":ec2:" not in here or "eu-west-3" in elsewhere:
+                        assert not any(iam_glob_matches(pattern, elsewhere) for pattern in resource), elsewhere
+            assert not any(iam_glob_matches(pattern, vault_arn(account, region)) for pattern in resource)
+            # ... and of this account even where the ARN has no account field (EBS, AMIs).
             assert statement["Condition"] == {"StringEquals": {"aws:ResourceAccount": account}}
         elif action == {"iam:PassRole"}:
             assert resource == f"arn:aws:iam::{account}:role/{COPY_ROLE}"

@@ -15,6 +15,9 @@ Service-managed StackSet, from the management account (or a delegated admin with
         --backup-region us-west-2 --alternate-region us-east-1 \\
         --organizational-unit-ids ou-abcd-11111111 --regions us-east-1 us-west-2
 
+The StackSet's instances are created in two operations, the backup account's first (its
+vaults and event bus must exist before the other accounts' rules target that bus).
+
 Each stack is created, or updated if it exists ("No updates are to be performed" is
 success). The template goes as TemplateBody (at most 51,200 bytes, checked first).
 Every stack event and operation status change is printed as it happens.
@@ -254,23 +257,21 @@ def deploy_stackset(arguments: Any, body: str, name: str) -> int:
             raise CliError(f"--regions lacks {needed}",
                            "the backup account needs an instance in the backup and alternate regions: "
                            "add them to --regions")
-    targets = {"OrganizationalUnitIds": arguments.organizational_unit_ids}
     stackset_request = {"StackSetName": name, "Description": description, "TemplateBody": body,
                         "Parameters": parameters, "Capabilities": capabilities,
                         "PermissionModel": "SERVICE_MANAGED", "AutoDeployment": auto,
                         "CallAs": arguments.call_as}
-    instances_request = {"StackSetName": name, "DeploymentTargets": targets, "Regions": regions,
-                         "OperationPreferences": {"RegionConcurrencyType": "PARALLEL",
-                                                  "FailureToleranceCount": 0,
-                                                  "MaxConcurrentPercentage": 100},
-                         "CallAs": arguments.call_as}
+    instances_requests = stackset_instance_requests(name, arguments.organizational_unit_ids,
+                                                    arguments.backup_account_id, regions, arguments.call_as)
     if arguments.dry_run:
         shown = dict(stackset_request, TemplateBody=f"<{len(body.encode()):,} bytes>")
         print(f"Would deploy StackSet {name!r} (profile {arguments.profile or 'default credentials'}, "
               f"region {arguments.region or 'default'}):")
         print(f"  cloudformation.describe_stack_set(StackSetName={name!r}, CallAs={arguments.call_as!r})")
         print(f"  cloudformation.create_stack_set (or update_stack_set if it exists)({json.dumps(shown)})")
-        print(f"  cloudformation.create_stack_instances({json.dumps(instances_request)})")
+        for step, request in zip(("the backup account first", "then every other account"), instances_requests):
+            print(f"  {step}: cloudformation.create_stack_instances({json.dumps(request)})")
+            print("    cloudformation.describe_stack_set_operation until done")
         print("  cloudformation.describe_stack_set_operation until done; list_stack_instances")
         return 0
     aws = common.session(arguments.profile, arguments.region)
@@ -304,16 +305,35 @@ def deploy_stackset(arguments: Any, body: str, name: str) -> int:
     else:
         cloudformation.create_stack_set(**stackset_request)
         progress.say(f"StackSet {name}: created")
-    operation = cloudformation.create_stack_instances(**instances_request)["OperationId"]
-    progress.say(f"StackSet {name}: create_stack_instances started (operation {operation})")
-    status = wait_operation(cloudformation, name, operation, arguments, progress)
-    failed = print_instances(cloudformation, name, arguments.call_as)
-    if status != "SUCCEEDED" or failed:
-        raise CliError(f"StackSet {name}: operation {status}"
-                       f"{operation_reason(cloudformation, name, operation, arguments.call_as)}, "
-                       f"{failed} instance(s) not CURRENT",
-                       "read the status reasons above, fix the cause, and run deploy again")
+    # Two operations, the backup account's instances first: its vaults and bus must exist before a
+    # resource account's rule targets that bus (EventBridge checks the target bus when the rule's
+    # targets are put, docs/AWS-BEHAVIOUR.md §14) and before copies arrive. One operation would
+    # deploy the accounts in no order we choose.
+    for step, request in zip(("backup account", "other accounts"), instances_requests):
+        operation = cloudformation.create_stack_instances(**request)["OperationId"]
+        progress.say(f"StackSet {name}: create_stack_instances ({step}) started (operation {operation})")
+        status = wait_operation(cloudformation, name, operation, arguments, progress)
+        failed = print_instances(cloudformation, name, arguments.call_as)
+        if status != "SUCCEEDED" or failed:
+            raise CliError(f"StackSet {name}: operation {status}"
+                           f"{operation_reason(cloudformation, name, operation, arguments.call_as)}, "
+                           f"{failed} instance(s) not CURRENT"
+                           + ("; the other accounts were not started" if step == "backup account" else ""),
+                           "read the status reasons above, fix the cause, and run deploy again")
     return 0
+
+
+def stackset_instance_requests(name: str, organizational_units: list[str], backup_account: str,
+                               regions: list[str], call_as: str) -> list[dict[str, Any]]:
+    """The two CreateStackInstances requests: the backup account (INTERSECTION of the OUs with it),
+    then every other account of the OUs (DIFFERENCE)."""
+    preferences = {"RegionConcurrencyType": "PARALLEL", "FailureToleranceCount": 0, "MaxConcurrentPercentage": 100}
+    return [
+        {"StackSetName": name, "Regions": regions, "OperationPreferences": preferences, "CallAs": call_as,
+         "DeploymentTargets": {"OrganizationalUnitIds": organizational_units, "Accounts": [backup_account],
+                               "AccountFilterType": filter_type}}
+        for filter_type in ("INTERSECTION", "DIFFERENCE")
+    ]
 
 
 def wait_operation(cloudformation: Any, name: str, operation: str, arguments: Any,

@@ -30,6 +30,7 @@ from . import common
 
 BACKUP_SERVICE = "backup.amazonaws.com"
 MINIMUM_CONCURRENCY = 1000
+DEFAULT_RESERVED_CONCURRENCY = 5  # the template's FunctionReservedConcurrency default
 
 
 @dataclass(frozen=True)
@@ -140,19 +141,30 @@ def check_opt_in(responses: Responses, resource_types: list[str], region: str) -
                   f"--resource-type-opt-in-preference {settings}")
 
 
-def check_lambda_concurrency(responses: Responses, region: str) -> Result:
-    name = f"Lambda concurrent executions quota >= {MINIMUM_CONCURRENCY:,}"
+def check_lambda_concurrency(responses: Responses, region: str,
+                             reservation: int = DEFAULT_RESERVED_CONCURRENCY) -> Result:
+    """The function's reservation must leave Lambda's minimum unreserved concurrency: 100, or the
+    whole quota when it is below 100 (new accounts get as little as 10), else creating the function
+    fails with "... decreases account's UnreservedConcurrentExecution below its minimum value of [N]"
+    (docs/AWS-BEHAVIOUR.md §13)."""
+    name = f"Lambda concurrency leaves room for FunctionReservedConcurrency={reservation}"
     response = responses.get("lambda.get_account_settings")
     if isinstance(response, Failure):
         return _failed_call(name, response, "lambda:GetAccountSettings")
-    limit = (response or {}).get("AccountLimit", {}).get("ConcurrentExecutions", 0)
-    if limit >= MINIMUM_CONCURRENCY:
-        return Result(name, True, f"{limit:,}")
-    return Result(name, False, f"only {limit:,} (new accounts start low)",
+    account_limit = (response or {}).get("AccountLimit", {})
+    quota = account_limit.get("ConcurrentExecutions", 0)
+    unreserved = account_limit.get("UnreservedConcurrentExecutions", quota)
+    minimum = min(100, quota)
+    if reservation <= 0 or unreserved - reservation >= minimum:
+        detail = f"quota {quota:,}, {unreserved:,} unreserved"
+        if quota < MINIMUM_CONCURRENCY:
+            detail += " (below the usual 1,000: bursts wait longer)"
+        return Result(name, True, detail)
+    return Result(name, False, f"quota {quota:,}, {unreserved:,} unreserved: reserving {reservation} would leave "
+                  f"{unreserved - reservation:,}, below Lambda's minimum of {minimum:,} (new accounts start low)",
+                  "deploy with --parameter FunctionReservedConcurrency=0 (no reservation fits this quota), or "
                   f"request an increase: aws service-quotas request-service-quota-increase --region {region} "
-                  "--service-code lambda --quota-code L-B99A9384 --desired-value 1000; until it is granted, "
-                  "deploy with --parameter FunctionReservedConcurrency=0 (reserving any concurrency fails "
-                  "at this quota)")
+                  "--service-code lambda --quota-code L-B99A9384 --desired-value 1000")
 
 
 def _statements(document: Any) -> list[dict[str, Any]]:
@@ -406,7 +418,7 @@ def location_results(aws: Any, region: str, options: Any, account: str, first_re
         results += [check_organization(responses, options.org_id), check_cross_account_backup(responses),
                     check_copy_role(responses, options.copy_role_name)]
     results += [check_opt_in(responses, options.resource_types, region),
-                check_lambda_concurrency(responses, region)]
+                check_lambda_concurrency(responses, region, options.function_reserved_concurrency)]
     if options.vault_name:
         is_backup = account == options.backup_account_id
         call(responses, aws, region, "backup", "describe_backup_vault", BackupVaultName=options.vault_name)
@@ -473,6 +485,8 @@ def register(subcommands: Any) -> None:
     parser.add_argument("--backup-vault-retention", metavar="MIN-MAX",
                         help="BackupVaultRetention: with --vault-name, the backup account's vault lock or "
                              "air-gapped limits must be these (none = no lock)")
+    parser.add_argument("--function-reserved-concurrency", type=int, default=DEFAULT_RESERVED_CONCURRENCY,
+                        metavar="N", help="FunctionReservedConcurrency you will deploy with (default %(default)s)")
     parser.add_argument("--resource-types", nargs="+", default=["EFS"], metavar="TYPE",
                         help="resource types you back up, as AWS Backup names them (default: EFS)")
     parser.set_defaults(run=run)

@@ -160,6 +160,58 @@ def set_resource_encryption(resource_arn: str, kms_key_arn: str | None) -> None:
         _resource_keys.pop(resource_arn, None)
 
 
+def _aws_managed_key_arn(account: str, region: str, service: str) -> str:
+    """The AWS managed key a service encrypts with by default (alias aws/ebs, aws/rds...)."""
+    return f"arn:{get_partition(region)}:kms:{region}:{account}:alias/aws/{service}"
+
+
+def _key_arn(account: str, region: str, key: str | None, default_service: str) -> str:
+    """A key as the resource names it (ID, alias, ARN, or none: the service's AWS managed key), as an ARN."""
+    if not key or key == "default_kms_key_id":  # moto's placeholder for "the default key"
+        return _aws_managed_key_arn(account, region, default_service)
+    if key.startswith("arn:"):
+        return key
+    kind = key if key.startswith("alias/") else f"key/{key}"
+    return f"arn:{get_partition(region)}:kms:{region}:{account}:{kind}"
+
+
+def resource_encryption_key(resource_arn: str) -> str | None:
+    """The KMS key of a protected resource: one set with `set_resource_encryption`, else what the
+    resource itself carries in moto (an EBS volume, EFS file system or RDS instance/cluster created
+    encrypted through the API; without a KmsKeyId, the service's AWS managed key aws/ebs,
+    aws/elasticfilesystem, aws/rds; docs/AWS-BEHAVIOUR.md §4.3)."""
+    if resource_arn in _resource_keys:
+        return _resource_keys[resource_arn]
+    try:
+        _, service, region, account, rest = arn_parts(resource_arn)
+    except ValueError:
+        return None
+    try:
+        if service == "ec2" and rest.startswith("volume/"):
+            from moto.ec2.models import ec2_backends
+
+            volume = ec2_backends[account][region].volumes.get(rest.split("/", 1)[1])
+            if volume is not None and volume.encrypted:
+                return _key_arn(account, region, volume.kms_key_id, "ebs")
+        elif service == "elasticfilesystem":
+            from moto.efs.models import efs_backends
+
+            file_system = efs_backends[account][region].file_systems_by_id.get(rest.split("/", 1)[1])
+            if file_system is not None and file_system.encrypted:
+                return _key_arn(account, region, file_system.kms_key_id, "elasticfilesystem")
+        elif service == "rds":
+            from moto.rds.models import rds_backends
+
+            kind, _, name = rest.partition(":")
+            backend = rds_backends[account][region]
+            found = (backend.databases if kind == "db" else backend.clusters).get(name)
+            if found is not None and found.storage_encrypted:
+                return _key_arn(account, region, getattr(found, "kms_key_id", None), "rds")
+    except (AttributeError, KeyError):
+        return None
+    return None
+
+
 def register_aws_managed_key(kms_key_arn: str) -> None:
     """Mark a key ID ARN as AWS managed (alias ARNs `alias/aws/...` are recognised anyway)."""
     _aws_managed_keys.add(kms_key_arn)
@@ -256,7 +308,27 @@ def _recovery_point_arn(account: str, region: str, resource_type: str, job_id: s
 
 
 def _is_aws_managed_key(key_arn: str | None) -> bool:
-    return bool(key_arn) and (":alias/aws/" in key_arn or key_arn in _aws_managed_keys)
+    """An AWS managed key: an `alias/aws/...` ARN, a registered key, or a key of moto's KMS that is
+    AWS managed or the target of an `alias/aws/...` alias (moto creates aws/ebs that way)."""
+    if not key_arn:
+        return False
+    if ":alias/aws/" in key_arn or key_arn in _aws_managed_keys:
+        return True
+    try:
+        _, service, region, account, resource = arn_parts(key_arn)
+    except ValueError:
+        return False
+    if service != "kms" or not resource.startswith("key/"):
+        return False
+    from moto.kms.models import kms_backends
+
+    kms = kms_backends[account][region]
+    key = kms.keys.get(resource.split("/", 1)[1])
+    if key is None:
+        return False
+    if getattr(key, "key_manager", "CUSTOMER") == "AWS":
+        return True
+    return any(str(name).startswith("alias/aws/") for name in getattr(key, "aliases", {}))
 
 
 def _default_backup_key(account: str, region: str) -> str:
@@ -923,7 +995,7 @@ def _complete_backup(backend: BackupBackend, job: BackupJob) -> None:
         _finish(job, "FAILED", f"Backup job failed because backup vault {job.vault_arn} does not exist.")
         _emit_backup_job(job)
         return
-    resource_key = _resource_keys.get(job.resource_arn)
+    resource_key = resource_encryption_key(job.resource_arn)
     if job.resource_type in FULLY_MANAGED_TYPES:  # aws-facts 2.2: the vault's key
         resource_key = vault.encryption_key_arn or _default_backup_key(job.account, job.region)
     now = _now()
@@ -1010,22 +1082,73 @@ def copy_failure_reason(job: CopyJob, injected: bool = True) -> str | None:
             if source.resource_type in ("RDS", "Aurora", "DocumentDB", "Neptune"):
                 return MSG_RDS_KEY_NOT_ACCESSIBLE
             return MSG_KEY_NOT_ACCESSIBLE
-    principal = {"principal_account": job.account, "principal_arn": job.iam_role_arn}
-    org_context = {"aws:PrincipalOrgID": organization_of(job.account)} if organization_of(job.account) else {}
+        key_refusal = _shared_key_refusal(source, dest_account)
+        if key_refusal:
+            return key_refusal
+    return _copy_role_refusal(job, source, source_backend, dest_account, dest_region, dest_name, cross_account)
+
+
+def _copy_role_refusal(job: CopyJob, source: RecoveryPoint, source_backend: BackupBackend, dest_account: str,
+                       dest_region: str, dest_name: str, cross_account: bool) -> str | None:
+    """AWS Backup copies with the job's role (authorization.py decides, docs/AWS-BEHAVIOUR.md §7, §11.3):
+
+    * backup:CopyFromBackupVault on the source recovery point: an explicit Deny in the source
+      vault's policy or the role's policies refuses. Whether the role must also allow it is not
+      documented, and the AWS managed role policy is not known to grant it: only a Deny refuses.
+    * backup:CopyIntoBackupVault on the destination vault: the role's identity policies and the
+      vault's policy, both when the vault is in another account (either in the same account).
+    A role IAM does not know is judged by the vault policies alone."""
+    from backup_events_aws.sandbox.authorization import decide, principal_context, role_policy_statements
+
+    identity = role_policy_statements(job.iam_role_arn)
+    context = principal_context(job.account, job.iam_role_arn)
     source_vault = source_backend.vaults.get(job.source_vault_name)
     source_policy = statements_of(getattr(source_vault, "sandbox_access_policy", None))
-    copy_from = Request(action="backup:CopyFromBackupVault", resource=source.arn, **principal,
-                        context={**org_context, "backup:CopyTargets": [job.destination_vault_arn]})
-    if is_denied(source_policy, copy_from, check_principal=True):
+    copy_from = Request(action="backup:CopyFromBackupVault", resource=source.arn, principal_account=job.account,
+                        principal_arn=job.iam_role_arn,
+                        context={**context, "backup:CopyTargets": [job.destination_vault_arn]})
+    if "explicit deny" in decide(copy_from, source_policy, job.account, identity or []).reason:
         return MSG_ACCESS_DENIED
-    if cross_account:
-        dest_vault = backend_for(dest_account, dest_region).vaults[dest_name]
-        dest_policy = statements_of(getattr(dest_vault, "sandbox_access_policy", None))
-        copy_into = Request(action="backup:CopyIntoBackupVault", resource=dest_vault.backup_vault_arn,
-                            **principal, context=org_context)
-        # aws-facts 4.2/4.4: the destination vault must Allow backup:CopyIntoBackupVault
-        if not is_allowed(dest_policy, copy_into, check_principal=True):
+    dest_vault = backend_for(dest_account, dest_region).vaults[dest_name]
+    dest_policy = statements_of(getattr(dest_vault, "sandbox_access_policy", None))
+    copy_into = Request(action="backup:CopyIntoBackupVault", resource=dest_vault.backup_vault_arn,
+                        principal_account=job.account, principal_arn=job.iam_role_arn, context=context)
+    if identity is None:  # docs/AWS-BEHAVIOUR.md §4.2, §4.4: the destination vault must Allow CopyIntoBackupVault
+        if cross_account and not is_allowed(dest_policy, copy_into, check_principal=True):
             return MSG_ACCESS_DENIED
+        return None
+    if not decide(copy_into, dest_policy if dest_policy else None, dest_account, identity).allowed:
+        return MSG_ACCESS_DENIED  # docs/AWS-BEHAVIOUR.md §4.4: "Access Denied trying to call AWS Backup service"
+    return None
+
+
+def _shared_key_refusal(source: RecoveryPoint, dest_account: str) -> str | None:
+    """A cross-account copy of a type AWS Backup does not fully manage needs the source's customer
+    managed key shared with the destination account: its key policy must let that account use it
+    (kms:Decrypt and kms:CreateGrant; docs/AWS-BEHAVIOUR.md §4.3). Keys moto's KMS does not hold are
+    not judged (the sandbox cannot know their policy)."""
+    if source.resource_type in FULLY_MANAGED_TYPES or not source.encryption_key_arn:
+        return None
+    from moto.kms.models import kms_backends
+
+    from backup_events_aws.sandbox.authorization import decide
+
+    try:
+        _, _, key_region, key_account, resource = arn_parts(source.encryption_key_arn)
+    except ValueError:
+        return None
+    key = kms_backends[key_account][key_region].keys.get(resource.split("/", 1)[-1]) \
+        if resource.startswith("key/") else None
+    if key is None:
+        return None
+    administrator = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]  # the destination's own side
+    for action in ("kms:Decrypt", "kms:CreateGrant"):
+        request = Request(action=action, resource=key.arn, principal_account=dest_account,
+                          principal_arn=f"arn:{get_partition(key_region)}:iam::{dest_account}:root")
+        if not decide(request, statements_of(key.policy), key_account, administrator).allowed:
+            if source.resource_type in ("RDS", "Aurora", "DocumentDB", "Neptune"):
+                return MSG_RDS_KEY_NOT_ACCESSIBLE
+            return MSG_KEY_NOT_ACCESSIBLE  # docs/AWS-BEHAVIOUR.md §4.4
     return None
 
 
@@ -1157,7 +1280,7 @@ def put_recovery_point(account_id: str, region: str, vault_name: str, resource_a
             resource_arn=resource_arn, resource_type=resource_type,
             iam_role_arn=iam_role_arn or default_role,
             creation_date=created, completion_date=created, lifecycle=_normalise_lifecycle(lifecycle),
-            encryption_key_arn=encryption_key_arn or _resource_keys.get(resource_arn),
+            encryption_key_arn=encryption_key_arn or resource_encryption_key(resource_arn),
             storage_class=storage_class, is_continuous=continuous,
         )
         _add_recovery_point(backend, rp)

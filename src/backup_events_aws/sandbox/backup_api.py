@@ -85,10 +85,16 @@ class SandboxBackupResponse(BackupResponse):
         return ActionResult({"BackupJobs": [j.to_api() for j in page], "NextToken": token})
 
     def start_copy_job(self) -> ActionResult:
+        jobs_before = len(sandbox_backup.state_of(self._backend).copy_jobs)
         job = sandbox_backup.start_copy_job(
             self._backend, self._get_param("SourceBackupVaultName"), self._get_param("RecoveryPointArn"),
             self._get_param("DestinationBackupVaultArn"), self._get_param("IamRoleArn"),
             lifecycle=self._get_param("Lifecycle"), idempotency_token=self._get_param("IdempotencyToken"))
+        if len(sandbox_backup.state_of(self._backend).copy_jobs) == jobs_before:
+            # A replay (same IdempotencyToken): "success, no action taken" (docs/AWS-BEHAVIOUR.md §3.1).
+            # The output has no required member, and no page says a replay returns the earlier job's
+            # id: the sandbox answers without CopyJobId, the strict case (docs/AWS-BEHAVIOUR.md §19).
+            return ActionResult({"CreationDate": job.creation_date, "IsParent": False})
         return ActionResult({"CopyJobId": job.job_id, "CreationDate": job.creation_date, "IsParent": False})
 
     def describe_copy_job(self) -> ActionResult:

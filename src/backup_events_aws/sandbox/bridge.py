@@ -51,8 +51,9 @@ from moto.sqs.models import sqs_backends
 
 from .clock import Clock
 from .helpers import arn_parts, envelope_time, random_uuid
-from .lambda_runtime import LambdaRuntime, _send_sqs, role_policy_statements
-from .policies import Request, is_allowed, statements_of
+from .lambda_runtime import ACCOUNT_CONCURRENCY, LambdaRuntime, _send_sqs
+from .authorization import AccessDeniedException, decide, principal_context, session_arn_of
+from .policies import Request, denial_message, statements_of
 
 EVENTS_SERVICE = "events.amazonaws.com"
 
@@ -111,19 +112,21 @@ class MotoCredentials:
     def __init__(self) -> None:
         self._cache: dict[str, dict[str, str]] = {}
 
-    def for_role(self, role_arn: str) -> dict[str, str]:
-        if role_arn not in self._cache:
+    def for_role(self, role_arn: str, session_name: str = "sandbox") -> dict[str, str]:
+        """A session of the role; Lambda names its sessions after the function."""
+        key = f"{role_arn}|{session_name}"
+        if key not in self._cache:
             sts = boto3.client(
                 "sts", region_name="us-east-1",
                 aws_access_key_id="AKIASANDBOXBOOTSTRAP", aws_secret_access_key="sandbox",
             )
-            credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName="sandbox")["Credentials"]
-            self._cache[role_arn] = {
+            credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+            self._cache[key] = {
                 "AccessKeyId": credentials["AccessKeyId"],
                 "SecretAccessKey": credentials["SecretAccessKey"],
                 "SessionToken": credentials["SessionToken"],
             }
-        return self._cache[role_arn]
+        return self._cache[key]
 
     def for_account(self, account: str) -> dict[str, str]:
         return self.for_role(f"arn:aws:iam::{account}:role/sandbox-operator")
@@ -155,6 +158,7 @@ class Bridge:
         faults: Faults | None = None,
         latency_seconds: float = DEFAULT_LATENCY_SECONDS,
         credentials: MotoCredentials | None = None,
+        concurrency_quota: int = ACCOUNT_CONCURRENCY,
     ):
         self.clock = clock
         self.org_of_account = org_of_account or (lambda account: None)
@@ -162,7 +166,8 @@ class Bridge:
         self.latency_seconds = latency_seconds
         self.random = random.Random(seed)
         self.credentials = credentials or MotoCredentials()
-        self.runtime = LambdaRuntime(clock, self.credentials.for_role, seed=seed)
+        # concurrency_quota: every account's Lambda concurrent executions quota (lambda_runtime.py).
+        self.runtime = LambdaRuntime(clock, self.credentials.for_role, seed=seed, concurrency_quota=concurrency_quota)
         self.runtime.report = self._record_on_failure
         self.trace: list[Delivery] = []
         self._saved: dict[str, Any] = {}
@@ -173,8 +178,10 @@ class Bridge:
         """Route moto's PutEvents and rule delivery through this bridge."""
         global _active_bridge
         if not self._saved:
-            self._saved = {"put_events": EventsBackend.put_events, "send_to_targets": Rule.send_to_targets}
+            self._saved = {"put_events": EventsBackend.put_events, "send_to_targets": Rule.send_to_targets,
+                           "put_targets": EventsBackend.put_targets}
         EventsBackend.put_events = _patched_put_events  # type: ignore[method-assign]
+        EventsBackend.put_targets = _patched_put_targets  # type: ignore[method-assign]
         Rule.send_to_targets = _patched_send_to_targets  # type: ignore[method-assign]
         self.runtime.install()  # botocore retry sleeps on the simulated clock
         _active_bridge = self
@@ -185,6 +192,7 @@ class Bridge:
         if self._saved:
             EventsBackend.put_events = self._saved["put_events"]  # type: ignore[method-assign]
             Rule.send_to_targets = self._saved["send_to_targets"]  # type: ignore[method-assign]
+            EventsBackend.put_targets = self._saved["put_targets"]  # type: ignore[method-assign]
         self.runtime.uninstall()
         if _active_bridge is self:
             _active_bridge = None
@@ -344,22 +352,17 @@ class Bridge:
         cross_account = account != rule.account_id
         if cross_account:
             # Cross-account Lambda targets need an execution role in the bus account (aws-facts 6.5).
-            self._check_role(rule, target, "lambda:InvokeFunction", function.function_arn)
-        request = Request(
-            action="lambda:InvokeFunction",
-            resource=function.function_arn,
-            service=None if cross_account else EVENTS_SERVICE,
-            principal_account=rule.account_id if cross_account else None,
-            principal_arn=target.get("RoleArn") if cross_account else None,
-            context=self._sender_context(rule),
-        )
-        # Same account: the function's resource policy must allow events.amazonaws.com
-        # with SourceArn = this rule (AWS::Lambda::Permission, aws-facts 5.4).
-        if not is_allowed(function.policy.statements, request, check_principal=True):
-            raise DeliveryFailure(
-                "NO_PERMISSIONS",
-                f"EventBridge rule {rule.arn} is not allowed to invoke {function.function_arn}",
-            )
+            self._check_role(rule, target)
+            # The target's role invokes: its identity policy and the function's policy, both sides.
+            request = self._as_role(rule, target["RoleArn"], "lambda:InvokeFunction", function.function_arn)
+        else:
+            # EventBridge itself invokes: the function's resource policy must allow
+            # events.amazonaws.com, with aws:SourceArn the rule (AWS::Lambda::Permission, docs/AWS-BEHAVIOUR.md §5.4, §11.4).
+            request = Request(action="lambda:InvokeFunction", resource=function.function_arn,
+                              service=EVENTS_SERVICE, context=self._sender_context(rule))
+        decision = decide(request, function.policy.statements, account)
+        if not decision.allowed:
+            raise DeliveryFailure("NO_PERMISSIONS", denial_message(request, decision))
         self.runtime.invoke_async(function, payload)
 
     def _to_sqs(self, rule: Rule, queue_arn: str, payload: Any) -> None:
@@ -370,8 +373,9 @@ class Bridge:
             raise DeliveryFailure("NO_RESOURCE", f"Queue not found: {queue_arn}") from None
         request = Request(action="sqs:SendMessage", resource=queue_arn, service=EVENTS_SERVICE,
                           context=self._sender_context(rule))
-        if not is_allowed(statements_of(queue.policy), request, check_principal=True):
-            raise DeliveryFailure("NO_PERMISSIONS", f"The queue policy of {queue_arn} does not let {rule.arn} send")
+        decision = decide(request, statements_of(queue.policy), account)
+        if not decision.allowed:
+            raise DeliveryFailure("NO_PERMISSIONS", denial_message(request, decision))
         _send_sqs(queue_arn, json.dumps(payload, default=str))
 
     def _to_event_bus(self, rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
@@ -380,29 +384,29 @@ class Bridge:
         bus_name = resource.split("/", 1)[1]
         cross_account = account != rule.account_id
         if target.get("RoleArn"):
-            self._check_role(rule, target, "events:PutEvents", bus_arn)
+            self._check_role(rule, target)
         elif cross_account:
             # Since 2023 EventBridge requires a role for new cross-account bus targets (aws-facts 6.5).
             raise DeliveryFailure("NO_PERMISSIONS", f"A cross-account event bus target needs a RoleArn: {bus_arn}")
         bus = events_backends[account][region].event_buses.get(bus_name)
         if bus is None:
             raise DeliveryFailure("NO_RESOURCE", f"Event bus not found: {bus_arn}")
-        if cross_account:
-            request = Request(
-                action="events:PutEvents", resource=bus_arn,
-                principal_account=rule.account_id, principal_arn=target.get("RoleArn"),
-                context=self._principal_org(rule.account_id),
-            )
-            if not is_allowed(statements_of(bus.policy), request, check_principal=True):
-                raise DeliveryFailure(
-                    "CROSS_ACCOUNT_INGESTION_FAILED",
-                    f"The policy of {bus_arn} does not admit events from account {rule.account_id}",
-                )
+        if target.get("RoleArn"):
+            # The role's session puts the event: its identity policy, and across accounts the bus
+            # policy too; the request carries the principal's keys, no aws:SourceArn (docs/AWS-BEHAVIOUR.md §11.4).
+            request = self._as_role(rule, target["RoleArn"], "events:PutEvents", bus_arn)
+            decision = decide(request, statements_of(bus.policy) if bus.policy else None, account)
+            if not decision.allowed:
+                code = "CROSS_ACCOUNT_INGESTION_FAILED" if cross_account and "resource-based" in decision.reason \
+                    else "NO_PERMISSIONS"
+                raise DeliveryFailure(code, denial_message(request, decision))
         # The event keeps its envelope (id, account, source, time, resources, detail)
         # when it is forwarded; only the bus it is on changes.
         self.clock.schedule(self.latency_seconds, lambda: self._route(dict(event), account, region, bus_name))
 
-    def _check_role(self, rule: Rule, target: dict[str, Any], action: str, resource: str) -> None:
+    def _check_role(self, rule: Rule, target: dict[str, Any]) -> None:
+        """EventBridge must be able to assume the target's role: a role of the rule's account whose
+        trust policy admits events.amazonaws.com, with the rule as aws:SourceArn (docs/AWS-BEHAVIOUR.md §6.5, §11.4)."""
         role_arn = target.get("RoleArn")
         if not role_arn:
             raise DeliveryFailure("NO_PERMISSIONS", f"Target {target['Arn']} needs a RoleArn")
@@ -413,21 +417,21 @@ class Bridge:
             raise DeliveryFailure("FAILED_TO_ASSUME_ROLE", f"Role not found: {role_arn}") from None
         trust = Request(action="sts:AssumeRole", resource=role_arn, service=EVENTS_SERVICE,
                         context=self._sender_context(rule))
-        if role_account != rule.account_id or not is_allowed(
-            statements_of(role.assume_role_policy_document), trust, check_principal=True
-        ):
+        if role_account != rule.account_id or not decide(
+                trust, statements_of(role.assume_role_policy_document), role_account).allowed:
             raise DeliveryFailure("FAILED_TO_ASSUME_ROLE", f"events.amazonaws.com cannot assume {role_arn}")
-        statements = role_policy_statements(role_arn) or []
-        if not is_allowed(statements, Request(action=action, resource=resource), check_principal=False):
-            raise DeliveryFailure("NO_PERMISSIONS", f"Role {role_arn} is not allowed {action} on {resource}")
 
-    def _principal_org(self, account: str) -> dict[str, str]:
-        """aws:PrincipalOrgID of a principal in `account`: absent outside an organisation."""
-        org_id = self.org_of_account(account)
-        return {"aws:PrincipalOrgID": org_id} if org_id else {}
+    def _as_role(self, rule: Rule, role_arn: str, action: str, resource: str) -> Request:
+        """A request made by EventBridge's session of a target's role (session name: the rule's)."""
+        return Request(action=action, resource=resource, principal_account=rule.account_id, principal_arn=role_arn,
+                       session_arn=session_arn_of(role_arn, rule.name),
+                       context=principal_context(rule.account_id, role_arn, self.org_of_account))
 
     @staticmethod
     def _sender_context(rule: Rule) -> dict[str, str]:
+        """What EventBridge puts in the request context when it acts for a rule (deliveries to
+        Lambda and SQS, dead letters, assuming a target's role): aws:SourceArn, the rule's ARN,
+        and aws:SourceAccount, the rule's account (docs/AWS-BEHAVIOUR.md §11.4, §14)."""
         return {"aws:SourceArn": rule.arn, "aws:SourceAccount": rule.account_id}
 
     # ------------------------------------------------------------------ dead letters
@@ -442,9 +446,10 @@ class Bridge:
             return
         _, _, region, account, name = arn_parts(dlq_arn)
         queue = sqs_backends[account][region].queues.get(name)
+        # Dead letters are sent by EventBridge for the rule: aws:SourceArn and aws:SourceAccount (docs/AWS-BEHAVIOUR.md §11.4).
         request = Request(action="sqs:SendMessage", resource=dlq_arn, service=EVENTS_SERVICE,
                           context=self._sender_context(rule))
-        if queue is None or not is_allowed(statements_of(queue.policy), request, check_principal=True):
+        if queue is None or not decide(request, statements_of(queue.policy), account).allowed:
             # Counted by EventBridge as InvocationsFailedToBeSentToDLQ.
             self._record(event, rule.account_id, rule.region_name, bus, "dlq-refused", rule, target["Arn"], failure)
             return
@@ -455,6 +460,36 @@ class Bridge:
             "ERROR_MESSAGE": failure.error_message,
         })
         self._record(event, rule.account_id, rule.region_name, bus, "dead-lettered", rule, target["Arn"], failure)
+
+    # ------------------------------------------------------------------ PutTargets
+
+    def check_targets(self, backend: EventsBackend, targets: list[dict[str, Any]]) -> None:
+        """PutTargets with another account's event bus as a target: EventBridge is reported to check,
+        when the targets are put, that the bus exists and that its policy admits the rule's account
+        (docs/AWS-BEHAVIOUR.md §14: reported by others; the sandbox models it strictly). So the
+        account that owns the bus must be deployed first."""
+        from moto.events.exceptions import ResourceNotFoundException
+
+        for target in targets:
+            try:
+                _, service, region, account, resource = arn_parts(target.get("Arn", ""))
+            except ValueError:
+                continue
+            if service != "events" or not resource.startswith("event-bus/") or account == backend.account_id:
+                continue
+            bus_name = resource.split("/", 1)[1]
+            bus = events_backends[account][region].event_buses.get(bus_name)
+            if bus is None:
+                raise ResourceNotFoundException(f"Event bus {bus_name} does not exist.")
+            request = Request(action="events:PutEvents", resource=bus.arn, principal_account=backend.account_id,
+                              principal_arn=f"arn:aws:iam::{backend.account_id}:root",
+                              context=principal_context(backend.account_id, None, self.org_of_account))
+            administrator = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
+            decision = decide(request, statements_of(bus.policy) if bus.policy else None, account, administrator)
+            if not decision.allowed:
+                raise AccessDeniedException(
+                    f"User: arn:aws:iam::{backend.account_id}:root is not authorized to perform: events:PutEvents "
+                    f"on resource: {bus.arn} {decision.reason}")
 
     # ------------------------------------------------------------------ PutEvents
 
@@ -491,9 +526,12 @@ class Bridge:
         if bus is None:
             return {"ErrorCode": "ResourceNotFoundException", "ErrorMessage": f"Event bus {bus_name} does not exist."}
         if account != backend.account_id:
+            # The caller is an account's administrator (the sandbox's operator credentials): its own
+            # side allows; the bus policy must admit the account (docs/AWS-BEHAVIOUR.md §11.3).
             request = Request(action="events:PutEvents", resource=bus.arn, principal_account=backend.account_id,
-                              context=self._principal_org(backend.account_id))
-            if not is_allowed(statements_of(bus.policy), request, check_principal=True):
+                              context=principal_context(backend.account_id, None, self.org_of_account))
+            administrator = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
+            if not decide(request, statements_of(bus.policy), account, administrator).allowed:
                 return {"ErrorCode": "AccessDeniedException",
                         "ErrorMessage": f"Account {backend.account_id} may not put events on {bus.arn}"}
         when = entry.get("Time")
@@ -510,6 +548,14 @@ class Bridge:
         }
         self.deliver(event, account, region, bus_name)
         return {"EventId": event["id"]}
+
+
+def _patched_put_targets(backend: EventsBackend, name: str, event_bus_arn: str | None,
+                         targets: list[dict[str, Any]]) -> None:
+    if _active_bridge is None:
+        raise RuntimeError("No sandbox Bridge is installed")
+    _active_bridge.check_targets(backend, targets)
+    _active_bridge._saved["put_targets"](backend, name, event_bus_arn, targets)
 
 
 def _patched_put_events(backend: EventsBackend, events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -13,6 +13,21 @@ really hold what the template declares:
   AWS::Events::EventBus  Policy     (moto ignores the property; we apply it after moto creates the bus)
   AWS::Lambda::Function  LoggingConfig, DeadLetterConfig (moto drops them; the bridge reads them)
 
+It also makes moto's CloudFormation refuse what CloudFormation refuses:
+
+  parameters   CreateStack / UpdateStack check every value against its Type,
+               AllowedValues, AllowedPattern, Min/MaxLength, Min/MaxValue, then the
+               Rules, before any resource exists: ValidationError with CloudFormation's
+               text (parameter_checks.py; docs/AWS-BEHAVIOUR.md §12). A StackSet
+               instance so refused, or whose stack rolls back, is OUTDATED with the
+               reason as its StatusReason.
+  policies     every policy document a resource declares (role trust and inline
+               policies, managed policies, vault, bus, queue and key policies) is checked
+               as IAM checks it (iam_validation.py; docs/AWS-BEHAVIOUR.md §11.1, §11.2).
+               Lambda permissions' Action and SourceArn are checked as AddPermission
+               checks them. A refused one fails that resource (CREATE_FAILED with IAM's message)
+               and rolls the stack back (ROLLBACK_COMPLETE), as CloudFormation does.
+
 How moto finds models: `moto.cloudformation.parsing` maps a type name to the
 *direct* subclasses of `CloudFormationModel` and caches the map with lru_cache.
 Defining the classes below adds them; `install()` clears the caches so the map
@@ -24,15 +39,24 @@ reset clears it too; these classes are only the thin CloudFormation layer.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.backup.models import backup_backends
 from moto.cloudformation import parsing
+from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.models import CloudFormationBackend, Event, Stack, StackInstance, StackSet
+from moto.utilities.utils import get_partition
 from moto.core.common_models import CloudFormationModel
 from moto.events.models import EventBus, EventBusPolicyStatement, events_backends
+from moto.logs.models import LogGroup
 from moto.sqs.models import sqs_backends
+
+from backup_events_aws import parameter_checks
+from backup_events_aws.sandbox import iam_validation
 
 
 def _as_json_text(document: Any) -> str:
@@ -396,6 +420,59 @@ def _event_bus_create_with_policy(cls, resource_name, cloudformation_json, accou
     return bus
 
 
+# --------------------------------------------------------------------------- StackSet instances
+
+_moto_stack_instance_init = StackInstance.__init__
+_moto_stack_instance_to_dict = StackInstance.to_dict
+_moto_stack_instance_delete = StackInstance.delete
+
+
+def _stack_instance_init(self, account_id, region_name, stackset_id, stack_name, name, template,  # type: ignore[no-untyped-def]
+                         parameters, permission_model):
+    """A StackSet instance whose stack CloudFormation refuses is OUTDATED with the reason
+    (parameters, Rules, or the failed resource), not an error of CreateStackInstances."""
+    values = parameters if isinstance(parameters, dict) else {
+        p["ParameterKey"]: p["ParameterValue"] for p in (parameters or [])}
+    self.sandbox_status_reason = parameter_refusal(template, values, account_id, region_name)
+    if self.sandbox_status_reason:
+        self.account_id, self.region_name, self.stackset_id = account_id, region_name, stackset_id
+        self.stack_name, self.name, self.template = stack_name, name, template
+        self.parameters, self.permission_model = parameters or [], permission_model
+        self.stack = None
+        return
+    _moto_stack_instance_init(self, account_id, region_name, stackset_id, stack_name, name, template,
+                              parameters, permission_model)
+    if self.stack.status == "ROLLBACK_COMPLETE":
+        failed = next(e for e in self.stack.events if e.resource_status == "CREATE_FAILED")
+        self.sandbox_status_reason = (f"ResourceLogicalId:{failed.logical_resource_id}, ResourceType:"
+                                      f"{failed.resource_type}, ResourceStatusReason:{failed.resource_status_reason}")
+
+
+def _stack_instance_to_dict(self) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    described = _moto_stack_instance_to_dict(self)
+    if getattr(self, "sandbox_status_reason", None):
+        described.update({"Status": "OUTDATED", "StatusReason": self.sandbox_status_reason,
+                          "StackInstanceStatus": {"DetailedStatus": "FAILED"}})
+    return described
+
+
+def _stack_instance_delete(self) -> None:  # type: ignore[no-untyped-def]
+    if self.stack is not None:
+        _moto_stack_instance_delete(self)
+
+
+_moto_create_stack_instances = StackSet.create_stack_instances
+
+
+def _create_stack_instances_reporting_failures(self, accounts, regions, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """The operation FAILED when an instance failed (no failure tolerance is modelled)."""
+    operation_id = _moto_create_stack_instances(self, accounts, regions, *args, **kwargs)
+    instances = [self.instances.get_instance(account, region) for account in accounts for region in regions]
+    if any(getattr(instance, "sandbox_status_reason", None) for instance in instances if instance):
+        self.get_operation(operation_id)["Status"] = "FAILED"
+    return operation_id
+
+
 # --------------------------------------------------------------------------- AWS::NoValue in lists
 
 _moto_clean_json = parsing.clean_json
@@ -411,22 +488,266 @@ def _clean_json_dropping_novalue(resource_json: Any, resources_map: Any) -> Any:
     return cleaned
 
 
+# --------------------------------------------------------------------------- parameters
+
+
+def parameter_refusal(template: str | dict[str, Any], parameters: dict[str, Any] | None,
+                      account_id: str, region: str) -> str | None:
+    """CloudFormation's ValidationError text for these parameter values (None: accepted).
+
+    Constraints first, then Rules, as CloudFormation checks them before it touches
+    any resource (docs/AWS-BEHAVIOUR.md §12)."""
+    document = Stack.parse_template(template) if isinstance(template, str) else template
+    messages = parameter_checks.refusals(document, parameters)
+    if messages:
+        return messages[0]
+    values = parameter_checks.effective_values(document, parameters)
+    failing = parameter_checks.failing_assertions(document, values, account_id, region)
+    return failing[0] if failing else None
+
+
+def _refuse_bad_parameters(template: Any, parameters: dict[str, Any] | None, account_id: str, region: str) -> None:
+    message = parameter_refusal(template, parameters, account_id, region)
+    if message:
+        raise ValidationError(message=message)
+
+
+_moto_create_stack = CloudFormationBackend.create_stack
+_moto_update_stack = CloudFormationBackend.update_stack
+_moto_create_change_set = CloudFormationBackend.create_change_set
+
+
+def _create_stack_checking_parameters(self, name, template, parameters, *args, **kwargs):  # type: ignore[no-untyped-def]
+    _refuse_bad_parameters(template, parameters, self.account_id, self.region_name)
+    try:
+        return _moto_create_stack(self, name, template, parameters, *args, **kwargs)
+    except ResourceRefused as refused:
+        # moto may create resources before create_resources (to compute exports).
+        stack = next(s for s in self.stacks.values() if s.name == name and s.status != "DELETE_COMPLETE")
+        roll_back(stack, refused)
+        return stack
+
+
+def _update_stack_checking_parameters(self, name, template, role_arn, parameters, tags):  # type: ignore[no-untyped-def]
+    stack = self.get_stack(name)
+    resolved = self._resolve_update_parameters(instance=stack, incoming_params=parameters or [])
+    _refuse_bad_parameters(template or stack.template, resolved, self.account_id, self.region_name)
+    return _moto_update_stack(self, name, template, role_arn, parameters, tags)
+
+
+def _create_change_set_checking_parameters(self, stack_name, change_set_name, template, parameters, *args, **kwargs):  # type: ignore[no-untyped-def]
+    _refuse_bad_parameters(template, parameters, self.account_id, self.region_name)
+    return _moto_create_change_set(self, stack_name, change_set_name, template, parameters, *args, **kwargs)
+
+
+# --------------------------------------------------------------------------- policies
+
+
+class ResourceRefused(Exception):
+    """A resource the service refused to create: fails it, and rolls the stack back."""
+
+    def __init__(self, logical_id: str, resource_type: str, reason: str):
+        self.logical_id = logical_id
+        self.resource_type = resource_type
+        self.reason = reason
+        super().__init__(f"{logical_id} ({resource_type}): {reason}")
+
+
+# Resource type -> the service that validates its documents, as CloudFormation names it.
+_POLICY_SERVICES = {
+    "AWS::IAM::Role": "Iam", "AWS::IAM::Policy": "Iam", "AWS::IAM::ManagedPolicy": "Iam",
+    "AWS::IAM::RolePolicy": "Iam", "AWS::Backup::BackupVault": "Backup", "AWS::SQS::QueuePolicy": "Sqs",
+    "AWS::Events::EventBus": "EventBridge", "AWS::Events::EventBusPolicy": "EventBridge", "AWS::KMS::Key": "Kms",
+}
+
+
+def policy_documents(resource_type: str, properties: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """(where, kind, document) of every policy document a resource's properties declare."""
+    documents: list[tuple[str, str, Any]] = []
+    if resource_type == "AWS::IAM::Role":
+        if properties.get("AssumeRolePolicyDocument"):
+            documents.append(("AssumeRolePolicyDocument", "trust", properties["AssumeRolePolicyDocument"]))
+        for policy in properties.get("Policies") or []:
+            documents.append((f"policy {policy.get('PolicyName')}", "identity", policy.get("PolicyDocument")))
+    elif resource_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy"):
+        documents.append(("PolicyDocument", "identity", properties.get("PolicyDocument")))
+    elif resource_type == "AWS::Backup::BackupVault" and properties.get("AccessPolicy"):
+        documents.append(("AccessPolicy", "resource", properties["AccessPolicy"]))
+    elif resource_type == "AWS::SQS::QueuePolicy":
+        documents.append(("PolicyDocument", "resource", properties.get("PolicyDocument")))
+    elif resource_type == "AWS::Events::EventBus" and properties.get("Policy"):
+        documents.append(("Policy", "resource", properties["Policy"]))
+    elif resource_type == "AWS::Events::EventBusPolicy" and properties.get("Statement"):
+        statement = _as_dict(properties["Statement"])
+        documents.append(("Statement", "resource", {"Version": "2012-10-17", "Statement": [statement]}))
+    elif resource_type == "AWS::KMS::Key" and properties.get("KeyPolicy"):
+        documents.append(("KeyPolicy", "resource", properties["KeyPolicy"]))
+    return documents
+
+
+@functools.lru_cache(maxsize=None)
+def _lambda_input_pattern(shape: str) -> re.Pattern[str]:
+    """An AddPermission input's pattern, from Lambda's API model as botocore ships it."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("lambda")
+    return re.compile(model.shape_for(shape).metadata["pattern"])
+
+
+
+def _lambda_permission_refusal(properties: dict[str, Any]) -> str | None:
+    action, source_arn = str(properties.get("Action", "")), properties.get("SourceArn")
+    if not _lambda_input_pattern("Action").fullmatch(action) or (action.startswith("lambda:") and action != "lambda:*"
+                                                 and not iam_validation.matching_actions(action)):
+        return f"Action {action} is not a Lambda action"
+    arn_pattern = _lambda_input_pattern("Arn")
+    if source_arn is not None and not arn_pattern.fullmatch(str(source_arn)):
+        return (f"1 validation error detected: Value '{source_arn}' at 'sourceArn' failed to satisfy "
+                f"constraint: Member must satisfy regular expression pattern: {arn_pattern.pattern}")
+    return None
+
+
+def resource_refusal(resource_type: str, properties: dict[str, Any], region: str) -> str | None:
+    """The ResourceStatusReason CloudFormation shows when a policy of this resource is
+    refused (None: every document passes). docs/AWS-BEHAVIOUR.md §11.1, §11.2, §12."""
+    if resource_type == "AWS::Lambda::Permission":
+        message = _lambda_permission_refusal(properties)
+        return (f'Resource handler returned message: "{message} (Service: Lambda, Status Code: 400)"'
+                if message else None)
+    for where, kind, document in policy_documents(resource_type, properties):
+        if document is None:
+            continue
+        problems = iam_validation.policy_problems(document, kind, get_partition(region))
+        if problems:
+            first = problems[0]
+            statement = f", statement {first.statement}" if first.statement else ""
+            return (f'Resource handler returned message: "{first.code}: {first.message} '
+                    f'(Service: {_POLICY_SERVICES[resource_type]}, Status Code: 400)" ({where}{statement})')
+    return None
+
+
+_moto_parse_resource_and_generate_name = parsing.parse_resource_and_generate_name
+
+
+def _parse_resource_checking_policies(logical_id, resource_json, resources_map):  # type: ignore[no-untyped-def]
+    parsed = _moto_parse_resource_and_generate_name(logical_id, resource_json, resources_map)
+    if parsed:
+        _, cleaned, _ = parsed
+        resource_type = cleaned.get("Type", "")
+        reason = resource_refusal(resource_type, cleaned.get("Properties") or {}, resources_map._region_name)
+        if reason:
+            raise ResourceRefused(logical_id, resource_type, reason)
+    return parsed
+
+
+_moto_create_resources = Stack.create_resources
+_moto_stack_update = Stack.update
+
+
+def _resource_event(stack: Stack, refused: ResourceRefused, status: str) -> None:
+    stack.events.append(Event(
+        stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=refused.logical_id,
+        physical_resource_id="", resource_type=refused.resource_type, resource_status=status,
+        resource_status_reason=refused.reason, resource_properties=None,
+    ))
+
+
+class _NoOutputs:
+    """A rolled-back stack shows no outputs (and must not create resources to compute them)."""
+
+    exports: list[Any] = []
+
+    def values(self) -> list[Any]:
+        return []
+
+
+def roll_back(stack: Stack, refused: ResourceRefused) -> None:
+    """Fail the refused resource and roll the stack back, as CloudFormation does on create."""
+    _resource_event(stack, refused, "CREATE_FAILED")
+    stack.status_reason = (f"The following resource(s) failed to create: [{refused.logical_id}]. "
+                           "Rollback requested by user.")
+    stack.status = "ROLLBACK_IN_PROGRESS"
+    stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=stack.status_reason)
+    try:
+        stack.resource_map.delete()  # what was created before the failure
+    except Exception:  # noqa: BLE001 - a rollback deletes what it can
+        pass
+    stack.resource_map._resource_json_map = {}  # nothing left to create lazily
+    stack.output_map = _NoOutputs()  # type: ignore[assignment]
+    stack.status = "ROLLBACK_COMPLETE"
+    stack._add_stack_event("ROLLBACK_COMPLETE")
+
+
+def _create_resources_or_roll_back(self: Stack) -> None:
+    try:
+        _moto_create_resources(self)
+    except ResourceRefused as refused:
+        roll_back(self, refused)
+
+
+def _update_or_roll_back(self: Stack, template: str, *args: Any, **kwargs: Any) -> None:
+    previous = self.template
+    try:
+        _moto_stack_update(self, template, *args, **kwargs)
+    except ResourceRefused as refused:
+        _resource_event(self, refused, "UPDATE_FAILED")
+        self.template = previous
+        self._parse_template()
+        self.status_reason = f"The following resource(s) failed to update: [{refused.logical_id}]."
+        self.status = "UPDATE_ROLLBACK_COMPLETE"
+        self._add_stack_event("UPDATE_ROLLBACK_COMPLETE", resource_status_reason=self.status_reason)
+
+
 # --------------------------------------------------------------------------- install
+
+
+def _log_group_attribute(self, attribute_name: str) -> str:  # type: ignore[no-untyped-def]
+    # CloudFormation's GetAtt Arn of AWS::Logs::LogGroup ends in ":*" (moto's has no
+    # suffix); an IAM statement on it then covers the group's log streams
+    # (docs/AWS-BEHAVIOUR.md §11.1).
+    if attribute_name == "Arn":
+        return f"{self.arn}:*"
+    return _moto_log_group_attribute(self, attribute_name)
+
+
+_moto_log_group_attribute = LogGroup.get_cfn_attribute
 
 
 def install() -> None:
     """Make moto's CloudFormation create the types above (idempotent)."""
+    LogGroup.get_cfn_attribute = _log_group_attribute  # type: ignore[method-assign]
     LambdaFunction.create_from_cloudformation_json = classmethod(_function_create_keeping_extras)  # type: ignore[method-assign,assignment]
     EventBus.create_from_cloudformation_json = classmethod(_event_bus_create_with_policy)  # type: ignore[method-assign,assignment]
     # Ref on AWS::Events::EventBus returns the bus name; moto's model has no
     # physical_resource_id, so its Ref yields the Python object.
     EventBus.physical_resource_id = property(lambda bus: bus.name)  # type: ignore[attr-defined]
     parsing.clean_json = _clean_json_dropping_novalue
+    parsing.parse_resource_and_generate_name = _parse_resource_checking_policies
+    Stack.create_resources = _create_resources_or_roll_back  # type: ignore[method-assign]
+    Stack.update = _update_or_roll_back  # type: ignore[method-assign]
+    CloudFormationBackend.create_stack = _create_stack_checking_parameters  # type: ignore[method-assign]
+    CloudFormationBackend.update_stack = _update_stack_checking_parameters  # type: ignore[method-assign]
+    CloudFormationBackend.create_change_set = _create_change_set_checking_parameters  # type: ignore[method-assign]
+    StackInstance.__init__ = _stack_instance_init  # type: ignore[method-assign]
+    StackInstance.to_dict = _stack_instance_to_dict  # type: ignore[method-assign]
+    StackInstance.delete = _stack_instance_delete  # type: ignore[method-assign]
+    StackSet.create_stack_instances = _create_stack_instances_reporting_failures  # type: ignore[method-assign]
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
 
 
 def uninstall() -> None:
+    LogGroup.get_cfn_attribute = _moto_log_group_attribute  # type: ignore[method-assign]
     parsing.clean_json = _moto_clean_json
+    parsing.parse_resource_and_generate_name = _moto_parse_resource_and_generate_name
+    Stack.create_resources = _moto_create_resources  # type: ignore[method-assign]
+    Stack.update = _moto_stack_update  # type: ignore[method-assign]
+    CloudFormationBackend.create_stack = _moto_create_stack  # type: ignore[method-assign]
+    CloudFormationBackend.update_stack = _moto_update_stack  # type: ignore[method-assign]
+    CloudFormationBackend.create_change_set = _moto_create_change_set  # type: ignore[method-assign]
+    StackInstance.__init__ = _moto_stack_instance_init  # type: ignore[method-assign]
+    StackInstance.to_dict = _moto_stack_instance_to_dict  # type: ignore[method-assign]
+    StackInstance.delete = _moto_stack_instance_delete  # type: ignore[method-assign]
+    StackSet.create_stack_instances = _moto_create_stack_instances  # type: ignore[method-assign]
     LambdaFunction.create_from_cloudformation_json = classmethod(_moto_function_create)  # type: ignore[method-assign,assignment]
     EventBus.create_from_cloudformation_json = classmethod(_moto_event_bus_create)  # type: ignore[method-assign,assignment]

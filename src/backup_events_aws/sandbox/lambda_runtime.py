@@ -67,7 +67,8 @@ import boto3
 from .clock import Clock
 from .helpers import arn_parts, random_uuid
 from .cloudformation import event_invoke_config_of, function_extras_of
-from .policies import Request, access_allowed, statements_of
+from .authorization import decide, principal_context, role_policy_statements, session_arn_of
+from .policies import Request, denial_message, statements_of
 
 # Lambda async retry schedule on function errors (aws-facts 5.3): 2 retries by
 # default, 1 minute before the 2nd attempt and 2 minutes before the 3rd.
@@ -77,11 +78,30 @@ DEFAULT_MAXIMUM_EVENT_AGE_SECONDS = 6 * 3600
 # On throttles Lambda requeues the event, backing off from 1 s up to 5 min (aws-facts 5.3).
 THROTTLE_BACKOFF_SECONDS = (1.0, 300.0)
 ACCOUNT_CONCURRENCY = 1000  # default concurrent executions per account and region
+# What a new account gets: "New AWS accounts have reduced concurrency and memory quotas"; people
+# report 10 and 50 (docs/AWS-BEHAVIOUR.md §13); the sandbox takes the lower, the strict case.
+NEW_ACCOUNT_CONCURRENCY = 10
+# Lambda keeps 100 units unreserved, or the whole quota when it is below 100: the refusals read
+# "... below its minimum value of [10]" / "[50]" / "[100]" (docs/AWS-BEHAVIOUR.md §13).
+MINIMUM_UNRESERVED_CONCURRENCY = 100
+
+
+def minimum_unreserved(quota: int) -> int:
+    return min(MINIMUM_UNRESERVED_CONCURRENCY, quota)
+
+
+def reservation_refusal(quota: int, reserved_elsewhere: int, reservation: int) -> str | None:
+    """PutFunctionConcurrency's refusal when `reservation` leaves too little unreserved, else None."""
+    if reservation <= 0 or quota - reserved_elsewhere - reservation >= minimum_unreserved(quota):
+        return None
+    return ("Specified ReservedConcurrentExecutions for function decreases account's "
+            f"UnreservedConcurrentExecution below its minimum value of [{minimum_unreserved(quota)}].")
 # Simulated cost of one AWS API round trip inside the region (bench/run.py assumes the same).
 API_LATENCY_SECONDS = 0.06
 COLD_START_SECONDS = 0.25
 
-CredentialsFor = Callable[[str], dict[str, str]]  # role ARN -> AccessKeyId/SecretAccessKey/SessionToken
+# (role ARN, session name) -> AccessKeyId/SecretAccessKey/SessionToken
+CredentialsFor = Callable[[str, str], dict[str, str]]
 
 
 def function_arn(region: str, account: str, name: str, partition: str = "aws") -> str:
@@ -184,8 +204,14 @@ def _iso(moment: datetime.datetime) -> str:
 class LambdaRuntime:
     """Runs deployed functions asynchronously; keeps their environments and invocations."""
 
-    def __init__(self, clock: Clock, credentials_for: CredentialsFor, seed: int = 0):
+    def __init__(self, clock: Clock, credentials_for: CredentialsFor, seed: int = 0,
+                 concurrency_quota: int = NEW_ACCOUNT_CONCURRENCY):
         self.clock = clock
+        # Concurrent executions quota per account (all regions alike), settable per account;
+        # `concurrency_quota` for the others (docs/AWS-BEHAVIOUR.md §13).
+        self.default_concurrency_quota = concurrency_quota
+        self.concurrency_quotas: dict[str, int] = {}
+        self._saved_lambda: dict[str, Any] = {}
         self.credentials_for = credentials_for
         self.random = random.Random(seed)
         self.invocations: list[Invocation] = []
@@ -213,6 +239,7 @@ class LambdaRuntime:
         if not isinstance(botocore.endpoint.time, _SimulatedTime):
             botocore.endpoint.time = _SimulatedTime(botocore.endpoint.time)  # type: ignore[assignment]
         _active_runtime = self
+        self._install_concurrency_quota()
 
     def uninstall(self) -> None:
         global _active_runtime
@@ -220,6 +247,7 @@ class LambdaRuntime:
 
         if _active_runtime is self:
             _active_runtime = None
+        self._uninstall_concurrency_quota()
         if isinstance(botocore.endpoint.time, _SimulatedTime):
             botocore.endpoint.time = botocore.endpoint.time.real  # type: ignore[assignment]
 
@@ -232,7 +260,60 @@ class LambdaRuntime:
 
     def concurrency_limit(self, function: Any) -> int:
         reserved = getattr(function, "reserved_concurrency", None)
-        return ACCOUNT_CONCURRENCY if reserved in (None, "") else int(reserved)
+        return self.concurrency_quota(function.account_id) if reserved in (None, "") else int(reserved)
+
+    # ------------------------------------------------------------------ concurrency quota
+
+    def concurrency_quota(self, account: str) -> int:
+        return self.concurrency_quotas.get(account, self.default_concurrency_quota)
+
+    def set_concurrency_quota(self, account: str, quota: int) -> None:
+        """The account's concurrent executions quota (as after a Service Quotas increase)."""
+        self.concurrency_quotas[account] = int(quota)
+
+    def _check_reservation(self, backend: Any, function_name: str, reservation: Any) -> None:
+        """Refuse a reservation that leaves less than the minimum unreserved (docs/AWS-BEHAVIOUR.md §13)."""
+        from moto.awslambda.exceptions import InvalidParameterValueException
+
+        if reservation in (None, ""):
+            return
+        elsewhere = sum(int(f.reserved_concurrency) for f in backend.list_functions()
+                        if f.reserved_concurrency not in (None, "") and f.function_name != function_name)
+        refusal = reservation_refusal(self.concurrency_quota(backend.account_id), elsewhere, int(reservation))
+        if refusal:
+            raise InvalidParameterValueException(refusal)
+
+    def _install_concurrency_quota(self) -> None:
+        """CreateFunction (CloudFormation's path) and PutFunctionConcurrency check the quota."""
+        from moto.awslambda.models import LambdaBackend
+
+        if self._saved_lambda:
+            return
+        self._saved_lambda = {"create_function": LambdaBackend.create_function,
+                              "put_function_concurrency": LambdaBackend.put_function_concurrency,
+                              "get_account_settings": getattr(LambdaBackend, "get_account_settings", None)}
+        runtime, saved = self, self._saved_lambda
+
+        def create_function(backend: Any, spec: dict[str, Any]) -> Any:
+            runtime._check_reservation(backend, spec.get("FunctionName", ""), spec.get("ReservedConcurrentExecutions"))
+            return saved["create_function"](backend, spec)
+
+        def put_function_concurrency(backend: Any, function_name: str, reserved_concurrency: str) -> str:
+            name = function_name.split(":function:")[-1].split(":")[0]
+            runtime._check_reservation(backend, name, reserved_concurrency)
+            backend.get_function(function_name).reserved_concurrency = reserved_concurrency
+            return reserved_concurrency
+
+        LambdaBackend.create_function = create_function  # type: ignore[method-assign]
+        LambdaBackend.put_function_concurrency = put_function_concurrency  # type: ignore[method-assign]
+
+    def _uninstall_concurrency_quota(self) -> None:
+        from moto.awslambda.models import LambdaBackend
+
+        if self._saved_lambda:
+            LambdaBackend.create_function = self._saved_lambda["create_function"]  # type: ignore[method-assign]
+            LambdaBackend.put_function_concurrency = self._saved_lambda["put_function_concurrency"]  # type: ignore[method-assign]
+            self._saved_lambda = {}
 
     def running(self, function_arn_: str) -> int:
         return self._running.get(function_arn_, 0)
@@ -424,7 +505,7 @@ class LambdaRuntime:
             return archive.read(f"{module_file}.py").decode("utf-8")
 
     def _runtime_environment(self, function: Any) -> dict[str, str]:
-        credentials = self.credentials_for(function.role)
+        credentials = self.credentials_for(function.role, function.function_name)  # Lambda's session name
         extras = function_extras_of(function)
         logging_config = extras.get("LoggingConfig", {})
         variables = {
@@ -546,12 +627,14 @@ class LambdaRuntime:
         queue = sqs_backends[account][region].queues.get(name)
         if queue is None:
             return "on-failure-refused", ("NO_RESOURCE", f"Queue not found: {queue_arn}")
+        # Sent by a session of the execution role (named after the function): the role's keys, no
+        # aws:SourceArn (docs/AWS-BEHAVIOUR.md §11.4).
         request = Request(action="sqs:SendMessage", resource=queue_arn, principal_account=function.account_id,
-                          principal_arn=function.role, context={"aws:SecureTransport": "true"})
-        if not access_allowed(role_policy_statements(function.role) or [], statements_of(queue.policy), request,
-                              same_account=account == function.account_id):
-            return "on-failure-refused", (
-                "NO_PERMISSIONS", f"{function.role} may not send to {queue_arn} (role or queue policy)")
+                          principal_arn=function.role, session_arn=session_arn_of(function.role, function.function_name),
+                          context=principal_context(function.account_id, function.role))
+        decision = decide(request, statements_of(queue.policy), account)
+        if not decision.allowed:
+            return "on-failure-refused", ("NO_PERMISSIONS", denial_message(request, decision))
         _send_sqs(queue_arn, body, attributes)
         return "on-failure-delivered", None
 
@@ -601,25 +684,6 @@ class _SimulatedTime:
         runtime = _active_runtime
         if runtime is None or not runtime.clock.spend(seconds):
             self.real.sleep(seconds)
-
-
-def role_policy_statements(role_arn: str) -> list[dict[str, Any]] | None:
-    """Statements of a moto IAM role's inline and managed (default version) policies; None if
-    there is no such role."""
-    from moto.iam.models import iam_backends
-
-    partition, _, _, account, resource = arn_parts(role_arn)
-    try:
-        role = iam_backends[account][partition].get_role(resource.split("/")[-1])
-    except Exception:
-        return None
-    documents = list(role.policies.values()) + [
-        version.document
-        for policy in role.managed_policies.values()
-        for version in policy.versions
-        if version.is_default
-    ]
-    return [s for document in documents for s in statements_of(document)]
 
 
 def _send_sqs(queue_arn: str, body: str, attributes: dict[str, str] | None = None) -> None:

@@ -31,10 +31,13 @@ import cfn_flip
 from moto import mock_aws
 
 from . import backup as sandbox_backup
+from .authorization import Gate
+from .stacksets import StackSetTargets
 from . import cloudformation as sandbox_cloudformation
 from . import destinations as sandbox_destinations
 from .bridge import Bridge, Delivery, Faults, MotoCredentials
 from .clock import Clock
+from .lambda_runtime import ACCOUNT_CONCURRENCY
 from .helpers import arn_parts
 
 STACK_NAME = "BackupEvents"
@@ -105,15 +108,21 @@ def typical_layout(**parameters: str) -> Layout:
 
 class Organization:
     def __init__(self, layout: Layout, seed: int = 0, faults: Faults | None = None,
-                 clock: Clock | None = None, template_path: str | Path | None = None):
+                 clock: Clock | None = None, template_path: str | Path | None = None,
+                 concurrency_quota: int = ACCOUNT_CONCURRENCY):
+        """concurrency_quota: each account's Lambda concurrent executions quota. The default is the
+        standard 1,000 of an established account; a new account gets NEW_ACCOUNT_CONCURRENCY (10),
+        where the template's default reservation fails the stack (docs/AWS-BEHAVIOUR.md §13)."""
         self.layout = layout
         self.clock = clock or Clock()
         self.seed = seed
         self.template_path = Path(template_path) if template_path else default_template_path()
         self.credentials = MotoCredentials()
         self.bridge = Bridge(self.clock, org_of_account=self.org_of_account, seed=seed,
-                             faults=faults, credentials=self.credentials)
+                             faults=faults, credentials=self.credentials, concurrency_quota=concurrency_quota)
         self._mock: Any = None
+        self.gate = Gate()  # every governed request is authorised (authorization.py)
+        self.stackset_targets = StackSetTargets()  # DeploymentTargets.AccountFilterType (stacksets.py)
         self._saved_environ: dict[str, str] = {}
         self._resource_numbers = iter(range(1, 1_000_000))
 
@@ -169,14 +178,22 @@ class Organization:
         sandbox_destinations.install()
         sandbox_cloudformation.install()
         self.bridge.install()
-        for account in self.accounts:
-            self._create_copy_role(account)
-        if deploy:
-            self.deploy()
-            self.bridge.start_schedules()  # e.g. the daily catch-up sweep
+        self.gate.install()
+        self.stackset_targets.install()
+        try:
+            for account in self.accounts:
+                self._create_copy_role(account)
+            if deploy:
+                self.deploy()
+                self.bridge.start_schedules()  # e.g. the daily catch-up sweep
+        except BaseException:
+            self.stop()  # a failed start leaves no patch behind
+            raise
         return self
 
     def stop(self) -> None:
+        self.stackset_targets.uninstall()
+        self.gate.uninstall()
         self.bridge.uninstall()
         sandbox_cloudformation.uninstall()
         sandbox_destinations.uninstall()
@@ -198,8 +215,19 @@ class Organization:
         # The role AWS Backup assumes for copies (CopyRoleName default), in every account.
         trust = {"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-        self.client("iam", account, "us-east-1").create_role(
-            RoleName=COPY_ROLE_NAME, Path=COPY_ROLE_PATH, AssumeRolePolicyDocument=json.dumps(trust))
+        iam = self.client("iam", account, "us-east-1")
+        iam.create_role(RoleName=COPY_ROLE_NAME, Path=COPY_ROLE_PATH, AssumeRolePolicyDocument=json.dumps(trust))
+        # What the sandbox evaluates of the AWS managed AWSBackupServiceRolePolicyForBackup that
+        # AWS attaches to this role: copying into any vault, and using KMS keys for it
+        # (docs/AWS-BEHAVIOUR.md §7, §11.3; a stand-in, not the managed policy's text).
+        iam.put_role_policy(RoleName=COPY_ROLE_NAME, PolicyName="AWSBackupServiceRolePolicyForBackup", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": ["backup:DescribeBackupVault", "backup:CopyIntoBackupVault"],
+                 "Resource": "arn:aws:backup:*:*:backup-vault:*"},
+                {"Effect": "Allow", "Action": ["kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey",
+                                               "kms:CreateGrant"], "Resource": "*"},
+            ]}))
 
     def copy_role_arn(self, account: str) -> str:
         return f"arn:aws:iam::{account}:role{COPY_ROLE_PATH}{COPY_ROLE_NAME}"
@@ -220,7 +248,10 @@ class Organization:
                                         Capabilities=["CAPABILITY_NAMED_IAM"])
             status = cloudformation.describe_stacks(StackName=STACK_NAME)["Stacks"][0]["StackStatus"]
             if status != "CREATE_COMPLETE":
-                raise RuntimeError(f"Stack in {instance.account}/{instance.region}: {status}")
+                reasons = [e.get("ResourceStatusReason") for e in cloudformation.describe_stack_events(
+                    StackName=STACK_NAME)["StackEvents"] if e.get("ResourceStatus", "").endswith("_FAILED")]
+                raise RuntimeError(f"Stack in {instance.account}/{instance.region}: {status}: "
+                                   + "; ".join(r for r in reasons if r))
 
     def stack_outputs(self, account: str, region: str) -> dict[str, str]:
         stack = self.client("cloudformation", account, region).describe_stacks(StackName=STACK_NAME)["Stacks"][0]

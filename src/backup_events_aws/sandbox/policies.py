@@ -5,9 +5,11 @@ policies, AWS Backup vault access policies) nor the identity policies of the rol
 services act with. The bridge, the Lambda runtime and the AWS Backup emulation need exactly
 those decisions, so this evaluates the part of the policy language such policies use:
 
-* Effect; Principal (`*`, `{"AWS": ...}` with `*`, account IDs, `:root` ARNs and role ARNs,
-  `{"Service": ...}`); Action / NotAction matched case-insensitively with `*` and `?`;
-  Resource / NotResource matched case-sensitively with `*` and `?`.
+* Effect; Principal (`*`, `{"AWS": ...}` with `*`, account IDs, `:root` ARNs, role ARNs and
+  role-session ARNs, `{"Service": ...}`); Action / NotAction matched case-insensitively with
+  `*` and `?`; Resource / NotResource matched as IAM matches ARNs (`resource_matches`): segment
+  by segment, a wildcard never spanning a `:` in the first five segments, and a pattern with a
+  wildcard in the service segment matching nothing (docs/AWS-BEHAVIOUR.md §11.1).
 * Condition operators String(Not)Equals, String(Not)EqualsIgnoreCase, String(Not)Like,
   Arn(Not)Equals, Arn(Not)Like, Bool, Null; the `...IfExists` suffix and the
   `ForAllValues:` / `ForAnyValue:` set qualifiers, with IAM's semantics:
@@ -20,6 +22,8 @@ those decisions, so this evaluates the part of the policy language such policies
   sandbox never guesses what an unmodelled condition would decide.
 
 An explicit Deny wins; otherwise some Allow must match (IAM's evaluation order).
+`evaluate` combines a principal's identity policies with a resource's policy as IAM does
+(docs/AWS-BEHAVIOUR.md §11.3) and says why, in IAM's words, when it refuses.
 """
 
 from __future__ import annotations
@@ -48,9 +52,10 @@ class Request:
     action: str
     resource: str
     principal_account: str | None = None  # an AWS principal's account
-    principal_arn: str | None = None
+    principal_arn: str | None = None  # the role (aws:PrincipalArn is the role, not the session)
     service: str | None = None  # a service principal, e.g. events.amazonaws.com
     context: dict[str, str | Sequence[str]] = field(default_factory=dict)
+    session_arn: str | None = None  # arn:...:sts::<account>:assumed-role/<name>/<session>
 
     def values(self, key: str) -> list[str] | None:
         """The request's values for a condition key (names are case-insensitive), None if absent."""
@@ -84,6 +89,24 @@ def arn_match(pattern: str, value: str) -> bool:
     if len(pattern_parts) != 6 or len(value_parts) != 6:
         return False
     return all(wildcard_match(p, v) for p, v in zip(pattern_parts, value_parts))
+
+
+def resource_matches(pattern: str, resource: str) -> bool:
+    """A Resource / NotResource element against a request's resource, as IAM matches them
+    (docs/AWS-BEHAVIOUR.md §11.1): `*` alone matches everything; otherwise both are split into
+    their six colon-separated segments and each of the first five is matched on its own, so a
+    wildcard never spans a `:` there; the sixth (the resource id, which may itself hold `:` and
+    `/`) is matched whole. IAM does not allow a wildcard in the service segment: such a pattern
+    is not a valid ARN for the service, and the sandbox lets it match nothing (the strict
+    reading). A non-`*` pattern that is not an ARN matches nothing either."""
+    if pattern == "*":
+        return True
+    pattern_parts, resource_parts = pattern.split(":", 5), resource.split(":", 5)
+    if len(pattern_parts) != 6 or len(resource_parts) != 6 or pattern_parts[0] != "arn":
+        return False
+    if "*" in pattern_parts[2] or "?" in pattern_parts[2]:
+        return False
+    return all(wildcard_match(p, r) for p, r in zip(pattern_parts, resource_parts))
 
 
 def _equals(pattern: str, value: str) -> bool:
@@ -188,7 +211,7 @@ def principal_matches(principal: Any, request: Request) -> bool:
             if kind == "AWS" and value == "*":
                 return True
             if kind == "AWS" and (request.principal_account or request.principal_arn):
-                if value in (request.principal_account, request.principal_arn):
+                if value in (request.principal_account, request.principal_arn, request.session_arn):
                     return True
                 if request.principal_account and _is_root_of(value, request.principal_account):
                     return True
@@ -204,9 +227,15 @@ def _is_root_of(value: str, account: str) -> bool:
 def _element_matches(statement: dict[str, Any], name: str, value: str, case_sensitive: bool) -> bool:
     if name in statement and f"Not{name}" in statement:
         raise UnsupportedPolicy(f"A statement may not have both {name} and Not{name}")
+
+    def matches(pattern: str) -> bool:
+        if name == "Resource":
+            return resource_matches(pattern, value)
+        return wildcard_match(pattern, value, case_sensitive)
+
     if f"Not{name}" in statement:
-        return not any(wildcard_match(p, value, case_sensitive) for p in as_list(statement[f"Not{name}"]))
-    return any(wildcard_match(p, value, case_sensitive) for p in as_list(statement.get(name, "*")))
+        return not any(matches(p) for p in as_list(statement[f"Not{name}"]))
+    return any(matches(p) for p in as_list(statement.get(name, "*")))
 
 
 def statement_matches(statement: dict[str, Any], request: Request, check_principal: bool) -> bool:
@@ -269,3 +298,77 @@ def access_allowed(identity_statements: Iterable[dict[str, Any]], resource_state
     if same_account:
         return ALLOW in (identity, resource)
     return identity == resource == ALLOW
+
+
+
+# --------------------------------------------------------------------------------------------
+# Identity and resource policies together (docs/AWS-BEHAVIOUR.md §11.3)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """IAM's answer for one request, and its reason in the words of IAM's AccessDenied messages."""
+
+    allowed: bool
+    reason: str = ""  # e.g. "because no identity-based policy allows the backup:StartCopyJob action"
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def _names_principal_itself(statements: Iterable[dict[str, Any]], request: Request) -> bool:
+    """Whether a matching Allow names this role or session (or `*`), not just its account.
+
+    In one account, a resource policy that grants to the account (its ID or `:root`) delegates
+    to the account's identity policies; only a grant naming the principal itself, or everyone,
+    allows on its own (docs/AWS-BEHAVIOUR.md §11.3)."""
+    for statement in statements:
+        if statement.get("Effect") != ALLOW or not statement_matches(statement, request, check_principal=True):
+            continue
+        principal = statement.get("Principal")
+        if principal == "*":
+            return True
+        values = [v for kind, vs in (principal or {}).items() if kind == "AWS" for v in as_list(vs)]
+        if any(v == "*" or v in (request.principal_arn, request.session_arn) for v in values if v):
+            return True
+    return False
+
+
+def evaluate(identity_statements: Iterable[dict[str, Any]] | None,
+             resource_statements: Iterable[dict[str, Any]] | None,
+             request: Request, resource_account: str | None) -> Decision:
+    """An IAM role session (or a service principal: identity_statements None) acting on a
+    resource: an explicit Deny in either policy refuses; in the resource's own account an Allow
+    in either suffices; across accounts both must allow (docs/AWS-BEHAVIOUR.md §11.3).
+    resource_statements None: the resource has no resource-based policy."""
+    identity = list(identity_statements) if identity_statements is not None else None
+    resource = list(resource_statements) if resource_statements is not None else None
+    identity_decision = decide(identity, request, check_principal=False) if identity is not None else NO_MATCH
+    resource_decision = decide(resource, request, check_principal=True) if resource is not None else NO_MATCH
+    action = request.action
+    if identity_decision == DENY:
+        return Decision(False, "with an explicit deny in an identity-based policy")
+    if resource_decision == DENY:
+        return Decision(False, "with an explicit deny in a resource-based policy")
+    if identity is None:  # a service principal: only the resource policy can grant
+        if resource_decision == ALLOW:
+            return Decision(True)
+        return Decision(False, f"because no resource-based policy allows the {action} action")
+    same_account = resource_account in (None, request.principal_account)
+    if same_account:
+        if identity_decision == ALLOW or (resource_decision == ALLOW
+                                          and _names_principal_itself(resource or [], request)):
+            return Decision(True)
+        return Decision(False, f"because no identity-based policy allows the {action} action")
+    if identity_decision != ALLOW:
+        return Decision(False, f"because no identity-based policy allows the {action} action")
+    if resource_decision != ALLOW:
+        return Decision(False, f"because no resource-based policy allows the {action} action")
+    return Decision(True)
+
+
+def denial_message(request: Request, decision: Decision) -> str:
+    """IAM's AccessDenied wording: who, what, on which resource, and why."""
+    who = request.session_arn or request.principal_arn or request.service or request.principal_account
+    return (f"User: {who} is not authorized to perform: {request.action} on resource: {request.resource} "
+            f"{decision.reason}")

@@ -1,0 +1,64 @@
+"""StackSet deployment targets as CloudFormation reads them: DeploymentTargets.AccountFilterType.
+
+moto 5.2.5 ignores AccountFilterType, so "the backup account first, then the others" (two
+CreateStackInstances operations, INTERSECTION then DIFFERENCE with the backup account) would deploy
+every account in the first operation, in moto's order. This narrows the OU's accounts as
+CloudFormation does (API_DeploymentTargets: NONE deploys to the OUs' accounts, INTERSECTION to the
+listed accounts within them, DIFFERENCE to the OUs' accounts except the listed ones, UNION to both),
+for as long as a `StackSetTargets` is installed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def filtered_accounts(ou_accounts: list[str], listed: list[str], filter_type: str | None) -> list[str]:
+    """The accounts a service-managed DeploymentTargets selects, in the OUs' order."""
+    kind = (filter_type or "NONE").upper()
+    if kind == "INTERSECTION":
+        return [a for a in ou_accounts if a in listed]
+    if kind == "DIFFERENCE":
+        return [a for a in ou_accounts if a not in listed]
+    if kind == "UNION":
+        return list(dict.fromkeys([*ou_accounts, *listed]))
+    if kind == "NONE":
+        return list(ou_accounts)
+    raise ValueError(f"Unknown AccountFilterType {filter_type!r}")
+
+
+class StackSetTargets:
+    """Installs the AccountFilterType reading on moto's StackInstances, and removes it."""
+
+    def __init__(self) -> None:
+        self._saved: Any = None
+
+    def install(self) -> "StackSetTargets":
+        from moto.cloudformation.models import StackInstances
+
+        if self._saved is not None:
+            return self
+        original = StackInstances.create_instances
+        self._saved = original
+
+        def create_instances(instances: Any, accounts: list[str], regions: list[str], parameters: Any,
+                             deployment_targets: dict[str, Any], permission_model: str) -> list[dict[str, Any]]:
+            targets = deployment_targets or {}
+            if permission_model != "SERVICE_MANAGED" or not targets.get("AccountFilterType"):
+                return original(instances, accounts, regions, parameters, targets, permission_model)
+            requested = targets.get("OrganizationalUnitIds", [])
+            ous = requested + [ou.id for ou in instances.org_backend.ou if ou.parent_id in requested]
+            ou_accounts = [a.id for ou in ous for a in instances.org_backend.accounts if a.parent_id == ou]
+            chosen = filtered_accounts(ou_accounts, list(targets.get("Accounts", [])), targets["AccountFilterType"])
+            # The chosen accounts go as explicit accounts: moto deploys those and skips existing instances.
+            return original(instances, chosen, regions, parameters, {}, permission_model)
+
+        StackInstances.create_instances = create_instances  # type: ignore[method-assign]
+        return self
+
+    def uninstall(self) -> None:
+        from moto.cloudformation.models import StackInstances
+
+        if self._saved is not None:
+            StackInstances.create_instances = self._saved  # type: ignore[method-assign]
+            self._saved = None

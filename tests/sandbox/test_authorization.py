@@ -1,0 +1,320 @@
+"""Authorisation on every call (sandbox/authorization.py): the deployed function's own calls are
+judged by its execution role's identity policies and the resources' policies, with IAM's ARN
+matching and IAM's refusal text (docs/AWS-BEHAVIOUR.md §11.1, §11.3, §11.4)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import cfn_flip
+import pytest
+
+from backup_events_aws.sandbox import Organization, minimum_layout
+from backup_events_aws.sandbox import backup as sandbox_backup
+from backup_events_aws.sandbox.authorization import role_policy_statements
+from backup_events_aws.sandbox.organization import default_template_path
+from backup_events_aws.sandbox.policies import Request, denial_message, evaluate, resource_matches
+
+MAIN, BACKUP, OTHER = "000022224444", "999977775555", "111122223333"
+EAST = "us-east-1"
+RECOVERY_POINT = f"arn:aws:backup:{EAST}:{MAIN}:recovery-point:1EB3B5E7"
+SNAPSHOT = f"arn:aws:ec2:{EAST}::snapshot/snap-0123456789abcdef0"
+
+# The Resource today's template gives backup:StartCopyJob / DescribeRecoveryPoint /
+# UpdateRecoveryPointLifecycle: a wildcard in the service segment.
+ANY_SERVICE = "arn:${AWS::Partition}:*:${AWS::Region}:*:*"
+# A correct list: the recovery point ARN of every type the product copies (Service
+# Authorization Reference, AWS Backup recoveryPoint, and the services' own snapshot ARNs).
+EXPLICIT_RECOVERY_POINTS = [
+    "arn:${AWS::Partition}:backup:${AWS::Region}:${AWS::AccountId}:recovery-point:*",
+    "arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*",
+    "arn:${AWS::Partition}:ec2:${AWS::Region}::image/*",
+    "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:snapshot:awsbackup:*",
+    "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster-snapshot:awsbackup:*",
+    "arn:${AWS::Partition}:fsx:${AWS::Region}:${AWS::AccountId}:backup/*",
+]
+RECOVERY_POINT_ACTIONS = {"backup:StartCopyJob", "backup:DescribeRecoveryPoint",
+                          "backup:UpdateRecoveryPointLifecycle"}
+
+
+# ---------------------------------------------------------------------------- ARN-aware matching
+
+
+def test_resource_wildcards_stay_inside_their_arn_segment():
+    assert resource_matches("*", SNAPSHOT)
+    assert resource_matches(f"arn:aws:backup:{EAST}:{MAIN}:recovery-point:*", RECOVERY_POINT)
+    assert resource_matches(f"arn:aws:ec2:{EAST}::snapshot/*", SNAPSHOT)
+    assert resource_matches("arn:aws:ec2:*:*:snapshot/*", SNAPSHOT)  # `*` matches an empty account
+    # a plain glob would let `*` run across the colons; IAM matches segment by segment
+    assert not resource_matches("arn:aws:backup:*", RECOVERY_POINT)
+    assert not resource_matches(f"arn:aws:backup:us-*-1:{MAIN}", RECOVERY_POINT)
+    # the sixth segment is the resource id: there a wildcard may cover `:` and `/`
+    assert resource_matches(f"arn:aws:rds:{EAST}:{MAIN}:snapshot:*",
+                            f"arn:aws:rds:{EAST}:{MAIN}:snapshot:awsbackup:job-1")
+    # no wildcard in the service segment: the pattern matches nothing (strict reading)
+    assert not resource_matches(f"arn:aws:*:{EAST}:*:*", RECOVERY_POINT)
+    assert not resource_matches(f"arn:aws:ec?:{EAST}::snapshot/*", SNAPSHOT)
+    assert not resource_matches("backup-vault/*", RECOVERY_POINT)  # not an ARN
+
+
+def role_request(action: str = "backup:StartCopyJob", resource: str = RECOVERY_POINT, **context: str) -> Request:
+    role = f"arn:aws:iam::{MAIN}:role/Function"
+    return Request(action, resource, principal_account=MAIN, principal_arn=role,
+                   session_arn=f"arn:aws:sts::{MAIN}:assumed-role/Function/fn", context=context)
+
+
+def allow(resource: Any, action: str = "backup:StartCopyJob", principal: Any = None, **extra: Any) -> dict:
+    statement = {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
+    if principal is not None:
+        statement["Principal"] = principal
+    return statement
+
+
+def test_identity_and_resource_policies_combine_as_iam_does():
+    request = role_request()
+    # same account: either side allows; nothing allows: refused with IAM's reason
+    assert evaluate([allow("*")], None, request, MAIN)
+    refused = evaluate([], None, request, MAIN)
+    assert not refused
+    assert denial_message(request, refused) == (
+        f"User: arn:aws:sts::{MAIN}:assumed-role/Function/fn is not authorized to perform: "
+        f"backup:StartCopyJob on resource: {RECOVERY_POINT} because no identity-based policy allows "
+        "the backup:StartCopyJob action")
+    names_role = allow("*", principal={"AWS": f"arn:aws:iam::{MAIN}:role/Function"})
+    assert evaluate([], [names_role], request, MAIN)
+    # a same-account grant to the account only delegates to the identity policy
+    assert not evaluate([], [allow("*", principal={"AWS": MAIN})], request, MAIN)
+    # explicit deny wins, wherever it is
+    deny = {**names_role, "Effect": "Deny"}
+    assert evaluate([allow("*")], [deny], request, MAIN).reason == "with an explicit deny in a resource-based policy"
+    assert evaluate([allow("*"), {**allow("*"), "Effect": "Deny"}], None, request, MAIN).reason == (
+        "with an explicit deny in an identity-based policy")
+    # cross-account: both sides
+    other = Request("backup:CopyIntoBackupVault", f"arn:aws:backup:{EAST}:{BACKUP}:backup-vault:V",
+                    principal_account=MAIN, principal_arn=request.principal_arn)
+    vault_allows = allow("*", "backup:CopyIntoBackupVault", principal={"AWS": f"arn:aws:iam::{MAIN}:root"})
+    assert not evaluate([], [vault_allows], other, BACKUP)
+    assert not evaluate([allow("*", "backup:CopyIntoBackupVault")], [], other, BACKUP).allowed
+    assert evaluate([allow("*", "backup:CopyIntoBackupVault")], [vault_allows], other, BACKUP)
+    assert evaluate([allow("*", "backup:CopyIntoBackupVault")], [], other, BACKUP).reason == (
+        "because no resource-based policy allows the backup:CopyIntoBackupVault action")
+
+
+# ---------------------------------------------------------------------------- the template's role
+
+
+def template_variant(tmp_path: Path, recovery_point_resources: Any) -> Path:
+    """The repository's template with the Resource of the function role's recovery-point
+    statements replaced (the test does not depend on how the template spells them today)."""
+    template = json.loads(cfn_flip.to_json(default_template_path().read_text()))
+    statements = template["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    changed = 0
+    for item in statements:
+        statement = item["Fn::If"][1] if isinstance(item, dict) and "Fn::If" in item else item
+        actions = statement.get("Action")
+        actions = {actions} if isinstance(actions, str) else set(actions or [])
+        if actions & RECOVERY_POINT_ACTIONS:
+            statement["Resource"] = [{"Fn::Sub": r} for r in recovery_point_resources]
+            changed += 1
+    assert changed >= 2, "the function role's recovery-point statements were not found"
+    path = tmp_path / "variant.json"
+    path.write_text(json.dumps(template))
+    return path
+
+
+def function_role_arn(org: Organization, account: str, region: str = EAST) -> str:
+    name = org.stack_resources(account, region)["FunctionRole"]["id"]
+    return org.client("iam", account, region).get_role(RoleName=name)["Role"]["Arn"]
+
+
+def set_recovery_point_resource(org: Organization, account: str, resource: str) -> None:
+    """Give the deployed role's recovery-point statements `resource`, straight in moto's IAM
+    (as if the stack had deployed it: no deploy-time policy check stands in the way)."""
+    from moto.iam.models import iam_backends
+
+    role_arn = function_role_arn(org, account)
+    role = iam_backends[account]["aws"].get_role(role_arn.rsplit("/", 1)[-1])
+    for name, document in list(role.policies.items()):
+        parsed = json.loads(document) if isinstance(document, str) else document
+        for statement in parsed["Statement"]:
+            actions = statement["Action"]
+            actions = {actions} if isinstance(actions, str) else set(actions)
+            if actions & RECOVERY_POINT_ACTIONS:
+                statement["Resource"] = resource
+        role.policies[name] = json.dumps(parsed)
+
+
+def function_errors(org: Organization, account: str) -> list[str]:
+    return [m["body"]["responsePayload"]["errorMessage"] for m in org.error_messages(account, EAST)
+            if isinstance(m["body"], dict) and "responsePayload" in m["body"]]
+
+
+@pytest.fixture(scope="module")
+def explicit_org(tmp_path_factory):
+    path = template_variant(tmp_path_factory.mktemp("template"), EXPLICIT_RECOVERY_POINTS)
+    with Organization(minimum_layout(), template_path=path) as org:
+        yield org
+
+
+def test_an_explicit_resource_list_lets_the_function_copy_and_shorten(explicit_org):
+    org = explicit_org
+    for kind in ("EFS", "EBS", "RDS"):
+        resource = org.create_resource(kind, MAIN, EAST)
+        org.start_backup(MAIN, EAST, resource)
+    org.run_until_idle()
+    assert function_errors(org, MAIN) == [] and function_errors(org, BACKUP) == []
+    copies = [j for j in sandbox_backup.copy_jobs() if j.state == "COMPLETED"]
+    assert len(copies) == 6  # copy 1 and copy 2 of each
+    originals = [p for p in sandbox_backup.recovery_points(account_id=MAIN)]
+    assert originals and all(p.lifecycle == {"DeleteAfterDays": 8} for p in originals)
+
+
+def test_a_wildcard_in_the_service_segment_is_refused_at_run_time_and_the_backup_is_in_the_error_queue(
+        explicit_org):
+    org = explicit_org
+    set_recovery_point_resource(org, MAIN, f"arn:aws:*:{EAST}:*:*")  # today's template, rendered
+    try:
+        before = len(sandbox_backup.copy_jobs())
+        resource = org.create_resource("EFS", MAIN, EAST)
+        org.start_backup(MAIN, EAST, resource)
+        org.run_until_idle()
+        [point] = [p for p in sandbox_backup.recovery_points(account_id=MAIN) if p.resource_arn == resource]
+        assert len(sandbox_backup.copy_jobs()) == before  # nothing copied
+        assert point.lifecycle == {"DeleteAfterDays": 35}  # nor shortened
+        role_name = function_role_arn(org, MAIN).rsplit("/", 1)[1]
+        function_name = org.stack_outputs(MAIN, EAST)["FunctionName"]  # Lambda names the session after it
+        expected = (f"User: arn:aws:sts::{MAIN}:assumed-role/{role_name}/{function_name} is not authorized "
+                    f"to perform: backup:StartCopyJob on resource: {point.arn} because no identity-based "
+                    "policy allows the backup:StartCopyJob action")
+        assert any("AccessDeniedException" in e and expected in e for e in function_errors(org, MAIN)), \
+            function_errors(org, MAIN)
+    finally:
+        set_recovery_point_resource(org, MAIN, [r.replace("${AWS::Partition}", "aws").replace(
+            "${AWS::Region}", EAST).replace("${AWS::AccountId}", MAIN) for r in EXPLICIT_RECOVERY_POINTS])
+
+
+def test_passing_the_copy_role_needs_iam_pass_role_to_backup(explicit_org):
+    org = explicit_org
+    role_arn = function_role_arn(org, MAIN)
+    statements = role_policy_statements(role_arn)
+    pass_role = [s for s in statements if s.get("Action") == "iam:PassRole"]
+    assert pass_role, "the function role passes the copy role"
+    from moto.iam.models import iam_backends
+
+    role = iam_backends[MAIN]["aws"].get_role(role_arn.rsplit("/", 1)[-1])
+    saved = dict(role.policies)
+    try:
+        for name, document in saved.items():
+            parsed = json.loads(document) if isinstance(document, str) else document
+            for statement in parsed["Statement"]:
+                if statement.get("Action") == "iam:PassRole":
+                    statement["Condition"] = {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+            role.policies[name] = json.dumps(parsed)
+        resource = org.create_resource("EFS", MAIN, EAST)
+        org.start_backup(MAIN, EAST, resource)
+        org.run_until_idle()
+        assert any(f"is not authorized to perform: iam:PassRole on resource: {org.copy_role_arn(MAIN)}" in e
+                   for e in function_errors(org, MAIN)), function_errors(org, MAIN)
+    finally:
+        role.policies.clear()
+        role.policies.update(saved)
+
+
+def test_the_operators_own_credentials_are_not_governed(explicit_org):
+    # The sandbox's operator sessions stand for account administrators: their role is not in IAM.
+    backup = explicit_org.client("backup", MAIN, EAST)
+    assert backup.list_copy_jobs()["CopyJobs"] is not None
+
+
+# ---------------------------------------------------------------------------- request contexts
+
+
+def test_each_call_carries_the_context_keys_aws_documents_for_it(explicit_org):
+    """docs/AWS-BEHAVIOUR.md §11.4: EventBridge acting for a rule carries aws:SourceArn (the rule)
+    and aws:SourceAccount; a role session (the forward role, the function's role) carries the
+    principal's keys and no aws:SourceArn; every request carries aws:ResourceAccount."""
+    from backup_events_aws.sandbox.authorization import add_listener, remove_listener
+
+    org = explicit_org
+    seen: list[tuple[str, str | None, dict]] = []
+
+    def listen(request, decision):
+        seen.append((request.action, request.service, dict(request.context)))
+
+    add_listener(listen)
+    try:
+        sandbox_backup.deny_access("UpdateRecoveryPointLifecycle", MAIN)  # the function fails: on-failure record
+        resource = org.create_resource("EFS", MAIN, EAST)
+        org.start_backup(MAIN, EAST, resource)
+        org.run_until_idle()
+    finally:
+        sandbox_backup.allow_access("UpdateRecoveryPointLifecycle", MAIN)
+        remove_listener(listen)
+
+    def contexts(action, service=None):
+        return [c for a, s, c in seen if a == action and s == service]
+
+    [invoke, *_] = contexts("lambda:InvokeFunction", "events.amazonaws.com")
+    assert invoke["aws:SourceArn"].startswith(f"arn:aws:events:{EAST}:{MAIN}:rule/")
+    assert invoke["aws:SourceAccount"] == MAIN and "aws:PrincipalArn" not in invoke
+    [forward, *_] = contexts("events:PutEvents")
+    assert forward["aws:PrincipalOrgID"] == "o-xxxxxxxxxx" and forward["aws:PrincipalAccount"] == MAIN
+    assert ":role/" in forward["aws:PrincipalArn"] and "aws:SourceArn" not in forward
+    assert forward["aws:ResourceAccount"] == BACKUP
+    [copy, *_] = contexts("backup:StartCopyJob")
+    assert copy["aws:PrincipalArn"] == function_role_arn(org, MAIN) and copy["aws:ResourceAccount"] == MAIN
+    assert "aws:SourceArn" not in copy
+    [pass_role, *_] = contexts("iam:PassRole")
+    assert pass_role["iam:PassedToService"] == "backup.amazonaws.com"
+    on_failure = [c for c in contexts("sqs:SendMessage") if c.get("aws:PrincipalArn") == function_role_arn(org, MAIN)]
+    assert on_failure and "aws:SourceArn" not in on_failure[0] and on_failure[0]["aws:PrincipalOrgID"]
+
+
+# ---------------------------------------------------------------------------- any governed session
+
+
+def role_session(org: Organization, statements: list[dict]) -> Any:
+    """A session of a new role in MAIN whose only policy is `statements`."""
+    import boto3
+
+    iam = org.client("iam", MAIN, EAST)
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": MAIN},
+                                                      "Action": "sts:AssumeRole"}]}
+    arn = iam.create_role(RoleName="Worker", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="Worker", PolicyName="p",
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    keys = org.credentials.for_role(arn, "worker")
+    return boto3.Session(aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"],
+                         aws_session_token=keys["SessionToken"], region_name=EAST)
+
+
+def test_a_role_session_is_held_to_its_policies_and_the_queue_and_key_policies(explicit_org):
+    from botocore.exceptions import ClientError
+
+    org = explicit_org
+    sqs = org.client("sqs", MAIN, EAST)
+    allowed_url = sqs.create_queue(QueueName="allowed")["QueueUrl"]
+    other_url = sqs.create_queue(QueueName="other")["QueueUrl"]
+    session = role_session(org, [{"Effect": "Allow", "Action": "sqs:SendMessage",
+                                  "Resource": f"arn:aws:sqs:{EAST}:{MAIN}:allowed"}])
+    worker = session.client("sqs")
+    worker.send_message(QueueUrl=allowed_url, MessageBody="x")
+    with pytest.raises(ClientError) as excinfo:
+        worker.send_message(QueueUrl=other_url, MessageBody="x")
+    assert excinfo.value.response["Error"]["Message"] == (
+        f"User: arn:aws:sts::{MAIN}:assumed-role/Worker/worker is not authorized to perform: sqs:SendMessage "
+        f"on resource: arn:aws:sqs:{EAST}:{MAIN}:other because no identity-based policy allows the "
+        "sqs:SendMessage action")
+    # a queue policy naming the role allows it on its own, in the same account
+    sqs.set_queue_attributes(QueueUrl=other_url, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage",
+                                                "Principal": {"AWS": f"arn:aws:iam::{MAIN}:role/Worker"},
+                                                "Resource": f"arn:aws:sqs:{EAST}:{MAIN}:other"}]})})
+    worker.send_message(QueueUrl=other_url, MessageBody="x")
+    # KMS: the default key policy delegates to the account's identity policies
+    key = org.client("kms", MAIN, EAST).create_key()["KeyMetadata"]["KeyId"]
+    with pytest.raises(ClientError) as excinfo:
+        session.client("kms").encrypt(KeyId=key, Plaintext=b"x")
+    assert "because no identity-based policy allows the kms:Encrypt action" in excinfo.value.response["Error"]["Message"]

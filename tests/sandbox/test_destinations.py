@@ -8,6 +8,8 @@ fix; what slips past it (a lock the parameters don't know of), the sandbox fails
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from backup_events_aws import lambda_function
@@ -53,7 +55,17 @@ def assert_refused_once_per_attempt(org: Organization, account: str, region: str
 
 
 def cmk(org: Organization, account: str, region: str) -> str:
-    return org.client("kms", account, region).create_key(Description="source key")["KeyMetadata"]["Arn"]
+    """A customer managed key shared with the backup account (docs/AWS-BEHAVIOUR.md §4.3)."""
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in (account, BACKUP)]},
+        "Action": "kms:*", "Resource": "*"}]}
+    return org.client("kms", account, region).create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+
+
+def encrypted_volume(org: Organization, account: str, region: str) -> str:
+    """An EBS volume created with --encrypted and no key: the account's aws/ebs key (§4.3)."""
+    volume = org.client("ec2", account, region).create_volume(AvailabilityZone=f"{region}a", Size=8, Encrypted=True)
+    return f"arn:aws:ec2:{region}:{account}:volume/{volume['VolumeId']}"
 
 
 # ---------------------------------------------------------------------------- 1. copy retention
@@ -205,9 +217,10 @@ def test_air_gapped_vault_limits_are_checked_at_creation():
 
 def test_a_backup_under_an_aws_managed_key_is_refused_before_copy_1_in_the_new_words():
     with Organization.typical() as org:
-        volume = org.create_resource("EBS", OTHER, WEST1)
-        sandbox_backup.set_resource_encryption(volume, f"arn:aws:kms:{WEST1}:{OTHER}:alias/aws/ebs")
-        original = backup_of(org, volume, account=OTHER)
+        # The function reads the recovery point's key and asks KMS who manages it: AWS.
+        original = backup_of(org, encrypted_volume(org, OTHER, WEST1), account=OTHER)
+        assert org.client("kms", OTHER, WEST1).describe_key(KeyId=original.encryption_key_arn)[
+            "KeyMetadata"]["KeyManager"] == "AWS"
         assert copies_of(original.arn) == []  # no copy job that AWS would fail
         assert_refused_once_per_attempt(org, OTHER, WEST1, lambda_function.KEY_FIX)
         assert original.lifecycle == {"DeleteAfterDays": 35}

@@ -207,8 +207,9 @@ def run_failures(org: Organization, story: Story) -> None:
     # 2. An EBS volume encrypted with the AWS-managed key aws/ebs can't be copied
     #    across accounts (docs/AWS-BEHAVIOUR.md §4.3): the function refuses copy 1
     #    before AWS would fail it, with the fix; the event lands in the error queue.
-    volume = org.create_resource("EBS", main, region)
-    sandbox_backup.set_resource_encryption(volume, f"arn:aws:kms:{region}:{main}:alias/aws/ebs")
+    # Encrypted with no key given: EC2 uses the account's aws/ebs key (§4.3).
+    created = org.client("ec2", main, region).create_volume(AvailabilityZone=f"{region}a", Size=8, Encrypted=True)
+    volume = f"arn:aws:ec2:{region}:{main}:volume/{created['VolumeId']}"
     story.say(main, region, f"on-demand backup of EBS {volume.rsplit('/', 1)[-1]} (encrypted with "
               f"aws/ebs) into {org.vault_name}, DeleteAfterDays {BACKUP_RETENTION_DAYS}")
     org.start_backup(main, region, volume, delete_after_days=BACKUP_RETENTION_DAYS)

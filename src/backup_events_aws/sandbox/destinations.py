@@ -16,6 +16,9 @@ copies into locked and air-gapped vaults and across accounts, which stock moto l
     air-gapped vault even in the same account: such types must come with a customer managed
     key (§15.3, §4.3).
   The cross-account rules (organisation, vault policies, AWS managed keys) stay in backup.py.
+- KMS: the keys moto makes for `aws/ebs` (and other `alias/aws/...` aliases AWS services create)
+  are AWS managed, so DescribeKey answers `KeyManager: AWS` for them, as AWS does (§4.3); moto
+  says CUSTOMER.
 
 Status message wording marked "sandbox wording" is not documented by AWS.
 """
@@ -193,14 +196,29 @@ def _copy_failure_reason(job: Any, injected: bool = True) -> str | None:
     return _installed["copy_failure_reason"](job, injected) or destination_failure(job)
 
 
+def _create_alias_marking_aws_managed(backend: Any, target_key_id: str, alias_name: str) -> Any:
+    alias = _installed["create_alias"](backend, target_key_id, alias_name)
+    if alias_name.startswith("alias/aws/"):  # only AWS services make these (§4.3)
+        backend.keys[backend.get_key_id(target_key_id)].key_manager = "AWS"
+    return alias
+
+
 def install() -> None:
-    """Add the copy rules to backup.py's and make CloudFormation know the air-gapped vault
-    (idempotent). Call before sandbox.cloudformation.install(), which rebuilds moto's model map."""
+    """Add the copy rules to backup.py's, make AWS managed keys say so, and make CloudFormation
+    know the air-gapped vault (idempotent). Call before sandbox.cloudformation.install(), which
+    rebuilds moto's model map."""
+    from moto.kms.models import KmsBackend
+
     if "copy_failure_reason" not in _installed:
         _installed["copy_failure_reason"] = sandbox_backup.copy_failure_reason
         sandbox_backup.copy_failure_reason = _copy_failure_reason
+        _installed["create_alias"] = KmsBackend.create_alias
+        KmsBackend.create_alias = _create_alias_marking_aws_managed  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
+    from moto.kms.models import KmsBackend
+
     if "copy_failure_reason" in _installed:
         sandbox_backup.copy_failure_reason = _installed.pop("copy_failure_reason")
+        KmsBackend.create_alias = _installed.pop("create_alias")  # type: ignore[method-assign]

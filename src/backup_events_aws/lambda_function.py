@@ -49,6 +49,9 @@ VAULT_LOCK_MAX_AGE = datetime.timedelta(minutes=5)
 # (5/s), DescribeRecoveryPoint (15/s) and StartCopyJob within AWS Backup's
 # request rates (docs/AWS-BEHAVIOUR.md §5.2).
 SWEEP_SECONDS_PER_ACTION = 0.2
+# The sweep stops with this much of the invocation left, so that it logs what it did and
+# raises (Lambda retries; the retry lists again and skips what is done) instead of timing out.
+SWEEP_RESERVE_MS = 15_000
 LAG_VAULT = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
 BOOLEAN = ("true", "false")
 
@@ -375,14 +378,16 @@ def is_set(days: Any) -> bool:
 
 
 def keeps_cold_transition(recovery_point: dict[str, Any], at: datetime.datetime) -> bool:
-    """A backup that is cold, or whose transition is due within the margin
-    (it may be under way), keeps its cold setting and the 90 days (docs/AWS-BEHAVIOUR.md §16)."""
+    """A backup that is cold, or whose transition is due within the margin either
+    side of now (it may be under way), keeps its cold setting and the 90 days
+    (docs/AWS-BEHAVIOUR.md §16). One still WARM past the margin won't go cold (AWS
+    ignores the setting for types without cold storage, §16.2): cancel it."""
     cold = (recovery_point.get("Lifecycle") or {}).get("MoveToColdStorageAfterDays")
     if cold is None or cold < 0:
         return False
     due = recovery_point["CreationDate"] + datetime.timedelta(days=cold)
     return (recovery_point.get("StorageClass") == "COLD"
-            or due - at <= COLD_TRANSITION_MARGIN)
+            or abs(due - at) <= COLD_TRANSITION_MARGIN)
 
 
 def new_lifecycle(recovery_point: dict[str, Any], at: datetime.datetime,
@@ -403,6 +408,10 @@ def new_lifecycle(recovery_point: dict[str, Any], at: datetime.datetime,
         # UpdateRecoveryPointLifecycle does not support continuous backups.
         return None, "continuous backup"
     current = recovery_point.get("Lifecycle") or {}
+    if current.get("DeleteAfterEvent"):
+        # AWS deletes it after its copy, or at DeleteAfterDays, whichever comes first
+        # (docs/AWS-BEHAVIOUR.md §3.2): ours to leave alone, as it is sooner than ours.
+        return None, f"AWS deletes it at an event ({current['DeleteAfterEvent']})"
     floor = max(whole_days_old(recovery_point["CreationDate"], at),
                 new_delete_after_days, 1, lock_minimum_days or 0)
     lifecycle: dict[str, Any] = {}
@@ -482,6 +491,7 @@ def sweep_actions(points: list[dict[str, Any]], copy_job_states: dict[str, list[
         arn = point["RecoveryPointArn"]
         if point.get("Status") not in ("COMPLETED", "AVAILABLE") or (
                 is_continuous(arn, point.get("ResourceType"))
+                or (point.get("Lifecycle") or {}).get("DeleteAfterEvent")  # AWS's own, deleted after its copy
                 or not is_ours_to_copy(point, place)):
             continue
         states = copy_job_states.get(arn, [])
@@ -603,8 +613,9 @@ class BackupEvents:
                  kms_clients: Callable[[str], Any] = kms_client) -> None:
         self.settings, self.clients, self.clock, self.sleep = settings, clients, clock, sleep
         self.kms_clients, self.key_managers = kms_clients, {}  # type: ignore[var-annotated]
-        self.lock_minimum: dict[str, tuple[datetime.datetime, int | None]] = {}
+        self.vault_locks: dict[str, tuple[datetime.datetime, tuple[bool, int | None]]] = {}
         self.places: dict[str, Place] = {}  # by function ARN: parsed once
+        self.remaining_ms: Callable[[], int] | None = None  # the invocation's clock, if it has one
         self.handlers: dict[str, Callable[[Place, Any, Event], dict[str, Any]]] = {
             "copy_to_backup_account": self.copy,
             # Copy 2: copy 1 exists only because R found its original covered
@@ -616,6 +627,7 @@ class BackupEvents:
         }
 
     def __call__(self, event: Event, context: Any) -> dict[str, Any]:
+        self.remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
         try:
             place = self.places.get(context.invoked_function_arn)
             if place is None:
@@ -694,15 +706,16 @@ class BackupEvents:
     def copy(self, place: Place, arguments: Any, event: Event) -> dict[str, Any]:
         return {"copy_job_id": self.start_copy(place, arguments, event)}
 
-    def vault_lock_minimum_days(self, place: Place, client: Any) -> int | None:
-        """The watched vault's lock (or LAG) minimum, re-read every 5 minutes."""
+    def vault_lock(self, place: Place, client: Any) -> tuple[bool, int | None]:
+        """(Vault Lock on?, its or the LAG vault's minimum) of the watched vault, re-read
+        every 5 minutes: a lock may be added at any time."""
         now = self.clock()
-        read_at, minimum = self.lock_minimum.get(place.region, (None, None))
+        read_at, lock = self.vault_locks.get(place.region, (None, (False, None)))
         if read_at is None or now - read_at > VAULT_LOCK_MAX_AGE:
             vault = client.describe_backup_vault(BackupVaultName=place.settings.vault_name)
-            minimum = vault.get("MinRetentionDays")
-            self.lock_minimum[place.region] = (now, minimum)
-        return minimum
+            lock = (bool(vault.get("Locked")), vault.get("MinRetentionDays"))
+            self.vault_locks[place.region] = (now, lock)
+        return lock
 
     def shorten_retention(self, place: Place, arguments: dict[str, Any], event: Event
                           ) -> dict[str, Any] | None:
@@ -710,9 +723,12 @@ class BackupEvents:
         point = client.describe_recovery_point(**arguments)
         lifecycle, reason = None, not_covered(place.settings)
         if is_covered(point.get("CreatedBy"), place.settings):
-            lifecycle, reason = new_lifecycle(
-                point, self.clock(), place.settings.new_delete_after_days,
-                self.vault_lock_minimum_days(place, client))
+            locked, minimum = self.vault_lock(place, client)
+            # Vault Lock prevents lifecycle updates of the points in its vault
+            # (docs/AWS-BEHAVIOUR.md §17.1, §19 item 12): keep the retention.
+            lifecycle, reason = (None, "the watched vault has Vault Lock: its retention can't be "
+                                 "changed") if locked else new_lifecycle(
+                point, self.clock(), place.settings.new_delete_after_days, minimum)
         if lifecycle is None:
             log(logging.INFO, "no_change", event, action="shorten_retention",
                 reason=reason, recovery_point=arguments["RecoveryPointArn"],
@@ -742,6 +758,9 @@ class BackupEvents:
         done = {"recovery_points": len(points), "copies_started": 0,
                 "retention_checked": 0, "failed": 0}
         for number, action in enumerate(actions):
+            if self.remaining_ms is not None and self.remaining_ms() < SWEEP_RESERVE_MS:
+                done["not_reached"] = len(actions) - number
+                break
             if number:
                 self.sleep(SWEEP_SECONDS_PER_ACTION)
             assert action.arguments is not None
@@ -760,9 +779,10 @@ class BackupEvents:
                     recovery_point=action.arguments["RecoveryPointArn"],
                     fix=fix_for(fields["aws_error_code"]), **fields)
         log(logging.INFO, "sweep", event, result=done)
-        if done["failed"]:
-            raise SweepIncomplete(f"{done['failed']} of {len(actions)} sweep actions "
-                                  "failed (see the ERROR lines before); the rest are done")
+        if done["failed"] or done.get("not_reached"):
+            raise SweepIncomplete(
+                f"{done['failed']} of {len(actions)} sweep actions failed (see the ERROR lines before), "
+                f"{done.get('not_reached', 0)} not reached before the timeout; the rest are done")
         return done
 
 

@@ -31,6 +31,7 @@ class Violation:
     parameter: str
     reason: str  # CloudFormation's own text for the constraint
     constraint_description: str | None
+    constraint: str = ""  # the property refused by: AllowedValues, AllowedPattern, MinValue, ...
 
     @property
     def message(self) -> str:
@@ -58,34 +59,37 @@ def violation(name: str, spec: dict[str, Any], value: Any) -> Violation | None:
     description = spec.get("ConstraintDescription")
     members = [m.strip() for m in str(value).split(",")] if kind in LIST_TYPES else [str(value)]
 
-    def refused(reason: str) -> Violation:
-        return Violation(name, reason, description)
+    def refused(reason: str, constraint: str = "") -> Violation:
+        return Violation(name, reason, description, constraint)
 
     for member in members:
         if "AllowedValues" in spec and member not in [str(v) for v in spec["AllowedValues"]]:
-            return refused(f"Parameter '{name}' must be one of AllowedValues")
+            return refused(f"Parameter '{name}' must be one of AllowedValues", "AllowedValues")
         if kind in ("Number", "List<Number>"):
             number = _number(member)
             if number is None:
-                return refused(f"Parameter '{name}' must be a number")
+                return refused(f"Parameter '{name}' must be a number", "Type")
             if "MinValue" in spec and number < float(spec["MinValue"]):
-                return refused(f"Parameter '{name}' must be a number not less than {_fmt(spec['MinValue'])}")
+                return refused(
+                    f"Parameter '{name}' must be a number not less than {_fmt(spec['MinValue'])}", "MinValue"
+                )
             if "MaxValue" in spec and number > float(spec["MaxValue"]):
-                return refused(f"Parameter '{name}' must be a number not greater than {_fmt(spec['MaxValue'])}")
+                return refused(
+                    f"Parameter '{name}' must be a number not greater than {_fmt(spec['MaxValue'])}", "MaxValue"
+                )
         else:
             if "MinLength" in spec and len(member) < int(spec["MinLength"]):
-                return refused(f"Parameter '{name}' must contain at least {spec['MinLength']} characters")
+                return refused(f"Parameter '{name}' must contain at least {spec['MinLength']} characters", "MinLength")
             if "MaxLength" in spec and len(member) > int(spec["MaxLength"]):
-                return refused(f"Parameter '{name}' must contain at most {spec['MaxLength']} characters")
+                return refused(f"Parameter '{name}' must contain at most {spec['MaxLength']} characters", "MaxLength")
             if "AllowedPattern" in spec and re.fullmatch(spec["AllowedPattern"], member) is None:
-                return refused(f"Parameter '{name}' must match pattern {spec['AllowedPattern']}")
+                return refused(f"Parameter '{name}' must match pattern {spec['AllowedPattern']}", "AllowedPattern")
     return None
 
 
 def effective_values(template: dict[str, Any], supplied: dict[str, Any] | None) -> dict[str, str]:
     """Each parameter's value: the one supplied, else its Default (missing ones left out)."""
-    values = {name: str(spec["Default"]) for name, spec in template.get("Parameters", {}).items()
-              if "Default" in spec}
+    values = {name: str(spec["Default"]) for name, spec in template.get("Parameters", {}).items() if "Default" in spec}
     values.update({name: str(value) for name, value in (supplied or {}).items()})
     return values
 
@@ -125,8 +129,7 @@ def partition_of(region: str) -> str:
     return "aws"
 
 
-def failing_assertions(template: dict[str, Any], values: dict[str, str], account_id: str,
-                       region: str) -> list[str]:
+def failing_assertions(template: dict[str, Any], values: dict[str, str], account_id: str, region: str) -> list[str]:
     """The AssertDescription of every Rules assertion that fails for these values.
 
     Rules are evaluated after the parameters pass their own constraints; a rule whose
@@ -143,7 +146,7 @@ def failing_assertions(template: dict[str, Any], values: dict[str, str], account
 
     def ev(node: Any) -> Any:
         if isinstance(node, dict) and len(node) == 1:
-            (function, arg), = node.items()
+            ((function, arg),) = node.items()
             if function == "Ref":
                 return ref(arg)
             if function == "Fn::Equals":

@@ -145,9 +145,23 @@ def _scalar(text: str) -> str:
 
 def value_error(value: str, definition: Definition) -> str | None:
     """Why CloudFormation would refuse `value` for this parameter (its ConstraintDescription, or
-    CloudFormation's own words), or None if it accepts it: the check the sandbox's CreateStack
-    applies too (parameter_checks.violation), so the CLI and CloudFormation never disagree."""
+    what the constraint asks for), or None if it accepts it. Whether it is refused is decided by
+    parameter_checks.violation, the check the sandbox's CreateStack applies too, so the CLI and
+    CloudFormation never disagree."""
     from .parameter_checks import violation
 
-    found = violation(str(definition.get("Name", "value")), dict(definition), value)
-    return None if found is None else (found.constraint_description or found.reason)
+    found = violation("value", dict(definition), value)
+    if found is None:
+        return None
+    if found.constraint_description:
+        return found.constraint_description
+    asks = {
+        "AllowedValues": f"one of: {', '.join(str(v) for v in definition.get('AllowedValues', []))}",
+        "AllowedPattern": f"must match {definition.get('AllowedPattern')}",
+        "Type": "a number",
+        "MinValue": f"a number from {definition.get('MinValue')} to {definition.get('MaxValue')}",
+        "MaxValue": f"a number from {definition.get('MinValue')} to {definition.get('MaxValue')}",
+        "MinLength": f"from {definition.get('MinLength')} to {definition.get('MaxLength')} characters",
+        "MaxLength": f"from {definition.get('MinLength')} to {definition.get('MaxLength')} characters",
+    }
+    return asks.get(found.constraint, found.reason)

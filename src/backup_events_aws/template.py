@@ -80,13 +80,18 @@ def pack(code: str) -> str:
     tracebacks."""
     packed = base64.b85encode(zlib.compress(code.encode("utf-8"), 9)).decode("ascii")
     chunks = [packed[i : i + PACKED_LINE] for i in range(0, len(packed), PACKED_LINE)]
-    return "\n".join([
-        *LOADER_NOTE,
-        "import base64, zlib",
-        "exec(compile(zlib.decompress(base64.b85decode(",
-        *(f' "{chunk}"' for chunk in chunks),
-        ')), "lambda_function.py", "exec"))',
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                *LOADER_NOTE,
+                "import base64, zlib",
+                "exec(compile(zlib.decompress(base64.b85decode(",
+                *(f' "{chunk}"' for chunk in chunks),
+                ')), "lambda_function.py", "exec"))',
+            ]
+        )
+        + "\n"
+    )
 
 
 def unpack(loader: str) -> str:
@@ -96,27 +101,35 @@ def unpack(loader: str) -> str:
     except SyntaxError as error:
         raise TemplateError(f"the embedded loader is not valid Python: {error}") from error
     calls = [
-        node for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and ast.unparse(node.func) == "base64.b85decode"
-        and len(node.args) == 1 and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and ast.unparse(node.func) == "base64.b85decode"
+        and len(node.args) == 1
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
     ]
     if len(calls) != 1 or ast.unparse(tree) != ast.unparse(ast.parse(pack_shape(calls[0]))):
         raise TemplateError("the code block is not a loader written by `make template`: run `make template`")
-    argument = calls[0].args[0]
-    assert isinstance(argument, ast.Constant)
+    packed = _string_argument(calls[0])
     try:
-        return zlib.decompress(base64.b85decode(argument.value)).decode("utf-8")
+        return zlib.decompress(base64.b85decode(packed)).decode("utf-8")
     except (ValueError, zlib.error) as error:
         raise TemplateError(f"the packed code does not decompress: {error}: run `make template`") from error
 
 
+def _string_argument(call: ast.Call) -> str:
+    argument = call.args[0]
+    if not isinstance(argument, ast.Constant) or not isinstance(argument.value, str):
+        raise TemplateError("the loader decodes something other than one string: run `make template`")
+    return argument.value
+
+
 def pack_shape(call: ast.Call) -> str:
     """The loader `pack` would write around the string that `call` decodes."""
-    argument = call.args[0]
-    assert isinstance(argument, ast.Constant)
     return (
         "import base64, zlib\n"
-        f'exec(compile(zlib.decompress(base64.b85decode("{argument.value}")), "lambda_function.py", "exec"))\n'
+        f'exec(compile(zlib.decompress(base64.b85decode("{_string_argument(call)}")), "lambda_function.py", "exec"))\n'
     )
 
 
@@ -351,7 +364,10 @@ def main(argv: list[str] | None = None) -> int:
         f"({yaml_only:,} without the embedded code)"
     )
     if not problems:
-        print("embedded code: unpacked, the same program as lambda_function.py (syntax trees compared, docstrings stripped)")
+        print(
+            "embedded code: unpacked, the same program as lambda_function.py "
+            "(syntax trees compared, docstrings stripped)"
+        )
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     return 1 if problems else 0

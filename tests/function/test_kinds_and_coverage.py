@@ -160,6 +160,7 @@ def test_the_sweep_skips_continuous_nested_and_lag_points(load_function):
         described(rp + "amzn-s3-demo-bucket-5ec207d0", ResourceType="S3"),
         described(rp + "nested", ParentRecoveryPointArn=rp + "parent"),
         described(rp + "in-lag", VaultType="LOGICALLY_AIR_GAPPED_BACKUP_VAULT"),
+        described(rp + "temporary", Lifecycle={"DeleteAfterDays": 35, "DeleteAfterEvent": "DELETE_AFTER_COPY"}),
         described(rp + "parent", IsParent=True),
         described(rp + "amzn-s3-demo-bucket-20260105214000-5ec207d0", ResourceType="S3"),
     ]

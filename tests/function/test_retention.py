@@ -106,11 +106,22 @@ def test_the_margin_is_two_days_to_the_second(function, seconds_after_margin, ke
     assert ("MoveToColdStorageAfterDays" in lifecycle) is kept
 
 
-def test_past_due_but_still_warm_keeps_the_transition(function):
-    # AWS's daily run may not have moved it yet: treat it as about to be cold.
-    lifecycle, _ = function.new_lifecycle(point(days_ago(10), {
+@pytest.mark.parametrize("days_past_due,kept", [(1, True), (3, False)])
+def test_past_due_and_still_warm_keeps_the_transition_only_within_the_margin(function, days_past_due, kept):
+    """Just past due, AWS's run may not have moved it yet; long past due and still WARM, it never
+    will (a type without cold storage: RDS with cold=5 aged 10 days would otherwise get 96 days)."""
+    lifecycle, _ = function.new_lifecycle(point(days_ago(5 + days_past_due, 0), {
         "MoveToColdStorageAfterDays": 5, "DeleteAfterDays": 200}), NOW, 7, None)
-    assert lifecycle == {"MoveToColdStorageAfterDays": 5, "DeleteAfterDays": 96}
+    if kept:
+        assert lifecycle == {"MoveToColdStorageAfterDays": 5, "DeleteAfterDays": 96}
+    else:  # cancelled: its age (9 whole days) + 1
+        assert lifecycle == {"DeleteAfterDays": 10}
+
+
+def test_a_point_aws_deletes_after_its_copy_is_left_alone(function):
+    lifecycle, reason = function.new_lifecycle(point(days_ago(0), {
+        "DeleteAfterDays": 35, "DeleteAfterEvent": "DELETE_AFTER_COPY"}), NOW, 7, None)
+    assert lifecycle is None and "DELETE_AFTER_COPY" in reason
 
 
 def test_vault_lock_minimum_is_respected(function):
@@ -137,6 +148,7 @@ lifecycles = st.fixed_dictionaries({}, optional={
     "DeleteAfterDays": st.one_of(st.just(-1), st.integers(1, 36500)),
     "MoveToColdStorageAfterDays": st.one_of(st.just(-1), st.integers(0, 400)),
     "OptInToArchiveForSupportedResources": st.booleans(),
+    "DeleteAfterEvent": st.sampled_from(["DELETE_AFTER_COPY"]),
 })
 
 
@@ -152,13 +164,13 @@ def test_properties_for_any_recovery_point(function, age, lifecycle, storage, st
     created = days_ago(age, hour)
     result, reason = function.new_lifecycle(
         point(created, lifecycle, storage, status), NOW, new_days, lock)
-    if storage == "DELETED" or status in ("DELETING", "EXPIRED"):
+    if storage == "DELETED" or status in ("DELETING", "EXPIRED") or current.get("DeleteAfterEvent"):
         assert result is None
         return
     cold = current.get("MoveToColdStorageAfterDays", -1)
-    # The rule (README, retention): keep the transition only if cold, or due within 2 days.
-    keep = cold >= 0 and (storage == "COLD" or created + datetime.timedelta(days=cold)
-                          - NOW <= datetime.timedelta(days=2))
+    # The rule (README, retention): keep the transition only if cold, or due within 2 days either side.
+    keep = cold >= 0 and (storage == "COLD" or abs(created + datetime.timedelta(days=cold)
+                                                   - NOW) <= datetime.timedelta(days=2))
     whole_days = (NOW.date() - created.date()).days + 1
     needed = max(whole_days, new_days, 1, lock or 0, cold + 90 if keep else 0) + 1
     if 0 <= current.get("DeleteAfterDays", -1) <= needed or needed > 36500:

@@ -147,7 +147,9 @@ def test_completed_copy_1_shortens_the_original_to_8_days(load_function, event, 
         str((today + datetime.timedelta(days=8)).date()))
 
 
-def test_shortening_reads_the_vault_lock_once_per_process(load_function, event):
+def test_a_locked_vault_keeps_its_retention_and_the_lock_is_read_once_per_5_minutes(
+        load_function, event, log_lines):
+    """Vault Lock prevents lifecycle updates (docs/AWS-BEHAVIOUR.md §17.1): no update is tried."""
     function = load_function()
     copy_1 = event("copy1_completed_efs_main")
     original = copy_1["resources"][0]
@@ -156,15 +158,14 @@ def test_shortening_reads_the_vault_lock_once_per_process(load_function, event):
         original, today, {"DeleteAfterDays": 35}))
     function.stubber.add_response("describe_backup_vault", {
         "BackupVaultName": VAULT, "Locked": True, "MinRetentionDays": 14})
-    function.stubber.add_response("update_recovery_point_lifecycle", {},
-                                  {"BackupVaultName": VAULT, "RecoveryPointArn": original,
-                                   "Lifecycle": {"DeleteAfterDays": 15}})
-    function(copy_1)
-    # Second event, same process: 1 describe + 1 update, no vault read.
+    assert function(copy_1)["lifecycle"] is None
+    # Second event, same process: 1 describe, no vault read, no update (the stubber refuses any other call).
     function.stubber.add_response("describe_recovery_point", describe_response(
         original, today, {"DeleteAfterDays": 35}))
-    function.stubber.add_response("update_recovery_point_lifecycle", {})
-    function(copy_1)
+    assert function(copy_1)["lifecycle"] is None
+    function.stubber.assert_no_pending_responses()
+    reasons = [line["reason"] for _, line in log_lines() if line["type"] == "no_change"]
+    assert reasons == ["the watched vault has Vault Lock: its retention can't be changed"] * 2
 
 
 def test_retention_already_short_makes_no_update(load_function, event, log_lines):

@@ -95,7 +95,7 @@ def test_the_vault_lock_minimum_is_read_again_after_5_minutes(load_function, eve
     function.now = start + datetime.timedelta(minutes=4)
     shorten(False, None, 8)  # within 5 minutes: the cached answer
     function.now = start + datetime.timedelta(minutes=5, seconds=1)
-    shorten(True, 20, 21)  # a lock added meanwhile is seen
+    shorten(True, 20, 21)  # a minimum set meanwhile is seen (a LAG vault's, or a lock's before it locks)
 
 
 @pytest.mark.parametrize("account,fixture", [(MAIN, "backup_completed_efs_main"),

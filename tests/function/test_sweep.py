@@ -86,3 +86,18 @@ def test_a_retry_redoes_nothing_that_succeeded(load_function, event):
     function.stubber.add_response("list_recovery_points_by_backup_vault", {"RecoveryPoints": [
         original(n, {"DeleteAfterDays": 3}) for n in (1, 2, 3)]})
     assert function(event("scheduled_event"))["retention_checked"] == 0
+
+
+def test_the_sweep_stops_before_the_timeout_and_says_what_it_did_not_reach(load_function, event, log_lines):
+    """With 15 s of the invocation left it stops, logs its result and raises (Lambda retries; the
+    retry lists again), rather than being killed mid-way with nothing logged."""
+    function = load_function(clock=NOW)
+    points = [original(1), original(2), original(3)]
+    listing(function, points, [])
+    function.stubber.add_response("start_copy_job", {"CopyJobId": "C1"})
+    remaining = iter([60_000, 14_999])  # before action 1, before action 2
+    function.context.get_remaining_time_in_millis = lambda: next(remaining)
+    with pytest.raises(function.module.SweepIncomplete, match="0 of 3 sweep actions failed.*2 not reached"):
+        function(event("scheduled_event"))  # one copy started, then it stopped: no other call
+    [result] = [line["result"] for _, line in log_lines() if line["type"] == "sweep"]
+    assert result["copies_started"] == 1 and result["not_reached"] == 2

@@ -156,6 +156,12 @@ def test_the_sample_vault_refuses_a_copy_to_any_other_vault(deployed):
     for elsewhere in (backup_vault.replace(BACKUP, OTHER), backup_vault.replace(EAST, WEST),
                       backup_vault + "-2"):
         assert is_denied(statements_of(policy), copy_to(elsewhere), check_principal=True), elsewhere
+    # A copy with several targets (a plan rule with several copy actions), one of them not ours:
+    # denied (docs/AWS-BEHAVIOUR.md §7; ForAllValues would have let it pass).
+    mixed = Request("backup:CopyFromBackupVault", f"arn:aws:backup:{EAST}:{MAIN}:recovery-point:x",
+                    principal_account=MAIN, principal_arn=role,
+                    context={"backup:CopyTargets": [backup_vault, backup_vault.replace(BACKUP, OTHER)]})
+    assert is_denied(statements_of(policy), mixed, check_principal=True)
     # and the emulation applies it: a copy to another vault (same account: no destination policy
     # is needed, so only the source vault's Deny can refuse it) fails
     org.client("backup", MAIN, EAST).create_backup_vault(BackupVaultName="Elsewhere")

@@ -178,8 +178,8 @@ def test_function_settings(instance):
 
 def test_function_settings_follow_the_parameters():
     function = rendered(
-        MAIN, "us-west-1", VaultName="Mine", CopyRoleName="BackupCopier", NewDeleteAfterDays=3,
-        BackupsToCover="scheduled", CatchUpDays=2, LogLevel="DEBUG", FunctionMemorySize=256, FunctionTimeout=30,
+        MAIN, "us-west-1", VaultName="Mine", CopyRoleName="BackupCopier", NewDeleteAfterDays="3",
+        BackupsToCover="scheduled", CatchUpDays="2", LogLevel="DEBUG", FunctionMemorySize=256, FunctionTimeout=30,
         NamePrefix="Be2",
     )["Resources"]["Function"]["Properties"]
     variables = {name: str(value) for name, value in function["Environment"]["Variables"].items()}
@@ -256,7 +256,7 @@ def test_role_resources_are_narrow(instance):
                         assert not any(iam_glob_matches(pattern, elsewhere) for pattern in resource), elsewhere
             assert not any(iam_glob_matches(pattern, vault_arn(account, region)) for pattern in resource)
             # ... and of this account even where the ARN has no account field (EBS, AMIs).
-            assert statement["Condition"] == {"StringEquals": {"aws:ResourceAccount": account}}
+            assert statement["Condition"] == {"StringEqualsIfExists": {"aws:ResourceAccount": account}}
         elif action == {"iam:PassRole"}:
             assert resource == f"arn:aws:iam::{account}:role/{COPY_ROLE}"
             assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}}
@@ -433,7 +433,7 @@ def copy_from_only(*targets):
     return {
         "Sid": "CopyFromOnlyToBackupVault", "Effect": "Deny", "Principal": "*",
         "Action": "backup:CopyFromBackupVault", "Resource": "*",
-        "Condition": {"ForAllValues:ArnNotLike": {"backup:CopyTargets": list(targets)}},
+        "Condition": {"ForAnyValue:ArnNotLike": {"backup:CopyTargets": list(targets)}},
     }
 
 

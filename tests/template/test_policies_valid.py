@@ -21,8 +21,10 @@ SETTINGS = {
     "no-sweep": {"EnableCatchUpSweep": "false"},
     "paused": {"EnableCopy": "false", "EnableShortenRetention": "false", "EnableCatchUpSweep": "false"},
     "own-vault": {"CreateSampleVaults": "false"},
-    "keys": {"SqsKmsKey": "arn:aws:kms:us-west-2:000011112222:key/mrk-0123456789abcdef0123456789abcdef",
-             "VaultCustomKmsKey": "arn:aws:kms:us-west-2:000011112222:key/mrk-0123456789abcdef0123456789abcdef"},
+    "keys": {
+        "SqsKmsKey": "arn:aws:kms:us-west-2:000011112222:key/mrk-0123456789abcdef0123456789abcdef",
+        "VaultCustomKmsKey": "arn:aws:kms:us-west-2:000011112222:key/mrk-0123456789abcdef0123456789abcdef",
+    },
 }
 
 
@@ -73,12 +75,14 @@ def test_every_policy_of_every_instance_passes_iam_validation(instance, setting)
 def test_the_check_finds_the_wildcard_service_in_the_old_function_role():
     # The same rendering path, fed yesterday's statement, is refused: the test above can fail.
     account, region = ALL_INSTANCES[0]
-    for logical_id, where, kind, document in rendered_policy_documents(account, region):
+    for logical_id, _where, kind, document in rendered_policy_documents(account, region):
         if logical_id == "FunctionRole" and kind == "identity":
-            document["Statement"].append({"Effect": "Allow", "Action": "backup:StartCopyJob",
-                                          "Resource": f"arn:aws:*:{region}:*:*"})
+            document["Statement"].append(
+                {"Effect": "Allow", "Action": "backup:StartCopyJob", "Resource": f"arn:aws:*:{region}:*:*"}
+            )
             problems = iam_validation.policy_problems(document, kind, "aws")
             assert [p.message for p in problems] == [
-                "Resource vendor must be fully qualified and cannot contain regexes."]
+                "Resource vendor must be fully qualified and cannot contain regexes."
+            ]
             return
     pytest.fail("no FunctionRole policy rendered")

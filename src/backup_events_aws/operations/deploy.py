@@ -235,7 +235,8 @@ def create_or_update(cloudformation: Any, stack_name: str, body: str, parameters
 
 def recent_events(cloudformation: Any, stack_name: str) -> list[dict[str, Any]]:
     """The latest page of stack events, newest first (enough to follow one operation)."""
-    return cloudformation.describe_stack_events(StackName=stack_name).get("StackEvents", [])
+    events: list[dict[str, Any]] = cloudformation.describe_stack_events(StackName=stack_name).get("StackEvents", [])
+    return events
 
 
 # --------------------------------------------------------------------------- StackSet
@@ -346,7 +347,7 @@ def wait_operation(cloudformation: Any, name: str, operation: str, arguments: An
             progress.say(f"StackSet {name}: operation {operation} {status}")
             last = status
         if status not in ("RUNNING", "QUEUED", "STOPPING"):
-            return status
+            return str(status)
         common.sleep(arguments.poll_seconds)
 
 

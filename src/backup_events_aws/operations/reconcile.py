@@ -28,7 +28,8 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..cli import CliError
 from . import common
@@ -39,14 +40,17 @@ clock: Callable[[], datetime.datetime] | None = None
 
 def register(subcommands: Any) -> None:
     parser = subcommands.add_parser(
-        "reconcile", help="run the function's catch-up sweep now (copies missing, originals not shortened)",
-        description=__doc__.split("\n\n")[0])
+        "reconcile",
+        help="run the function's catch-up sweep now (copies missing, originals not shortened)",
+        description=__doc__.split("\n\n")[0],
+    )
     common.add_aws_arguments(parser)
     common.add_stack_argument(parser)
     how = parser.add_mutually_exclusive_group()
     how.add_argument("--dry-run", action="store_true", help="print what the sweep would do, do nothing")
-    how.add_argument("--invoke", action="store_true",
-                     help="invoke the deployed function with a Scheduled Event instead")
+    how.add_argument(
+        "--invoke", action="store_true", help="invoke the deployed function with a Scheduled Event instead"
+    )
     parser.set_defaults(run=run)
 
 
@@ -58,26 +62,34 @@ def load_function(variables: dict[str, str], client: Any) -> Any:
 
     try:
         return lambda_function.build_function(
-            {key: str(value) for key, value in variables.items()}, clients=lambda region: client,
-            clock=clock or lambda_function.utc_now)
+            {key: str(value) for key, value in variables.items()},
+            clients=lambda region: client,
+            clock=clock or lambda_function.utc_now,
+        )
     except lambda_function.SettingsError as error:
-        raise CliError(f"the deployed function's setting {error}", "fix the stack's parameters "
-                       "(the function itself fails its cold start with this setting)") from error
+        raise CliError(
+            f"the deployed function's setting {error}",
+            "fix the stack's parameters (the function itself fails its cold start with this setting)",
+        ) from error
 
 
 def deployed_function(aws: Any, stack_name: str, profile: str | None) -> dict[str, Any]:
     outputs = common.stack_outputs(aws.client("cloudformation"), stack_name, common.where(aws, profile))
     if "FunctionName" not in outputs:
-        raise CliError(f"stack {stack_name!r} has no FunctionName output", "is it a Backup Events stack? "
-                       "pass the right --stack-name")
-    return aws.client("lambda").get_function_configuration(FunctionName=outputs["FunctionName"])
+        raise CliError(
+            f"stack {stack_name!r} has no FunctionName output",
+            "is it a Backup Events stack? pass the right --stack-name",
+        )
+    configuration: dict[str, Any] = aws.client("lambda").get_function_configuration(
+        FunctionName=outputs["FunctionName"]
+    )
+    return configuration
 
 
 def describe_action(action: Any) -> str:
     arguments = action.arguments or {}
     if action.name == "copy":
-        return (f"copy {arguments['RecoveryPointArn']} -> {arguments['DestinationBackupVaultArn']} "
-                f"({action.reason})")
+        return f"copy {arguments['RecoveryPointArn']} -> {arguments['DestinationBackupVaultArn']} ({action.reason})"
     return f"shorten the retention of {arguments.get('RecoveryPointArn')} ({action.reason})"
 
 
@@ -95,8 +107,10 @@ class Collector(logging.Handler):
 
 def describe_record(record: dict[str, Any]) -> str | None:
     if record.get("call") == "StartCopyJob":
-        return (f"started copy job {record['response'].get('CopyJobId')}: "
-                f"{record['request']['RecoveryPointArn']} -> {record['request']['DestinationBackupVaultArn']}")
+        return (
+            f"started copy job {record['response'].get('CopyJobId')}: "
+            f"{record['request']['RecoveryPointArn']} -> {record['request']['DestinationBackupVaultArn']}"
+        )
     if record.get("call") == "UpdateRecoveryPointLifecycle":
         before = (record.get("previous") or {}).get("DeleteAfterDays")
         after = record["request"]["Lifecycle"].get("DeleteAfterDays")
@@ -117,8 +131,10 @@ def run(arguments: Any) -> int:
         return invoke(aws, configuration, function_account, region)
     caller = common.account_of(aws)
     if caller != function_account:
-        raise CliError(f"the credentials are for account {caller}, the function is in {function_account}",
-                       "use that account's --profile")
+        raise CliError(
+            f"the credentials are for account {caller}, the function is in {function_account}",
+            "use that account's --profile",
+        )
     variables = (configuration.get("Environment") or {}).get("Variables", {})
     import botocore.config
 
@@ -131,9 +147,11 @@ def run(arguments: Any) -> int:
     at = function.clock()
     points, states = module.sweep_inputs(place, client, at)
     actions = module.sweep_actions(points, states, place, at)
-    print(f"Sweep of {configuration['FunctionName']} in {function_account} {region}, vault "
-          f"{settings.vault_name}, last {settings.catch_up_days} days: {len(points)} recovery point(s), "
-          f"{sum(len(s) for s in states.values())} copy job(s) to {module.sweep_destination(place)}")
+    print(
+        f"Sweep of {configuration['FunctionName']} in {function_account} {region}, vault "
+        f"{settings.vault_name}, last {settings.catch_up_days} days: {len(points)} recovery point(s), "
+        f"{sum(len(s) for s in states.values())} copy job(s) to {module.sweep_destination(place)}"
+    )
     if not actions:
         print("Nothing to do: every copy exists or is under way, and every original is shortened.")
         return 0
@@ -165,21 +183,28 @@ def run(arguments: Any) -> int:
         if text:
             print(f"  {text}")
     if failures:
-        raise CliError(f"{failures} of {len(actions)} action(s) failed",
-                       "fix the cause shown above (permissions, vault policy, KMS) and run reconcile again")
+        raise CliError(
+            f"{failures} of {len(actions)} action(s) failed",
+            "fix the cause shown above (permissions, vault policy, KMS) and run reconcile again",
+        )
     return 0
 
 
 def invoke(aws: Any, configuration: dict[str, Any], account: str, region: str) -> int:
-    ok, result = common.invoke(aws.client("lambda"), configuration["FunctionName"],
-                               common.scheduled_event(account, region))
+    ok, result = common.invoke(
+        aws.client("lambda"), configuration["FunctionName"], common.scheduled_event(account, region)
+    )
     if not ok:
-        raise CliError(f"the function failed: {common.error_message(result)}",
-                       f"read its log group (/aws/lambda/{configuration['FunctionName']}) and fix the cause")
+        raise CliError(
+            f"the function failed: {common.error_message(result)}",
+            f"read its log group (/aws/lambda/{configuration['FunctionName']}) and fix the cause",
+        )
     print(f"Invoked {configuration['FunctionName']} in {account} {region} with a Scheduled Event:")
     if isinstance(result, dict) and "copies_started" in result:
-        print(f"  {result.get('recovery_points')} recovery point(s) seen, {result.get('copies_started')} "
-              f"copy job(s) started, {result.get('retention_checked')} retention(s) checked")
+        print(
+            f"  {result.get('recovery_points')} recovery point(s) seen, {result.get('copies_started')} "
+            f"copy job(s) started, {result.get('retention_checked')} retention(s) checked"
+        )
     else:
         print(f"  {json.dumps(result)}")
     return 0

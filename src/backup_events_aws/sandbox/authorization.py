@@ -122,14 +122,22 @@ def principal_context(account: str, role_arn: str | None, org_of_account: OrgLoo
     return context
 
 
+def _arn_names_account(resource: str) -> bool:
+    """False for an ARN whose account segment is empty (arn:aws:ec2:us-east-1::snapshot/...)."""
+    parts = resource.split(":", 5)
+    return not (resource.startswith("arn:") and len(parts) == 6 and parts[4] == "")
+
+
 def decide(request: Request, resource_statements: Iterable[dict[str, Any]] | None,
            resource_account: str | None, identity_statements: Iterable[dict[str, Any]] | None = None,
            ) -> Decision:
     """Whether `request` is allowed. A role principal's identity policies are read from IAM
     (unless given); a service principal (request.service) has none, so only the resource policy
-    can allow it. aws:ResourceAccount is put in the context here, for every request."""
+    can allow it. aws:ResourceAccount is put in the context here, for every request on a
+    resource whose ARN names its account: for an ARN without one (an EBS snapshot or AMI
+    recovery point) it is left out, the strict reading (docs/AWS-BEHAVIOUR.md §19, item 5)."""
     context = dict(request.context)
-    if resource_account:
+    if resource_account and _arn_names_account(request.resource):
         context.setdefault("aws:ResourceAccount", resource_account)
     request = Request(request.action, request.resource, request.principal_account, request.principal_arn,
                       request.service, context, request.session_arn)

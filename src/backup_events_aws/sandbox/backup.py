@@ -758,16 +758,13 @@ def update_recovery_point_lifecycle(backend: BackupBackend, vault_name: str, arn
         raise InvalidParameterValueException(
             "Invalid lifecycle. MoveToColdStorageAfterDays cannot be changed after the recovery point "
             "has transitioned to cold storage")
-    if vault.locked:  # aws-facts 3.2 (SECONDARY): vault lock bounds the retention
-        delete = new.get("DeleteAfterDays")
-        if vault.min_retention_days is not None and delete is not None and delete < vault.min_retention_days:
-            raise InvalidParameterValueException(
-                f"Invalid lifecycle. DeleteAfterDays cannot be less than the backup vault's "
-                f"MinRetentionDays ({vault.min_retention_days})")
-        if vault.max_retention_days is not None and (delete is None or delete > vault.max_retention_days):
-            raise InvalidParameterValueException(
-                f"Invalid lifecycle. DeleteAfterDays cannot be more than the backup vault's "
-                f"MaxRetentionDays ({vault.max_retention_days})")
+    if vault.locked:
+        # docs/AWS-BEHAVIOUR.md §17.1: Vault Lock "prevents attempts to update the lifecycle" of the
+        # points in the vault; read strictly (§19 item 12), every update is refused. The wording
+        # is ours: AWS documents none for this refusal.
+        raise InvalidRequestException(
+            f"Backup vault {vault_name} is locked (Vault Lock): the lifecycle of its recovery points "
+            "cannot be updated")
     if new != rp.lifecycle:
         rp.lifecycle_updated_at = _now()
     rp.lifecycle = new

@@ -39,9 +39,13 @@ variable "enable_shorten_retention" {
 }
 
 variable "new_delete_after_days" {
-  type        = number
-  default     = 7
-  description = "NewDeleteAfterDays: delete originals this many days after creation, plus one"
+  type        = string
+  default     = "7"
+  description = "NewDeleteAfterDays: delete originals this many days after creation, plus one (a whole number, 1 to 36500)"
+  validation {
+    condition     = can(regex("^([1-9][0-9]{0,3}|[12][0-9]{4}|3[0-5][0-9]{3}|36[0-4][0-9]{2}|36500)$", var.new_delete_after_days))
+    error_message = "new_delete_after_days: a whole number of days from 1 to 36500."
+  }
 }
 
 variable "backups_to_cover" {
@@ -57,9 +61,13 @@ variable "enable_catch_up_sweep" {
 }
 
 variable "catch_up_days" {
-  type        = number
-  default     = 7
-  description = "CatchUpDays: how far back the sweep looks"
+  type        = string
+  default     = "7"
+  description = "CatchUpDays: how far back the sweep looks (a whole number of days, 1 to 365)"
+  validation {
+    condition     = can(regex("^([1-9][0-9]?|[12][0-9]{2}|3[0-5][0-9]|36[0-5])$", var.catch_up_days))
+    error_message = "catch_up_days: a whole number of days from 1 to 365."
+  }
 }
 
 variable "create_sample_vaults" {
@@ -168,6 +176,24 @@ variable "function_reserved_concurrency" {
   type        = number
   default     = 5
   description = "FunctionReservedConcurrency: paces bursts to AWS Backup's API rates; 0 = none reserved"
+}
+
+variable "alert_email" {
+  type        = string
+  default     = ""
+  description = "AlertEmail: alerts by e-mail; the backup account's stack in the backup region creates the topic"
+}
+
+variable "alert_topic_arn" {
+  type        = string
+  default     = ""
+  description = "AlertTopicArn: or your own topic, which must admit the roles NamePrefix-Function-*"
+}
+
+variable "alert_kms_key" {
+  type        = string
+  default     = ""
+  description = "AlertKmsKey: the alert topic's KMS key, if any"
 }
 
 # --- The module's own settings -------------------------------------------------

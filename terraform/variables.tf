@@ -178,24 +178,6 @@ variable "function_reserved_concurrency" {
   description = "FunctionReservedConcurrency: paces bursts to AWS Backup's API rates; 0 = none reserved"
 }
 
-variable "alert_email" {
-  type        = string
-  default     = ""
-  description = "AlertEmail: alerts by e-mail; the backup account's stack in the backup region creates the topic"
-}
-
-variable "alert_topic_arn" {
-  type        = string
-  default     = ""
-  description = "AlertTopicArn: or your own topic, which must admit the roles NamePrefix-Function-*"
-}
-
-variable "alert_kms_key" {
-  type        = string
-  default     = ""
-  description = "AlertKmsKey: the alert topic's KMS key, if any"
-}
-
 # --- The module's own settings -------------------------------------------------
 
 variable "deployment" {

@@ -22,6 +22,11 @@ locals {
     VaultName                   = var.vault_name
     VaultCustomKmsKey           = var.vault_custom_kms_key
     CopyRoleName                = var.copy_role_name
+    BackupVaultType             = var.backup_vault_type
+    BackupVaultRetention        = var.backup_vault_retention
+    AllowCopyBack               = tostring(var.allow_copy_back)
+    Copy1Retention              = var.copy1_retention
+    Copy2Retention              = var.copy2_retention
     NamePrefix                  = var.name_prefix
     LogLevel                    = var.log_level
     LogRetentionInDays          = tostring(var.log_retention_in_days)

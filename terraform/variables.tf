@@ -94,6 +94,36 @@ variable "copy_role_name" {
   description = "CopyRoleName: the role AWS Backup assumes for copies, in every account"
 }
 
+variable "backup_vault_type" {
+  type        = string
+  default     = "standard"
+  description = "BackupVaultType: standard, or air-gapped (logically air-gapped vaults in the backup account)"
+}
+
+variable "backup_vault_retention" {
+  type        = string
+  default     = "none"
+  description = "BackupVaultRetention: none, or MIN-MAX days of the backup vaults' lock or air-gapped limits"
+}
+
+variable "allow_copy_back" {
+  type        = bool
+  default     = false
+  description = "AllowCopyBack: the sample vaults admit backup-events copy-back"
+}
+
+variable "copy1_retention" {
+  type        = string
+  default     = "inherit"
+  description = "Copy1Retention: inherit, DAYS or DAYS/COLD for copy 1 (backup account)"
+}
+
+variable "copy2_retention" {
+  type        = string
+  default     = "inherit"
+  description = "Copy2Retention: inherit, DAYS or DAYS/COLD for copy 2 (backup region)"
+}
+
 variable "name_prefix" {
   type        = string
   default     = "BackupEvents"

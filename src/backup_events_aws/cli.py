@@ -43,6 +43,10 @@ COMMANDS = {
         "backup_events_aws.operations.status",
         "recent backups, their copies and every gap, across accounts and regions",
     ),
+    "copy-back": (
+        "backup_events_aws.operations.copy_back",
+        "copy a backup from the backup account back to its source account, to restore it",
+    ),
 }
 COMMAND_MODULES = {command: module for command, (module, _) in COMMANDS.items()}
 SANDBOX_PACKAGE = "backup_events_aws.sandbox"

@@ -30,6 +30,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 
 import boto3  # type: ignore[import-untyped,unused-ignore]
 import botocore.config  # type: ignore[import-untyped,unused-ignore]
+import botocore.exceptions  # type: ignore[import-untyped,unused-ignore]
 
 VERSION = "0.2.0"
 UTC = datetime.timezone.utc
@@ -122,6 +123,11 @@ class Settings(NamedTuple):
     alert_after_hours: int = 24
     alert_topic_arn: str = ""  # empty: B's topic NamePrefix-Alerts
     error_queue_url: str = ""
+    # Issue 13: copy n's (DeleteAfterDays or 0 = inherit, cold days or 0);
+    # B's vaults' lock or air-gapped (min, max) retention, 0 = none.
+    retention: tuple[tuple[int, int], ...] = ((0, 0), (0, 0), (0, 0))
+    limits: tuple[int, int] = (0, 0)
+    air_gapped: bool = False
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Settings:
@@ -162,7 +168,21 @@ class Settings(NamedTuple):
             number("ALERT_AFTER_HOURS", 24, 1, 8760),
             text("ALERT_TOPIC_ARN", r"(arn:[a-z-]+:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256})?",
                  "set an SNS topic's ARN, or leave it empty"),
-            text("ERROR_QUEUE_URL", r"(https://\S+)?", "set the error queue's URL"))
+            text("ERROR_QUEUE_URL", r"(https://\S+)?", "set the error queue's URL"),
+            ((0, 0),) + tuple(day_pair(text(f"COPY{n}_RETENTION", r"inherit|"
+                              r"\d{1,5}(/\d{1,5})?", "set inherit, DAYS or DAYS/COLD")
+                              if f"COPY{n}_RETENTION" in environ else "") for n in (1, 2)),
+            day_pair(text("BACKUP_VAULT_RETENTION", r"none|\d{0,5}-\d{0,5}",
+                          "set none or MIN-MAX days")
+                     if "BACKUP_VAULT_RETENTION" in environ else ""),
+            choice("BACKUP_VAULT_TYPE", ("standard", "air-gapped")) != "standard")
+
+
+def day_pair(text: str) -> tuple[int, int]:
+    """"365/30" -> (365, 30); "-3650" -> (0, 3650); inherit, none -> (0, 0)"""
+    parts = re.split("[/-]", text) + [""]
+    return (int(parts[0] or 0) if parts[0].isdigit() else 0,
+            int(parts[1] or 0) if parts[1].isdigit() else 0)
 
 
 # --- AWS clients: one per process and region, created on first use --------
@@ -175,7 +195,7 @@ def backup_client(region: str) -> Any:
 
 
 def service_client(service: str, region: str) -> Any:
-    """A client of another service (SQS, SNS): alerts are rare, none is kept."""
+    """A client of another service (SQS, SNS for alerts; KMS, whose answers are kept per key)."""
     return boto3.client(service, region_name=region)
 
 
@@ -521,6 +541,13 @@ def sweep_inputs(place: Place, client: Any, at: datetime.datetime
     return points, states
 
 
+# §4.3; backup-events redrive explains failed copies in these words too.
+KEY_FIX = ("Fix: encrypt the resource with a customer managed key whose "
+           "policy admits the backup account, then back it up again")
+AWS_MANAGED_KEY = ("{} backups keep the resource's key, and an AWS managed "
+                   "key can't leave its account. " + KEY_FIX)
+
+
 # --- Alerts and coverage (issue 12) -----------------------------------------
 # Every failure lands in the instance's error queue; an alarm on what arrives
 # there invokes the function (decide_alarm), which reads (never deletes) up to
@@ -532,11 +559,16 @@ KNOWN_FAILURES = [
     ("same organization", "put both accounts in the organization OrgId"),
     ("not supported for provided resource type",
      "this type can't copy across accounts and regions at once"),
-    ("on the default CMK", "re-encrypt the AMI with a key shared with the backup account"),
-    ("Given key ID is not accessible",
-     "share the source's KMS key with the backup account (aws/ebs can't be)"),
-    ("KMS key does not exist, is not enabled",
-     "share the snapshot's KMS key with the backup account; enable it"),
+    ("on the default CMK", "the AMI is encrypted with the default (AWS managed) key, which "
+     "can't leave its account. " + KEY_FIX),
+    ("Given key ID is not accessible", "the source's key doesn't admit the backup account, or is "
+     "AWS managed (aws/ebs...) and can't leave its account. " + KEY_FIX + " ('backup-events "
+     "preflight' names a missing key policy statement)"),
+    ("KMS key does not exist, is not enabled", "the source snapshot's key is disabled, or doesn't "
+     "admit the backup account, or is AWS managed (aws/rds). " + KEY_FIX),
+    ("outside the range allowed by the destination backup vault", "the copy's retention is "
+     "outside the backup vault's Vault Lock or air-gapped limits: set BackupVaultRetention to "
+     "those limits and Copy1Retention/Copy2Retention within them"),
     ("Access Denied trying to call AWS Backup", "the backup account's vault access "
      "policy must Allow backup:CopyIntoBackupVault: redeploy it"),
     ("while trying to list tags", "let the copy role list tags"),
@@ -582,7 +614,11 @@ def explain_failure(body: Any, attributes: Mapping[str, Any]) -> tuple[str, str,
         return "function-error", (
             f"the function failed {context.get('approximateInvokeCount')} "
             f"time(s) ({context.get('condition')}) on {describe_event(body['requestPayload'])}: "
-            f"{error.get('errorType')}: {error.get('errorMessage')}"), likely_fix("")
+            f"{error.get('errorType')}: {error.get('errorMessage')}"), (
+                # A copy the function refused (one AWS would refuse): its message ends with the fix.
+                str(error["errorMessage"]).split("Fix: ", 1)[1] + "; then re-submit"
+                if error.get("errorType") == "CopyRefused" and "Fix: " in str(error.get("errorMessage"))
+                else likely_fix(""))
     if isinstance(detail, dict) and detail.get("state") in FAILED_STATES:
         status = str(detail.get("statusMessage") or "no status message").strip('" ')
         return "job-failed", (f"{body.get('detail-type')} {detail['state']}: "
@@ -654,6 +690,73 @@ def emit_metrics(place: Place, at: datetime.datetime, values: dict[str, int]) ->
         "Namespace": "BackupEvents", "Dimensions": [["Account", "Region", "Vault"]],
         "Metrics": [{"Name": name, "Unit": "Count"} for name in values]}]},
         "Account": place.account, "Region": place.region, "Vault": place.settings.vault_name, **values}), flush=True)
+# --- Destinations (issue 13): copies' retention, air-gapped, keys ---------
+
+class CopyRefused(ValueError):
+    """A copy AWS would refuse: why, then the fix."""
+
+
+# docs/AWS-BEHAVIOUR.md §16.2: copies that can go cold; §15.3: the types an
+# air-gapped vault takes (documented ones), and not across regions.
+COLD_TYPES = {"EFS", "DynamoDB", "Timestream", "VirtualMachine",
+              "CloudFormation", "SAP HANA on Amazon EC2"}
+AIR_GAPPED_TYPES = {"EBS", "EC2", "EFS", "S3", "RDS", "Aurora", "DocumentDB",
+                    "Neptune", "Storage Gateway", "FSx"}
+ONE_REGION_TYPES = {"Aurora", "DocumentDB", "Neptune"}
+
+
+def copy_lifecycle(source: Any, resource_type: Any, copy: int,
+                   retention: tuple[int, int], limits: tuple[int, int],
+                   age: int = 1) -> tuple[dict[str, int] | None, str | None]:
+    """(Lifecycle, or None: inherit `source`'s; refusal or None). A copy
+    keeps the source's creation date; a locked or air-gapped vault fails
+    copies kept under its minimum or over its maximum (§17.3)."""
+    delete, cold = retention
+    low, high = limits
+    name = f"Copy{copy}Retention"
+    keep = (source or {}).get("DeleteAfterDays")
+    lifecycle = None
+    if delete:
+        keep, lifecycle = delete, {"DeleteAfterDays": delete}
+        if cold and resource_type in COLD_TYPES:
+            if delete < cold + COLD_STORAGE_MINIMUM_DAYS:
+                return None, (f"cold copies stay cold 90 days. Fix: in {name} "
+                              "DAYS/COLD, make DAYS at least COLD + 90")
+            lifecycle["MoveToColdStorageAfterDays"] = cold
+        if delete < age:
+            return None, (f"it would expire at once: created {age} days "
+                          f"ago. Fix: raise the days of {name}")
+    elif keep is not None and keep < 0:
+        keep = None  # never expires
+    if (low and keep is not None and keep < low) or (high and (
+            keep is None or keep > high)):
+        return None, (f"it would be kept {keep or 'forever'} days, outside "
+                      f"the backup vault's {low or 1}..{high or 36500} (Vault "
+                      f"Lock or air-gapped). Fix: set {name} to days within them")
+    return lifecycle, None
+
+
+def air_gap_refusal(resource_type: Any, copy: int, air_gapped: bool) -> str | None:
+    """Why AWS can't copy this type into air-gapped vaults, or None (§15.3)."""
+    if not air_gapped:
+        return None
+    if resource_type not in AIR_GAPPED_TYPES:
+        return (f"air-gapped vaults don't take {resource_type} backups. Fix: "
+                "keep them out of the watched vault, or use BackupVaultType "
+                "standard (with Vault Lock)")
+    if copy == 2 and resource_type in ONE_REGION_TYPES:
+        return (f"{resource_type} can't be copied across regions to or from "
+                "an air-gapped vault. Fix: use BackupVaultType standard")
+    return None
+
+
+def key_refusal(point: dict[str, Any], key_manager: Any) -> str | None:
+    """Why copy 1 (cross-account) fails for the source's key, or None: types
+    not fully managed keep their resource's key (§2.2, §4.3)."""
+    if point["RecoveryPointArn"].split(":")[2] == "backup" or (
+            key_manager != "AWS"):
+        return None
+    return AWS_MANAGED_KEY.format(point.get("ResourceType"))
 
 
 # --- The function: AWS calls, thin -------------------------------------------
@@ -666,6 +769,7 @@ class BackupEvents:
                  services: Callable[[str, str], Any] = service_client) -> None:
         self.settings, self.clients, self.clock, self.sleep = settings, clients, clock, sleep
         self.services = services
+        self.key_managers: dict[str, str] = {}
         self.vault_locks: dict[str, tuple[datetime.datetime, tuple[bool, int | None]]] = {}
         self.places: dict[str, Place] = {}  # by function ARN: parsed once
         self.remaining_ms: Callable[[], int] | None = None  # the invocation's clock, if it has one
@@ -706,7 +810,50 @@ class BackupEvents:
                 if isinstance(event, dict) else None)
             raise
 
-    def start_copy(self, place: Place, arguments: dict[str, Any], event: Event) -> Any:
+    def key_manager(self, place: Place, key_arn: Any) -> Any:
+        """AWS or CUSTOMER; None: no key, another account's (never AWS
+        managed) or not readable (AWS decides). Read once per key."""
+        if not key_arn or key_arn.split(":")[4] != place.account:
+            return None
+        if ":alias/aws/" in key_arn:
+            return "AWS"
+        if key_arn not in self.key_managers:
+            try:
+                self.key_managers[key_arn] = self.services("kms", place.region).describe_key(
+                    KeyId=key_arn)["KeyMetadata"].get("KeyManager")
+            except botocore.exceptions.ClientError:
+                return None
+        return self.key_managers[key_arn]
+
+    def plan_copy(self, place: Place, arguments: dict[str, Any], resource_type: Any,
+                  point: Any = None) -> dict[str, Any]:
+        """StartCopyJob's arguments with the copy's Lifecycle, or CopyRefused.
+        R reads the source (a type not fully managed, or inheriting into
+        limits); B never does: copy 1 passed R's checks, the event names the type."""
+        settings, copy = place.settings, 2 if place.in_backup_account else 1
+        arn = arguments["RecoveryPointArn"]
+        if point is None and copy == 1 and (
+                arn.split(":")[2] != "backup" or (settings.air_gapped and not resource_type)
+                or (not settings.retention[1][0] and any(settings.limits))):
+            point = self.clients(place.region).describe_recovery_point(
+                BackupVaultName=settings.vault_name, RecoveryPointArn=arn)
+        known, point = point is not None, point or {"RecoveryPointArn": arn}
+        resource_type = point.get("ResourceType") or resource_type
+        refusal = air_gap_refusal(resource_type, copy, settings.air_gapped) or (
+            copy == 1 and key_refusal(point, self.key_manager(place, point.get("EncryptionKeyArn"))))
+        lifecycle = None
+        if not refusal and (known or settings.retention[copy][0]):
+            lifecycle, refusal = copy_lifecycle(
+                point.get("Lifecycle"), resource_type, copy, settings.retention[copy],
+                settings.limits, whole_days_old(point.get("CreationDate", self.clock()), self.clock()))
+        if refusal:
+            raise CopyRefused(f"copy {copy} of {arn} not started: {refusal}")
+        return dict(arguments, Lifecycle=lifecycle) if lifecycle else arguments
+
+    def start_copy(self, place: Place, arguments: dict[str, Any], event: Event,
+                   point: Any = None) -> Any:
+        detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+        arguments = self.plan_copy(place, arguments, detail.get("resourceType"), point)
         response = self.clients(place.region).start_copy_job(**arguments)
         # A replayed token's answer may omit CopyJobId (docs/AWS-BEHAVIOUR.md §3.1): the log line
         # shows the response as it came; the id is then None.
@@ -768,6 +915,7 @@ class BackupEvents:
         at = self.clock()
         points, states = sweep_inputs(place, self.clients(place.region), at)
         emit_metrics(place, at, coverage(points, states, place, at)[1])
+        listed = {point["RecoveryPointArn"]: point for point in points}
         actions = sweep_actions(points, states, place, at)
         done = {"recovery_points": len(points), "copies_started": 0,
                 "retention_checked": 0, "failed": 0}
@@ -780,7 +928,8 @@ class BackupEvents:
             assert action.arguments is not None
             try:
                 if action.name == "copy":
-                    self.start_copy(place, action.arguments, event)
+                    self.start_copy(place, action.arguments, event,
+                                    listed[action.arguments["RecoveryPointArn"]])
                     done["copies_started"] += 1
                 else:
                     self.shorten_retention(place, action.arguments, event)

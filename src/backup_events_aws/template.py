@@ -164,8 +164,23 @@ def embedded_code(template_path: str | Path = TEMPLATE) -> str:
 
 
 def _without_docstrings(tree: ast.Module) -> ast.Module:
-    """`tree` with the docstring of the module and of every class and function removed."""
+    """`tree` with the docstring of the module and of every class and function removed, and the
+    functions' parameter and return annotations (under `from __future__ import annotations` they
+    are never evaluated, so the program runs the same; class fields keep theirs: NamedTuple needs
+    them)."""
     for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            node.returns = None
+            arguments = node.args
+            for argument in [
+                *arguments.posonlyargs,
+                *arguments.args,
+                *arguments.kwonlyargs,
+                arguments.vararg,
+                arguments.kwarg,
+            ]:
+                if argument is not None:
+                    argument.annotation = None
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             first = node.body[0] if node.body else None
             if (

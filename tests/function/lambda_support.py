@@ -23,6 +23,10 @@ DEFAULT_SETTINGS = {
     "ENABLE_SHORTEN_RETENTION": "true",
     "BACKUPS_TO_COVER": "all",
     "CATCH_UP_DAYS": "7",
+    "COPY1_RETENTION": "inherit",
+    "COPY2_RETENTION": "inherit",
+    "BACKUP_VAULT_TYPE": "standard",
+    "BACKUP_VAULT_RETENTION": "none",
 }
 
 
@@ -51,17 +55,23 @@ class LoadedFunction:
             "backup", region_name=region, aws_access_key_id="testing",
             aws_secret_access_key="testing")
         self.stubber = Stubber(self.client)
+        # KMS: before copy 1 the function asks who manages a source key.
+        self.kms = boto3.client(
+            "kms", region_name=region, aws_access_key_id="testing",
+            aws_secret_access_key="testing")
+        self.kms_stubber = Stubber(self.kms)
         self.environ = environ
         self.now = clock or datetime.datetime.now(datetime.timezone.utc)
         self.sleeps = []
         self.handler = module.build_function(
             environ, clients=lambda region: self.client, clock=lambda: self.now,
-            sleep=self.sleeps.append)
+            sleep=self.sleeps.append, services=lambda service, region: {"kms": self.kms}[service])
         self.settings = self.handler.settings
         self.place = module.Place.of(self.context, self.settings)
 
     def __call__(self, event):
-        with self.stubber:
+        with self.stubber, self.kms_stubber:
             result = self.handler(event, self.context)
         self.stubber.assert_no_pending_responses()
+        self.kms_stubber.assert_no_pending_responses()
         return result

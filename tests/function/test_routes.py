@@ -23,6 +23,17 @@ def copy_response():
             "CreationDate": datetime.datetime(2026, 1, 5, tzinfo=UTC)}
 
 
+def expect_key_check(function, arn, resource_type, manager="CUSTOMER"):
+    """Not fully managed: the backup keeps the resource's key, so before copy 1
+    the function reads it (DescribeRecoveryPoint) and who manages it (DescribeKey)."""
+    key = f"arn:aws:kms:us-east-1:{MAIN}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    function.stubber.add_response("describe_recovery_point", {
+        "RecoveryPointArn": arn, "ResourceType": resource_type, "EncryptionKeyArn": key,
+        "IsEncrypted": True}, {"BackupVaultName": VAULT, "RecoveryPointArn": arn})
+    function.kms_stubber.add_response(
+        "describe_key", {"KeyMetadata": {"KeyId": key, "KeyManager": manager}}, {"KeyId": key})
+
+
 @pytest.mark.parametrize("kind", ["efs", "ebs", "rds"])
 def test_completed_backup_is_copied_to_the_backup_account(load_function, event, kind):
     function = load_function()
@@ -34,6 +45,8 @@ def test_completed_backup_is_copied_to_the_backup_account(load_function, event, 
         "IamRoleArn": ROLE.format(MAIN),
         "IdempotencyToken": ANY,
     }
+    if kind != "efs":
+        expect_key_check(function, backup["resources"][0], kind.upper())
     function.stubber.add_response("start_copy_job", copy_response(), expected)
     result = function(backup)
     assert result == {"action": "copy_to_backup_account",
@@ -208,6 +221,8 @@ def test_copy_from_another_resource_vault_is_ignored(load_function, event):
 ])
 def test_coverage_switch_copies_what_it_covers(load_function, event, settings, fixture, covered):
     function = load_function(**settings)
+    if "ebs" in fixture:
+        expect_key_check(function, event(fixture)["resources"][0], "EBS")
     function.stubber.add_response("start_copy_job", copy_response())
     assert function(event(fixture))["action"] == "copy_to_backup_account"
 

@@ -339,3 +339,87 @@ def test_kms_key_multi_region_and_enabled(ready, capsys, monkeypatch):
     single = kms.create_key()["KeyMetadata"]["Arn"]
     code, out, err = run(capsys, *args[:-1], single)  # VaultCustomKmsKey's pattern refuses it before any call
     assert code == 2 and out == "" and "multi-region key's ARN" in err
+
+
+# --------------------------------------------------------------------------- KMS key policies (issue 13)
+
+ROLE = "service-role/AWSBackupDefaultServiceRole"
+KEY = f"arn:aws:kms:{EAST}:{BACKUP}:key/mrk-0123456789abcdef0123456789abcdef"
+
+
+def key_policy(*statements):
+    return {"kms.get_key_policy " + KEY: {"Policy": json.dumps({"Version": "2012-10-17", "Statement": list(statements)})}}
+
+
+ROOT_ONLY = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{BACKUP}:root"}, "Action": "kms:*", "Resource": "*"}
+ORG_USE = {"Effect": "Allow", "Principal": "*", "Action": ["kms:Decrypt", "kms:GenerateDataKey*", "kms:CreateGrant",
+                                                          "kms:DescribeKey"],
+           "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalOrgID": ORG}}}
+
+
+def test_custom_key_must_admit_every_copy_role_and_the_backup_account():
+    needs = preflight.key_needs("custom", BACKUP, [MAIN, BACKUP], BACKUP, ROLE)
+    assert [who for who, _, _ in needs] == [f"the copy role of {MAIN}", f"the copy role of {BACKUP}",
+                                            f"the backup account {BACKUP}"]
+    # The default policy (its own account's root) leaves out the resource account's copy role.
+    result = preflight.check_key_policy(key_policy(ROOT_ONLY), "VaultCustomKmsKey", KEY, needs, ORG)
+    assert not result.passed and result.detail == f"no statement admits the copy role of {MAIN}"
+    assert result.fix == (f"add to {KEY}'s key policy: Effect Allow, Principal {{AWS: arn:aws:iam::{MAIN}:role/"
+                          f"{ROLE}}}, Action [kms:Decrypt, kms:GenerateDataKey, kms:CreateGrant], Resource * "
+                          f"(the copy role of {MAIN})")
+    assert preflight.check_key_policy(key_policy(ROOT_ONLY, ORG_USE), "VaultCustomKmsKey", KEY, needs, ORG).passed
+    # An organization statement for another organization admits no one; a Deny wins over an Allow.
+    other_org = dict(ORG_USE, Condition={"StringEquals": {"aws:PrincipalOrgID": "o-yyyyyyyyyy"}})
+    assert not preflight.check_key_policy(key_policy(ROOT_ONLY, other_org), "k", KEY, needs, ORG).passed
+    deny = {"Effect": "Deny", "Principal": {"AWS": MAIN}, "Action": "kms:CreateGrant", "Resource": "*"}
+    assert not preflight.check_key_policy(key_policy(ROOT_ONLY, ORG_USE, deny), "k", KEY, needs, ORG).passed
+
+
+def test_a_resource_accounts_vault_key_must_be_shared_with_the_backup_account():
+    needs = preflight.key_needs("watched", MAIN, [MAIN, BACKUP], BACKUP, ROLE)
+    own_root = dict(ROOT_ONLY, Principal={"AWS": f"arn:aws:iam::{MAIN}:root"})
+    result = preflight.check_key_policy(key_policy(own_root), "The vault's", KEY, needs, ORG)
+    assert not result.passed and result.detail == f"no statement admits the backup account {BACKUP}"
+    assert f"Principal {{AWS: arn:aws:iam::{BACKUP}:root}}, Action [kms:Decrypt, kms:DescribeKey, kms:CreateGrant]" \
+        in result.fix
+    share = {"Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{BACKUP}:root"]},
+             "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant", "kms:ReEncrypt*"], "Resource": "*"}
+    assert preflight.check_key_policy(key_policy(own_root, share), "The vault's", KEY, needs, ORG).passed
+    # The backup account's own vault key: only its copy role.
+    assert [who for who, _, _ in preflight.key_needs("backup", BACKUP, [MAIN, BACKUP], BACKUP, ROLE)] == [
+        f"the copy role of {BACKUP}"]
+
+
+def test_preflight_names_the_missing_key_statement(ready, capsys, monkeypatch):
+    import uuid
+
+    import moto.kms.models
+    # AWS's multi-region key IDs, as in test_kms_key_multi_region_and_enabled.
+    monkeypatch.setattr(moto.kms.models, "generate_key_id",
+                        lambda multi_region=False: ("mrk-" + uuid.uuid4().hex) if multi_region else str(uuid.uuid4()))
+    key = ready.client("kms", BACKUP, EAST).create_key(MultiRegion=True)["KeyMetadata"]
+    args = ["preflight", "--profile", "main", "--profile", "backup", "--region", EAST, "--management-profile",
+            "management", "--org-id", ORG, "--backup-account-id", BACKUP, "--backup-region", WEST2,
+            "--alternate-region", EAST, "--kms-key", key["Arn"]]
+    code, out, _ = run(capsys, *args)
+    # Checked where the key lives (only its account may read its policy), for every profile's copy role.
+    [(line, fix_line)] = [(l, f) for l, f in fail_lines(out) if "VaultCustomKmsKey key admits" in l]
+    assert code == 1 and f"copy role of {MAIN}" in line
+    assert f"Principal {{AWS: arn:aws:iam::{MAIN}:role/{ROLE}}}" in fix_line
+    policy = {"Version": "2012-10-17", "Statement": [dict(ROOT_ONLY), dict(ORG_USE)]}
+    moto.kms.models.kms_backends[BACKUP][EAST].put_key_policy(key["KeyId"], json.dumps(policy))
+    code, out, _ = run(capsys, *args)
+    assert "PASS  VaultCustomKmsKey key admits the copies" in out, out
+    assert not [l for l, _ in fail_lines(out) if "admits" in l]
+
+
+def test_backup_vault_limits_must_match_the_parameter(ready, capsys):
+    code, out, _ = run(capsys, *ARGS, "--backup-vault-retention", "none")
+    assert code == 0 and out.count("PASS  Vault MyVault's retention limits match") == 2, out
+    ready.client("backup", BACKUP, WEST2).put_backup_vault_lock_configuration(
+        BackupVaultName="MyVault", MinRetentionDays=60, MaxRetentionDays=400)
+    code, out, _ = run(capsys, *ARGS, "--backup-vault-retention", "none")
+    [(line, fix_line)] = fail_lines(out)
+    assert code == 1 and "the vault's are 60-400" in line and "BackupVaultRetention=60-400" in fix_line
+    code, out, _ = run(capsys, *ARGS, "--backup-vault-retention", "60-400")
+    assert out.count("FAIL") == 1 and "the vault's are none" in out  # us-east-1 has no lock

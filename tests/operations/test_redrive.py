@@ -7,6 +7,7 @@ import json
 import pytest
 from operations_support import SynchronousInvoke, run, write_profiles
 
+from backup_events_aws import lambda_function
 from backup_events_aws.operations import redrive
 from backup_events_aws.sandbox import Organization
 from backup_events_aws.sandbox import backup as sandbox_backup
@@ -245,15 +246,22 @@ OBSERVED_FAILURES = [
         "for provided resource type.",
         "can't copy across accounts and regions at once",
     ),
-    ("Given key ID is not accessible", "share the source's KMS key with the backup account"),
+    # Key failures are explained in the function's own words (lambda_function.KEY_FIX).
+    ("Given key ID is not accessible", lambda_function.KEY_FIX),
     (
         "The source snapshot KMS key does not exist, is not enabled or you do not have permissions to access it",
-        "share the snapshot's KMS key",
+        lambda_function.KEY_FIX,
     ),
     (
         "AMI snapshot copy failed with error: Given key ID is not accessible. You must have DescribeKey "
         "permissions on the default CMK",
-        "re-encrypt the AMI",
+        "encrypted with the default (AWS managed) key",
+    ),
+    (
+        "Copy job failed. The retention period of the copy (35 days) is outside the range allowed by the "
+        "destination backup vault arn:aws:backup:us-east-1:999977775555:backup-vault:BackupEvents-Sample: "
+        "MinRetentionDays 60, MaxRetentionDays 400.",
+        "Copy1Retention/Copy2Retention within them",
     ),
     ("Access Denied trying to call AWS Backup service", "vault access policy must Allow backup:CopyIntoBackupVault"),
     ("Access denied exception while trying to list tags", "let the copy role list tags"),
@@ -311,3 +319,16 @@ def test_failed_copy_stays_when_the_sweep_starts_no_copy(org, capsys):
     code, out, _ = run(capsys, *REDRIVE, "--yes")
     assert code == 1 and "the sweep started no copy of it" in out
     assert f"0 of {len(failures)} re-submitted" in out and len(queue(org)) == len(failures)
+
+
+def test_classify_a_refused_copy_gives_the_functions_fix(event):
+    """The function refused copy 1 (an AWS managed key); redrive repeats the fix it logged."""
+    backup = event("backup_completed_ebs_main")
+    refusal = (f"copy 1 of {backup['resources'][0]} not started: "
+               + lambda_function.AWS_MANAGED_KEY.format("EBS"))
+    record = {"version": "1.0", "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+              "requestPayload": backup, "responsePayload": {"errorType": "CopyRefused", "errorMessage": refusal}}
+    entry = redrive.classify({"MessageId": "m", "ReceiptHandle": "r", "Body": json.dumps(record)})
+    assert entry.kind == "function-error" and entry.resubmit == "invoke"
+    assert entry.fix.startswith(lambda_function.KEY_FIX.removeprefix("Fix: "))
+    assert "CopyRefused" in entry.summary and "AWS managed key can't leave its account" in entry.summary

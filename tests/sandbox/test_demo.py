@@ -5,6 +5,7 @@ import json
 import pytest
 
 from backup_events_aws import cli
+from backup_events_aws import lambda_function
 from backup_events_aws.sandbox import demo
 
 
@@ -47,7 +48,11 @@ def test_failures_scenario_records_each_failure_and_shortens_nothing():
     summary = demo.quick_start(scenario="failures")
     [messages] = summary["error_queues"].values()
     assert any("Access Denied trying to call AWS Backup service" in m for m in messages)
-    assert any("Given key ID is not accessible" in m for m in messages)
+    # The AWS managed key: refused before any copy job, in the function's words, with the fix.
+    assert any(lambda_function.AWS_MANAGED_KEY.format("EBS") in m for m in messages)
+    texts = [step["text"] for step in summary["steps"]]
+    assert ("function: ERROR CopyRefused, copy 1 not started: " + lambda_function.AWS_MANAGED_KEY.format("EBS")
+            in texts)
     # Lambda's record says how many times it ran the function: 1 + 2 retries.
     assert any(m.startswith("function failed 3 times (RetriesExhausted)") for m in messages)
     assert {r["delete_after_days"] for r in summary["recovery_points"]} == {35}

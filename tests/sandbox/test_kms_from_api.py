@@ -1,7 +1,7 @@
 """A resource created encrypted through the EC2 / EFS / RDS APIs carries its KMS key into its
 backups; an AWS managed key (aws/ebs, aws/rds) cannot be shared, so the cross-account copy of a
 resource type that AWS Backup does not fully manage fails with AWS's message
-(docs/AWS-BEHAVIOUR.md §4.3, §4.4)."""
+(docs/AWS-BEHAVIOUR.md §4.3, §4.4); the function refuses it first, in its own words."""
 
 from __future__ import annotations
 
@@ -27,6 +27,20 @@ def org(tmp_path_factory):
         yield organization
 
 
+def refused_then_failed_by_aws(org: Organization, original: sandbox_backup.RecoveryPoint) -> sandbox_backup.CopyJob:
+    """The function refuses copy 1 (no copy job; docs/AWS-BEHAVIOUR.md §4.3); started anyway, as
+    StartCopyJob by hand, AWS fails it: the copy job the function spared."""
+    assert [j for j in sandbox_backup.copy_jobs(MAIN) if j.source_recovery_point_arn == original.arn] == []
+    assert any(isinstance(r["message"], dict) and r["message"].get("error") == "CopyRefused"
+               and original.arn in r["message"]["message"] for r in org.function_logs(MAIN))
+    org.client("backup", MAIN, EAST).start_copy_job(
+        RecoveryPointArn=original.arn, SourceBackupVaultName=original.vault_name,
+        DestinationBackupVaultArn=f"arn:aws:backup:{EAST}:{BACKUP}:backup-vault:{original.vault_name}",
+        IamRoleArn=org.copy_role_arn(MAIN))
+    org.run_until_idle()
+    return copy1_of(original.resource_arn)
+
+
 def copy1_of(resource_arn: str) -> sandbox_backup.CopyJob:
     [job] = [j for j in sandbox_backup.copy_jobs(MAIN) if j.resource_arn == resource_arn]
     return job
@@ -42,7 +56,7 @@ def test_an_ebs_volume_created_encrypted_carries_aws_ebs_and_its_cross_account_c
     [original] = [p for p in sandbox_backup.recovery_points(MAIN) if p.resource_arn == arn]
     assert original.encryption_key_arn == aws_ebs
     assert original.to_api()["EncryptionKeyType"] == "AWS_OWNED_KMS_KEY"
-    job = copy1_of(arn)
+    job = refused_then_failed_by_aws(org, original)
     assert (job.state, job.status_message) == ("FAILED", "Given key ID is not accessible")
     assert original.lifecycle == {"DeleteAfterDays": 35}  # never shortened without a copy
 
@@ -78,7 +92,8 @@ def test_an_rds_instance_encrypted_with_the_default_key_fails_with_the_rds_messa
     assert sandbox_backup.resource_encryption_key(arn).endswith(":alias/aws/rds")
     org.start_backup(MAIN, EAST, arn)
     org.run_until_idle()
-    assert copy1_of(arn).status_message == sandbox_backup.MSG_RDS_KEY_NOT_ACCESSIBLE
+    [original] = [p for p in sandbox_backup.recovery_points(MAIN) if p.resource_arn == arn]
+    assert refused_then_failed_by_aws(org, original).status_message == sandbox_backup.MSG_RDS_KEY_NOT_ACCESSIBLE
 
 
 def test_an_efs_file_system_created_encrypted_carries_its_key_but_its_backup_uses_the_vaults(org):

@@ -41,14 +41,16 @@ RESOURCES = {
 # on-failure records (Lambda sends those with the function's role).
 PLUMBING = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}
 COPY = {"backup:StartCopyJob", "iam:PassRole"}
+# Before copy 1, R reads its source (type, key, retention) and who manages the key.
+COPY_1 = COPY | {"backup:DescribeRecoveryPoint", "kms:DescribeKey"}
 SHORTEN = {"backup:DescribeRecoveryPoint", "backup:UpdateRecoveryPointLifecycle", "backup:DescribeBackupVault"}
 SWEEP = {"backup:ListRecoveryPointsByBackupVault", "backup:ListCopyJobs"}
 
 # docs/CONTRACT.md, "AWS calls" per instance kind, as switched by the parameters.
 VARIANTS = {
-    "default": ({}, {"R": COPY | SHORTEN | SWEEP, "B": COPY | SWEEP}),
-    "no-shortening": ({"EnableShortenRetention": "false"}, {"R": COPY | SWEEP, "B": COPY | SWEEP}),
-    "no-sweep": ({"EnableCatchUpSweep": "false"}, {"R": COPY | SHORTEN, "B": COPY}),
+    "default": ({}, {"R": COPY_1 | SHORTEN | SWEEP, "B": COPY | SWEEP}),
+    "no-shortening": ({"EnableShortenRetention": "false"}, {"R": COPY_1 | SWEEP, "B": COPY | SWEEP}),
+    "no-sweep": ({"EnableCatchUpSweep": "false"}, {"R": COPY_1 | SHORTEN, "B": COPY}),
     "paused": (
         {"EnableCopy": "false", "EnableShortenRetention": "false", "EnableCatchUpSweep": "false"},
         {"R": set(), "B": set()},
@@ -143,7 +145,7 @@ def test_paused_copying_disables_the_action_rules_but_not_failure_reporting():
 def contract_variables():
     text = (ROOT / "docs" / "CONTRACT.md").read_text()
     table = text[text.index("Environment variables") : text.index("The function learns")]
-    return set(re.findall(r"`([A-Z][A-Z_]+)`", table))
+    return set(re.findall(r"`([A-Z][A-Z0-9_]+)`", table))
 
 
 def test_function_settings(instance):
@@ -170,6 +172,10 @@ def test_function_settings(instance):
         "ENABLE_SHORTEN_RETENTION": "true" if kind(account) == "R" else "false",
         "BACKUPS_TO_COVER": "all",
         "CATCH_UP_DAYS": "7",
+        "COPY1_RETENTION": "inherit",
+        "COPY2_RETENTION": "inherit",
+        "BACKUP_VAULT_TYPE": "standard",
+        "BACKUP_VAULT_RETENTION": "none",
     }
 
 
@@ -210,7 +216,8 @@ def function_calls_in_source():
     calls = set(re.findall(r"\.(?:start_copy_job|describe_recovery_point|update_recovery_point_lifecycle"
                            r"|describe_backup_vault|list_[a-z_]+)\b", source))
     calls |= set(re.findall(r"get_paginator\(\s*\"([a-z_]+)\"", source))
-    return {"backup:" + "".join(word.title() for word in call.lstrip(".").split("_")) for call in calls}
+    found = {"backup:" + "".join(word.title() for word in call.lstrip(".").split("_")) for call in calls}
+    return found | ({"kms:DescribeKey"} if ".describe_key(" in source else set())
 
 
 def test_the_roles_cover_the_calls_in_the_source():
@@ -258,6 +265,11 @@ def test_role_resources_are_narrow(instance):
             assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}}
         elif action & {"backup:DescribeBackupVault", "backup:ListRecoveryPointsByBackupVault"}:
             assert resource == vault_arn(account, region)
+        elif action == {"kms:DescribeKey"}:
+            assert kind(account) == "R" and resource == f"arn:aws:kms:{region}:{account}:key/*"
+        elif action == {"backup:UpdateRecoveryPointLifecycle"}:
+            assert resource == f"arn:aws:*:{region}:*:*"
+            assert statement["Condition"] == {"StringEquals": {"aws:ResourceAccount": account}}
         elif action == {"backup:ListCopyJobs"}:
             assert resource == "*"  # no resource-level permissions
         elif action & {"logs:PutLogEvents"}:
@@ -398,29 +410,74 @@ def copy_target(account, region):
     return vault_arn(BACKUP, "us-east-1" if region == "us-west-2" else "us-west-2")
 
 
+def vault_policy(vault):
+    """The statements, without cloud-radar's "" for AWS::NoValue (in CopyTargets too)."""
+    policy = present(vault["AccessPolicy"]["Statement"])
+    for statement in policy:
+        for test in statement.get("Condition", {}).values():
+            for key, value in test.items():
+                if isinstance(value, list):
+                    test[key] = present(value)
+    return policy
+
+
+def copy_into(principal_account):
+    return {
+        "Sid": "CopyIntoFromOrganizationCopyRole", "Effect": "Allow", "Principal": "*",
+        "Action": "backup:CopyIntoBackupVault", "Resource": "*",
+        "Condition": {
+            "StringEquals": {"aws:PrincipalOrgID": ORG},
+            "ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{principal_account}:role/{COPY_ROLE}"},
+        },
+    }
+
+
+def copy_from_only(*targets):
+    return {
+        "Sid": "CopyFromOnlyToBackupVault", "Effect": "Deny", "Principal": "*",
+        "Action": "backup:CopyFromBackupVault", "Resource": "*",
+        "Condition": {"ForAnyValue:ArnNotLike": {"backup:CopyTargets": list(targets)}},
+    }
+
+
 def test_sample_vault_policies(instance):
     account, region, template = instance
     vault = template["Resources"]["SampleVault"]["Properties"]
     assert vault["BackupVaultName"] == VAULT
     assert "EncryptionKeyArn" not in vault  # aws/backup
-    policy = present(vault["AccessPolicy"]["Statement"])
-    deny = policy[-1]
-    assert deny == {
-        "Sid": "CopyFromOnlyToBackupVault", "Effect": "Deny", "Principal": "*",
-        "Action": "backup:CopyFromBackupVault", "Resource": "*",
-        "Condition": {"ForAnyValue:ArnNotLike": {"backup:CopyTargets": copy_target(account, region)}},
-    }
+    deny = copy_from_only(copy_target(account, region))
     if kind(account) == "R":
-        assert policy == [deny]
+        assert vault_policy(vault) == [deny]
     else:
-        assert policy[0] == {
-            "Sid": "CopyIntoFromOrganizationCopyRole", "Effect": "Allow", "Principal": "*",
-            "Action": "backup:CopyIntoBackupVault", "Resource": "*",
-            "Condition": {
-                "StringEquals": {"aws:PrincipalOrgID": ORG},
-                "ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::*:role/{COPY_ROLE}"},
-            },
-        }
+        assert vault_policy(vault) == [copy_into("*"), deny]
+
+
+@pytest.mark.parametrize("account, region", MINIMUM_LAYOUT)
+def test_allow_copy_back_admits_only_the_copy_back_path(account, region):
+    vault = rendered(account, region, AllowCopyBack="true")["Resources"]["SampleVault"]["Properties"]
+    here = f"arn:aws:backup:{region}:*:backup-vault:{VAULT}"
+    if kind(account) == "R":
+        # R's vault admits copies from B's copy role only; what leaves it is unchanged.
+        assert vault_policy(vault) == [copy_into(BACKUP), copy_from_only(copy_target(account, region))]
+    else:
+        # B's vault may also copy to a vault of the same name in this region (the source's).
+        assert vault_policy(vault) == [copy_into("*"), copy_from_only(copy_target(account, region), here)]
+
+
+@pytest.mark.parametrize("account, region", MINIMUM_LAYOUT)
+def test_air_gapped_sample_vault_in_the_backup_account_only(account, region):
+    resources = rendered(account, region, BackupVaultType="air-gapped", BackupVaultRetention="7-3650")["Resources"]
+    if kind(account) == "R":
+        assert "SampleAirGappedVault" not in resources and "SampleVault" in resources
+        return
+    assert "SampleVault" not in resources
+    vault = resources["SampleAirGappedVault"]
+    assert vault["Type"] == "AWS::Backup::LogicallyAirGappedBackupVault"
+    assert vault["DeletionPolicy"] == "Retain"
+    properties = vault["Properties"]
+    assert (properties["BackupVaultName"], properties["MinRetentionDays"], properties["MaxRetentionDays"]) == (
+        VAULT, "7", "3650")
+    assert vault_policy(properties) == [copy_into("*"), copy_from_only(copy_target(account, region))]
 
 
 def test_vault_key_is_this_regions_replica():

@@ -53,6 +53,13 @@ BAD_VALUES = [
     ("FunctionTimeout", 901, "10 to 900"),
     ("FunctionReservedConcurrency", -1, "0 to 1000"),
     ("FunctionReservedConcurrency", 1001, "0 to 1000"),
+    ("Copy1Retention", "365/", "DAYS/COLD"),
+    ("Copy1Retention", "forever", "DAYS/COLD"),
+    ("Copy2Retention", "-1", "DAYS/COLD"),
+    ("BackupVaultRetention", "7", "MIN-MAX"),
+    ("BackupVaultRetention", "7..365", "MIN-MAX"),
+    ("BackupVaultType", "lag", None),
+    ("AllowCopyBack", "yes", None),
 ]
 
 GOOD_VALUES = [
@@ -68,6 +75,12 @@ GOOD_VALUES = [
     ("NamePrefix", "Backup-Events2"),
     ("LogLevel", "WARN"),
     ("LogRetentionInDays", 3653),
+    ("Copy1Retention", "365"),
+    ("Copy2Retention", "400/30"),
+    ("BackupVaultRetention", "7-3650"),
+    ("BackupVaultRetention", "-3650"),
+    ("BackupVaultRetention", "30-"),
+    ("BackupVaultType", "air-gapped"),
 ]
 
 
@@ -127,6 +140,7 @@ RULE_CASES = [
     ({"EnableCopy": "false"}, "EnableShortenRetention needs EnableCopy"),
     ({"CreateSampleVaults": "false", "VaultCustomKmsKey": MRK}, "VaultCustomKmsKey is for sample vaults only"),
     ({"VaultName": "Default"}, "VaultName cannot be Default"),
+    ({"BackupVaultType": "air-gapped"}, "A sample air-gapped vault needs BackupVaultRetention"),
 ]
 
 
@@ -144,6 +158,8 @@ def test_possible_combinations_pass_the_rules():
         {"EnableCopy": "false", "EnableShortenRetention": "false", "EnableCatchUpSweep": "true"},
         {"VaultCustomKmsKey": MRK},
         {"CreateSampleVaults": "false"},
+        {"BackupVaultType": "air-gapped", "BackupVaultRetention": "7-3650"},
+        {"BackupVaultType": "air-gapped", "CreateSampleVaults": "false"},  # your own vaults
     ]:
         assert template.evaluate_rules(dict(PARAMETERS, **overrides), BACKUP, "us-east-1") == [], overrides
 

@@ -18,6 +18,7 @@ your own (--vault-name, --kms-key); the sample vaults are made by the template.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -274,6 +275,93 @@ def check_kms_key(responses: Responses, key: str) -> Result:
     return Result(name, False, ", ".join(problems), "; ".join(fixes))
 
 
+def check_vault_limits(responses: Responses, vault_name: str, retention: str) -> Result:
+    """The backup account's vault's lock or air-gapped limits are what BackupVaultRetention says: the
+    function in a resource account can't read them, and refuses copies from the parameter (§17)."""
+    name = f"Vault {vault_name}'s retention limits match BackupVaultRetention {retention}"
+    vault = responses.get("backup.describe_backup_vault")
+    if not isinstance(vault, dict):
+        return Result(name, False, "the vault could not be read", "see the vault check above")
+    actual = (vault.get("MinRetentionDays") or 0, vault.get("MaxRetentionDays") or 0) if vault.get("Locked") else (0, 0)
+    low, _, high = retention.partition("-") if retention != "none" else ("", "", "")
+    given = (int(low or 0), int(high or 0))
+    if actual == given:
+        return Result(name, True, "no lock" if actual == (0, 0) else f"{actual[0] or '-'}..{actual[1] or '-'} days")
+    shown = "none" if actual == (0, 0) else f"{actual[0] or ''}-{actual[1] or ''}"
+    return Result(name, False, f"the vault's are {shown}",
+                  f"deploy with BackupVaultRetention={shown} (--backup-vault-retention {shown} here): copies "
+                  "outside them fail, and the function refuses them early only if it knows them")
+
+
+# docs/AWS-BEHAVIOUR.md §4.3: AWS Backup needs these on a key it encrypts or decrypts copies with;
+# a source key must also be shared with the account the copy goes to.
+KEY_USE = ["kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant"]
+KEY_SHARE = ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"]
+
+
+def _principal_matches(statement: dict[str, Any], principal_arn: str, org_id: str) -> bool:
+    """Does the statement's Principal cover this IAM role (its ARN, its account, or * in the org)?"""
+    account = principal_arn.split(":")[4]
+    partition = principal_arn.split(":")[1]
+    principal = statement.get("Principal")
+    if principal == "*" or (isinstance(principal, dict) and "*" in _as_list(principal.get("AWS", []))):
+        orgs = [v for keys in (statement.get("Condition") or {}).values() for key, values in keys.items()
+                if key == "aws:PrincipalOrgID" for v in _as_list(values)]
+        return not statement.get("Condition") or org_id in orgs
+    named = _as_list(principal.get("AWS", [])) if isinstance(principal, dict) else []
+    return any(name in (principal_arn, account, f"arn:{partition}:iam::{account}:root") for name in named)
+
+
+def key_admits(policy: Any, principal_arn: str, actions: list[str], org_id: str = "") -> bool:
+    """Does a key policy Allow every one of `actions` to this principal, with no Deny of any?"""
+    allowed: set[str] = set()
+    for statement in _statements(policy):
+        if not _principal_matches(statement, principal_arn, org_id):
+            continue
+        granted = [a for a in actions if any(fnmatch.fnmatchcase(a, pattern)
+                                             for pattern in _as_list(statement.get("Action", [])))]
+        if statement.get("Effect") == "Deny" and granted:
+            return False
+        if statement.get("Effect") == "Allow" and not statement.get("NotAction"):
+            allowed.update(granted)
+    return allowed >= set(actions)
+
+
+def key_needs(key_role: str, account: str, accounts: list[str], backup_account: str, copy_role: str,
+              partition: str = "aws") -> list[tuple[str, str, list[str]]]:
+    """Who must be able to use a key: (who, principal ARN, actions).
+
+    key_role: "watched" (this account's vault key: its copy role; in a resource account, also the
+    backup account, as copy 1 leaves with it), "backup" (the backup account's vault key: its copy role),
+    "custom" (VaultCustomKmsKey, every sample vault's: every account's copy role and the backup account).
+    """
+    def role(of: str) -> str:
+        return f"arn:{partition}:iam::{of}:role/{copy_role}"
+
+    users = accounts if key_role == "custom" else [account]
+    needs = [(f"the copy role of {of}", role(of), KEY_USE) for of in users]
+    if backup_account and (key_role == "custom" or (key_role == "watched" and account != backup_account)):
+        needs.append((f"the backup account {backup_account}", f"arn:{partition}:iam::{backup_account}:root",
+                      KEY_SHARE))
+    return needs
+
+
+def check_key_policy(responses: Responses, what: str, key: str, needs: list[tuple[str, str, list[str]]],
+                     org_id: str) -> Result:
+    """The key policy admits each of `needs`; else names the statement to add (§4.3)."""
+    name = f"{what} key admits the copies"
+    response = responses.get(f"kms.get_key_policy {key}")
+    if isinstance(response, Failure):
+        return _failed_call(name, response, "kms:GetKeyPolicy", "run it with the profile of the key's account")
+    policy = (response or {}).get("Policy")
+    missing = [(who, arn, actions) for who, arn, actions in needs if not key_admits(policy, arn, actions, org_id)]
+    if not missing:
+        return Result(name, True, f"{key} admits {', '.join(who for who, _, _ in needs)}")
+    fixes = [f"add to {key}'s key policy: Effect Allow, Principal {{AWS: {arn}}}, Action "
+             f"[{', '.join(actions)}], Resource * ({who})" for who, arn, actions in missing]
+    return Result(name, False, f"no statement admits {', '.join(who for who, _, _ in missing)}", "; ".join(fixes))
+
+
 def check_regions_differ(backup_region: str, alternate_region: str) -> Result:
     name = "Backup and alternate regions differ"
     if backup_region and backup_region == alternate_region:
@@ -338,10 +426,39 @@ def location_results(aws: Any, region: str, options: Any, account: str, first_re
             call(responses, aws, region, "backup", "get_backup_vault_access_policy",
                  BackupVaultName=options.vault_name)
         results.append(check_vault(responses, options.vault_name, options.org_id, is_backup))
+        if is_backup and getattr(options, "backup_vault_retention", None):
+            results.append(check_vault_limits(responses, options.vault_name, options.backup_vault_retention))
+        vault = responses.get("backup.describe_backup_vault")
+        vault_key = vault.get("EncryptionKeyArn") if isinstance(vault, dict) else None
+        if vault_key and ":alias/aws/" not in vault_key and vault_key.split(":")[4:5] == [account]:
+            results += key_results(aws, region, "backup" if is_backup else "watched", "The vault's", vault_key,
+                                   account, options)
     if options.kms_key:
-        call(responses, aws, region, "kms", "describe_key", KeyId=key_in_region(options.kms_key, region))
+        key = key_in_region(options.kms_key, region)
+        call(responses, aws, region, "kms", "describe_key", KeyId=key)
         results.append(check_kms_key(responses, options.kms_key))
+        if key.split(":")[4:5] == [account]:  # only the key's own account may read its policy
+            results += key_results(aws, region, "custom", "VaultCustomKmsKey", key, account, options)
     return results
+
+
+def key_results(aws: Any, region: str, key_role: str, what: str, key: str, account: str, options: Any) -> list[Result]:
+    """The key policy check, unless the key is AWS managed (its policy is AWS's: nothing to add)."""
+    responses: Responses = {}
+    call(responses, aws, region, "kms", "describe_key", KeyId=key)
+    described = responses["kms.describe_key"]
+    if isinstance(described, dict) and described.get("KeyMetadata", {}).get("KeyManager") == "AWS":
+        return []
+    try:
+        responses[f"kms.get_key_policy {key}"] = make_client(aws, "kms", region).get_key_policy(
+            KeyId=key, PolicyName="default")
+    except botocore.exceptions.ClientError as error:
+        responses[f"kms.get_key_policy {key}"] = Failure(common.error_code(error),
+                                                         error.response.get("Error", {}).get("Message", ""))
+    accounts = list(dict.fromkeys(getattr(options, "accounts", None) or [account]))
+    needs = key_needs(key_role, account, accounts, options.backup_account_id or "", options.copy_role_name,
+                      key.split(":")[1])
+    return [check_key_policy(responses, what, key, needs, options.org_id)]
 
 
 # --------------------------------------------------------------------------- the command
@@ -365,6 +482,9 @@ def register(subcommands: Any) -> None:
                         help="CopyRoleName (default %(default)s)")
     parser.add_argument("--vault-name", help="your own vault's name (VaultName) when not using sample vaults")
     parser.add_argument("--kms-key", help="your own multi-region KMS key's ARN (VaultCustomKmsKey)")
+    parser.add_argument("--backup-vault-retention", metavar="MIN-MAX",
+                        help="BackupVaultRetention: with --vault-name, the backup account's vault lock or "
+                             "air-gapped limits must be these (none = no lock)")
     parser.add_argument("--function-reserved-concurrency", type=int, default=DEFAULT_RESERVED_CONCURRENCY,
                         metavar="N", help="FunctionReservedConcurrency you will deploy with (default %(default)s)")
     parser.add_argument("--resource-types", nargs="+", default=["EFS"], metavar="TYPE",
@@ -390,6 +510,8 @@ def run(arguments: Any) -> int:
     profiles = arguments.profile or [None]
     regions = list(dict.fromkeys(arguments.region)) or [None]
     failures = 0
+    # Every account's copy role must be able to use VaultCustomKmsKey: know them all first.
+    arguments.accounts = [common.account_of(common.session(profile, regions[0])) for profile in profiles]
     general = [check_regions_differ(arguments.backup_region, arguments.alternate_region)]
     print_results("Layout", general)
     failures += sum(not r.passed for r in general)

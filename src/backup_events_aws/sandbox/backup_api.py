@@ -16,6 +16,7 @@ from moto.core.responses import ActionResult, EmptyResult
 
 from backup_events_aws.sandbox import backup as sandbox_backup
 from backup_events_aws.sandbox import backup_settings
+from backup_events_aws.sandbox import destinations
 
 # Paths that stock moto does not route (the stock ones are re-pointed at our class too).
 ADDED_PATHS = [
@@ -34,6 +35,7 @@ ADDED_PATHS = [
     "{0}/backup-vaults/(?P<backupVaultName>[^/]+)/notification-configuration/?$",
     "{0}/resources/(?P<resourceArn>.+)/recovery-points/?$",
     "{0}/resources/(?P<resourceArn>.+)/recovery-points/$",
+    "{0}/logically-air-gapped-backup-vaults/(?P<backupVaultName>[^/]+)$",
 ]
 
 
@@ -170,7 +172,16 @@ class SandboxBackupResponse(BackupResponse):
 
     def describe_backup_vault(self) -> ActionResult:
         vault = self._backend.describe_backup_vault(self._get_param("BackupVaultName"))
-        return ActionResult({k: v for k, v in vault.to_list_dict().items() if v is not None})
+        return ActionResult({**{k: v for k, v in vault.to_list_dict().items() if v is not None},
+                             **destinations.describe_vault_extras(vault)})
+
+    def create_logically_air_gapped_backup_vault(self) -> ActionResult:
+        vault = destinations.create_air_gapped_vault(
+            self._backend, self._get_param("BackupVaultName"), self._get_param("MinRetentionDays"),
+            self._get_param("MaxRetentionDays"), self._get_param("BackupVaultTags"),
+            self._get_param("CreatorRequestId"), self._get_param("EncryptionKeyArn"))
+        return ActionResult({"BackupVaultName": vault.backup_vault_name, "BackupVaultArn": vault.backup_vault_arn,
+                             "CreationDate": vault.creation_date, "VaultState": "AVAILABLE"})
 
     # -- settings and read-outs (backup_settings.py) -------------------------------------------
 

@@ -107,6 +107,10 @@ def describe_action(message: dict[str, Any]) -> str | None:
         after = request["Lifecycle"]["DeleteAfterDays"]
         return (f"function: UpdateRecoveryPointLifecycle {short_arn(request['RecoveryPointArn'])}"
                 f" DeleteAfterDays {before} -> {after}")
+    if message.get("type") == "error" and message.get("error") == "CopyRefused":
+        # A copy AWS would refuse: shown whole, it says why and how to fix it.
+        refused, _, reason = str(message.get("message")).partition(" not started: ")
+        return f"function: ERROR CopyRefused, {refused.split(' of ')[0]} not started: {reason}"
     if message.get("type") == "error":
         text = f"function: ERROR {message.get('aws_error_code') or message.get('error')}: {message.get('message')}"
         return text if len(text) <= 150 else text[:147] + "..."
@@ -239,9 +243,11 @@ def run_failures(org: Organization, story: Story) -> None:
     vault.put_backup_vault_access_policy(BackupVaultName=org.vault_name, Policy=policy)
     story.say(backup, region, "(scenario) vault access policy restored")
     # 2. An EBS volume encrypted with the AWS-managed key aws/ebs can't be copied
-    #    across accounts (docs/AWS-BEHAVIOUR.md §4.3): the copy job FAILS.
-    volume = org.create_resource("EBS", main, region)
-    sandbox_backup.set_resource_encryption(volume, f"arn:aws:kms:{region}:{main}:alias/aws/ebs")
+    #    across accounts (docs/AWS-BEHAVIOUR.md §4.3): the function refuses copy 1
+    #    before AWS would fail it, with the fix; the event lands in the error queue.
+    # Encrypted with no key given: EC2 uses the account's aws/ebs key (§4.3).
+    created = org.client("ec2", main, region).create_volume(AvailabilityZone=f"{region}a", Size=8, Encrypted=True)
+    volume = f"arn:aws:ec2:{region}:{main}:volume/{created['VolumeId']}"
     story.say(main, region, f"on-demand backup of EBS {volume.rsplit('/', 1)[-1]} (encrypted with "
               f"aws/ebs) into {org.vault_name}, DeleteAfterDays {BACKUP_RETENTION_DAYS}")
     org.start_backup(main, region, volume, delete_after_days=BACKUP_RETENTION_DAYS)

@@ -36,6 +36,7 @@ from .stacksets import StackSetTargets
 from . import cloudformation as sandbox_cloudformation
 from . import cloudwatch as sandbox_cloudwatch
 from . import sns as sandbox_sns
+from . import destinations as sandbox_destinations
 from .bridge import Bridge, Delivery, Faults, MotoCredentials
 from .clock import Clock
 from .lambda_runtime import ACCOUNT_CONCURRENCY
@@ -194,6 +195,7 @@ class Organization:
         # emitted them (docs/AWS-BEHAVIOUR.md §1.1); the event says which.
         sandbox_backup.set_event_sink(lambda event: self.bridge.deliver(event, event["account"], event["region"]))
         sandbox_backup.install()
+        sandbox_destinations.install()
         sandbox_cloudformation.install()
         sandbox_cloudwatch.install(self.cloudwatch)
         sandbox_sns.install(self.sns)
@@ -222,6 +224,7 @@ class Organization:
         sandbox_sns.uninstall()
         sandbox_cloudwatch.uninstall()
         sandbox_cloudformation.uninstall()
+        sandbox_destinations.uninstall()
         sandbox_backup.uninstall()
         sandbox_backup.reset_sandbox()
         self.moto_fixes.uninstall()

@@ -39,6 +39,7 @@ locals {
     AlertEmail                  = var.alert_email
     AlertTopicArn               = var.alert_topic_arn
     AlertKmsKey                 = var.alert_kms_key
+    AlertAfterHours             = tostring(var.alert_after_hours)
   }
 
   # The template names the function's role (the alert topic admits it by name).

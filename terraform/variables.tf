@@ -196,6 +196,16 @@ variable "alert_kms_key" {
   description = "AlertKmsKey: the alert topic's KMS key, if any"
 }
 
+variable "alert_after_hours" {
+  type        = string
+  default     = "24"
+  description = "AlertAfterHours: a backup without its copy this many hours is a gap; the daily sweep alerts (1 to 8760)"
+  validation {
+    condition     = can(regex("^([1-9][0-9]{0,2}|[1-7][0-9]{3}|8[0-6][0-9]{2}|87[0-5][0-9]|8760)$", var.alert_after_hours))
+    error_message = "alert_after_hours: a whole number of hours from 1 to 8760."
+  }
+}
+
 # --- The module's own settings -------------------------------------------------
 
 variable "deployment" {

@@ -9,7 +9,8 @@ call -> one JSON log line. Routes (docs/CONTRACT.md):
 - backup account: copy 1 COMPLETED (forwarded to our event bus) -> copy 2 to
   the backup region, or to the alternate if copy 1 is already there
 - daily schedule -> catch-up sweep for what lost events left undone; it also
-  measures coverage (copy gaps) as metrics; what it fails to repair errs
+  measures coverage (copy gaps) as metrics, tells the alert topic of gaps
+  older than ALERT_AFTER_HOURS; what it fails to repair errs
 - an alarm of this stack (its error queue received failures) -> alert: read
   the queue, tell the one alert topic in plain words with the fix
 build_function() makes the handler; tests, reconcile, the sandbox and the
@@ -128,6 +129,7 @@ class Settings(NamedTuple):
     retention: tuple[tuple[int, int], ...] = ((0, 0), (0, 0), (0, 0))
     limits: tuple[int, int] = (0, 0)
     air_gapped: bool = False
+    alerts_on: bool = False  # the stack has alerts: the sweep tells the topic of its gaps
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Settings:
@@ -175,7 +177,8 @@ class Settings(NamedTuple):
             day_pair(text("BACKUP_VAULT_RETENTION", r"none|\d{0,5}-\d{0,5}",
                           "set none or MIN-MAX days")
                      if "BACKUP_VAULT_RETENTION" in environ else ""),
-            choice("BACKUP_VAULT_TYPE", ("standard", "air-gapped")) != "standard")
+            choice("BACKUP_VAULT_TYPE", ("standard", "air-gapped")) != "standard",
+            choice("ALERTS_ON", BOOLEAN[::-1]) == "true")
 
 
 def day_pair(text: str) -> tuple[int, int]:
@@ -656,6 +659,40 @@ def alert_text(place: Place, since: Any, messages: list[dict[str, Any]]) -> tupl
     return f"Backup Events: failures in {place.account} {place.region}", "\n".join(lines)
 
 
+# The sweep's gap alert names this many gaps, then counts the rest: 1,000
+# gaps still make one message far below SNS's 256 KB (docs/AWS-BEHAVIOUR.md §18.2).
+GAP_ALERT_ROWS = 20
+
+
+def gap_fix(row: dict[str, Any], started: Any, settings: Settings) -> str:
+    """What to do about one gap, by its copy's state."""
+    if row["recovery_point"] in started:
+        return "none yet: the sweep started its copy now"
+    if row["copy"] == "RUNNING":
+        return "none if its copy job completes (a big backup takes long); if it fails, the error-queue alert says why"
+    if row["copy"] == "NONE":
+        return ("the sweep's sweep_action_failed log line says why it could not start the copy"
+                if settings.enable_copy else "copying is paused: set EnableCopy to true")
+    return "the error-queue alert says why the copy failed (and backup-events redrive); the next sweep retries it"
+
+
+def gap_alert_text(place: Place, rows: list[dict[str, Any]], started: Any = ()) -> tuple[str, str]:
+    """Pure: (subject, text) of the sweep's alert for the gaps among `rows` (coverage()),
+    the first GAP_ALERT_ROWS by name; `started`: the points whose copy the sweep just started."""
+    gaps = [row for row in rows if row["gap"]]
+    copy = "copy 2" if place.in_backup_account else "copy 1"
+    lines = [f"{len(gaps)} backup(s) in account {place.account}, region {place.region}, vault "
+             f"{place.settings.vault_name} have no completed {copy} after "
+             f"{place.settings.alert_after_hours} h (AlertAfterHours):"]
+    for row in gaps[:GAP_ALERT_ROWS]:
+        lines += ["", f"[gap] {row['recovery_point']}: {row['age_hours']} h old, {copy} {row['copy']}",
+                  "Likely fix: " + gap_fix(row, started, place.settings)]
+    if len(gaps) > GAP_ALERT_ROWS:
+        lines += ["", f"... and {len(gaps) - GAP_ALERT_ROWS} more gap(s)"]
+    lines += ["", f"All of them: backup-events status --region {place.region}, as {place.account}"]
+    return f"Backup Events: {len(gaps)} copy gap(s) in {place.account} {place.region}", "\n".join(lines)
+
+
 def coverage(points: list[dict[str, Any]], copy_job_states: dict[str, list[str]], place: Place,
              at: datetime.datetime) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Pure: (rows, counts), one rule for the sweep's metrics and `backup-events
@@ -914,7 +951,9 @@ class BackupEvents:
         """
         at = self.clock()
         points, states = sweep_inputs(place, self.clients(place.region), at)
-        emit_metrics(place, at, coverage(points, states, place, at)[1])
+        rows, counts = coverage(points, states, place, at)
+        emit_metrics(place, at, counts)
+        started = set()
         listed = {point["RecoveryPointArn"]: point for point in points}
         actions = sweep_actions(points, states, place, at)
         done = {"recovery_points": len(points), "copies_started": 0,
@@ -930,6 +969,7 @@ class BackupEvents:
                 if action.name == "copy":
                     self.start_copy(place, action.arguments, event,
                                     listed[action.arguments["RecoveryPointArn"]])
+                    started.add(action.arguments["RecoveryPointArn"])
                     done["copies_started"] += 1
                 else:
                     self.shorten_retention(place, action.arguments, event)
@@ -940,22 +980,26 @@ class BackupEvents:
                 log(logging.ERROR, "sweep_action_failed", event, action=action.name,
                     recovery_point=action.arguments["RecoveryPointArn"],
                     fix=fix_for(fields["aws_error_code"]), **fields)
+        # After the repairs: a failed publish loses none of them, and raises like a failed action.
+        if counts["CopyGaps"] and place.settings.alerts_on:
+            try:
+                self.publish(place, *gap_alert_text(place, rows, started), event)
+                done["gaps_alerted"] = counts["CopyGaps"]
+            except Exception as error:
+                done["gap_alert_failed"] = counts["CopyGaps"]
+                log(logging.ERROR, "gap_alert_failed", event, fix="the alert topic's policy and "
+                    "its KMS key's policy must admit this function's role", **error_fields(error))
         log(logging.INFO, "sweep", event, result=done)
-        if done["failed"] or done.get("not_reached"):
+        if done["failed"] or done.get("not_reached") or "gap_alert_failed" in done:
             raise SweepIncomplete(
-                f"{done['failed']} of {len(actions)} sweep actions failed (see the ERROR lines before), "
-                f"{done.get('not_reached', 0)} not reached before the timeout; the rest are done")
+                f"{done['failed']} of {len(actions)} sweep actions failed"
+                f"{', its gap alert too' if 'gap_alert_failed' in done else ''} (see the ERROR lines "
+                f"before), {done.get('not_reached', 0)} not reached before the timeout; the rest are done")
         return done
 
-    def alert(self, place: Place, arguments: Any, event: Event) -> dict[str, Any]:
-        """Read up to 10 messages of our own error queue (visible again at
-        once: redrive still finds them), then publish one summary to the alert
-        topic: ALERT_TOPIC_ARN, else B's topic named after this function."""
+    def publish(self, place: Place, subject: str, text: str, event: Event) -> str:
+        """Tell the alert topic: ALERT_TOPIC_ARN, else B's topic named after this function."""
         settings = place.settings
-        messages = self.services("sqs", place.region).receive_message(
-            QueueUrl=settings.error_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0,
-            WaitTimeSeconds=1, MessageAttributeNames=["All"]).get("Messages", [])
-        subject, text = alert_text(place, arguments["since"], messages)
         topic = settings.alert_topic_arn or (
             f"arn:{place.partition}:sns:{settings.backup_region}:{settings.backup_account_id}:"
             f"{os.environ.get('AWS_LAMBDA_FUNCTION_NAME', 'BackupEvents')}-Alerts")
@@ -963,6 +1007,15 @@ class BackupEvents:
             TopicArn=topic, Subject=subject, Message=text)
         log(logging.INFO, "aws_call", event, call="Publish", request={
             "TopicArn": topic, "Subject": subject, "Message": text})
+        return topic
+
+    def alert(self, place: Place, arguments: Any, event: Event) -> dict[str, Any]:
+        """Read up to 10 messages of our own error queue (visible again at
+        once: redrive still finds them), then publish one summary to the alert topic."""
+        messages = self.services("sqs", place.region).receive_message(
+            QueueUrl=place.settings.error_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0,
+            WaitTimeSeconds=1, MessageAttributeNames=["All"]).get("Messages", [])
+        topic = self.publish(place, *alert_text(place, arguments["since"], messages), event)
         return {"alerted": topic, "messages": len(messages)}
 
 

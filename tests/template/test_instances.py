@@ -157,7 +157,7 @@ def test_function_settings(instance):
     assert function["LoggingConfig"] == {"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "LogGroup": "FunctionLogGroup"}
     variables = {name: str(value) for name, value in function["Environment"]["Variables"].items()}
     # ALERT_TOPIC_ARN is AlertTopicArn, empty by default (the renderer drops an empty value).
-    assert set(variables) | {"ALERT_TOPIC_ARN", "ALERT_AFTER_HOURS"} == contract_variables()
+    assert set(variables) | {"ALERT_TOPIC_ARN"} == contract_variables()
     assert variables.pop("ERROR_QUEUE_URL") == "ErrorQueue"
     assert variables.pop("ALERT_TOPIC_ARN", "") == ""
     assert variables == {
@@ -176,6 +176,8 @@ def test_function_settings(instance):
         "COPY2_RETENTION": "inherit",
         "BACKUP_VAULT_TYPE": "standard",
         "BACKUP_VAULT_RETENTION": "none",
+        "ALERT_AFTER_HOURS": "24",
+        "ALERTS_ON": "false",  # no AlertEmail, no AlertTopicArn
     }
 
 
@@ -183,9 +185,10 @@ def test_function_settings_follow_the_parameters():
     function = rendered(
         MAIN, "us-west-1", VaultName="Mine", CopyRoleName="BackupCopier", NewDeleteAfterDays="3",
         BackupsToCover="scheduled", CatchUpDays="2", LogLevel="DEBUG", FunctionMemorySize=256, FunctionTimeout=30,
-        NamePrefix="Be2",
+        NamePrefix="Be2", AlertAfterHours="6", AlertEmail="team@example.com",
     )["Resources"]["Function"]["Properties"]
     variables = {name: str(value) for name, value in function["Environment"]["Variables"].items()}
+    assert (variables["ALERT_AFTER_HOURS"], variables["ALERTS_ON"]) == ("6", "true")
     assert variables["VAULT_NAME"] == "Mine"
     assert variables["COPY_ROLE_ARN"] == f"arn:aws:iam::{MAIN}:role/BackupCopier"
     assert (variables["NEW_DELETE_AFTER_DAYS"], variables["CATCH_UP_DAYS"]) == ("3", "2")

@@ -809,6 +809,7 @@ class BackupEvents:
         self.key_managers: dict[str, str] = {}
         self.vault_locks: dict[str, tuple[datetime.datetime, tuple[bool, int | None]]] = {}
         self.places: dict[str, Place] = {}  # by function ARN: parsed once
+        self.gap_alerted: set[Any] = set()  # the sweep events whose gap alert went out
         self.remaining_ms: Callable[[], int] | None = None  # the invocation's clock, if it has one
         self.handlers: dict[str, Callable[[Place, Any, Event], dict[str, Any]]] = {
             "copy_to_backup_account": self.copy,
@@ -981,10 +982,13 @@ class BackupEvents:
                     recovery_point=action.arguments["RecoveryPointArn"],
                     fix=fix_for(fields["aws_error_code"]), **fields)
         # After the repairs: a failed publish loses none of them, and raises like a failed action.
-        if counts["CopyGaps"] and place.settings.alerts_on:
+        # Lambda's retry of a failed sweep (same event) on this warm instance doesn't repeat it.
+        event_id = event.get("id") if isinstance(event, dict) else None
+        if counts["CopyGaps"] and place.settings.alerts_on and event_id not in self.gap_alerted:
             try:
                 self.publish(place, *gap_alert_text(place, rows, started), event)
                 done["gaps_alerted"] = counts["CopyGaps"]
+                self.gap_alerted.add(event_id)
             except Exception as error:
                 done["gap_alert_failed"] = counts["CopyGaps"]
                 log(logging.ERROR, "gap_alert_failed", event, fix="the alert topic's policy and "

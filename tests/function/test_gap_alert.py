@@ -157,3 +157,24 @@ def test_in_the_backup_account_the_gap_is_copy_2(sweeper):
     paused = sweeper(ENABLE_COPY="false", ENABLE_SHORTEN_RETENTION="false")
     _, text = paused.module.gap_alert_text(paused.place, rows)
     assert "set EnableCopy to true" in text
+
+
+def test_lambdas_retry_of_a_failed_sweep_does_not_repeat_the_alert_on_a_warm_instance(sweeper, event, log_lines):
+    function = sweeper()
+    lost = original(1, 30)
+    daily = event("scheduled_event")
+    for attempt in range(3):  # the first attempt, then Lambda's 2 retries of the same event
+        function.lists([lost], [])
+        function.backup_stub.add_client_error("start_copy_job", "AccessDeniedException", "denied", 400)
+        if attempt == 0:
+            function.sns_stub.add_response("publish", {"MessageId": "m1"}, {"TopicArn": TOPIC, "Subject": ANY,
+                                                                            "Message": ANY})
+        with pytest.raises(function.module.SweepIncomplete, match="1 of 1 sweep actions failed"):
+            function.sweep(daily)
+    [alert] = published(log_lines)
+    assert "sweep_action_failed log line says why" in alert["Message"]
+    function.lists([lost], [])  # the next day's sweep is a new event: it alerts again
+    function.backup_stub.add_response("start_copy_job", {"CopyJobId": "C1"})
+    function.sns_stub.add_response("publish", {"MessageId": "m2"}, {"TopicArn": TOPIC, "Subject": ANY, "Message": ANY})
+    function.sweep(dict(daily, id="next-day"))
+    assert len(published(log_lines)) == 2

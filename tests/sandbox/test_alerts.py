@@ -24,9 +24,9 @@ DAY = 86400
 
 
 @contextlib.contextmanager
-def alerting(layout: str = "typical") -> Iterator[Organization]:
+def alerting(layout: str = "typical", **parameters: str) -> Iterator[Organization]:
     with (Organization.typical if layout == "typical" else Organization.minimum)(
-            parameters={"AlertEmail": EMAIL}) as org:
+            parameters={"AlertEmail": EMAIL, **parameters}) as org:
         assert org.sns.confirm(EMAIL) == 1  # the recipient follows the link SNS mailed
         yield org
 
@@ -240,3 +240,160 @@ def test_the_sweeps_metrics_and_status_name_the_same_gaps(monkeypatch, capsys):
         out = capsys.readouterr().out
         assert out.count("GAP") == sum(i["counts"]["CopyGaps"] for i in instances)
         assert "8 -> 8" not in out and "35 -> 8" in out  # retention before (copy 1) and after
+
+
+# --- Gaps past AlertAfterHours: the daily sweep's one gap alert --------------------------------
+
+
+def gap_alerts(org: Organization) -> list:
+    return [mail for mail in org.sns.mail_for(EMAIL) if " copy gap(s) in " in (mail.subject or "")]
+
+
+def test_a_copy_stuck_running_past_alert_after_hours_gives_one_gap_alert_and_status_agrees(capsys):
+    with alerting(AlertAfterHours="30") as org:
+        sandbox_backup.configure(copy_run_seconds=3 * DAY)  # copy 1 stays RUNNING three days
+        org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
+        org.advance(DAY + 3 * 3600)  # the first daily sweeps: the backup is about 26 hours old
+        [first] = [r["message"]["result"] for r in org.function_logs(org.main_account, EAST)
+                   if isinstance(r["message"], dict) and r["message"].get("type") == "sweep"]
+        assert first["recovery_points"] == 1 and "gaps_alerted" not in first
+        assert org.sns.mail_for(EMAIL) == []  # under AlertAfterHours: no gap yet
+        org.advance(DAY)  # the next sweeps: about 50 hours, a gap
+        [mail] = org.sns.mail_for(EMAIL)  # one message, to the one subscription, and nothing else
+        assert mail.subject == f"Backup Events: 1 copy gap(s) in {org.main_account} {EAST}"
+        [point] = [p["RecoveryPointArn"] for p in org.recovery_points(org.main_account, EAST)]
+        assert f"account {org.main_account}, region {EAST}, vault BackupEvents-Sample" in mail.message
+        assert f"[gap] {point}: " in mail.message and "copy 1 RUNNING" in mail.message
+        assert "Likely fix: none if its copy job completes" in mail.message and "after 30 h" in mail.message
+        # `backup-events status` names the same gap, by the same coverage rule.
+        instances = status.collect([(i.account, session(org, i.account, i.region)) for i in org.layout.instances()],
+                                   "BackupEvents", None, common.Progress(out=open("/dev/null", "w")))
+        gaps = [(i["account"], i["region"], row["recovery_point"]) for i in instances for row in i["rows"] if row["gap"]]
+        assert gaps == [(org.main_account, EAST, point)]
+        assert status.report(instances, as_json=False) == 1
+        metric = org.cloudwatch.latest(org.main_account, EAST, "BackupEvents", "CopyGaps")
+        assert metric is not None and metric.value == 1
+
+
+def test_a_copy_the_sweep_cannot_start_gives_one_gap_alert_with_the_fix():
+    with alerting() as org:
+        sandbox_backup.deny_access("StartCopyJob", org.main_account, WEST1)  # copy 1 never starts
+        org.start_backup(org.main_account, WEST1, org.create_resource("EFS", org.main_account, WEST1))
+        org.advance(DAY + 3600)  # the next daily sweep: 24 hours after the backup
+        org.run_until_idle()
+        [mail] = gap_alerts(org)  # Lambda retried the failed sweep twice: still one gap alert
+        assert mail.subject == f"Backup Events: 1 copy gap(s) in {org.main_account} {WEST1}"
+        assert "copy 1 NONE" in mail.message and "sweep_action_failed log line says why" in mail.message
+        # The failures themselves alert too, from the error queue (a different message).
+        others = [m for m in org.sns.mail_for(EMAIL) if m is not mail]
+        assert others and all("[function-error]" in m.message for m in others)
+
+
+def test_no_gap_no_gap_alert():
+    with alerting() as org:
+        back_up_everywhere(org)
+        org.run_until_idle()
+        org.advance(2 * DAY + 3600)  # two daily sweeps
+        org.run_until_idle()
+        assert org.sns.mail_for(EMAIL) == []  # the sweeps found every copy: nothing to say
+        assert sum(len(org.function_logs(a, r)) for a, r in resource_instances(org)) > 0
+
+
+def test_a_burst_of_gaps_is_one_bounded_gap_alert():
+    with alerting("minimum", AlertAfterHours="23") as org:
+        sandbox_backup.configure(copy_run_seconds=3 * DAY)
+        for number in range(60):  # within a minute, at AWS Backup's StartBackupJob rate
+            org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
+            org.advance(0.8)
+        org.advance(DAY + 3600)
+        [mail] = org.sns.mail_for(EMAIL)
+        assert mail.subject == f"Backup Events: 60 copy gap(s) in {org.main_account} {EAST}"
+        assert mail.message.count("[gap] ") == 20 and "... and 40 more gap(s)" in mail.message
+        assert len(mail.message.encode()) < 256 * 1024
+
+
+# --- An encrypted topic: the publisher needs the key too -------------------------------------
+
+
+@contextlib.contextmanager
+def encrypted_alerting(key_policy_admits_functions: bool) -> Iterator[tuple[Organization, str]]:
+    org = Organization.typical(parameters={"AlertEmail": EMAIL})
+    org.start(deploy=False)
+    try:
+        kms = org.client("kms", BACKUP, WEST2)
+        key = kms.create_key(Description="alerts")["KeyMetadata"]["Arn"]  # default policy: B's root only
+        if key_policy_admits_functions:
+            policy = json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+            policy["Statement"].append({
+                "Sid": "OrganizationsFunctions", "Effect": "Allow", "Principal": {"AWS": "*"},
+                "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": org.layout.org_id},
+                              "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/BackupEvents-Function-*"}}})
+            kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(policy))
+        org.layout.parameters["AlertKmsKey"] = key
+        org.deploy()
+        org.bridge.start_schedules()
+        assert org.sns.confirm(EMAIL) == 1
+        yield org, key
+    finally:
+        org.stop()
+
+
+def test_an_encrypted_topic_whose_key_policy_does_not_admit_the_functions_refuses_their_alerts():
+    with encrypted_alerting(key_policy_admits_functions=False) as (org, key):
+        sandbox_backup.fail_next_copies(1)
+        org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
+        org.run_until_idle()
+        assert org.sns.mail_for(EMAIL) == []  # SNS refused to encrypt the alert for R's function
+        refused = [r["message"] for r in org.function_logs(org.main_account, EAST)
+                   if r["level"] == "ERROR" and isinstance(r["message"], dict)]
+        assert refused and {m["aws_error_code"] for m in refused} == {"KMSAccessDenied"}
+        assert f"kms:GenerateDataKey on resource: {key}" in refused[0]["message"]
+        assert "because no resource-based policy allows" in refused[0]["message"]
+        # Not lost: after Lambda's retries the alert's failure is in R's error queue, with the copy's.
+        bodies = [m["body"] for m in org.error_messages(org.main_account, EAST)]
+        failed_alerts = [b for b in bodies if "requestPayload" in b]
+        assert [b["requestPayload"]["detail-type"] for b in failed_alerts] == ["CloudWatch Alarm State Change"]
+        error = failed_alerts[0]["responsePayload"]
+        assert error["errorType"] == "KMSAccessDeniedException" and "(KMSAccessDenied)" in error["errorMessage"]
+        # B's function role, in the key's account: the key policy delegates to B's identity policies,
+        # and the template granted it the two KMS actions on AlertKmsKey.
+        keys = org.credentials.for_role(f"arn:aws:iam::{BACKUP}:role/BackupEvents-Function-{WEST2}")
+        boto3.client("sns", region_name=WEST2, aws_access_key_id=keys["AccessKeyId"],
+                     aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"]
+                     ).publish(TopicArn=f"arn:aws:sns:{WEST2}:{BACKUP}:BackupEvents-Alerts", Message="from B")
+        assert [m.message for m in org.sns.mail_for(EMAIL)] == ["from B"]
+
+
+def test_an_encrypted_topic_whose_key_policy_admits_the_functions_delivers_their_alerts():
+    with encrypted_alerting(key_policy_admits_functions=True) as (org, _):
+        sandbox_backup.fail_next_copies(1)
+        org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
+        org.run_until_idle()
+        [mail] = org.sns.mail_for(EMAIL)
+        assert "[job-failed]" in mail.message
+
+
+def test_the_aws_managed_key_aws_sns_admits_only_its_own_account():
+    with alerting("minimum") as org:
+        sns = org.client("sns", BACKUP, WEST2)
+        topic = sns.create_topic(Name="Encrypted", Attributes={"KmsMasterKeyId": "alias/aws/sns"})["TopicArn"]
+        sns.set_topic_attributes(TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": "*", "Action": "sns:Publish", "Resource": topic,
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": org.layout.org_id}}}]}))
+        for account in (BACKUP, org.main_account):  # let both functions' roles publish to any topic
+            org.client("iam", account, EAST).put_role_policy(
+                RoleName=f"BackupEvents-Function-{EAST}", PolicyName="any-topic", PolicyDocument=json.dumps({
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}))
+
+        def publish_as(account: str) -> None:
+            keys = org.credentials.for_role(f"arn:aws:iam::{account}:role/BackupEvents-Function-{EAST}")
+            boto3.client("sns", region_name=WEST2, aws_access_key_id=keys["AccessKeyId"],
+                         aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"]
+                         ).publish(TopicArn=topic, Message=f"from {account}")
+
+        publish_as(BACKUP)  # its own account: the managed key's policy admits it through SNS
+        with pytest.raises(Exception, match="KMSAccessDenied.*alias/aws/sns"):
+            publish_as(org.main_account)  # another account: the managed key's policy can't admit it

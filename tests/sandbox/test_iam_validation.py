@@ -232,6 +232,8 @@ def test_any_resources_refused_policy_fails_the_stack(stack_account, resource, r
                                "another account. Name another vault"),
     ({"NewDeleteAfterDays": "0"}, "Parameter NewDeleteAfterDays failed to satisfy constraint: "
                                   "a whole number of days from 1 to 36500"),
+    ({"AlertAfterHours": "8761"}, "Parameter AlertAfterHours failed to satisfy constraint: "
+                                  "a whole number of hours from 1 to 8760"),
     ({"EnableCopy": "yes"}, "Parameter 'EnableCopy' must be one of AllowedValues"),
     ({"BackupRegionAlternate": "us-west-2"}, "BackupRegionAlternate must differ from BackupRegion: it receives "
                                              "copy 2 of the backups already in the backup region"),

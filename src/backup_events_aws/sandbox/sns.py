@@ -14,8 +14,16 @@ alert path needs what SNS does (docs/AWS-BEHAVIOUR.md §18):
 * Each message delivered to a confirmed e-mail subscription is recorded in `mailbox`
   (subject and body as the subscriber reads them), for the demo and the tests.
 
-Not modelled: server-side encryption of topics (KmsMasterKeyId is kept but no KMS
-permission is checked) and every protocol other than e-mail.
+* A topic with server-side encryption (KmsMasterKeyId): SNS encrypts each message with a data
+  key of that KMS key, as the publisher (docs/AWS-BEHAVIOUR.md §18.3). A governed publisher (a
+  role IAM knows) needs kms:GenerateDataKey and kms:Decrypt on the key: its identity policy and
+  the key policy, which must allow the role itself or delegate to its account (KMS: an identity
+  policy alone never grants, even in the key's account); across accounts both sides must allow.
+  The AWS managed key aws/sns admits only its own account, through SNS: another account's
+  publisher is always refused (its policy can't be changed). Refused: KMSAccessDenied; a key that
+  doesn't exist: KMSNotFound; a disabled key: KMSDisabled (SNS's codes; §19 item 50 for the words).
+
+Not modelled: every protocol other than e-mail.
 """
 
 from __future__ import annotations
@@ -38,6 +46,64 @@ EMAIL_PROTOCOLS = ("email", "email-json")
 
 class AuthorizationError(SNSException):
     code = "AuthorizationError"
+
+
+class KMSAccessDenied(SNSException):
+    code = "KMSAccessDenied"
+
+
+class KMSNotFound(SNSException):
+    code = "KMSNotFound"
+
+
+class KMSDisabled(SNSException):
+    code = "KMSDisabled"
+
+
+# The words of SNS's API reference for each error (Publish, Errors), then the detail.
+KMS_ACCESS_DENIED = "The ciphertext references a key that doesn't exist or that you don't have access to."
+KMS_NOT_FOUND = "The request was rejected because the specified entity or resource can't be found."
+KMS_DISABLED = "The request was rejected because the specified customer master key (CMK) isn't enabled."
+KMS_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+
+
+def topic_key_refusal(topic_arn: str, key_id: str, caller: Any, identity: list[dict[str, Any]]) -> SNSException | None:
+    """Why SNS can't encrypt a message to this topic with its key as this publisher, or None."""
+    from moto.kms.models import kms_backends
+
+    from . import policies
+    from .authorization import decide, principal_context
+
+    _, _, region, account, _ = arn_parts(topic_arn)
+    if key_id.startswith("arn:"):  # a key (or alias) ARN names its own account and region
+        _, _, region, account, _ = arn_parts(key_id)
+    name = key_id.split(":", 5)[-1] if key_id.startswith("arn:") else key_id
+    if name == "alias/aws/sns":
+        if caller.account != account:
+            return KMSAccessDenied(f"{KMS_ACCESS_DENIED} The AWS managed key alias/aws/sns of account {account} "
+                                   f"admits only its own account; {caller.role_arn} is in {caller.account}.")
+        return None
+    try:
+        key = kms_backends[account][region].describe_key(key_id)
+    except Exception:
+        return KMSNotFound(f"{KMS_NOT_FOUND} Invalid keyId {key_id}")
+    if not key.enabled:
+        return KMSDisabled(f"{KMS_DISABLED} Key {key.arn} is disabled.")
+    key_policy = policies.statements_of(key.policy)
+    context = {**principal_context(caller.account, caller.role_arn), "kms:CallerAccount": caller.account,
+               "kms:ViaService": f"sns.{arn_parts(topic_arn)[2]}.amazonaws.com",
+               "kms:EncryptionContext:aws:sns:topicArn": topic_arn}
+    for action in KMS_ACTIONS:
+        request = policies.Request(action=action, resource=key.arn, principal_account=caller.account,
+                                   principal_arn=caller.role_arn, session_arn=caller.session_arn, context=context)
+        decision = decide(request, key_policy, key.account_id, identity)
+        if decision and policies.decide(key_policy, request, check_principal=True) != policies.ALLOW:
+            # KMS: the key policy must allow the principal or delegate to its account.
+            decision = policies.Decision(False, f"because no resource-based policy allows the {action} action")
+        if not decision:
+            return KMSAccessDenied(f"{KMS_ACCESS_DENIED} {policies.denial_message(request, decision)} "
+                                   "(Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException)")
+    return None
 
 
 @dataclass
@@ -164,6 +230,9 @@ def install(sns: Sns) -> None:
         # Who may publish is decided before, by the sandbox's one authorisation gate
         # (authorization.py: the caller's identity policy and the topic's access policy).
         topic_arn = response._get_param("TopicArn") or response._get_param("TargetArn")
+        refusal = _key_refusal(response, topic_arn) if topic_arn else None
+        if refusal is not None:
+            raise refusal
         result = _saved["publish"](response)
         if _active is not None and topic_arn:
             _active.delivered(topic_arn, response._get_param("Subject"), response._get_param("Message"))
@@ -173,6 +242,20 @@ def install(sns: Sns) -> None:
     SNSResponse.publish = publish  # type: ignore[method-assign]
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
+
+
+def _key_refusal(response: SNSResponse, topic_arn: str) -> SNSException | None:
+    """The topic's KMS check for a governed publisher (operator credentials pass, as at the gate)."""
+    from .authorization import caller_of_access_key, role_policy_statements
+
+    _, _, region, account, _ = arn_parts(topic_arn)
+    topic = sns_backends[account][region].topics.get(topic_arn)
+    key_id = getattr(topic, "kms_master_key_id", "") if topic is not None else ""
+    caller = caller_of_access_key(response.get_access_key()) if key_id else None
+    identity = role_policy_statements(caller.role_arn) if caller is not None else None
+    if caller is None or identity is None:
+        return None
+    return topic_key_refusal(topic_arn, key_id, caller, identity)
 
 
 def uninstall() -> None:

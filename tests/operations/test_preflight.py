@@ -413,6 +413,28 @@ def test_preflight_names_the_missing_key_statement(ready, capsys, monkeypatch):
     assert not [l for l, _ in fail_lines(out) if "admits" in l]
 
 
+def test_the_alert_key_must_admit_every_function_role(ready, capsys):
+    """AlertKmsKey: SNS encrypts each alert as the publishing function (docs/AWS-BEHAVIOUR.md §18.3), so the key
+    policy must admit every account's function role in every region; checked where the key lives."""
+    kms = ready.client("kms", BACKUP, WEST2)
+    key = kms.create_key()["KeyMetadata"]  # the default policy: its own account's root only
+    args = [*ARGS[:-2], "--alert-kms-key", key["Arn"]]
+    code, out, _ = run(capsys, *args)
+    [(line, fix_line)] = [(l, f) for l, f in fail_lines(out) if "AlertKmsKey key admits" in l]
+    assert code == 1 and f"the function role of {MAIN} in {EAST}" in line
+    assert f"the function role of {MAIN} in {WEST2}" in line and f"function role of {BACKUP}" not in line
+    assert f"Principal {{AWS: arn:aws:iam::{MAIN}:role/BackupEvents-Function-{EAST}}}, Action " \
+           "[kms:GenerateDataKey, kms:Decrypt]" in fix_line
+    functions = {"Effect": "Allow", "Principal": "*", "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                 "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalOrgID": ORG},
+                                                "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/BackupEvents-*"}}}
+    policy = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
+    policy["Statement"].append(functions)
+    kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=json.dumps(policy))
+    code, out, _ = run(capsys, *args)
+    assert out.count("PASS  AlertKmsKey key admits the functions") == 1 and "AlertKmsKey" not in str(fail_lines(out))
+
+
 def test_backup_vault_limits_must_match_the_parameter(ready, capsys):
     code, out, _ = run(capsys, *ARGS, "--backup-vault-retention", "none")
     assert code == 0 and out.count("PASS  Vault MyVault's retention limits match") == 2, out

@@ -297,6 +297,7 @@ def check_vault_limits(responses: Responses, vault_name: str, retention: str) ->
 # a source key must also be shared with the account the copy goes to.
 KEY_USE = ["kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant"]
 KEY_SHARE = ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"]
+ALERT_KEY_USE = ["kms:GenerateDataKey", "kms:Decrypt"]
 
 
 def _principal_matches(statement: dict[str, Any], principal_arn: str, org_id: str) -> bool:
@@ -328,16 +329,20 @@ def key_admits(policy: Any, principal_arn: str, actions: list[str], org_id: str 
 
 
 def key_needs(key_role: str, account: str, accounts: list[str], backup_account: str, copy_role: str,
-              partition: str = "aws") -> list[tuple[str, str, list[str]]]:
+              partition: str = "aws", regions: tuple[str, ...] = ()) -> list[tuple[str, str, list[str]]]:
     """Who must be able to use a key: (who, principal ARN, actions).
 
     key_role: "watched" (this account's vault key: its copy role; in a resource account, also the
     backup account, as copy 1 leaves with it), "backup" (the backup account's vault key: its copy role),
-    "custom" (VaultCustomKmsKey, every sample vault's: every account's copy role and the backup account).
+    "custom" (VaultCustomKmsKey, every sample vault's: every account's copy role and the backup account),
+    "alert" (AlertKmsKey: every account's function role in every region; copy_role is then NamePrefix).
     """
     def role(of: str) -> str:
         return f"arn:{partition}:iam::{of}:role/{copy_role}"
 
+    if key_role == "alert":  # AlertKmsKey: SNS encrypts each alert as the publishing function (§18.3)
+        return [(f"the function role of {of} in {region}", f"arn:{partition}:iam::{of}:role/{copy_role}-Function-"
+                 f"{region}", ALERT_KEY_USE) for of in accounts for region in regions]
     users = accounts if key_role == "custom" else [account]
     needs = [(f"the copy role of {of}", role(of), KEY_USE) for of in users]
     if backup_account and (key_role == "custom" or (key_role == "watched" and account != backup_account)):
@@ -347,9 +352,9 @@ def key_needs(key_role: str, account: str, accounts: list[str], backup_account: 
 
 
 def check_key_policy(responses: Responses, what: str, key: str, needs: list[tuple[str, str, list[str]]],
-                     org_id: str) -> Result:
+                     org_id: str, users: str = "the copies") -> Result:
     """The key policy admits each of `needs`; else names the statement to add (§4.3)."""
-    name = f"{what} key admits the copies"
+    name = f"{what} key admits {users}"
     response = responses.get(f"kms.get_key_policy {key}")
     if isinstance(response, Failure):
         return _failed_call(name, response, "kms:GetKeyPolicy", "run it with the profile of the key's account")
@@ -439,6 +444,9 @@ def location_results(aws: Any, region: str, options: Any, account: str, first_re
         results.append(check_kms_key(responses, options.kms_key))
         if key.split(":")[4:5] == [account]:  # only the key's own account may read its policy
             results += key_results(aws, region, "custom", "VaultCustomKmsKey", key, account, options)
+    alert_key = getattr(options, "alert_kms_key", None)
+    if alert_key and alert_key.split(":")[3:5] == [region, account]:  # the key's own account and region
+        results += key_results(aws, region, "alert", "AlertKmsKey", alert_key, account, options)
     return results
 
 
@@ -456,9 +464,14 @@ def key_results(aws: Any, region: str, key_role: str, what: str, key: str, accou
         responses[f"kms.get_key_policy {key}"] = Failure(common.error_code(error),
                                                          error.response.get("Error", {}).get("Message", ""))
     accounts = list(dict.fromkeys(getattr(options, "accounts", None) or [account]))
-    needs = key_needs(key_role, account, accounts, options.backup_account_id or "", options.copy_role_name,
-                      key.split(":")[1])
-    return [check_key_policy(responses, what, key, needs, options.org_id)]
+    if key_role == "alert":
+        needs = key_needs("alert", account, accounts, "", options.name_prefix, key.split(":")[1],
+                          tuple(getattr(options, "function_regions", None) or [region]))
+    else:
+        needs = key_needs(key_role, account, accounts, options.backup_account_id or "", options.copy_role_name,
+                          key.split(":")[1])
+    return [check_key_policy(responses, what, key, needs, options.org_id,
+                             "the functions" if key_role == "alert" else "the copies")]
 
 
 # --------------------------------------------------------------------------- the command
@@ -482,6 +495,9 @@ def register(subcommands: Any) -> None:
                         help="CopyRoleName (default %(default)s)")
     parser.add_argument("--vault-name", help="your own vault's name (VaultName) when not using sample vaults")
     parser.add_argument("--kms-key", help="your own multi-region KMS key's ARN (VaultCustomKmsKey)")
+    parser.add_argument("--alert-kms-key", metavar="ARN",
+                        help="AlertKmsKey: its key policy must admit every function role (checked in its account)")
+    parser.add_argument("--name-prefix", default="BackupEvents", help="NamePrefix (default %(default)s)")
     parser.add_argument("--backup-vault-retention", metavar="MIN-MAX",
                         help="BackupVaultRetention: with --vault-name, the backup account's vault lock or "
                              "air-gapped limits must be these (none = no lock)")
@@ -512,6 +528,8 @@ def run(arguments: Any) -> int:
     failures = 0
     # Every account's copy role must be able to use VaultCustomKmsKey: know them all first.
     arguments.accounts = [common.account_of(common.session(profile, regions[0])) for profile in profiles]
+    # ... and, for AlertKmsKey, every region's function role.
+    arguments.function_regions = [common.session(profiles[0], region).region_name for region in regions]
     general = [check_regions_differ(arguments.backup_region, arguments.alternate_region)]
     print_results("Layout", general)
     failures += sum(not r.passed for r in general)

@@ -37,6 +37,8 @@ PARAMETER_FLAGS = {
     "kms_key": ("--kms-key", "VaultCustomKmsKey"),
     "vault_name": ("--vault-name", "VaultName"),
     "copy_role_name": ("--copy-role-name", "CopyRoleName"),
+    "alert_kms_key": ("--alert-kms-key", "AlertKmsKey"),
+    "name_prefix": ("--name-prefix", "NamePrefix"),
 }
 
 # What to do about a bad value, by parameter (the ConstraintDescription says what it must look like).
@@ -50,6 +52,7 @@ HINTS = {
     "--query KeyMetadata.Arn'",
     "CloudWatchLogsKmsKey": "give the key's full ARN: 'aws kms describe-key --key-id ... --query KeyMetadata.Arn'",
     "SqsKmsKey": "give the key's full ARN: 'aws kms describe-key --key-id ... --query KeyMetadata.Arn'",
+    "AlertKmsKey": "give the key's full ARN: 'aws kms describe-key --key-id ... --query KeyMetadata.Arn'",
 }
 
 # attribute -> flag, for every flag that names regions (a string or a list)

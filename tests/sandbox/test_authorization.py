@@ -217,6 +217,36 @@ def test_a_wildcard_in_the_service_segment_is_refused_at_run_time_and_the_backup
             "${AWS::Region}", EAST).replace("${AWS::AccountId}", MAIN) for r in EXPLICIT_RECOVERY_POINTS])
 
 
+def test_a_destination_vault_narrowed_to_the_copy_role_refuses_copies(explicit_org):
+    """AWS doesn't document which principal AWS Backup presents to the destination vault; the
+    sandbox presents the source account with only aws:PrincipalOrgID known, so a vault policy
+    that names the copy role's ARN admits nothing (docs/AWS-BEHAVIOUR.md §19 item 61)."""
+    org = explicit_org
+    backup = org.client("backup", BACKUP, EAST)
+    vault = org.vault_name
+    saved = backup.get_backup_vault_access_policy(BackupVaultName=vault)["Policy"]
+    narrowed = json.loads(saved)
+    [admit] = [s for s in narrowed["Statement"] if s["Action"] == "backup:CopyIntoBackupVault"]
+    admit["Condition"]["ArnLike"] = {"aws:PrincipalArn": "arn:aws:iam::*:role/service-role/AWSBackupDefaultServiceRole"}
+    backup.put_backup_vault_access_policy(BackupVaultName=vault, Policy=json.dumps(narrowed))
+    try:
+        before = {j.job_id for j in sandbox_backup.copy_jobs()}
+        resource = org.create_resource("EFS", MAIN, EAST)
+        org.start_backup(MAIN, EAST, resource)
+        org.run_until_idle()
+        [copy] = [j for j in sandbox_backup.copy_jobs(account_id=MAIN) if j.job_id not in before]
+        assert (copy.state, copy.status_message) == ("FAILED", "Access Denied trying to call AWS Backup service")
+        # the template's own policy (the organisation, no role ARN) admits the same copy
+        backup.put_backup_vault_access_policy(BackupVaultName=vault, Policy=saved)
+        resource = org.create_resource("EFS", MAIN, EAST)
+        org.start_backup(MAIN, EAST, resource)
+        org.run_until_idle()
+        [point] = [p for p in sandbox_backup.recovery_points(account_id=MAIN) if p.resource_arn == resource]
+        assert point.lifecycle == {"DeleteAfterDays": 8}  # copied, then shortened
+    finally:
+        backup.put_backup_vault_access_policy(BackupVaultName=vault, Policy=saved)
+
+
 def test_passing_the_copy_role_needs_iam_pass_role_to_backup(explicit_org):
     org = explicit_org
     role_arn = function_role_arn(org, MAIN)

@@ -422,13 +422,13 @@ def vault_policy(vault):
 
 
 def copy_into(principal_account):
+    """Admits copies from the organisation (B, principal_account "*") or from one account (copies
+    back into R); never narrowed by aws:PrincipalArn (docs/AWS-BEHAVIOUR.md §19 item 61)."""
     return {
-        "Sid": "CopyIntoFromOrganizationCopyRole", "Effect": "Allow", "Principal": "*",
+        "Sid": "CopyIntoFromOrganization", "Effect": "Allow",
+        "Principal": "*" if principal_account == "*" else {"AWS": f"arn:aws:iam::{principal_account}:root"},
         "Action": "backup:CopyIntoBackupVault", "Resource": "*",
-        "Condition": {
-            "StringEquals": {"aws:PrincipalOrgID": ORG},
-            "ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{principal_account}:role/{COPY_ROLE}"},
-        },
+        "Condition": {"StringEquals": {"aws:PrincipalOrgID": ORG}},
     }
 
 

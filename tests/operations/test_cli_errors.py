@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from operations_support import run, write_profiles
 
 from backup_events_aws.sandbox import Organization
-from operations_support import run, write_profiles
 
 COMMANDS = {
     "reconcile": ["reconcile"],

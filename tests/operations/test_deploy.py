@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from moto.organizations.models import organizations_backends
+from operations_support import json_template, run, write_profiles
 
 from backup_events_aws.operations import common, deploy
 from backup_events_aws.sandbox import Organization
-from operations_support import json_template, run, write_profiles
 
 EAST, WEST2 = "us-east-1", "us-west-2"
 MAIN, BACKUP = "000022224444", "999977775555"

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from moto.organizations.models import organizations_backends
+from operations_support import run, write_profiles
 
 from backup_events_aws.operations import preflight
 from backup_events_aws.operations.preflight import Failure
 from backup_events_aws.sandbox import Organization
-from operations_support import run, write_profiles
 
 EAST, WEST2 = "us-east-1", "us-west-2"
 MAIN, BACKUP, MANAGEMENT = "000022224444", "999977775555", "111111111111"
@@ -403,14 +402,14 @@ def test_preflight_names_the_missing_key_statement(ready, capsys, monkeypatch):
             "--alternate-region", EAST, "--kms-key", key["Arn"]]
     code, out, _ = run(capsys, *args)
     # Checked where the key lives (only its account may read its policy), for every profile's copy role.
-    [(line, fix_line)] = [(l, f) for l, f in fail_lines(out) if "VaultCustomKmsKey key admits" in l]
+    [(line, fix_line)] = [(failed, fix) for failed, fix in fail_lines(out) if "VaultCustomKmsKey key admits" in failed]
     assert code == 1 and f"copy role of {MAIN}" in line
     assert f"Principal {{AWS: arn:aws:iam::{MAIN}:role/{ROLE}}}" in fix_line
     policy = {"Version": "2012-10-17", "Statement": [dict(ROOT_ONLY), dict(ORG_USE)]}
     moto.kms.models.kms_backends[BACKUP][EAST].put_key_policy(key["KeyId"], json.dumps(policy))
     code, out, _ = run(capsys, *args)
     assert "PASS  VaultCustomKmsKey key admits the copies" in out, out
-    assert not [l for l, _ in fail_lines(out) if "admits" in l]
+    assert not [failed for failed, _ in fail_lines(out) if "admits" in failed]
 
 
 def test_backup_vault_limits_must_match_the_parameter(ready, capsys):

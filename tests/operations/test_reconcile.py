@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import botocore.client
 import pytest
+from operations_support import SynchronousInvoke, run, write_profiles
 
 from backup_events_aws.sandbox import Faults, Organization
-from operations_support import SynchronousInvoke, run, write_profiles
 
 EAST, WEST2 = "us-east-1", "us-west-2"
 MAIN, BACKUP = "000022224444", "999977775555"

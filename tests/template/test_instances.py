@@ -1,4 +1,5 @@
-"""What each stack instance gets (README: Accounts, regions and stack instances; The function), rendered with cloud-radar."""
+"""What each stack instance gets (README: Accounts, regions and stack instances; The function), rendered with
+cloud-radar."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from pathlib import Path
 import pytest
 from layouts import (
     ALL_INSTANCES,
-    instance_id,
     BACKUP,
     MAIN,
     MINIMUM_LAYOUT,
@@ -16,6 +16,7 @@ from layouts import (
     RESOURCE_ACCOUNTS,
     TYPICAL_LAYOUT,
     VAULT,
+    instance_id,
     kind,
     present,
     rendered,

@@ -137,7 +137,7 @@ def deploy_stacks(arguments: Any, body: str, stack_name: str) -> int:
             print(f"    cloudformation.create_stack (or update_stack if it exists)(StackName={stack_name!r}, "
                   f"TemplateBody=<{len(body.encode()):,} bytes>, Capabilities={capabilities}, "
                   f"Parameters={json.dumps(parameters)})")
-            print(f"    cloudformation.describe_stack_events / describe_stacks until complete")
+            print("    cloudformation.describe_stack_events / describe_stacks until complete")
         return 0
     sessions = {}
     for role, region in plan:
@@ -270,7 +270,7 @@ def deploy_stackset(arguments: Any, body: str, name: str) -> int:
               f"region {arguments.region or 'default'}):")
         print(f"  cloudformation.describe_stack_set(StackSetName={name!r}, CallAs={arguments.call_as!r})")
         print(f"  cloudformation.create_stack_set (or update_stack_set if it exists)({json.dumps(shown)})")
-        for step, request in zip(("the backup account first", "then every other account"), instances_requests):
+        for step, request in zip(("the backup account first", "then every other account"), instances_requests, strict=True):
             print(f"  {step}: cloudformation.create_stack_instances({json.dumps(request)})")
             print("    cloudformation.describe_stack_set_operation until done")
         print("  cloudformation.describe_stack_set_operation until done; list_stack_instances")
@@ -310,7 +310,7 @@ def deploy_stackset(arguments: Any, body: str, name: str) -> int:
     # resource account's rule targets that bus (EventBridge checks the target bus when the rule's
     # targets are put, docs/AWS-BEHAVIOUR.md §14) and before copies arrive. One operation would
     # deploy the accounts in no order we choose.
-    for step, request in zip(("backup account", "other accounts"), instances_requests):
+    for step, request in zip(("backup account", "other accounts"), instances_requests, strict=True):
         operation = cloudformation.create_stack_instances(**request)["OperationId"]
         progress.say(f"StackSet {name}: create_stack_instances ({step}) started (operation {operation})")
         status = wait_operation(cloudformation, name, operation, arguments, progress)

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import fnmatch
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, TypeAlias
 
 import botocore.exceptions
 
@@ -49,7 +50,9 @@ class Failure:
     message: str
 
 
-Responses = dict  # "service.operation" -> response dict | Failure
+# "service.operation" -> the API's response, or the Failure it raised. A check finds no key when
+# the call was not made (it does not apply here).
+Responses: TypeAlias = dict[str, "dict[str, Any] | Failure"]
 
 
 def _failed_call(name: str, failure: Failure, permission: str, hint: str = "") -> Result:
@@ -86,9 +89,10 @@ def check_organization(responses: Responses, org_id: str) -> Result:
                           "the management account) and accept: copies only work between accounts of one "
                           "organization")
         return _failed_call(name, response, "organizations:DescribeOrganization")
-    actual = (response or {}).get("Organization", {}).get("Id", "")
+    organization = (response or {}).get("Organization", {})
+    actual = organization.get("Id", "")
     if actual == org_id:
-        return Result(name, True, f"management account {response['Organization'].get('MasterAccountId', '?')}")
+        return Result(name, True, f"management account {organization.get('MasterAccountId', '?')}")
     return Result(name, False, f"this account is in {actual or 'an unknown organization'}",
                   f"pass --org-id {actual} if that is your organization (OrgId), or move the account into "
                   f"{org_id}")

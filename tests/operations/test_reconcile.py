@@ -34,8 +34,10 @@ def organisation(tmp_path, monkeypatch, faults=None):
 
 
 def copy_jobs(org):
-    return sum(len(org.client("backup", account, region).list_copy_jobs()["CopyJobs"])
-               for account, region in [(MAIN, EAST), (BACKUP, EAST), (BACKUP, WEST2)])
+    return sum(
+        len(org.client("backup", account, region).list_copy_jobs()["CopyJobs"])
+        for account, region in [(MAIN, EAST), (BACKUP, EAST), (BACKUP, WEST2)]
+    )
 
 
 def test_reconcile_repairs_lost_events_step_by_step(tmp_path, monkeypatch, capsys, calls):

@@ -269,9 +269,11 @@ OBSERVED_FAILURES = [
     ("Source AMI not found in Region", "EC2 Allowed AMIs"),
     ("Failed to unshare snapshot", "restore the copy role"),
     # Reported for AWS Backup's other APIs; the sandbox refuses StartCopyJob so (§19 item 62).
-    ("An error occurred (InvalidParameterValueException) when calling the StartCopyJob operation: IAM Role "
-     "arn:aws:iam::000022224444:role/service-role/AWSBackupDefaultServiceRole cannot be assumed by AWS Backup",
-     "create the copy role CopyRoleName"),
+    (
+        "An error occurred (InvalidParameterValueException) when calling the StartCopyJob operation: IAM Role "
+        "arn:aws:iam::000022224444:role/service-role/AWSBackupDefaultServiceRole cannot be assumed by AWS Backup",
+        "create the copy role CopyRoleName",
+    ),
 ]
 
 

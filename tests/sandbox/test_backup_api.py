@@ -78,9 +78,12 @@ def clock():
     # Job mechanics on made-up resource ARNs: test_local_aws.py checks that a missing resource fails.
     sb.configure(throttling=False, require_existing_resources=False)
     sb.set_organization(ORG, [MAIN, BACKUP])
-    with mock_aws():
-        yield clock
-    sb.reset_sandbox()
+    try:
+        with mock_aws():
+            yield clock
+    finally:
+        sb.uninstall()  # moto's own AWS Backup routes again
+        sb.reset_sandbox()
 
 
 @pytest.fixture
@@ -849,4 +852,5 @@ def test_works_under_threaded_moto_server():
         server.stop()
         from moto.backup.models import backup_backends
         backup_backends.reset()
+        sb.uninstall()
         sb.reset_sandbox()

@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable
 from moto.core.exceptions import JsonRESTError
 
 from .helpers import arn_parts
+from .patches import Patches
 from .policies import Decision, Request, denial_message, evaluate, statements_of
 
 BACKUP_SERVICE = "backup.amazonaws.com"
@@ -136,19 +137,21 @@ def decide(request: Request, resource_statements: Iterable[dict[str, Any]] | Non
     can allow it. aws:ResourceAccount is put in the context here, for every request on a
     resource whose ARN names its account: for an ARN without one (an EBS snapshot or AMI
     recovery point) it is left out, the strict reading (docs/AWS-BEHAVIOUR.md §19, item 5)."""
-    context = dict(request.context)
-    if resource_account and _arn_names_account(request.resource):
-        context.setdefault("aws:ResourceAccount", resource_account)
-    request = Request(request.action, request.resource, request.principal_account, request.principal_arn,
-                      request.service, context, request.session_arn)
+    request = with_resource_account(request, resource_account)
     identity: list[dict[str, Any]] | None = None
     if request.service is None:
         identity = list(identity_statements) if identity_statements is not None else (
             role_policy_statements(request.principal_arn) if request.principal_arn else None) or []
-    decision = evaluate(identity, resource_statements, request, resource_account)
-    for listener in list(_listeners):
-        listener(request, decision)
-    return decision
+    return evaluate(identity, resource_statements, request, resource_account)
+
+
+def with_resource_account(request: Request, resource_account: str | None) -> Request:
+    """The request with aws:ResourceAccount in its context (see `decide`)."""
+    context = dict(request.context)
+    if resource_account and _arn_names_account(request.resource):
+        context.setdefault("aws:ResourceAccount", resource_account)
+    return Request(request.action, request.resource, request.principal_account, request.principal_arn,
+                   request.service, context, request.session_arn)
 
 
 def authorize(request: Request, resource_statements: Iterable[dict[str, Any]] | None,
@@ -157,19 +160,6 @@ def authorize(request: Request, resource_statements: Iterable[dict[str, Any]] | 
     decision = decide(request, resource_statements, resource_account)
     if not decision.allowed:
         raise AccessDeniedException(denial_message(request, decision))
-
-
-_listeners: list[Callable[[Request, Decision], None]] = []
-
-
-def add_listener(listener: Callable[[Request, Decision], None]) -> None:
-    """Be told of every decision (tests, traces)."""
-    _listeners.append(listener)
-
-
-def remove_listener(listener: Callable[[Request, Decision], None]) -> None:
-    if listener in _listeners:
-        _listeners.remove(listener)
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,54 +268,68 @@ def accesses_of(response: Any) -> list[Access]:
     return accesses
 
 
-def authorize_http(response: Any) -> None:
-    """Run before every moto action: a governed role session must be allowed each access."""
-    caller = caller_of_access_key(response.get_access_key())
-    if caller is None:
-        return
-    identity = role_policy_statements(caller.role_arn)
-    if identity is None:  # not a role IAM knows: the sandbox's operator credentials
-        return
-    for access in accesses_of(response):
-        request = Request(
-            action=access.action, resource=access.resource, principal_account=caller.account,
-            principal_arn=caller.role_arn, session_arn=caller.session_arn,
-            context={**principal_context(caller.account, caller.role_arn),
-                     "aws:RequestedRegion": response.region, **(access.context or {})},
-        )
-        decision = decide(request, access.resource_statements, access.resource_account, identity)
-        if not decision.allowed:
-            if access.action.startswith("sns:"):  # SNS answers in its own words (query protocol)
-                from .sns import AuthorizationError
-
-                raise AuthorizationError(denial_message(request, decision))
-            raise AccessDeniedException(denial_message(request, decision))
-
-
 class Gate:
-    """Installs `authorize_http` in front of every moto action, and removes it."""
+    """The sandbox's one authorisation: `decide` for the services acting inside it (they are given
+    this gate's `decide`), and `authorize_http` in front of every moto action once installed.
+    Listeners are told of every decision made through it (tests, traces)."""
 
     def __init__(self) -> None:
-        self._saved: Any = None
+        self.listeners: list[Callable[[Request, Decision], None]] = []
+        self._patches = Patches()
+
+    def add_listener(self, listener: Callable[[Request, Decision], None]) -> None:
+        self.listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[Request, Decision], None]) -> None:
+        if listener in self.listeners:
+            self.listeners.remove(listener)
+
+    def decide(self, request: Request, resource_statements: Iterable[dict[str, Any]] | None,
+               resource_account: str | None, identity_statements: Iterable[dict[str, Any]] | None = None,
+               ) -> Decision:
+        """The module's `decide`, told to the listeners."""
+        request = with_resource_account(request, resource_account)  # as the listeners are told it
+        decision = decide(request, resource_statements, resource_account, identity_statements)
+        for listener in list(self.listeners):
+            listener(request, decision)
+        return decision
+
+    def authorize_http(self, response: Any) -> None:
+        """Run before every moto action: a governed role session must be allowed each access."""
+        caller = caller_of_access_key(response.get_access_key())
+        if caller is None:
+            return
+        identity = role_policy_statements(caller.role_arn)
+        if identity is None:  # not a role IAM knows: the sandbox's operator credentials
+            return
+        for access in accesses_of(response):
+            request = Request(
+                action=access.action, resource=access.resource, principal_account=caller.account,
+                principal_arn=caller.role_arn, session_arn=caller.session_arn,
+                context={**principal_context(caller.account, caller.role_arn),
+                         "aws:RequestedRegion": response.region, **(access.context or {})},
+            )
+            decision = self.decide(request, access.resource_statements, access.resource_account, identity)
+            if not decision.allowed:
+                if access.action.startswith("sns:"):  # SNS answers in its own words (query protocol)
+                    from .sns import AuthorizationError
+
+                    raise AuthorizationError(denial_message(request, decision))
+                raise AccessDeniedException(denial_message(request, decision))
 
     def install(self) -> "Gate":
         from moto.core.authorization import ActionAuthenticatorMixin
 
-        if self._saved is None:
-            original = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
-            self._saved = original
+        if not self._patches.active:
+            gate = self
 
-            def authenticate_and_authorize(response: Any, resource: str = "*") -> None:
-                original(response, resource)
-                authorize_http(response)
+            def authenticate_and_authorize(moto_check: Any, response: Any, resource: str = "*") -> None:
+                moto_check(response, resource)
+                gate.authorize_http(response)
 
-            authenticate_and_authorize.sandbox_gate = True  # type: ignore[attr-defined]
-            ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = authenticate_and_authorize
+            self._patches.wrap(ActionAuthenticatorMixin, "_authenticate_and_authorize_normal_action",
+                               authenticate_and_authorize)
         return self
 
     def uninstall(self) -> None:
-        from moto.core.authorization import ActionAuthenticatorMixin
-
-        if self._saved is not None:
-            ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = self._saved
-            self._saved = None
+        self._patches.undo()

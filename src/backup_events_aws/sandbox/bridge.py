@@ -53,6 +53,8 @@ from .clock import Clock
 from .helpers import arn_parts, envelope_time, random_uuid
 from .lambda_runtime import ACCOUNT_CONCURRENCY, LambdaRuntime, _send_sqs
 from .authorization import AccessDeniedException, decide, principal_context, session_arn_of
+from .lambda_runtime import Decide
+from .patches import Patches
 from .policies import Request, denial_message, statements_of
 
 EVENTS_SERVICE = "events.amazonaws.com"
@@ -137,9 +139,6 @@ class MotoCredentials:
 
 # ---------------------------------------------------------------------------- the bridge
 
-_active_bridge: "Bridge | None" = None
-
-
 def _rate_seconds(expression: str | None) -> float | None:
     """Seconds between runs of `rate(N unit)`, or None for anything else."""
     if not expression or not expression.startswith("rate(") or not expression.endswith(")"):
@@ -159,7 +158,11 @@ class Bridge:
         latency_seconds: float = DEFAULT_LATENCY_SECONDS,
         credentials: MotoCredentials | None = None,
         concurrency_quota: int = ACCOUNT_CONCURRENCY,
+        decide: Decide = decide,
+        runtime: LambdaRuntime | None = None,
     ):
+        """decide: the sandbox's authorisation (its Gate's `decide`); runtime: where Lambda targets
+        run (made here when not given; installed by its owner, the Sandbox, not by the bridge)."""
         self.clock = clock
         self.org_of_account = org_of_account or (lambda account: None)
         self.faults = faults or Faults()
@@ -167,35 +170,45 @@ class Bridge:
         self.random = random.Random(seed)
         self.credentials = credentials or MotoCredentials()
         # concurrency_quota: every account's Lambda concurrent executions quota (lambda_runtime.py).
-        self.runtime = LambdaRuntime(clock, self.credentials.for_role, seed=seed, concurrency_quota=concurrency_quota)
+        self.decide = decide
+        self.runtime = runtime or LambdaRuntime(clock, self.credentials.for_role, seed=seed,
+                                                concurrency_quota=concurrency_quota, decide=decide)
         self.runtime.report = self._record_on_failure
         self.trace: list[Delivery] = []
-        self._saved: dict[str, Any] = {}
+        self._patches = Patches()
 
     # ------------------------------------------------------------------ install
 
     def install(self) -> "Bridge":
-        """Route moto's PutEvents and rule delivery through this bridge."""
-        global _active_bridge
-        if not self._saved:
-            self._saved = {"put_events": EventsBackend.put_events, "send_to_targets": Rule.send_to_targets,
-                           "put_targets": EventsBackend.put_targets}
-        EventsBackend.put_events = _patched_put_events  # type: ignore[method-assign]
-        EventsBackend.put_targets = _patched_put_targets  # type: ignore[method-assign]
-        Rule.send_to_targets = _patched_send_to_targets  # type: ignore[method-assign]
-        self.runtime.install()  # botocore retry sleeps on the simulated clock
-        _active_bridge = self
+        """Route moto's PutEvents, PutTargets and rule delivery through this bridge."""
+        if self._patches.active:
+            return self
+        bridge = self
+
+        def put_events(moto_put_events: Any, backend: EventsBackend, events: list[dict[str, Any]]) -> Any:
+            return bridge.put_events(backend, events)
+
+        def put_targets(moto_put_targets: Any, backend: EventsBackend, name: str, event_bus_arn: str | None,
+                        targets: list[dict[str, Any]]) -> None:
+            bridge.check_targets(backend, targets)
+            moto_put_targets(backend, name, event_bus_arn, targets)
+
+        def send_to_targets(moto_send: Any, rule: Rule, original_event: dict[str, Any],
+                            transform_input: bool = True) -> None:
+            # Any path inside moto that still delivers through a rule (e.g. an archive replay)
+            # goes through the bridge's checks too.
+            event = dict(original_event)
+            event.setdefault("account", rule.account_id)
+            event.setdefault("region", rule.region_name)
+            bridge.dispatch_rule(rule, event)
+
+        self._patches.wrap(EventsBackend, "put_events", put_events)
+        self._patches.wrap(EventsBackend, "put_targets", put_targets)
+        self._patches.wrap(Rule, "send_to_targets", send_to_targets)
         return self
 
     def uninstall(self) -> None:
-        global _active_bridge
-        if self._saved:
-            EventsBackend.put_events = self._saved["put_events"]  # type: ignore[method-assign]
-            Rule.send_to_targets = self._saved["send_to_targets"]  # type: ignore[method-assign]
-            EventsBackend.put_targets = self._saved["put_targets"]  # type: ignore[method-assign]
-        self.runtime.uninstall()
-        if _active_bridge is self:
-            _active_bridge = None
+        self._patches.undo()
 
     # ------------------------------------------------------------------ schedules
 
@@ -362,7 +375,7 @@ class Bridge:
             # events.amazonaws.com, with aws:SourceArn the rule (AWS::Lambda::Permission, docs/AWS-BEHAVIOUR.md §5.4, §11.4).
             request = Request(action="lambda:InvokeFunction", resource=function.function_arn,
                               service=EVENTS_SERVICE, context=self._sender_context(rule))
-        decision = decide(request, function.policy.statements, account)
+        decision = self.decide(request, function.policy.statements, account)
         if not decision.allowed:
             raise DeliveryFailure("NO_PERMISSIONS", denial_message(request, decision))
         self.runtime.invoke_async(function, payload)
@@ -375,7 +388,7 @@ class Bridge:
             raise DeliveryFailure("NO_RESOURCE", f"Queue not found: {queue_arn}") from None
         request = Request(action="sqs:SendMessage", resource=queue_arn, service=EVENTS_SERVICE,
                           context=self._sender_context(rule))
-        decision = decide(request, statements_of(queue.policy), account)
+        decision = self.decide(request, statements_of(queue.policy), account)
         if not decision.allowed:
             raise DeliveryFailure("NO_PERMISSIONS", denial_message(request, decision))
         _send_sqs(queue_arn, json.dumps(payload, default=str))
@@ -397,7 +410,7 @@ class Bridge:
             # The role's session puts the event: its identity policy, and across accounts the bus
             # policy too; the request carries the principal's keys, no aws:SourceArn (docs/AWS-BEHAVIOUR.md §11.4).
             request = self._as_role(rule, target["RoleArn"], "events:PutEvents", bus_arn)
-            decision = decide(request, statements_of(bus.policy) if bus.policy else None, account)
+            decision = self.decide(request, statements_of(bus.policy) if bus.policy else None, account)
             if not decision.allowed:
                 code = "CROSS_ACCOUNT_INGESTION_FAILED" if cross_account and "resource-based" in decision.reason \
                     else "NO_PERMISSIONS"
@@ -419,7 +432,7 @@ class Bridge:
             raise DeliveryFailure("FAILED_TO_ASSUME_ROLE", f"Role not found: {role_arn}") from None
         trust = Request(action="sts:AssumeRole", resource=role_arn, service=EVENTS_SERVICE,
                         context=self._sender_context(rule))
-        if role_account != rule.account_id or not decide(
+        if role_account != rule.account_id or not self.decide(
                 trust, statements_of(role.assume_role_policy_document), role_account).allowed:
             raise DeliveryFailure("FAILED_TO_ASSUME_ROLE", f"events.amazonaws.com cannot assume {role_arn}")
 
@@ -451,7 +464,7 @@ class Bridge:
         # Dead letters are sent by EventBridge for the rule: aws:SourceArn and aws:SourceAccount (docs/AWS-BEHAVIOUR.md §11.4).
         request = Request(action="sqs:SendMessage", resource=dlq_arn, service=EVENTS_SERVICE,
                           context=self._sender_context(rule))
-        if queue is None or not decide(request, statements_of(queue.policy), account).allowed:
+        if queue is None or not self.decide(request, statements_of(queue.policy), account).allowed:
             # Counted by EventBridge as InvocationsFailedToBeSentToDLQ.
             self._record(event, rule.account_id, rule.region_name, bus, "dlq-refused", rule, target["Arn"], failure)
             return
@@ -487,7 +500,7 @@ class Bridge:
                               principal_arn=f"arn:aws:iam::{backend.account_id}:root",
                               context=principal_context(backend.account_id, None, self.org_of_account))
             administrator = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
-            decision = decide(request, statements_of(bus.policy) if bus.policy else None, account, administrator)
+            decision = self.decide(request, statements_of(bus.policy) if bus.policy else None, account, administrator)
             if not decision.allowed:
                 raise AccessDeniedException(
                     f"User: arn:aws:iam::{backend.account_id}:root is not authorized to perform: events:PutEvents "
@@ -533,7 +546,7 @@ class Bridge:
             request = Request(action="events:PutEvents", resource=bus.arn, principal_account=backend.account_id,
                               context=principal_context(backend.account_id, None, self.org_of_account))
             administrator = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
-            if not decide(request, statements_of(bus.policy), account, administrator).allowed:
+            if not self.decide(request, statements_of(bus.policy), account, administrator).allowed:
                 return {"ErrorCode": "AccessDeniedException",
                         "ErrorMessage": f"Account {backend.account_id} may not put events on {bus.arn}"}
         when = entry.get("Time")
@@ -550,28 +563,3 @@ class Bridge:
         }
         self.deliver(event, account, region, bus_name)
         return {"EventId": event["id"]}
-
-
-def _patched_put_targets(backend: EventsBackend, name: str, event_bus_arn: str | None,
-                         targets: list[dict[str, Any]]) -> None:
-    if _active_bridge is None:
-        raise RuntimeError("No sandbox Bridge is installed")
-    _active_bridge.check_targets(backend, targets)
-    _active_bridge._saved["put_targets"](backend, name, event_bus_arn, targets)
-
-
-def _patched_put_events(backend: EventsBackend, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if _active_bridge is None:
-        raise RuntimeError("No sandbox Bridge is installed")
-    return _active_bridge.put_events(backend, events)
-
-
-def _patched_send_to_targets(rule: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
-    # Any path inside moto that still delivers through a rule (e.g. an archive replay)
-    # goes through the bridge's checks too.
-    if _active_bridge is None:
-        raise RuntimeError("No sandbox Bridge is installed")
-    event = dict(original_event)
-    event.setdefault("account", rule.account_id)
-    event.setdefault("region", rule.region_name)
-    _active_bridge.dispatch_rule(rule, event)

@@ -39,6 +39,8 @@ from moto.logs.models import LogsBackend
 from moto.sqs.models import SQSBackend
 
 from .clock import Clock
+from .cloudformation import SandboxResource
+from .patches import Patches
 
 SQS_METRIC_DELAY_SECONDS = 300  # stricter than the documented one-minute push (§19)
 EVALUATION_SECONDS = 60  # CloudWatch evaluates a one-minute-or-longer alarm every minute
@@ -95,6 +97,48 @@ class CloudWatch:
         self.datapoints: dict[tuple[str, str], list[Datapoint]] = {}
         self.alarms: dict[tuple[str, str, str], SandboxAlarm] = {}
         self._scheduled: set[tuple[tuple[str, str, str], datetime.datetime]] = set()
+        self._patches = Patches()
+
+    # ------------------------------------------------------------------ install
+
+    def install(self) -> CloudWatch:
+        """Count SQS sends, extract EMF from log events, evaluate the alarms templates create."""
+        if self._patches.active:
+            return self
+        cloudwatch = self
+
+        def send_message(moto_send: Any, backend: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+            # SendMessageBatch sends each entry through here too.
+            message = moto_send(backend, queue_name, *args, **kwargs)
+            cloudwatch.sqs_message_sent(backend.account_id, backend.region_name, queue_name)
+            return message
+
+        def put_log_events(moto_put: Any, backend: LogsBackend, log_group_name: str, log_stream_name: str,
+                           log_events: list[dict[str, Any]]) -> Any:
+            if log_group_name in backend.groups:
+                for log_event in log_events:
+                    cloudwatch.log_event(backend.account_id, backend.region_name, log_event["message"])
+            return moto_put(backend, log_group_name, log_stream_name, log_events)
+
+        def create_alarm(moto_create: Any, cls: Any, *args: Any, **kwargs: Any) -> AlarmResource:
+            resource: AlarmResource = moto_create(cls, *args, **kwargs)
+            cloudwatch.add_alarm(resource.alarm)
+            return resource
+
+        def delete_alarm(moto_delete: Any, cls: Any, resource_name: str, cloudformation_json: dict[str, Any],
+                         account_id: str, region_name: str) -> None:
+            moto_delete(cls, resource_name, cloudformation_json, account_id, region_name)
+            name = (cloudformation_json.get("Properties") or {}).get("AlarmName", resource_name)
+            cloudwatch.remove_alarm(account_id, region_name, name)
+
+        self._patches.wrap(SQSBackend, "send_message", send_message)
+        self._patches.wrap(LogsBackend, "put_log_events", put_log_events)
+        self._patches.wrap(AlarmResource, "create_from_cloudformation_json", create_alarm)
+        self._patches.wrap(AlarmResource, "delete_from_cloudformation_json", delete_alarm)
+        return self
+
+    def uninstall(self) -> None:
+        self._patches.undo()
 
     # ------------------------------------------------------------------ metrics
 
@@ -279,40 +323,29 @@ def embedded_metrics(text: str) -> dict[str, Any] | None:
 
 # --------------------------------------------------------------------------- CloudFormation
 
-_active: CloudWatch | None = None
 
+class AlarmResource(SandboxResource, CloudFormationModel):
+    """AWS::CloudWatch::Alarm (one metric), in moto's store. Ref = name; GetAtt Arn. The
+    CloudWatch that is installed evaluates it (`CloudWatch.install`)."""
 
-class AlarmResource(CloudFormationModel):
-    """AWS::CloudWatch::Alarm (one metric). Ref = name; GetAtt Arn."""
+    resource_type, name_property, physical_id_attribute = "AWS::CloudWatch::Alarm", "AlarmName", "name"
+    get_att = {"Arn": "arn"}  # noqa: RUF012
 
     def __init__(self, alarm: SandboxAlarm):
         self.alarm = alarm
 
     @property
-    def physical_resource_id(self) -> str:
+    def name(self) -> str:
         return self.alarm.name
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "AlarmName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CloudWatch::Alarm"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
+    @property
+    def arn(self) -> str:
         return self.alarm.arn
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-        region_name: str, **kwargs: Any,
-    ) -> AlarmResource:
-        p = cloudformation_json["Properties"]
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
+               logical_id: str) -> AlarmResource:
+        p = properties
         for required in ("ComparisonOperator", "EvaluationPeriods"):
             if required not in p:
                 raise ValueError(f"Property {required} cannot be empty.")
@@ -322,71 +355,20 @@ class AlarmResource(CloudFormationModel):
             raise ValueError("Period must be 10, 30 or a multiple of 60")
         evaluations = int(p["EvaluationPeriods"])
         alarm = SandboxAlarm(
-            account_id, region_name, p.get("AlarmName", resource_name), p["Namespace"], p["MetricName"],
+            account_id, region, p.get("AlarmName", name), p["Namespace"], p["MetricName"],
             {d["Name"]: str(d["Value"]) for d in p.get("Dimensions", [])}, p["Statistic"], period, evaluations,
             int(p.get("DatapointsToAlarm", evaluations)), float(p["Threshold"]), p["ComparisonOperator"],
             p.get("TreatMissingData", "missing"))
         if alarm.comparison not in COMPARISONS or not 1 <= alarm.datapoints_to_alarm <= evaluations:
             raise ValueError(f"Unsupported alarm {alarm.name}: {alarm.comparison}, {alarm.datapoints_to_alarm}")
-        cloudwatch_backends[account_id][region_name].put_metric_alarm(
+        cloudwatch_backends[account_id][region].put_metric_alarm(
             name=alarm.name, namespace=alarm.namespace, metric_name=alarm.metric,
             comparison_operator=alarm.comparison, evaluation_periods=evaluations, period=period,
             threshold=alarm.threshold, statistic=alarm.statistic, description=p.get("AlarmDescription", ""),
             dimensions=[{"Name": k, "Value": v} for k, v in alarm.dimensions.items()], alarm_actions=[],
             datapoints_to_alarm=alarm.datapoints_to_alarm, treat_missing_data=alarm.treat_missing_data)
-        if _active is not None:
-            _active.add_alarm(alarm)
         return cls(alarm)
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> None:
-        name = cloudformation_json["Properties"].get("AlarmName", resource_name)
-        cloudwatch_backends[account_id][region_name].alarms.pop(name, None)
-        if _active is not None:
-            _active.remove_alarm(account_id, region_name, name)
-
-
-# --------------------------------------------------------------------------- install
-
-_saved: dict[str, Any] = {}
-
-
-def install(cloudwatch: CloudWatch) -> None:
-    """Count SQS sends, extract EMF from log events, create alarms from templates (idempotent)."""
-    global _active
-    from moto.cloudformation import parsing
-
-    _active = cloudwatch
-    if not _saved:
-        _saved.update(send=SQSBackend.send_message, logs=LogsBackend.put_log_events)
-
-    def send_message(backend: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
-        # SendMessageBatch sends each entry through here too.
-        message = _saved["send"](backend, queue_name, *args, **kwargs)
-        if _active is not None:
-            _active.sqs_message_sent(backend.account_id, backend.region_name, queue_name)
-        return message
-
-    def put_log_events(backend: LogsBackend, log_group_name: str, log_stream_name: str,
-                       log_events: list[dict[str, Any]]) -> Any:
-        # Before moto's own checks: moto refuses events older than 14 days of *real* time,
-        # which simulated time always is; CloudWatch Logs would take them.
-        if _active is not None and log_group_name in backend.groups:
-            for log_event in log_events:
-                _active.log_event(backend.account_id, backend.region_name, log_event["message"])
-        return _saved["logs"](backend, log_group_name, log_stream_name, log_events)
-
-    SQSBackend.send_message = send_message  # type: ignore[method-assign]
-    LogsBackend.put_log_events = put_log_events  # type: ignore[method-assign]
-    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
-        cached.cache_clear()
-
-
-def uninstall() -> None:
-    global _active
-    _active = None
-    if _saved:
-        SQSBackend.send_message = _saved["send"]  # type: ignore[method-assign]
-        LogsBackend.put_log_events = _saved["logs"]  # type: ignore[method-assign]
+    def delete(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> None:
+        cloudwatch_backends[account_id][region].alarms.pop(properties.get("AlarmName", name), None)

@@ -18,6 +18,8 @@ import base64
 import json
 from typing import Any, Callable
 
+from .patches import Patches
+
 LOG_TAIL_BYTES = 4096  # Lambda returns the last 4 KB of the log with LogType Tail
 ACCOUNT_SETTINGS_PATH = r"{0}/(?P<api_version>[^/]+)/account-settings/?$"
 # Lambda's own limits, as GetAccountSettings reports them (not enforced by the sandbox).
@@ -30,18 +32,17 @@ class LambdaApi:
     def __init__(self, runtime: Any, concurrency_quota: Callable[[str], int]):
         self.runtime = runtime
         self.concurrency_quota = concurrency_quota  # account -> concurrent executions quota
-        self._undo: list[Callable[[], None]] = []
+        self._patches = Patches()
         self.calls: list[tuple[str, str, Any]] = []  # (function ARN, invocation type, payload) of each Invoke
 
     def install(self) -> "LambdaApi":
-        if self._undo:
+        if self._patches.active:
             return self
         import moto.awslambda.urls as lambda_urls
         from moto.awslambda.models import LambdaBackend
         from moto.awslambda.responses import LambdaResponse
 
         api = self
-        moto_invoke = LambdaBackend.invoke
 
         def invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any,
                    response_headers: dict[str, str]) -> bytes:
@@ -51,15 +52,12 @@ class LambdaApi:
             def get_account_settings(self) -> str:
                 return json.dumps(api.account_settings(self.backend))
 
-        LambdaBackend.invoke = invoke  # type: ignore[method-assign]
-        lambda_urls.url_paths[ACCOUNT_SETTINGS_PATH] = SandboxLambdaResponse.dispatch
-        self._undo = [lambda: setattr(LambdaBackend, "invoke", moto_invoke),
-                      lambda: lambda_urls.url_paths.pop(ACCOUNT_SETTINGS_PATH, None)]
+        self._patches.replace(LambdaBackend, "invoke", invoke)
+        self._patches.set_item(lambda_urls.url_paths, ACCOUNT_SETTINGS_PATH, SandboxLambdaResponse.dispatch)
         return self
 
     def uninstall(self) -> None:
-        while self._undo:
-            self._undo.pop()()
+        self._patches.undo()
 
     # ------------------------------------------------------------------ Invoke
 

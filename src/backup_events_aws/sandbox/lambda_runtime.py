@@ -68,7 +68,8 @@ from .clock import Clock
 from .helpers import arn_parts, random_uuid
 from .cloudformation import event_invoke_config_of, function_extras_of
 from .authorization import decide, principal_context, role_policy_statements, session_arn_of
-from .policies import Request, denial_message, statements_of
+from .patches import Patches
+from .policies import Decision, Request, denial_message, statements_of
 
 # Lambda async retry schedule on function errors (docs/AWS-BEHAVIOUR.md §5.3): 2 retries by
 # default, 1 minute before the 2nd attempt and 2 minutes before the 3rd.
@@ -102,6 +103,7 @@ COLD_START_SECONDS = 0.25
 
 # (role ARN, session name) -> AccessKeyId/SecretAccessKey/SessionToken
 CredentialsFor = Callable[[str, str], dict[str, str]]
+Decide = Callable[..., Decision]  # authorization.decide's signature
 
 
 def function_arn(region: str, account: str, name: str, partition: str = "aws") -> str:
@@ -205,13 +207,15 @@ class LambdaRuntime:
     """Runs deployed functions asynchronously; keeps their environments and invocations."""
 
     def __init__(self, clock: Clock, credentials_for: CredentialsFor, seed: int = 0,
-                 concurrency_quota: int = NEW_ACCOUNT_CONCURRENCY):
+                 concurrency_quota: int = NEW_ACCOUNT_CONCURRENCY, decide: Decide = decide):
+        """decide: the sandbox's authorisation (its Gate's `decide`, which tells its listeners)."""
         self.clock = clock
+        self.decide = decide
         # Concurrent executions quota per account (all regions alike), settable per account;
         # `concurrency_quota` for the others (docs/AWS-BEHAVIOUR.md §13).
         self.default_concurrency_quota = concurrency_quota
         self.concurrency_quotas: dict[str, int] = {}
-        self._saved_lambda: dict[str, Any] = {}
+        self._patches = Patches()
         self.credentials_for = credentials_for
         self.random = random.Random(seed)
         self.invocations: list[Invocation] = []
@@ -231,25 +235,33 @@ class LambdaRuntime:
 
     # ------------------------------------------------------------------ public
 
-    def install(self) -> None:
-        """botocore's retry sleeps spend simulated time while a function runs (see `_SimulatedTime`)."""
-        global _active_runtime
+    def install(self) -> "LambdaRuntime":
+        """botocore's retry sleeps spend simulated time while a function runs (see `_SimulatedTime`);
+        CreateFunction (CloudFormation's path) and PutFunctionConcurrency check the quota."""
         import botocore.endpoint
+        from moto.awslambda.models import LambdaBackend
 
-        if not isinstance(botocore.endpoint.time, _SimulatedTime):
-            botocore.endpoint.time = _SimulatedTime(botocore.endpoint.time)  # type: ignore[assignment]
-        _active_runtime = self
-        self._install_concurrency_quota()
+        if self._patches.active:
+            return self
+        self._patches.replace(botocore.endpoint, "time", _SimulatedTime(botocore.endpoint.time, self))
+        runtime = self
+
+        def create_function(moto_create: Any, backend: Any, spec: dict[str, Any]) -> Any:
+            runtime._check_reservation(backend, spec.get("FunctionName", ""), spec.get("ReservedConcurrentExecutions"))
+            return moto_create(backend, spec)
+
+        def put_function_concurrency(backend: Any, function_name: str, reserved_concurrency: str) -> str:
+            name = function_name.split(":function:")[-1].split(":")[0]
+            runtime._check_reservation(backend, name, reserved_concurrency)
+            backend.get_function(function_name).reserved_concurrency = reserved_concurrency
+            return reserved_concurrency
+
+        self._patches.wrap(LambdaBackend, "create_function", create_function)
+        self._patches.replace(LambdaBackend, "put_function_concurrency", put_function_concurrency)
+        return self
 
     def uninstall(self) -> None:
-        global _active_runtime
-        import botocore.endpoint
-
-        if _active_runtime is self:
-            _active_runtime = None
-        self._uninstall_concurrency_quota()
-        if isinstance(botocore.endpoint.time, _SimulatedTime):
-            botocore.endpoint.time = botocore.endpoint.time.real  # type: ignore[assignment]
+        self._patches.undo()
 
     def invoke_async(self, function: Any, payload: Any) -> str:
         """Queue an asynchronous invocation (InvocationType Event); returns its request id."""
@@ -282,38 +294,6 @@ class LambdaRuntime:
         refusal = reservation_refusal(self.concurrency_quota(backend.account_id), elsewhere, int(reservation))
         if refusal:
             raise InvalidParameterValueException(refusal)
-
-    def _install_concurrency_quota(self) -> None:
-        """CreateFunction (CloudFormation's path) and PutFunctionConcurrency check the quota."""
-        from moto.awslambda.models import LambdaBackend
-
-        if self._saved_lambda:
-            return
-        self._saved_lambda = {"create_function": LambdaBackend.create_function,
-                              "put_function_concurrency": LambdaBackend.put_function_concurrency,
-                              "get_account_settings": getattr(LambdaBackend, "get_account_settings", None)}
-        runtime, saved = self, self._saved_lambda
-
-        def create_function(backend: Any, spec: dict[str, Any]) -> Any:
-            runtime._check_reservation(backend, spec.get("FunctionName", ""), spec.get("ReservedConcurrentExecutions"))
-            return saved["create_function"](backend, spec)
-
-        def put_function_concurrency(backend: Any, function_name: str, reserved_concurrency: str) -> str:
-            name = function_name.split(":function:")[-1].split(":")[0]
-            runtime._check_reservation(backend, name, reserved_concurrency)
-            backend.get_function(function_name).reserved_concurrency = reserved_concurrency
-            return reserved_concurrency
-
-        LambdaBackend.create_function = create_function  # type: ignore[method-assign]
-        LambdaBackend.put_function_concurrency = put_function_concurrency  # type: ignore[method-assign]
-
-    def _uninstall_concurrency_quota(self) -> None:
-        from moto.awslambda.models import LambdaBackend
-
-        if self._saved_lambda:
-            LambdaBackend.create_function = self._saved_lambda["create_function"]  # type: ignore[method-assign]
-            LambdaBackend.put_function_concurrency = self._saved_lambda["put_function_concurrency"]  # type: ignore[method-assign]
-            self._saved_lambda = {}
 
     def running(self, function_arn_: str) -> int:
         return self._running.get(function_arn_, 0)
@@ -638,7 +618,7 @@ class LambdaRuntime:
         request = Request(action="sqs:SendMessage", resource=queue_arn, principal_account=function.account_id,
                           principal_arn=function.role, session_arn=session_arn_of(function.role, function.function_name),
                           context=principal_context(function.account_id, function.role))
-        decision = decide(request, statements_of(queue.policy), account)
+        decision = self.decide(request, statements_of(queue.policy), account)
         if not decision.allowed:
             return "on-failure-refused", ("NO_PERMISSIONS", denial_message(request, decision))
         _send_sqs(queue_arn, body, attributes)
@@ -676,9 +656,6 @@ class LambdaRuntime:
         ])
 
 
-_active_runtime: "LambdaRuntime | None" = None
-
-
 def _shared_data_loader() -> Any:
     """The data loader of boto3's default session (its models are cached in it)."""
     return boto3._get_default_session()._session.get_component("data_loader")
@@ -688,15 +665,15 @@ class _SimulatedTime:
     """Stands in for the `time` module inside botocore.endpoint, whose `time.sleep` is the wait
     between retries: inside a simulated invocation it spends simulated time, never real time."""
 
-    def __init__(self, real: Any):
+    def __init__(self, real: Any, runtime: LambdaRuntime):
         self.real = real
+        self.runtime = runtime
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
 
     def sleep(self, seconds: float) -> None:
-        runtime = _active_runtime
-        if runtime is None or not runtime.clock.spend(seconds):
+        if not self.runtime.clock.spend(seconds):
             self.real.sleep(seconds)
 
 

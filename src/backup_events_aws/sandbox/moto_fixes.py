@@ -31,6 +31,8 @@ import json
 import sys
 from typing import Any, Callable
 
+from .patches import Patches
+
 # moto services whose stamps follow the sandbox clock (their models import `utcnow` by name).
 SIMULATED_TIME_SERVICES = ("backup", "cloudformation", "awslambda", "logs", "iam", "events", "ec2", "efs",
                            "rds", "kms", "organizations", "dynamodb", "s3", "sns", "cloudwatch")
@@ -39,14 +41,14 @@ SIMULATED_TIME_SERVICES = ("backup", "cloudformation", "awslambda", "logs", "iam
 class MotoFixes:
     def __init__(self, now: Callable[[], datetime.datetime]):
         self.now = now  # the sandbox clock (aware, UTC)
-        self._undo: list[Callable[[], None]] = []
+        self._patches = Patches()
 
     @property
     def installed(self) -> bool:
-        return bool(self._undo)
+        return self._patches.active
 
     def install(self) -> "MotoFixes":
-        if self._undo:
+        if self._patches.active:
             return self
         self._install_clock()
         self._install_yaml_conditions()
@@ -56,8 +58,7 @@ class MotoFixes:
         return self
 
     def uninstall(self) -> None:
-        while self._undo:
-            self._undo.pop()()
+        self._patches.undo()
 
     # ------------------------------------------------------------------ one clock
 
@@ -142,9 +143,7 @@ class MotoFixes:
     # ------------------------------------------------------------------ helpers
 
     def _replace(self, owner: Any, name: str, value: Any) -> None:
-        original = getattr(owner, name)
-        setattr(owner, name, value)
-        self._undo.append(lambda: setattr(owner, name, original))
+        self._patches.replace(owner, name, value)
 
 
 class _JsonFirstYaml:

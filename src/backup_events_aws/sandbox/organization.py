@@ -1,11 +1,10 @@
 """A local AWS organisation on moto, with the template deployed as real stack instances.
 
-`Organization` starts moto in-process, installs the sandbox's AWS Backup emulation
-(backup.py), CloudFormation support (cloudformation.py) and EventBridge delivery
-(bridge.py), creates the copy role in every account, and deploys
-`backup_events_aws.yaml` to each (account, region) of the layout, backup account
-first (README: Accounts, regions and stack instances). Then tests and the demo drive it: take backups,
-advance the simulated clock, and read vaults, error queues and function logs.
+`Organization` runs on a `Sandbox` (sandbox.py: moto in-process with every extension), given or
+made by it; it only deploys and observes: creates the copy role in every account, the layout's
+organisation, and deploys `backup_events_aws.yaml` to each (account, region) of the layout, backup
+account first (README: Accounts, regions and stack instances). Then tests and the demo drive it:
+take backups, advance the simulated clock, and read vaults, error queues and function logs.
 
     with Organization.minimum() as org:
         resource = org.create_resource("EFS", org.main_account, "us-east-1")
@@ -21,28 +20,19 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
 import cfn_flip
-from moto import mock_aws
 
 from . import backup as sandbox_backup
-from .authorization import Gate
-from .stacksets import StackSetTargets
-from . import cloudformation as sandbox_cloudformation
-from . import cloudwatch as sandbox_cloudwatch
-from . import sns as sandbox_sns
-from . import destinations as sandbox_destinations
-from .bridge import Bridge, Delivery, Faults, MotoCredentials
+from .bridge import Delivery, Faults
 from .clock import Clock
-from .lambda_runtime import ACCOUNT_CONCURRENCY
 from .helpers import arn_parts
-from .lambda_api import LambdaApi
-from .moto_fixes import MotoFixes
+from .lambda_runtime import ACCOUNT_CONCURRENCY
+from .sandbox import Sandbox
 
 STACK_NAME = "BackupEvents"
 COPY_ROLE_PATH = "/service-role/"
@@ -97,6 +87,11 @@ class Layout:
             **self.parameters,
         }
 
+    def org_of_account(self, account: str) -> str | None:
+        """The layout's organisation for its accounts; None for any other account."""
+        accounts = (self.backup_account, *self.resource_accounts)
+        return self.org_id if account in accounts else None
+
 
 def minimum_layout(**parameters: str) -> Layout:
     """Main 000022224444 in us-east-1; backup 999977775555 in us-east-1 and us-west-2."""
@@ -113,28 +108,30 @@ def typical_layout(**parameters: str) -> Layout:
 class Organization:
     def __init__(self, layout: Layout, seed: int = 0, faults: Faults | None = None,
                  clock: Clock | None = None, template_path: str | Path | None = None,
-                 concurrency_quota: int = ACCOUNT_CONCURRENCY):
+                 concurrency_quota: int = ACCOUNT_CONCURRENCY, sandbox: Sandbox | None = None):
         """concurrency_quota: each account's Lambda concurrent executions quota. The default is the
         standard 1,000 of an established account; a new account gets NEW_ACCOUNT_CONCURRENCY (10),
-        where the template's default reservation fails the stack (docs/AWS-BEHAVIOUR.md §13)."""
+        where the template's default reservation fails the stack (docs/AWS-BEHAVIOUR.md §13).
+
+        sandbox: the Sandbox to deploy on (started by `start()` if it is not yet, and then stopped
+        by `stop()`); without one, a Sandbox is made from seed, faults, clock and concurrency_quota
+        with the layout's organisations."""
         self.layout = layout
-        self.clock = clock or Clock()
-        self.seed = seed
+        self.sandbox = sandbox or Sandbox(clock, seed, faults, concurrency_quota, org_of_account=layout.org_of_account,
+                                          region=layout.resource_regions[0])
+        self.seed = self.sandbox.seed
         self.template_path = Path(template_path) if template_path else default_template_path()
-        self.credentials = MotoCredentials()
-        self.bridge = Bridge(self.clock, org_of_account=self.org_of_account, seed=seed,
-                             faults=faults, credentials=self.credentials, concurrency_quota=concurrency_quota)
-        # The alert path (docs/AWS-BEHAVIOUR.md §18): metrics, alarms, and what SNS delivers.
-        self.cloudwatch = sandbox_cloudwatch.CloudWatch(
-            self.clock, lambda event, account, region: self.bridge.deliver(event, account, region, durable=True),
-            self.bridge._new_id)
-        self.sns = sandbox_sns.Sns(self.clock.now)
-        self._mock: Any = None
-        self.moto_fixes = MotoFixes(self.clock.now)
-        self.lambda_api = LambdaApi(self.bridge.runtime, self.bridge.runtime.concurrency_quota)
-        self.gate = Gate()  # every governed request is authorised (authorization.py)
-        self.stackset_targets = StackSetTargets()  # DeploymentTargets.AccountFilterType (stacksets.py)
-        self._saved_environ: dict[str, str] = {}
+        # What tests, the demo and serve reach through the organisation (the sandbox's own).
+        self.clock = self.sandbox.clock
+        self.credentials = self.sandbox.credentials
+        self.bridge = self.sandbox.bridge
+        self.cloudwatch = self.sandbox.cloudwatch
+        self.sns = self.sandbox.sns
+        self.moto_fixes = self.sandbox.moto_fixes
+        self.lambda_api = self.sandbox.lambda_api
+        self.gate = self.sandbox.gate
+        self.stackset_targets = self.sandbox.stackset_targets
+        self._owns_start = False
         self._resource_numbers = iter(range(1, 1_000_000))
         self._clients: dict[tuple[str, str, str], Any] = {}
 
@@ -161,7 +158,7 @@ class Organization:
         return [self.backup_account, *self.layout.resource_accounts]
 
     def org_of_account(self, account: str) -> str | None:
-        return self.layout.org_id if account in self.accounts else None
+        return self.layout.org_of_account(account)
 
     def client(self, service: str, account: str, region: str) -> Any:
         """A boto3 client acting in `account` (made once per service, account and region: making
@@ -178,31 +175,12 @@ class Organization:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self, deploy: bool = True, organization: bool = True) -> "Organization":
-        """Start moto with the extensions; create the layout's organisation in Organizations
-        (unless `organization` is False: a test that sets up its own) and deploy the stacks."""
-        self._saved_environ = dict(os.environ)
-        os.environ.pop("MOTO_ACCOUNT_ID", None)  # it would override the per-account credentials
-        os.environ.update({"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox",
-                           "AWS_DEFAULT_REGION": self.layout.resource_regions[0]})
-        self._mock = mock_aws()
-        self._mock.start()
-        self.moto_fixes.install()  # before anything is created: moto stamps it with the sandbox clock
-        sandbox_backup.reset_sandbox()
-        sandbox_backup.configure(seed=self.seed)
-        sandbox_backup.set_clock(self.clock)
-        sandbox_backup.set_organization_lookup(self.org_of_account)  # one registry: the layout
-        # AWS Backup events land on the default bus of the account and region that
-        # emitted them (docs/AWS-BEHAVIOUR.md §1.1); the event says which.
-        sandbox_backup.set_event_sink(lambda event: self.bridge.deliver(event, event["account"], event["region"]))
-        sandbox_backup.install()
-        sandbox_destinations.install()
-        sandbox_cloudformation.install()
-        sandbox_cloudwatch.install(self.cloudwatch)
-        sandbox_sns.install(self.sns)
-        self.bridge.install()
-        self.lambda_api.install()
-        self.gate.install()
-        self.stackset_targets.install()
+        """Start the sandbox (unless it runs already); create the layout's organisation in
+        Organizations (unless `organization` is False: a test that sets up its own) and deploy the
+        stacks."""
+        if not self.sandbox.started:
+            self.sandbox.start()
+            self._owns_start = True
         try:
             for account in self.accounts:
                 self._create_copy_role(account)
@@ -217,24 +195,10 @@ class Organization:
         return self
 
     def stop(self) -> None:
-        self.stackset_targets.uninstall()
-        self.gate.uninstall()
-        self.lambda_api.uninstall()
-        self.bridge.uninstall()
-        sandbox_sns.uninstall()
-        sandbox_cloudwatch.uninstall()
-        sandbox_cloudformation.uninstall()
-        sandbox_destinations.uninstall()
-        sandbox_backup.uninstall()
-        sandbox_backup.reset_sandbox()
-        self.moto_fixes.uninstall()
-        if self._mock is not None:
-            self._mock.stop()
-            self._mock = None
-        self.credentials.clear()
         self._clients.clear()
-        os.environ.clear()
-        os.environ.update(self._saved_environ)
+        if self._owns_start:
+            self._owns_start = False
+            self.sandbox.stop()
 
     def __enter__(self) -> "Organization":
         return self.start()

@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from types import MappingProxyType
 from typing import Any
 
 if importlib.util.find_spec("moto") is None:  # the sandbox commands then explain (cli.add_unavailable)
     raise ModuleNotFoundError("No module named 'moto'", name="moto")
 
-_EXPORTS = {"Bridge": "bridge", "Delivery": "bridge", "Faults": "bridge", "Clock": "clock",
+_EXPORTS = MappingProxyType({"Bridge": "bridge", "Delivery": "bridge", "Faults": "bridge", "Clock": "clock",
             "Layout": "organization", "Organization": "organization", "StackInstance": "organization",
-            "minimum_layout": "organization", "typical_layout": "organization"}
+            "minimum_layout": "organization", "typical_layout": "organization",
+                             "Sandbox": "sandbox"})
 
-__all__ = sorted(_EXPORTS)
+__all__ = tuple(sorted(_EXPORTS))
 
 
 def __getattr__(name: str) -> Any:

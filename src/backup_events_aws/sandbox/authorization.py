@@ -22,6 +22,8 @@ resource policies and no condition keys, and so cannot judge what this has to.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -251,8 +253,8 @@ def _sns_accesses(response: Any, operation: str) -> list[Access] | None:
     return [Access("sns:Publish", topic_arn, account, statements_of(topic.policy) if topic else None)]
 
 
-RESOLVERS: dict[str, Callable[[Any, str], "list[Access] | None"]] = {
-    "backup": _backup_accesses, "sqs": _sqs_accesses, "kms": _kms_accesses, "sns": _sns_accesses}
+RESOLVERS: Mapping[str, Callable[[Any, str], "list[Access] | None"]] = MappingProxyType({
+    "backup": _backup_accesses, "sqs": _sqs_accesses, "kms": _kms_accesses, "sns": _sns_accesses})
 
 
 def accesses_of(response: Any) -> list[Access]:
@@ -275,7 +277,7 @@ class Gate:
 
     def __init__(self) -> None:
         self.listeners: list[Callable[[Request, Decision], None]] = []
-        self._patches = Patches()
+        self.patches = Patches()
 
     def add_listener(self, listener: Callable[[Request, Decision], None]) -> None:
         self.listeners.append(listener)
@@ -320,16 +322,16 @@ class Gate:
     def install(self) -> "Gate":
         from moto.core.authorization import ActionAuthenticatorMixin
 
-        if not self._patches.active:
+        if not self.patches.active:
             gate = self
 
             def authenticate_and_authorize(moto_check: Any, response: Any, resource: str = "*") -> None:
                 moto_check(response, resource)
                 gate.authorize_http(response)
 
-            self._patches.wrap(ActionAuthenticatorMixin, "_authenticate_and_authorize_normal_action",
+            self.patches.wrap(ActionAuthenticatorMixin, "_authenticate_and_authorize_normal_action",
                                authenticate_and_authorize)
         return self
 
     def uninstall(self) -> None:
-        self._patches.undo()
+        self.patches.undo()

@@ -175,13 +175,13 @@ class Bridge:
                                                 concurrency_quota=concurrency_quota, decide=decide)
         self.runtime.report = self._record_on_failure
         self.trace: list[Delivery] = []
-        self._patches = Patches()
+        self.patches = Patches()
 
     # ------------------------------------------------------------------ install
 
     def install(self) -> "Bridge":
         """Route moto's PutEvents, PutTargets and rule delivery through this bridge."""
-        if self._patches.active:
+        if self.patches.active:
             return self
         bridge = self
 
@@ -202,13 +202,13 @@ class Bridge:
             event.setdefault("region", rule.region_name)
             bridge.dispatch_rule(rule, event)
 
-        self._patches.wrap(EventsBackend, "put_events", put_events)
-        self._patches.wrap(EventsBackend, "put_targets", put_targets)
-        self._patches.wrap(Rule, "send_to_targets", send_to_targets)
+        self.patches.wrap(EventsBackend, "put_events", put_events)
+        self.patches.wrap(EventsBackend, "put_targets", put_targets)
+        self.patches.wrap(Rule, "send_to_targets", send_to_targets)
         return self
 
     def uninstall(self) -> None:
-        self._patches.undo()
+        self.patches.undo()
 
     # ------------------------------------------------------------------ schedules
 

@@ -41,6 +41,7 @@ reset clears it too; these classes are only the thin CloudFormation layer.
 
 from __future__ import annotations
 
+from types import MappingProxyType
 import functools
 import json
 import re
@@ -502,11 +503,11 @@ class ResourceRefused(Exception):
 
 
 # Resource type -> the service that validates its documents, as CloudFormation names it.
-_POLICY_SERVICES = {
+_POLICY_SERVICES = MappingProxyType({
     "AWS::IAM::Role": "Iam", "AWS::IAM::Policy": "Iam", "AWS::IAM::ManagedPolicy": "Iam",
     "AWS::IAM::RolePolicy": "Iam", "AWS::Backup::BackupVault": "Backup", "AWS::SQS::QueuePolicy": "Sqs",
     "AWS::Events::EventBus": "EventBridge", "AWS::Events::EventBusPolicy": "EventBridge", "AWS::KMS::Key": "Kms",
-}
+})
 
 
 def policy_documents(resource_type: str, properties: dict[str, Any]) -> list[tuple[str, str, Any]]:
@@ -680,23 +681,23 @@ class CloudFormationSupport:
     for as long as it is installed."""
 
     def __init__(self) -> None:
-        self._patches = Patches()
+        self.patches = Patches()
 
     def install(self) -> "CloudFormationSupport":
-        if self._patches.active:
+        if self.patches.active:
             return self
         for owner, name, wrapper in _WRAPPED:
-            self._patches.wrap(owner, name, wrapper)
+            self.patches.wrap(owner, name, wrapper)
         # Ref on AWS::Events::EventBus returns the bus name; moto's model has no
         # physical_resource_id, so its Ref yields the Python object.
-        self._patches.replace(EventBus, "physical_resource_id", property(_bus_physical_id))
-        self._patches.on_undo(_forget_sandbox_models)
+        self.patches.replace(EventBus, "physical_resource_id", property(_bus_physical_id))
+        self.patches.on_undo(_forget_sandbox_models)
         for cached in _MODEL_CACHES:
             cached.cache_clear()  # rebuilt on first use, with every SandboxResource class
         return self
 
     def uninstall(self) -> None:
-        self._patches.undo()
+        self.patches.undo()
 
 
 def _forget_sandbox_models() -> None:

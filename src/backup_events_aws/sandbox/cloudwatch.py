@@ -26,6 +26,8 @@ Datapoints also go to moto's CloudWatch store, so GetMetricStatistics sees them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 import datetime
 import json
 import math
@@ -45,12 +47,12 @@ from .patches import Patches
 SQS_METRIC_DELAY_SECONDS = 300  # stricter than the documented one-minute push (§19)
 EVALUATION_SECONDS = 60  # CloudWatch evaluates a one-minute-or-longer alarm every minute
 UTC = datetime.UTC
-COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+COMPARISONS: Mapping[str, Callable[[float, float], bool]] = MappingProxyType({
     "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
     "GreaterThanThreshold": lambda v, t: v > t,
     "LessThanThreshold": lambda v, t: v < t,
     "LessThanOrEqualToThreshold": lambda v, t: v <= t,
-}
+})
 
 
 @dataclass
@@ -97,13 +99,13 @@ class CloudWatch:
         self.datapoints: dict[tuple[str, str], list[Datapoint]] = {}
         self.alarms: dict[tuple[str, str, str], SandboxAlarm] = {}
         self._scheduled: set[tuple[tuple[str, str, str], datetime.datetime]] = set()
-        self._patches = Patches()
+        self.patches = Patches()
 
     # ------------------------------------------------------------------ install
 
     def install(self) -> CloudWatch:
         """Count SQS sends, extract EMF from log events, evaluate the alarms templates create."""
-        if self._patches.active:
+        if self.patches.active:
             return self
         cloudwatch = self
 
@@ -131,14 +133,14 @@ class CloudWatch:
             name = (cloudformation_json.get("Properties") or {}).get("AlarmName", resource_name)
             cloudwatch.remove_alarm(account_id, region_name, name)
 
-        self._patches.wrap(SQSBackend, "send_message", send_message)
-        self._patches.wrap(LogsBackend, "put_log_events", put_log_events)
-        self._patches.wrap(AlarmResource, "create_from_cloudformation_json", create_alarm)
-        self._patches.wrap(AlarmResource, "delete_from_cloudformation_json", delete_alarm)
+        self.patches.wrap(SQSBackend, "send_message", send_message)
+        self.patches.wrap(LogsBackend, "put_log_events", put_log_events)
+        self.patches.wrap(AlarmResource, "create_from_cloudformation_json", create_alarm)
+        self.patches.wrap(AlarmResource, "delete_from_cloudformation_json", delete_alarm)
         return self
 
     def uninstall(self) -> None:
-        self._patches.undo()
+        self.patches.undo()
 
     # ------------------------------------------------------------------ metrics
 

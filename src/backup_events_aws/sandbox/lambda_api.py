@@ -32,11 +32,11 @@ class LambdaApi:
     def __init__(self, runtime: Any, concurrency_quota: Callable[[str], int]):
         self.runtime = runtime
         self.concurrency_quota = concurrency_quota  # account -> concurrent executions quota
-        self._patches = Patches()
+        self.patches = Patches()
         self.calls: list[tuple[str, str, Any]] = []  # (function ARN, invocation type, payload) of each Invoke
 
     def install(self) -> "LambdaApi":
-        if self._patches.active:
+        if self.patches.active:
             return self
         import moto.awslambda.urls as lambda_urls
         from moto.awslambda.models import LambdaBackend
@@ -52,12 +52,12 @@ class LambdaApi:
             def get_account_settings(self) -> str:
                 return json.dumps(api.account_settings(self.backend))
 
-        self._patches.replace(LambdaBackend, "invoke", invoke)
-        self._patches.set_item(lambda_urls.url_paths, ACCOUNT_SETTINGS_PATH, SandboxLambdaResponse.dispatch)
+        self.patches.replace(LambdaBackend, "invoke", invoke)
+        self.patches.set_item(lambda_urls.url_paths, ACCOUNT_SETTINGS_PATH, SandboxLambdaResponse.dispatch)
         return self
 
     def uninstall(self) -> None:
-        self._patches.undo()
+        self.patches.undo()
 
     # ------------------------------------------------------------------ Invoke
 

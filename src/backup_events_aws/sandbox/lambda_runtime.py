@@ -215,7 +215,7 @@ class LambdaRuntime:
         # `concurrency_quota` for the others (docs/AWS-BEHAVIOUR.md §13).
         self.default_concurrency_quota = concurrency_quota
         self.concurrency_quotas: dict[str, int] = {}
-        self._patches = Patches()
+        self.patches = Patches()
         self.credentials_for = credentials_for
         self.random = random.Random(seed)
         self.invocations: list[Invocation] = []
@@ -241,9 +241,9 @@ class LambdaRuntime:
         import botocore.endpoint
         from moto.awslambda.models import LambdaBackend
 
-        if self._patches.active:
+        if self.patches.active:
             return self
-        self._patches.replace(botocore.endpoint, "time", _SimulatedTime(botocore.endpoint.time, self))
+        self.patches.replace(botocore.endpoint, "time", _SimulatedTime(botocore.endpoint.time, self))
         runtime = self
 
         def create_function(moto_create: Any, backend: Any, spec: dict[str, Any]) -> Any:
@@ -256,12 +256,12 @@ class LambdaRuntime:
             backend.get_function(function_name).reserved_concurrency = reserved_concurrency
             return reserved_concurrency
 
-        self._patches.wrap(LambdaBackend, "create_function", create_function)
-        self._patches.replace(LambdaBackend, "put_function_concurrency", put_function_concurrency)
+        self.patches.wrap(LambdaBackend, "create_function", create_function)
+        self.patches.replace(LambdaBackend, "put_function_concurrency", put_function_concurrency)
         return self
 
     def uninstall(self) -> None:
-        self._patches.undo()
+        self.patches.undo()
 
     def invoke_async(self, function: Any, payload: Any) -> str:
         """Queue an asynchronous invocation (InvocationType Event); returns its request id."""

@@ -41,14 +41,14 @@ SIMULATED_TIME_SERVICES = ("backup", "cloudformation", "awslambda", "logs", "iam
 class MotoFixes:
     def __init__(self, now: Callable[[], datetime.datetime]):
         self.now = now  # the sandbox clock (aware, UTC)
-        self._patches = Patches()
+        self.patches = Patches()
 
     @property
     def installed(self) -> bool:
-        return self._patches.active
+        return self.patches.active
 
     def install(self) -> "MotoFixes":
-        if self._patches.active:
+        if self.patches.active:
             return self
         self._install_clock()
         self._install_yaml_conditions()
@@ -58,7 +58,7 @@ class MotoFixes:
         return self
 
     def uninstall(self) -> None:
-        self._patches.undo()
+        self.patches.undo()
 
     # ------------------------------------------------------------------ one clock
 
@@ -143,7 +143,7 @@ class MotoFixes:
     # ------------------------------------------------------------------ helpers
 
     def _replace(self, owner: Any, name: str, value: Any) -> None:
-        self._patches.replace(owner, name, value)
+        self.patches.replace(owner, name, value)
 
 
 class _JsonFirstYaml:

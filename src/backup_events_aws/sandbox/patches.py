@@ -20,6 +20,7 @@ _ABSENT = object()  # the owner did not hold the attribute itself (inherited, or
 class Patches:
     def __init__(self) -> None:
         self._undo: list[Callable[[], None]] = []
+        self.targets: list[tuple[Any, Any]] = []  # (owner, name) or (mapping, key) now replaced
 
     @property
     def active(self) -> bool:
@@ -29,6 +30,7 @@ class Patches:
         """Set `owner.name` to `value` until `undo()`."""
         found = vars(owner).get(name, _ABSENT)
         setattr(owner, name, value)
+        self.targets.append((owner, name))
         if found is _ABSENT:
             self._undo.append(lambda: delattr(owner, name))
         else:
@@ -56,6 +58,7 @@ class Patches:
         """Set `mapping[key]` until `undo()` (a route table, a registry)."""
         found = mapping.get(key, _ABSENT)
         mapping[key] = value
+        self.targets.append((mapping, key))
         if found is _ABSENT:
             self._undo.append(lambda: mapping.pop(key, None))
         else:
@@ -69,3 +72,4 @@ class Patches:
         """Put everything back, the latest change first; idempotent."""
         while self._undo:
             self._undo.pop()()
+        self.targets.clear()

@@ -189,6 +189,11 @@ class Sandbox:
         if failure is not None:
             raise failure
 
+    def patched(self) -> list[tuple[Any, Any]]:
+        """What the installed extensions have replaced now: (owner, attribute) or (mapping, key)."""
+        return [target for extension in self._installed
+                for target in getattr(getattr(extension, "patches", None), "targets", [])]
+
     def __enter__(self) -> Sandbox:
         return self.start()
 

@@ -33,17 +33,17 @@ class StackSetTargets:
     """Installs the AccountFilterType reading on moto's StackInstances, and removes it."""
 
     def __init__(self) -> None:
-        self._patches = Patches()
+        self.patches = Patches()
 
     def install(self) -> "StackSetTargets":
         from moto.cloudformation.models import StackInstances
 
-        if not self._patches.active:
-            self._patches.wrap(StackInstances, "create_instances", _create_instances_filtering_accounts)
+        if not self.patches.active:
+            self.patches.wrap(StackInstances, "create_instances", _create_instances_filtering_accounts)
         return self
 
     def uninstall(self) -> None:
-        self._patches.undo()
+        self.patches.undo()
 
 
 def _create_instances_filtering_accounts(moto_create_instances: Any, instances: Any, accounts: list[str],

@@ -45,6 +45,7 @@ from types import MappingProxyType
 import functools
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction, lambda_backends
@@ -85,7 +86,7 @@ class SandboxResource:
     resource_type = ""  # AWS::Service::Resource
     name_property = ""  # the property that names the resource ("" for none)
     physical_id_attribute = "name"
-    get_att: dict[str, str] = {}  # GetAtt name -> attribute of the instance  # noqa: RUF012
+    get_att: dict[str, str] = {}  # GetAtt name -> attribute of the instance
 
     @property
     def physical_resource_id(self) -> str:
@@ -156,17 +157,17 @@ def store_vault_access_policy(account_id: str, region: str, vault_name: str, pol
     sandbox_backup.put_vault_access_policy(backup_backends[account_id][region], vault_name, _as_json_text(policy))
 
 
+@dataclass(eq=False)  # eq=False: moto keeps resources by identity
 class BackupVaultResource(SandboxResource, CloudFormationModel):
     """AWS::Backup::BackupVault. Ref = vault name; GetAtt BackupVaultArn, BackupVaultName."""
 
     resource_type, name_property, physical_id_attribute = "AWS::Backup::BackupVault", "BackupVaultName", "vault_name"
-    get_att = {"BackupVaultArn": "vault_arn", "BackupVaultName": "vault_name"}  # noqa: RUF012
+    get_att = {"BackupVaultArn": "vault_arn", "BackupVaultName": "vault_name"}
 
-    def __init__(self, account_id: str, region: str, vault_name: str, vault_arn: str):
-        self.account_id = account_id
-        self.region = region
-        self.vault_name = vault_name
-        self.vault_arn = vault_arn
+    account_id: str
+    region: str
+    vault_name: str
+    vault_arn: str
 
     @classmethod
     def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
@@ -219,15 +220,15 @@ def _queue_location(queue_url: str) -> tuple[str, str, str]:
     return parts[-2], region, parts[-1]
 
 
+@dataclass(eq=False)  # eq=False: moto keeps resources by identity
 class SqsQueuePolicyResource(SandboxResource, CloudFormationModel):
     """AWS::SQS::QueuePolicy: stored as each queue's Policy attribute."""
 
     resource_type = "AWS::SQS::QueuePolicy"
-    get_att = {"Id": "name"}  # noqa: RUF012
+    get_att = {"Id": "name"}
 
-    def __init__(self, name: str, queue_urls: list[str]):
-        self.name = name
-        self.queue_urls = queue_urls
+    name: str
+    queue_urls: list[str]
 
     @classmethod
     def _apply(cls, queue_urls: list[str], policy: str, fallback_region: str) -> None:
@@ -255,6 +256,7 @@ class SqsQueuePolicyResource(SandboxResource, CloudFormationModel):
 # --------------------------------------------------------------------------- Lambda
 
 
+@dataclass(eq=False)  # eq=False: moto keeps resources by identity
 class LambdaEventInvokeConfigResource(SandboxResource, CloudFormationModel):
     """AWS::Lambda::EventInvokeConfig, kept in moto's per-function store.
 
@@ -264,9 +266,8 @@ class LambdaEventInvokeConfigResource(SandboxResource, CloudFormationModel):
 
     resource_type, physical_id_attribute = "AWS::Lambda::EventInvokeConfig", "config_id"
 
-    def __init__(self, function_arn: str, qualifier: str):
-        self.function_arn = function_arn
-        self.qualifier = qualifier
+    function_arn: str
+    qualifier: str
 
     @property
     def config_id(self) -> str:
@@ -325,6 +326,7 @@ def _add_bus_statement(bus: EventBus, statement: dict[str, Any], default_sid: st
     bus._statements[statement["Sid"]] = EventBusPolicyStatement.from_dict(statement)
 
 
+@dataclass(eq=False)  # eq=False: moto keeps resources by identity
 class EventBusPolicyResource(SandboxResource, CloudFormationModel):
     """AWS::Events::EventBusPolicy: one statement of the bus's resource policy.
 
@@ -334,11 +336,10 @@ class EventBusPolicyResource(SandboxResource, CloudFormationModel):
 
     resource_type, physical_id_attribute = "AWS::Events::EventBusPolicy", "statement_id"
 
-    def __init__(self, account_id: str, region: str, bus_name: str, statement_id: str):
-        self.account_id = account_id
-        self.region = region
-        self.bus_name = bus_name
-        self.statement_id = statement_id
+    account_id: str
+    region: str
+    bus_name: str
+    statement_id: str
 
     @classmethod
     def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,

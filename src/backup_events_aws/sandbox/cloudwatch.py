@@ -331,7 +331,7 @@ class AlarmResource(SandboxResource, CloudFormationModel):
     CloudWatch that is installed evaluates it (`CloudWatch.install`)."""
 
     resource_type, name_property, physical_id_attribute = "AWS::CloudWatch::Alarm", "AlarmName", "name"
-    get_att = {"Arn": "arn"}  # noqa: RUF012
+    get_att = {"Arn": "arn"}
 
     def __init__(self, alarm: SandboxAlarm):
         self.alarm = alarm

@@ -96,7 +96,7 @@ class AirGappedVaultResource(SandboxResource, CloudFormationModel):
 
     resource_type = "AWS::Backup::LogicallyAirGappedBackupVault"
     name_property, physical_id_attribute = "BackupVaultName", "vault_name"
-    get_att = {"BackupVaultArn": "vault_arn", "BackupVaultName": "vault_name"}  # noqa: RUF012
+    get_att = {"BackupVaultArn": "vault_arn", "BackupVaultName": "vault_name"}
 
     def __init__(self, vault_name: str, vault_arn: str):
         self.vault_name, self.vault_arn = vault_name, vault_arn

@@ -93,7 +93,7 @@ class TopicPolicyResource(SandboxResource, CloudFormationModel):
     """AWS::SNS::TopicPolicy: PolicyDocument becomes the access policy of each topic in Topics."""
 
     resource_type = "AWS::SNS::TopicPolicy"
-    get_att = {"Id": "name"}  # noqa: RUF012
+    get_att = {"Id": "name"}
 
     def __init__(self, name: str, topics: list[str]):
         self.name, self.topics = name, topics

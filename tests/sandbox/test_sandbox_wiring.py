@@ -20,36 +20,56 @@ SANDBOX_DIR = Path(serve.__file__).parent
 # Backup model becomes a `BackupService` package (sandbox/backup/), which also takes over
 # destinations.py's patches of it; sns.py's install moves onto its `Sns` object after the
 # Publish change for KMS. Remove each name here when that lands.
-PENDING_STATE = {"backup.py", "backup_api.py", "backup_settings.py", "protected_resources.py", "destinations.py",
-                 "sns.py"}
+PENDING_STATE = {
+    "backup.py",
+    "backup_api.py",
+    "backup_settings.py",
+    "protected_resources.py",
+    "destinations.py",
+    "sns.py",
+}
 # Calls that make immutable objects (or a process-wide logger, which logging itself registers).
-IMMUTABLE_CALLS = {"frozenset", "tuple", "MappingProxyType", "compile", "TypeVar", "object", "getLogger",
-                   "timedelta", "Path"}
+IMMUTABLE_CALLS = {
+    "frozenset",
+    "tuple",
+    "MappingProxyType",
+    "compile",
+    "TypeVar",
+    "object",
+    "getLogger",
+    "timedelta",
+    "Path",
+}
 
 
 def test_every_fix_is_undone_when_removed():
+    import moto.backup.urls as backup_urls
     from moto.awslambda import urls as lambda_urls
     from moto.awslambda.models import LambdaBackend
     from moto.cloudformation import models, parsing, responses
     from moto.core import utils
 
+    from backup_events_aws.sandbox import backup as sandbox_backup
     from backup_events_aws.sandbox.clock import Clock
     from backup_events_aws.sandbox.lambda_api import ACCOUNT_SETTINGS_PATH, LambdaApi
     from backup_events_aws.sandbox.moto_fixes import MotoFixes
 
-    import moto.backup.urls as backup_urls
-
-    from backup_events_aws.sandbox import backup as sandbox_backup
-
     def moto_state():
-        return (dict(backup_urls.url_paths), models.utcnow, responses.yaml_tag_constructor, models.yaml_tag_constructor,
-                parsing.parse_and_update_resource, LambdaBackend.invoke, ACCOUNT_SETTINGS_PATH in lambda_urls.url_paths)
+        return (
+            dict(backup_urls.url_paths),
+            models.utcnow,
+            responses.yaml_tag_constructor,
+            models.yaml_tag_constructor,
+            parsing.parse_and_update_resource,
+            LambdaBackend.invoke,
+            ACCOUNT_SETTINGS_PATH in lambda_urls.url_paths,
+        )
 
     untouched = moto_state()
     assert untouched[1] is utils.utcnow and not untouched[-1]
     fixes, api = MotoFixes(Clock().now).install(), LambdaApi(runtime=None, concurrency_quota=len).install()
     sandbox_backup.install()
-    assert all(now != then for now, then in zip(moto_state(), untouched))
+    assert all(now != then for now, then in zip(moto_state(), untouched, strict=True))
     sandbox_backup.uninstall()
     api.uninstall()
     fixes.uninstall()
@@ -73,8 +93,9 @@ def module_state(source: str) -> list[str]:
     """Module-level assignments of mutable objects (dict, list, set literals or comprehensions,
     instances made by a call) and `global` statements, as 'line: what'."""
     tree = ast.parse(source)
-    found = [f"{node.lineno}: global {', '.join(node.names)}" for node in ast.walk(tree)
-             if isinstance(node, ast.Global)]
+    found = [
+        f"{node.lineno}: global {', '.join(node.names)}" for node in ast.walk(tree) if isinstance(node, ast.Global)
+    ]
     for node in tree.body:
         value = getattr(node, "value", None) if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) else None
         if value is None:
@@ -96,8 +117,11 @@ def test_the_scan_finds_module_state():
 
 
 def test_no_sandbox_module_holds_mutable_state():
-    found = {path.name: module_state(path.read_text()) for path in sorted(SANDBOX_DIR.glob("*.py"))
-             if path.name not in PENDING_STATE}
+    found = {
+        path.name: module_state(path.read_text())
+        for path in sorted(SANDBOX_DIR.glob("*.py"))
+        if path.name not in PENDING_STATE
+    }
     assert {name: state for name, state in found.items() if state} == {}
     assert set(found) >= {"bridge.py", "lambda_runtime.py", "authorization.py", "cloudformation.py", "sandbox.py"}
 
@@ -105,9 +129,18 @@ def test_no_sandbox_module_holds_mutable_state():
 # ---------------------------------------------------------------------------- nothing outlives a Sandbox
 
 # What the extensions patch lives in these; importing them first puts them in the snapshot.
-PATCHED_MODULES = ("moto.core.responses", "moto.core.authorization", "moto.cloudformation.parsing",
-                   "moto.cloudformation.responses", "moto.awslambda.urls", "moto.backup.urls", "moto.kms.models",
-                   "moto.sns.responses", "botocore.endpoint", "boto3")
+PATCHED_MODULES = (
+    "moto.core.responses",
+    "moto.core.authorization",
+    "moto.cloudformation.parsing",
+    "moto.cloudformation.responses",
+    "moto.awslambda.urls",
+    "moto.backup.urls",
+    "moto.kms.models",
+    "moto.sns.responses",
+    "botocore.endpoint",
+    "boto3",
+)
 
 
 def is_code(value: Any) -> bool:
@@ -178,8 +211,11 @@ def test_a_sandbox_leaves_moto_botocore_and_boto3_as_it_found_them():
         org.run_until_idle()
         assert org.recovery_points(account=org.backup_account)  # the sandbox worked while it ran
     assert len(patched) > 30
-    foreign = {id(owner): owner for owner, _ in patched
-               if (getattr(owner, "__module__", None) or getattr(owner, "__name__", "")).split(".")[0] != "backup_events_aws"}
+    foreign = {
+        id(owner): owner
+        for owner, _ in patched
+        if (getattr(owner, "__module__", None) or getattr(owner, "__name__", "")).split(".")[0] != "backup_events_aws"
+    }
     known = {id(value) for value in before.values()}
     assert set(foreign) <= known, [foreign[i] for i in set(foreign) - known]  # the comparison below covers them
     assert changed_since(before) == []

@@ -46,10 +46,20 @@ from typing import Any
 if importlib.util.find_spec("moto") is None:  # the sandbox commands then explain (cli.add_unavailable)
     raise ModuleNotFoundError("No module named 'moto'", name="moto")
 
-_EXPORTS = MappingProxyType({"Bridge": "bridge", "Delivery": "bridge", "Faults": "bridge", "Clock": "clock",
-            "Layout": "organization", "Organization": "organization", "StackInstance": "organization",
-            "minimum_layout": "organization", "typical_layout": "organization",
-                             "Sandbox": "sandbox"})
+_EXPORTS = MappingProxyType(
+    {
+        "Bridge": "bridge",
+        "Delivery": "bridge",
+        "Faults": "bridge",
+        "Clock": "clock",
+        "Layout": "organization",
+        "Organization": "organization",
+        "StackInstance": "organization",
+        "minimum_layout": "organization",
+        "typical_layout": "organization",
+        "Sandbox": "sandbox",
+    }
+)
 
 __all__ = tuple(sorted(_EXPORTS))
 

@@ -24,10 +24,10 @@ resource policies and no condition keys, and so cannot judge what this has to.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from types import MappingProxyType
+from typing import Any
 
 from moto.core.exceptions import JsonRESTError
 
@@ -113,8 +113,11 @@ def _default_org_lookup(account: str) -> str | None:
     return sandbox_backup.organization_of(account)
 
 
-def principal_context(account: str, role_arn: str | None, org_of_account: OrgLookup | None = None,
-                      ) -> dict[str, str]:
+def principal_context(
+    account: str,
+    role_arn: str | None,
+    org_of_account: OrgLookup | None = None,
+) -> dict[str, str]:
     """The global keys IAM sets for a role session (docs/AWS-BEHAVIOUR.md §11.4): aws:PrincipalArn
     (the role's ARN), aws:PrincipalAccount, aws:PrincipalType, and aws:PrincipalOrgID only when
     the account is in an organisation."""
@@ -133,9 +136,12 @@ def _arn_names_account(resource: str) -> bool:
     return not (resource.startswith("arn:") and len(parts) == 6 and parts[4] == "")
 
 
-def decide(request: Request, resource_statements: Iterable[dict[str, Any]] | None,
-           resource_account: str | None, identity_statements: Iterable[dict[str, Any]] | None = None,
-           ) -> Decision:
+def decide(
+    request: Request,
+    resource_statements: Iterable[dict[str, Any]] | None,
+    resource_account: str | None,
+    identity_statements: Iterable[dict[str, Any]] | None = None,
+) -> Decision:
     """Whether `request` is allowed. A role principal's identity policies are read from IAM
     (unless given); a service principal (request.service) has none, so only the resource policy
     can allow it. aws:ResourceAccount is put in the context here, for every request on a
@@ -144,8 +150,11 @@ def decide(request: Request, resource_statements: Iterable[dict[str, Any]] | Non
     request = with_resource_account(request, resource_account)
     identity: list[dict[str, Any]] | None = None
     if request.service is None:
-        identity = list(identity_statements) if identity_statements is not None else (
-            role_policy_statements(request.principal_arn) if request.principal_arn else None) or []
+        identity = (
+            list(identity_statements)
+            if identity_statements is not None
+            else (role_policy_statements(request.principal_arn) if request.principal_arn else None) or []
+        )
     return evaluate(identity, resource_statements, request, resource_account)
 
 
@@ -154,12 +163,20 @@ def with_resource_account(request: Request, resource_account: str | None) -> Req
     context = dict(request.context)
     if resource_account and _arn_names_account(request.resource):
         context.setdefault("aws:ResourceAccount", resource_account)
-    return Request(request.action, request.resource, request.principal_account, request.principal_arn,
-                   request.service, context, request.session_arn)
+    return Request(
+        request.action,
+        request.resource,
+        request.principal_account,
+        request.principal_arn,
+        request.service,
+        context,
+        request.session_arn,
+    )
 
 
-def authorize(request: Request, resource_statements: Iterable[dict[str, Any]] | None,
-              resource_account: str | None) -> None:
+def authorize(
+    request: Request, resource_statements: Iterable[dict[str, Any]] | None, resource_account: str | None
+) -> None:
     """`decide`, raising IAM's AccessDeniedException when refused."""
     decision = decide(request, resource_statements, resource_account)
     if not decision.allowed:
@@ -197,20 +214,32 @@ def _backup_accesses(response: Any, operation: str) -> list[Access] | None:
     param = response._get_param
     vault_name = param("BackupVaultName") or param("SourceBackupVaultName")
     vault_arn = f"arn:{partition}:backup:{region}:{account}:backup-vault:{vault_name}"
-    if operation in ("DescribeRecoveryPoint", "UpdateRecoveryPointLifecycle", "DeleteRecoveryPoint",
-                     "StartCopyJob"):
+    if operation in ("DescribeRecoveryPoint", "UpdateRecoveryPointLifecycle", "DeleteRecoveryPoint", "StartCopyJob"):
         # The recovery point (its own service's ARN for EBS, RDS...), in the vault's account.
-        accesses = [Access(f"backup:{operation}", param("RecoveryPointArn") or "", account,
-                           _vault_policy(account, region, vault_name))]
+        accesses = [
+            Access(
+                f"backup:{operation}",
+                param("RecoveryPointArn") or "",
+                account,
+                _vault_policy(account, region, vault_name),
+            )
+        ]
         if operation == "StartCopyJob" and param("IamRoleArn"):
             # Handing the copy role to AWS Backup (docs/AWS-BEHAVIOUR.md §11.4: iam:PassedToService).
             role_arn = param("IamRoleArn")
-            accesses.append(Access("iam:PassRole", role_arn, arn_parts(role_arn)[3], None,
-                                   {"iam:PassedToService": BACKUP_SERVICE}))
+            accesses.append(
+                Access("iam:PassRole", role_arn, arn_parts(role_arn)[3], None, {"iam:PassedToService": BACKUP_SERVICE})
+            )
         return accesses
-    if operation in ("DescribeBackupVault", "ListRecoveryPointsByBackupVault", "StartBackupJob",
-                     "GetBackupVaultAccessPolicy", "PutBackupVaultAccessPolicy",
-                     "DeleteBackupVaultAccessPolicy", "DeleteBackupVault"):
+    if operation in (
+        "DescribeBackupVault",
+        "ListRecoveryPointsByBackupVault",
+        "StartBackupJob",
+        "GetBackupVaultAccessPolicy",
+        "PutBackupVaultAccessPolicy",
+        "DeleteBackupVaultAccessPolicy",
+        "DeleteBackupVault",
+    ):
         return [Access(f"backup:{operation}", vault_arn, account, _vault_policy(account, region, vault_name))]
     return None
 
@@ -255,8 +284,9 @@ def _sns_accesses(response: Any, operation: str) -> list[Access] | None:
     return [Access("sns:Publish", topic_arn, account, statements_of(topic.policy) if topic else None)]
 
 
-RESOLVERS: Mapping[str, Callable[[Any, str], "list[Access] | None"]] = MappingProxyType({
-    "backup": _backup_accesses, "sqs": _sqs_accesses, "kms": _kms_accesses, "sns": _sns_accesses})
+RESOLVERS: Mapping[str, Callable[[Any, str], list[Access] | None]] = MappingProxyType(
+    {"backup": _backup_accesses, "sqs": _sqs_accesses, "kms": _kms_accesses, "sns": _sns_accesses}
+)
 
 
 def accesses_of(response: Any) -> list[Access]:
@@ -288,9 +318,13 @@ class Gate:
         if listener in self.listeners:
             self.listeners.remove(listener)
 
-    def decide(self, request: Request, resource_statements: Iterable[dict[str, Any]] | None,
-               resource_account: str | None, identity_statements: Iterable[dict[str, Any]] | None = None,
-               ) -> Decision:
+    def decide(
+        self,
+        request: Request,
+        resource_statements: Iterable[dict[str, Any]] | None,
+        resource_account: str | None,
+        identity_statements: Iterable[dict[str, Any]] | None = None,
+    ) -> Decision:
         """The module's `decide`, told to the listeners."""
         request = with_resource_account(request, resource_account)  # as the listeners are told it
         decision = decide(request, resource_statements, resource_account, identity_statements)
@@ -308,10 +342,16 @@ class Gate:
             return
         for access in accesses_of(response):
             request = Request(
-                action=access.action, resource=access.resource, principal_account=caller.account,
-                principal_arn=caller.role_arn, session_arn=caller.session_arn,
-                context={**principal_context(caller.account, caller.role_arn),
-                         "aws:RequestedRegion": response.region, **(access.context or {})},
+                action=access.action,
+                resource=access.resource,
+                principal_account=caller.account,
+                principal_arn=caller.role_arn,
+                session_arn=caller.session_arn,
+                context={
+                    **principal_context(caller.account, caller.role_arn),
+                    "aws:RequestedRegion": response.region,
+                    **(access.context or {}),
+                },
             )
             decision = self.decide(request, access.resource_statements, access.resource_account, identity)
             if not decision.allowed:
@@ -321,7 +361,7 @@ class Gate:
                     raise AuthorizationError(denial_message(request, decision))
                 raise AccessDeniedException(denial_message(request, decision))
 
-    def install(self) -> "Gate":
+    def install(self) -> Gate:
         from moto.core.authorization import ActionAuthenticatorMixin
 
         if not self.patches.active:
@@ -331,8 +371,9 @@ class Gate:
                 moto_check(response, resource)
                 gate.authorize_http(response)
 
-            self.patches.wrap(ActionAuthenticatorMixin, "_authenticate_and_authorize_normal_action",
-                               authenticate_and_authorize)
+            self.patches.wrap(
+                ActionAuthenticatorMixin, "_authenticate_and_authorize_normal_action", authenticate_and_authorize
+            )
         return self
 
     def uninstall(self) -> None:

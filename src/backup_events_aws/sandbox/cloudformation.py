@@ -41,11 +41,12 @@ reset clears it too; these classes are only the thin CloudFormation layer.
 
 from __future__ import annotations
 
-from types import MappingProxyType
+import contextlib
 import functools
 import json
 import re
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction, lambda_backends
@@ -53,11 +54,11 @@ from moto.backup.models import backup_backends
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Event, Stack, StackInstance, StackSet
-from moto.utilities.utils import get_partition
 from moto.core.common_models import CloudFormationModel
 from moto.events.models import EventBus, EventBusPolicyStatement, events_backends
 from moto.logs.models import LogGroup
 from moto.sqs.models import sqs_backends
+from moto.utilities.utils import get_partition
 
 from backup_events_aws import parameter_checks
 from backup_events_aws.sandbox import iam_validation
@@ -112,8 +113,7 @@ class SandboxResource:
         return getattr(self, self.get_att[attribute_name])
 
     @classmethod
-    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
-               logical_id: str) -> Any:
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str, logical_id: str) -> Any:
         raise NotImplementedError
 
     @classmethod
@@ -126,23 +126,35 @@ class SandboxResource:
 
     @classmethod
     def create_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-        region_name: str, **kwargs: Any,
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
     ) -> Any:
         properties = cloudformation_json.get("Properties") or {}
         return cls.create(resource_name, properties, account_id, region_name, kwargs.get("LogicalId", resource_name))
 
     @classmethod
     def update_from_cloudformation_json(
-        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any],
-        account_id: str, region_name: str,
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
     ) -> Any:
         properties = cloudformation_json.get("Properties") or {}
         return cls.update(original_resource, new_resource_name, properties, account_id, region_name)
 
     @classmethod
     def delete_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
     ) -> None:
         cls.delete(resource_name, cloudformation_json.get("Properties") or {}, account_id, region_name)
 
@@ -170,8 +182,9 @@ class BackupVaultResource(SandboxResource, CloudFormationModel):
     vault_arn: str
 
     @classmethod
-    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
-               logical_id: str) -> "BackupVaultResource":
+    def create(
+        cls, name: str, properties: dict[str, Any], account_id: str, region: str, logical_id: str
+    ) -> BackupVaultResource:
         vault_name = properties.get("BackupVaultName", name)
         backend = backup_backends[account_id][region]
         vault = backend.create_backup_vault(
@@ -193,8 +206,9 @@ class BackupVaultResource(SandboxResource, CloudFormationModel):
         return cls(account_id, region, vault_name, vault.backup_vault_arn)
 
     @classmethod
-    def update(cls, original: "BackupVaultResource", name: str, properties: dict[str, Any], account_id: str,
-               region: str) -> "BackupVaultResource":
+    def update(
+        cls, original: BackupVaultResource, name: str, properties: dict[str, Any], account_id: str, region: str
+    ) -> BackupVaultResource:
         if properties.get("AccessPolicy"):
             store_vault_access_policy(account_id, region, original.vault_name, properties["AccessPolicy"])
         return original
@@ -237,15 +251,17 @@ class SqsQueuePolicyResource(SandboxResource, CloudFormationModel):
             sqs_backends[account][region or fallback_region].set_queue_attributes(name, {"Policy": policy})
 
     @classmethod
-    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
-               logical_id: str) -> "SqsQueuePolicyResource":
+    def create(
+        cls, name: str, properties: dict[str, Any], account_id: str, region: str, logical_id: str
+    ) -> SqsQueuePolicyResource:
         queue_urls = list(properties["Queues"])
         cls._apply(queue_urls, _as_json_text(properties["PolicyDocument"]), region)
         return cls(name, queue_urls)
 
     @classmethod
-    def update(cls, original: "SqsQueuePolicyResource", name: str, properties: dict[str, Any], account_id: str,
-               region: str) -> "SqsQueuePolicyResource":
+    def update(
+        cls, original: SqsQueuePolicyResource, name: str, properties: dict[str, Any], account_id: str, region: str
+    ) -> SqsQueuePolicyResource:
         return cls.create(original.name, properties, account_id, region, original.name)
 
     @classmethod
@@ -274,8 +290,9 @@ class LambdaEventInvokeConfigResource(SandboxResource, CloudFormationModel):
         return f"{self.function_arn}:{self.qualifier}"
 
     @classmethod
-    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
-               logical_id: str) -> "LambdaEventInvokeConfigResource":
+    def create(
+        cls, name: str, properties: dict[str, Any], account_id: str, region: str, logical_id: str
+    ) -> LambdaEventInvokeConfigResource:
         backend = lambda_backends[account_id][region]
         function = backend.get_function(properties["FunctionName"])
         config: dict[str, Any] = {}
@@ -301,8 +318,17 @@ def event_invoke_config_of(function: LambdaFunction) -> dict[str, Any]:
 
 # Function properties that moto's LambdaFunction model drops but the bridge needs.
 _EXTRA_FUNCTION_PROPERTIES = ("LoggingConfig", "DeadLetterConfig")
-def _function_create_keeping_extras(moto_create: Any, cls: Any, resource_name: str, cloudformation_json: dict[str, Any],
-                                    account_id: str, region_name: str, **kwargs: Any) -> Any:
+
+
+def _function_create_keeping_extras(
+    moto_create: Any,
+    cls: Any,
+    resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> Any:
     properties = cloudformation_json["Properties"]
     extras = {key: properties[key] for key in _EXTRA_FUNCTION_PROPERTIES if key in properties}
     function = moto_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
@@ -342,8 +368,9 @@ class EventBusPolicyResource(SandboxResource, CloudFormationModel):
     statement_id: str
 
     @classmethod
-    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
-               logical_id: str) -> "EventBusPolicyResource":
+    def create(
+        cls, name: str, properties: dict[str, Any], account_id: str, region: str, logical_id: str
+    ) -> EventBusPolicyResource:
         bus_name = _bus_name(properties)
         bus = events_backends[account_id][region].describe_event_bus(bus_name)
         sid = properties["StatementId"]
@@ -372,8 +399,15 @@ def _bus_name(properties: dict[str, Any]) -> str:
     return str(properties.get("EventBusName") or "default").split(":event-bus/")[-1]
 
 
-def _event_bus_create_with_policy(moto_create: Any, cls: Any, resource_name: str, cloudformation_json: dict[str, Any],
-                                  account_id: str, region_name: str, **kwargs: Any) -> Any:
+def _event_bus_create_with_policy(
+    moto_create: Any,
+    cls: Any,
+    resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> Any:
     bus = moto_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
     policy = cloudformation_json["Properties"].get("Policy")
     if policy:
@@ -384,12 +418,26 @@ def _event_bus_create_with_policy(moto_create: Any, cls: Any, resource_name: str
 
 # --------------------------------------------------------------------------- StackSet instances
 
-def _stack_instance_init(moto_init: Any, self: StackInstance, account_id: str, region_name: str, stackset_id: str,
-                         stack_name: str, name: str, template: str, parameters: Any, permission_model: str) -> None:
+
+def _stack_instance_init(
+    moto_init: Any,
+    self: Any,
+    account_id: str,
+    region_name: str,
+    stackset_id: str,
+    stack_name: str,
+    name: str,
+    template: str,
+    parameters: Any,
+    permission_model: str,
+) -> None:
     """A StackSet instance whose stack CloudFormation refuses is OUTDATED with the reason
     (parameters, Rules, or the failed resource), not an error of CreateStackInstances."""
-    values = parameters if isinstance(parameters, dict) else {
-        p["ParameterKey"]: p["ParameterValue"] for p in (parameters or [])}
+    values = (
+        parameters
+        if isinstance(parameters, dict)
+        else {p["ParameterKey"]: p["ParameterValue"] for p in (parameters or [])}
+    )
     self.sandbox_status_reason = parameter_refusal(template, values, account_id, region_name)
     if self.sandbox_status_reason:
         self.account_id, self.region_name, self.stackset_id = account_id, region_name, stackset_id
@@ -400,25 +448,33 @@ def _stack_instance_init(moto_init: Any, self: StackInstance, account_id: str, r
     moto_init(self, account_id, region_name, stackset_id, stack_name, name, template, parameters, permission_model)
     if self.stack.status == "ROLLBACK_COMPLETE":
         failed = next(e for e in self.stack.events if e.resource_status == "CREATE_FAILED")
-        self.sandbox_status_reason = (f"ResourceLogicalId:{failed.logical_resource_id}, ResourceType:"
-                                      f"{failed.resource_type}, ResourceStatusReason:{failed.resource_status_reason}")
+        self.sandbox_status_reason = (
+            f"ResourceLogicalId:{failed.logical_resource_id}, ResourceType:"
+            f"{failed.resource_type}, ResourceStatusReason:{failed.resource_status_reason}"
+        )
 
 
-def _stack_instance_to_dict(moto_to_dict: Any, self: StackInstance) -> dict[str, Any]:
+def _stack_instance_to_dict(moto_to_dict: Any, self: Any) -> dict[str, Any]:
     described: dict[str, Any] = moto_to_dict(self)
     if getattr(self, "sandbox_status_reason", None):
-        described.update({"Status": "OUTDATED", "StatusReason": self.sandbox_status_reason,
-                          "StackInstanceStatus": {"DetailedStatus": "FAILED"}})
+        described.update(
+            {
+                "Status": "OUTDATED",
+                "StatusReason": self.sandbox_status_reason,
+                "StackInstanceStatus": {"DetailedStatus": "FAILED"},
+            }
+        )
     return described
 
 
-def _stack_instance_delete(moto_delete: Any, self: StackInstance) -> None:
+def _stack_instance_delete(moto_delete: Any, self: Any) -> None:
     if self.stack is not None:
         moto_delete(self)
 
 
-def _create_stack_instances_reporting_failures(moto_create: Any, self: StackSet, accounts: list[str],
-                                               regions: list[str], *args: Any, **kwargs: Any) -> str:
+def _create_stack_instances_reporting_failures(
+    moto_create: Any, self: StackSet, accounts: list[str], regions: list[str], *args: Any, **kwargs: Any
+) -> str:
     """The operation FAILED when an instance failed (no failure tolerance is modelled)."""
     operation_id: str = moto_create(self, accounts, regions, *args, **kwargs)
     instances = [self.instances.get_instance(account, region) for account in accounts for region in regions]
@@ -428,6 +484,7 @@ def _create_stack_instances_reporting_failures(moto_create: Any, self: StackSet,
 
 
 # --------------------------------------------------------------------------- AWS::NoValue in lists
+
 
 def _clean_json_dropping_novalue(moto_clean_json: Any, resource_json: Any, resources_map: Any) -> Any:
     """moto turns `Fn::If [c, x, !Ref AWS::NoValue]` inside a list into None; CloudFormation
@@ -442,8 +499,9 @@ def _clean_json_dropping_novalue(moto_clean_json: Any, resource_json: Any, resou
 # --------------------------------------------------------------------------- parameters
 
 
-def parameter_refusal(template: str | dict[str, Any], parameters: dict[str, Any] | None,
-                      account_id: str, region: str) -> str | None:
+def parameter_refusal(
+    template: str | dict[str, Any], parameters: dict[str, Any] | None, account_id: str, region: str
+) -> str | None:
     """CloudFormation's ValidationError text for these parameter values (None: accepted).
 
     Constraints first, then Rules, as CloudFormation checks them before it touches
@@ -463,8 +521,15 @@ def _refuse_bad_parameters(template: Any, parameters: dict[str, Any] | None, acc
         raise ValidationError(message=message)
 
 
-def _create_stack_checking_parameters(moto_create_stack: Any, self: CloudFormationBackend, name: str, template: str,
-                                      parameters: Any, *args: Any, **kwargs: Any) -> Any:
+def _create_stack_checking_parameters(
+    moto_create_stack: Any,
+    self: CloudFormationBackend,
+    name: str,
+    template: str,
+    parameters: Any,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
     _refuse_bad_parameters(template, parameters, self.account_id, self.region_name)
     try:
         return moto_create_stack(self, name, template, parameters, *args, **kwargs)
@@ -475,17 +540,31 @@ def _create_stack_checking_parameters(moto_create_stack: Any, self: CloudFormati
         return stack
 
 
-def _update_stack_checking_parameters(moto_update_stack: Any, self: CloudFormationBackend, name: str, template: str,
-                                      role_arn: Any, parameters: Any, tags: Any) -> Any:
+def _update_stack_checking_parameters(
+    moto_update_stack: Any,
+    self: CloudFormationBackend,
+    name: str,
+    template: str,
+    role_arn: Any,
+    parameters: Any,
+    tags: Any,
+) -> Any:
     stack = self.get_stack(name)
     resolved = self._resolve_update_parameters(instance=stack, incoming_params=parameters or [])
     _refuse_bad_parameters(template or stack.template, resolved, self.account_id, self.region_name)
     return moto_update_stack(self, name, template, role_arn, parameters, tags)
 
 
-def _create_change_set_checking_parameters(moto_create_change_set: Any, self: CloudFormationBackend, stack_name: str,
-                                           change_set_name: str, template: str, parameters: Any, *args: Any,
-                                           **kwargs: Any) -> Any:
+def _create_change_set_checking_parameters(
+    moto_create_change_set: Any,
+    self: CloudFormationBackend,
+    stack_name: str,
+    change_set_name: str,
+    template: str,
+    parameters: Any,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
     _refuse_bad_parameters(template, parameters, self.account_id, self.region_name)
     return moto_create_change_set(self, stack_name, change_set_name, template, parameters, *args, **kwargs)
 
@@ -504,11 +583,19 @@ class ResourceRefused(Exception):
 
 
 # Resource type -> the service that validates its documents, as CloudFormation names it.
-_POLICY_SERVICES = MappingProxyType({
-    "AWS::IAM::Role": "Iam", "AWS::IAM::Policy": "Iam", "AWS::IAM::ManagedPolicy": "Iam",
-    "AWS::IAM::RolePolicy": "Iam", "AWS::Backup::BackupVault": "Backup", "AWS::SQS::QueuePolicy": "Sqs",
-    "AWS::Events::EventBus": "EventBridge", "AWS::Events::EventBusPolicy": "EventBridge", "AWS::KMS::Key": "Kms",
-})
+_POLICY_SERVICES = MappingProxyType(
+    {
+        "AWS::IAM::Role": "Iam",
+        "AWS::IAM::Policy": "Iam",
+        "AWS::IAM::ManagedPolicy": "Iam",
+        "AWS::IAM::RolePolicy": "Iam",
+        "AWS::Backup::BackupVault": "Backup",
+        "AWS::SQS::QueuePolicy": "Sqs",
+        "AWS::Events::EventBus": "EventBridge",
+        "AWS::Events::EventBusPolicy": "EventBridge",
+        "AWS::KMS::Key": "Kms",
+    }
+)
 
 
 def policy_documents(resource_type: str, properties: dict[str, Any]) -> list[tuple[str, str, Any]]:
@@ -535,7 +622,7 @@ def policy_documents(resource_type: str, properties: dict[str, Any]) -> list[tup
     return documents
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _lambda_input_pattern(shape: str) -> re.Pattern[str]:
     """An AddPermission input's pattern, from Lambda's API model as botocore ships it."""
     import botocore.session
@@ -544,16 +631,18 @@ def _lambda_input_pattern(shape: str) -> re.Pattern[str]:
     return re.compile(model.shape_for(shape).metadata["pattern"])
 
 
-
 def _lambda_permission_refusal(properties: dict[str, Any]) -> str | None:
     action, source_arn = str(properties.get("Action", "")), properties.get("SourceArn")
-    if not _lambda_input_pattern("Action").fullmatch(action) or (action.startswith("lambda:") and action != "lambda:*"
-                                                 and not iam_validation.matching_actions(action)):
+    if not _lambda_input_pattern("Action").fullmatch(action) or (
+        action.startswith("lambda:") and action != "lambda:*" and not iam_validation.matching_actions(action)
+    ):
         return f"Action {action} is not a Lambda action"
     arn_pattern = _lambda_input_pattern("Arn")
     if source_arn is not None and not arn_pattern.fullmatch(str(source_arn)):
-        return (f"1 validation error detected: Value '{source_arn}' at 'sourceArn' failed to satisfy "
-                f"constraint: Member must satisfy regular expression pattern: {arn_pattern.pattern}")
+        return (
+            f"1 validation error detected: Value '{source_arn}' at 'sourceArn' failed to satisfy "
+            f"constraint: Member must satisfy regular expression pattern: {arn_pattern.pattern}"
+        )
     return None
 
 
@@ -562,8 +651,9 @@ def resource_refusal(resource_type: str, properties: dict[str, Any], region: str
     refused (None: every document passes). docs/AWS-BEHAVIOUR.md §11.1, §11.2, §12."""
     if resource_type == "AWS::Lambda::Permission":
         message = _lambda_permission_refusal(properties)
-        return (f'Resource handler returned message: "{message} (Service: Lambda, Status Code: 400)"'
-                if message else None)
+        return (
+            f'Resource handler returned message: "{message} (Service: Lambda, Status Code: 400)"' if message else None
+        )
     for where, kind, document in policy_documents(resource_type, properties):
         if document is None:
             continue
@@ -571,8 +661,10 @@ def resource_refusal(resource_type: str, properties: dict[str, Any], region: str
         if problems:
             first = problems[0]
             statement = f", statement {first.statement}" if first.statement else ""
-            return (f'Resource handler returned message: "{first.code}: {first.message} '
-                    f'(Service: {_POLICY_SERVICES[resource_type]}, Status Code: 400)" ({where}{statement})')
+            return (
+                f'Resource handler returned message: "{first.code}: {first.message} '
+                f'(Service: {_POLICY_SERVICES[resource_type]}, Status Code: 400)" ({where}{statement})'
+            )
     return None
 
 
@@ -588,11 +680,18 @@ def _parse_resource_checking_policies(moto_parse: Any, logical_id: str, resource
 
 
 def _resource_event(stack: Stack, refused: ResourceRefused, status: str) -> None:
-    stack.events.append(Event(
-        stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=refused.logical_id,
-        physical_resource_id="", resource_type=refused.resource_type, resource_status=status,
-        resource_status_reason=refused.reason, resource_properties=None,
-    ))
+    stack.events.append(
+        Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=refused.logical_id,
+            physical_resource_id="",
+            resource_type=refused.resource_type,
+            resource_status=status,
+            resource_status_reason=refused.reason,
+            resource_properties=None,
+        )
+    )
 
 
 class _NoOutputs:
@@ -607,14 +706,13 @@ class _NoOutputs:
 def roll_back(stack: Stack, refused: ResourceRefused) -> None:
     """Fail the refused resource and roll the stack back, as CloudFormation does on create."""
     _resource_event(stack, refused, "CREATE_FAILED")
-    stack.status_reason = (f"The following resource(s) failed to create: [{refused.logical_id}]. "
-                           "Rollback requested by user.")
+    stack.status_reason = (
+        f"The following resource(s) failed to create: [{refused.logical_id}]. Rollback requested by user."
+    )
     stack.status = "ROLLBACK_IN_PROGRESS"
     stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=stack.status_reason)
-    try:
+    with contextlib.suppress(Exception):  # a rollback deletes what it can
         stack.resource_map.delete()  # what was created before the failure
-    except Exception:  # noqa: BLE001 - a rollback deletes what it can
-        pass
     stack.resource_map._resource_json_map = {}  # nothing left to create lazily
     stack.output_map = _NoOutputs()  # type: ignore[assignment]
     stack.status = "ROLLBACK_COMPLETE"
@@ -684,7 +782,7 @@ class CloudFormationSupport:
     def __init__(self) -> None:
         self.patches = Patches()
 
-    def install(self) -> "CloudFormationSupport":
+    def install(self) -> CloudFormationSupport:
         if self.patches.active:
             return self
         for owner, name, wrapper in _WRAPPED:

@@ -26,13 +26,13 @@ Datapoints also go to moto's CloudWatch store, so GetMetricStatistics sees them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
 import datetime
 import json
 import math
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from moto.cloudwatch.models import MetricDatum, cloudwatch_backends
@@ -47,12 +47,14 @@ from .patches import Patches
 SQS_METRIC_DELAY_SECONDS = 300  # stricter than the documented one-minute push (§19)
 EVALUATION_SECONDS = 60  # CloudWatch evaluates a one-minute-or-longer alarm every minute
 UTC = datetime.UTC
-COMPARISONS: Mapping[str, Callable[[float, float], bool]] = MappingProxyType({
-    "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
-    "GreaterThanThreshold": lambda v, t: v > t,
-    "LessThanThreshold": lambda v, t: v < t,
-    "LessThanOrEqualToThreshold": lambda v, t: v <= t,
-})
+COMPARISONS: Mapping[str, Callable[[float, float], bool]] = MappingProxyType(
+    {
+        "GreaterThanOrEqualToThreshold": operator.ge,
+        "GreaterThanThreshold": operator.gt,
+        "LessThanThreshold": operator.lt,
+        "LessThanOrEqualToThreshold": operator.le,
+    }
+)
 
 
 @dataclass
@@ -93,8 +95,7 @@ class SandboxAlarm:
 class CloudWatch:
     """Metrics and alarm evaluation of every account and region of the sandbox."""
 
-    def __init__(self, clock: Clock, emit: Callable[[dict[str, Any], str, str], None],
-                 new_id: Callable[[], str]):
+    def __init__(self, clock: Clock, emit: Callable[[dict[str, Any], str, str], None], new_id: Callable[[], str]):
         self.clock, self.emit, self.new_id = clock, emit, new_id
         self.datapoints: dict[tuple[str, str], list[Datapoint]] = {}
         self.alarms: dict[tuple[str, str, str], SandboxAlarm] = {}
@@ -115,8 +116,13 @@ class CloudWatch:
             cloudwatch.sqs_message_sent(backend.account_id, backend.region_name, queue_name)
             return message
 
-        def put_log_events(moto_put: Any, backend: LogsBackend, log_group_name: str, log_stream_name: str,
-                           log_events: list[dict[str, Any]]) -> Any:
+        def put_log_events(
+            moto_put: Any,
+            backend: LogsBackend,
+            log_group_name: str,
+            log_stream_name: str,
+            log_events: list[dict[str, Any]],
+        ) -> Any:
             if log_group_name in backend.groups:
                 for log_event in log_events:
                     cloudwatch.log_event(backend.account_id, backend.region_name, log_event["message"])
@@ -127,8 +133,14 @@ class CloudWatch:
             cloudwatch.add_alarm(resource.alarm)
             return resource
 
-        def delete_alarm(moto_delete: Any, cls: Any, resource_name: str, cloudformation_json: dict[str, Any],
-                         account_id: str, region_name: str) -> None:
+        def delete_alarm(
+            moto_delete: Any,
+            cls: Any,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> None:
             moto_delete(cls, resource_name, cloudformation_json, account_id, region_name)
             name = (cloudformation_json.get("Properties") or {}).get("AlarmName", resource_name)
             cloudwatch.remove_alarm(account_id, region_name, name)
@@ -144,16 +156,32 @@ class CloudWatch:
 
     # ------------------------------------------------------------------ metrics
 
-    def put(self, account: str, region: str, namespace: str, name: str, dimensions: dict[str, str],
-            value: float, at: datetime.datetime, delay_seconds: float = 0.0) -> None:
+    def put(
+        self,
+        account: str,
+        region: str,
+        namespace: str,
+        name: str,
+        dimensions: dict[str, str],
+        value: float,
+        at: datetime.datetime,
+        delay_seconds: float = 0.0,
+    ) -> None:
         visible = at + datetime.timedelta(seconds=delay_seconds)
         self.datapoints.setdefault((account, region), []).append(
-            Datapoint(namespace, name, dict(dimensions), at, float(value), visible))
-        cloudwatch_backends[account][region].metric_data.append(MetricDatum(
-            namespace, name, float(value), [{"Name": k, "Value": v} for k, v in dimensions.items()], at))
+            Datapoint(namespace, name, dict(dimensions), at, float(value), visible)
+        )
+        cloudwatch_backends[account][region].metric_data.append(
+            MetricDatum(namespace, name, float(value), [{"Name": k, "Value": v} for k, v in dimensions.items()], at)
+        )
         for key, alarm in list(self.alarms.items()):
             if (alarm.account, alarm.region, alarm.namespace, alarm.metric, alarm.dimensions) == (
-                    account, region, namespace, name, dimensions):
+                account,
+                region,
+                namespace,
+                name,
+                dimensions,
+            ):
                 self._schedule_evaluations(key, alarm, visible)
 
     def sqs_message_sent(self, account: str, region: str, queue_name: str) -> None:
@@ -173,16 +201,26 @@ class CloudWatch:
             for dimension_set in directive["Dimensions"]:
                 dimensions = {name: document[name] for name in dimension_set}
                 for metric in directive["Metrics"]:
-                    self.put(account, region, directive["Namespace"], metric["Name"], dimensions,
-                             document[metric["Name"]], at)
+                    self.put(
+                        account,
+                        region,
+                        directive["Namespace"],
+                        metric["Name"],
+                        dimensions,
+                        document[metric["Name"]],
+                        at,
+                    )
                     made += 1
         return made
 
-    def metric_sum(self, account: str, region: str, namespace: str, name: str,
-                   dimensions: dict[str, str] | None = None) -> float:
-        return sum(p.value for p in self.datapoints.get((account, region), [])
-                   if (p.namespace, p.name) == (namespace, name)
-                   and (dimensions is None or p.dimensions == dimensions))
+    def metric_sum(
+        self, account: str, region: str, namespace: str, name: str, dimensions: dict[str, str] | None = None
+    ) -> float:
+        return sum(
+            p.value
+            for p in self.datapoints.get((account, region), [])
+            if (p.namespace, p.name) == (namespace, name) and (dimensions is None or p.dimensions == dimensions)
+        )
 
     def latest(self, account: str, region: str, namespace: str, name: str) -> Datapoint | None:
         points = [p for p in self.datapoints.get((account, region), []) if (p.namespace, p.name) == (namespace, name)]
@@ -196,8 +234,7 @@ class CloudWatch:
     def remove_alarm(self, account: str, region: str, name: str) -> None:
         self.alarms.pop((account, region, name), None)
 
-    def _schedule_evaluations(self, key: tuple[str, str, str], alarm: SandboxAlarm,
-                              visible: datetime.datetime) -> None:
+    def _schedule_evaluations(self, key: tuple[str, str, str], alarm: SandboxAlarm, visible: datetime.datetime) -> None:
         """Evaluate every minute from when the datapoint is visible until it has left the window."""
         first = _ceil_minute(max(visible, self.clock.now()))
         window = alarm.period * alarm.evaluation_periods + EVALUATION_SECONDS
@@ -228,9 +265,12 @@ class CloudWatch:
     def period_values(self, alarm: SandboxAlarm, at: datetime.datetime) -> list[float | None]:
         """The statistic of each of the last EvaluationPeriods periods ending at `at`, newest
         first, from the datapoints visible by then (None: no data)."""
-        points = [p for p in self.datapoints.get((alarm.account, alarm.region), [])
-                  if (p.namespace, p.name, p.dimensions) == (alarm.namespace, alarm.metric, alarm.dimensions)
-                  and p.visible_at <= at]
+        points = [
+            p
+            for p in self.datapoints.get((alarm.account, alarm.region), [])
+            if (p.namespace, p.name, p.dimensions) == (alarm.namespace, alarm.metric, alarm.dimensions)
+            and p.visible_at <= at
+        ]
         end = _floor(at, alarm.period)
         values: list[float | None] = []
         for index in range(alarm.evaluation_periods):
@@ -243,10 +283,12 @@ class CloudWatch:
     def _change(self, alarm: SandboxAlarm, state: str, values: list[float | None], at: datetime.datetime) -> None:
         previous = {"value": alarm.state, "reason": alarm.state_reason, "timestamp": alarm.state_timestamp}
         shown = [v for v in values if v is not None]
-        reason = (f"Threshold Crossed: {sum(1 for v in shown if COMPARISONS[alarm.comparison](v, alarm.threshold))}"
-                  f" out of the last {alarm.evaluation_periods} datapoints {shown} was "
-                  f"{'' if state == 'ALARM' else 'not '}{_words(alarm.comparison)} the threshold "
-                  f"({alarm.threshold}) (minimum {alarm.datapoints_to_alarm} datapoint for OK -> ALARM transition).")
+        reason = (
+            f"Threshold Crossed: {sum(1 for v in shown if COMPARISONS[alarm.comparison](v, alarm.threshold))}"
+            f" out of the last {alarm.evaluation_periods} datapoints {shown} was "
+            f"{'' if state == 'ALARM' else 'not '}{_words(alarm.comparison)} the threshold "
+            f"({alarm.threshold}) (minimum {alarm.datapoints_to_alarm} datapoint for OK -> ALARM transition)."
+        )
         stamp = at.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
         alarm.state, alarm.state_reason, alarm.state_timestamp = state, reason, stamp
         alarm.history.append(state)
@@ -255,18 +297,49 @@ class CloudWatch:
             moto_alarm.update_state(reason, json.dumps({"recentDatapoints": shown}), state)
         # The documented "CloudWatch Alarm State Change" event of a single-metric alarm (§18).
         event = {
-            "version": "0", "id": self.new_id(), "detail-type": "CloudWatch Alarm State Change",
-            "source": "aws.cloudwatch", "account": alarm.account,
-            "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": alarm.region, "resources": [alarm.arn],
+            "version": "0",
+            "id": self.new_id(),
+            "detail-type": "CloudWatch Alarm State Change",
+            "source": "aws.cloudwatch",
+            "account": alarm.account,
+            "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": alarm.region,
+            "resources": [alarm.arn],
             "detail": {
                 "alarmName": alarm.name,
-                "state": {"value": state, "reason": reason, "timestamp": stamp, "reasonData": json.dumps({
-                    "version": "1.0", "queryDate": stamp, "statistic": alarm.statistic, "period": alarm.period,
-                    "recentDatapoints": shown, "threshold": alarm.threshold})},
+                "state": {
+                    "value": state,
+                    "reason": reason,
+                    "timestamp": stamp,
+                    "reasonData": json.dumps(
+                        {
+                            "version": "1.0",
+                            "queryDate": stamp,
+                            "statistic": alarm.statistic,
+                            "period": alarm.period,
+                            "recentDatapoints": shown,
+                            "threshold": alarm.threshold,
+                        }
+                    ),
+                },
                 "previousState": previous,
-                "configuration": {"metrics": [{"id": "m1", "returnData": True, "metricStat": {
-                    "metric": {"namespace": alarm.namespace, "name": alarm.metric, "dimensions": alarm.dimensions},
-                    "period": alarm.period, "stat": alarm.statistic}}]},
+                "configuration": {
+                    "metrics": [
+                        {
+                            "id": "m1",
+                            "returnData": True,
+                            "metricStat": {
+                                "metric": {
+                                    "namespace": alarm.namespace,
+                                    "name": alarm.metric,
+                                    "dimensions": alarm.dimensions,
+                                },
+                                "period": alarm.period,
+                                "stat": alarm.statistic,
+                            },
+                        }
+                    ]
+                },
             },
         }
         self.emit(event, alarm.account, alarm.region)
@@ -283,13 +356,18 @@ def _floor(moment: datetime.datetime, seconds: int) -> datetime.datetime:
 
 
 def _statistic(name: str, values: list[float]) -> float:
-    return {"Sum": sum, "Maximum": max, "Minimum": min, "SampleCount": len,
-            "Average": lambda v: sum(v) / len(v)}[name](values)
+    return {"Sum": sum, "Maximum": max, "Minimum": min, "SampleCount": len, "Average": lambda v: sum(v) / len(v)}[name](
+        values
+    )
 
 
 def _words(comparison: str) -> str:
-    return {"GreaterThanOrEqualToThreshold": "greater than or equal to", "GreaterThanThreshold": "greater than",
-            "LessThanThreshold": "less than", "LessThanOrEqualToThreshold": "less than or equal to"}[comparison]
+    return {
+        "GreaterThanOrEqualToThreshold": "greater than or equal to",
+        "GreaterThanThreshold": "greater than",
+        "LessThanThreshold": "less than",
+        "LessThanOrEqualToThreshold": "less than or equal to",
+    }[comparison]
 
 
 def embedded_metrics(text: str) -> dict[str, Any] | None:
@@ -345,8 +423,9 @@ class AlarmResource(SandboxResource, CloudFormationModel):
         return self.alarm.arn
 
     @classmethod
-    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
-               logical_id: str) -> AlarmResource:
+    def create(
+        cls, name: str, properties: dict[str, Any], account_id: str, region: str, logical_id: str
+    ) -> AlarmResource:
         p = properties
         for required in ("ComparisonOperator", "EvaluationPeriods"):
             if required not in p:
@@ -357,18 +436,37 @@ class AlarmResource(SandboxResource, CloudFormationModel):
             raise ValueError("Period must be 10, 30 or a multiple of 60")
         evaluations = int(p["EvaluationPeriods"])
         alarm = SandboxAlarm(
-            account_id, region, p.get("AlarmName", name), p["Namespace"], p["MetricName"],
-            {d["Name"]: str(d["Value"]) for d in p.get("Dimensions", [])}, p["Statistic"], period, evaluations,
-            int(p.get("DatapointsToAlarm", evaluations)), float(p["Threshold"]), p["ComparisonOperator"],
-            p.get("TreatMissingData", "missing"))
+            account_id,
+            region,
+            p.get("AlarmName", name),
+            p["Namespace"],
+            p["MetricName"],
+            {d["Name"]: str(d["Value"]) for d in p.get("Dimensions", [])},
+            p["Statistic"],
+            period,
+            evaluations,
+            int(p.get("DatapointsToAlarm", evaluations)),
+            float(p["Threshold"]),
+            p["ComparisonOperator"],
+            p.get("TreatMissingData", "missing"),
+        )
         if alarm.comparison not in COMPARISONS or not 1 <= alarm.datapoints_to_alarm <= evaluations:
             raise ValueError(f"Unsupported alarm {alarm.name}: {alarm.comparison}, {alarm.datapoints_to_alarm}")
         cloudwatch_backends[account_id][region].put_metric_alarm(
-            name=alarm.name, namespace=alarm.namespace, metric_name=alarm.metric,
-            comparison_operator=alarm.comparison, evaluation_periods=evaluations, period=period,
-            threshold=alarm.threshold, statistic=alarm.statistic, description=p.get("AlarmDescription", ""),
-            dimensions=[{"Name": k, "Value": v} for k, v in alarm.dimensions.items()], alarm_actions=[],
-            datapoints_to_alarm=alarm.datapoints_to_alarm, treat_missing_data=alarm.treat_missing_data)
+            name=alarm.name,
+            namespace=alarm.namespace,
+            metric_name=alarm.metric,
+            comparison_operator=alarm.comparison,
+            evaluation_periods=evaluations,
+            period=period,
+            threshold=alarm.threshold,
+            statistic=alarm.statistic,
+            description=p.get("AlarmDescription", ""),
+            dimensions=[{"Name": k, "Value": v} for k, v in alarm.dimensions.items()],
+            alarm_actions=[],
+            datapoints_to_alarm=alarm.datapoints_to_alarm,
+            treat_missing_data=alarm.treat_missing_data,
+        )
         return cls(alarm)
 
     @classmethod

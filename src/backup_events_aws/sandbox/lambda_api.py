@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .patches import Patches
 
 LOG_TAIL_BYTES = 4096  # Lambda returns the last 4 KB of the log with LogType Tail
 ACCOUNT_SETTINGS_PATH = r"{0}/(?P<api_version>[^/]+)/account-settings/?$"
 # Lambda's own limits, as GetAccountSettings reports them (not enforced by the sandbox).
-TOTAL_CODE_SIZE = 80 * 1024 ** 3
-CODE_SIZE_UNZIPPED = 250 * 1024 ** 2
-CODE_SIZE_ZIPPED = 50 * 1024 ** 2
+TOTAL_CODE_SIZE = 80 * 1024**3
+CODE_SIZE_UNZIPPED = 250 * 1024**2
+CODE_SIZE_ZIPPED = 50 * 1024**2
 
 
 class LambdaApi:
@@ -35,7 +36,7 @@ class LambdaApi:
         self.patches = Patches()
         self.calls: list[tuple[str, str, Any]] = []  # (function ARN, invocation type, payload) of each Invoke
 
-    def install(self) -> "LambdaApi":
+    def install(self) -> LambdaApi:
         if self.patches.active:
             return self
         import moto.awslambda.urls as lambda_urls
@@ -44,8 +45,9 @@ class LambdaApi:
 
         api = self
 
-        def invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any,
-                   response_headers: dict[str, str]) -> bytes:
+        def invoke(
+            backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: dict[str, str]
+        ) -> bytes:
             return api.invoke(backend, function_name, qualifier, body, headers, response_headers)
 
         class SandboxLambdaResponse(LambdaResponse):
@@ -61,8 +63,15 @@ class LambdaApi:
 
     # ------------------------------------------------------------------ Invoke
 
-    def invoke(self, backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any,
-               response_headers: dict[str, str]) -> bytes:
+    def invoke(
+        self,
+        backend: Any,
+        function_name: str,
+        qualifier: Any,
+        body: Any,
+        headers: Any,
+        response_headers: dict[str, str],
+    ) -> bytes:
         function = backend.get_function(function_name, qualifier)  # ResourceNotFoundException if none
         invocation_type = _header(headers, "X-Amz-Invocation-Type") or "RequestResponse"
         payload = json.loads(body) if body else {}
@@ -90,16 +99,22 @@ class LambdaApi:
         quota = self.concurrency_quota(backend.account_id)
         reserved = sum(int(f.reserved_concurrency) for f in functions if f.reserved_concurrency not in (None, ""))
         return {
-            "AccountLimit": {"TotalCodeSize": TOTAL_CODE_SIZE, "CodeSizeUnzipped": CODE_SIZE_UNZIPPED,
-                             "CodeSizeZipped": CODE_SIZE_ZIPPED, "ConcurrentExecutions": quota,
-                             "UnreservedConcurrentExecutions": quota - reserved},
-            "AccountUsage": {"TotalCodeSize": sum(len(f.code_bytes or b"") for f in functions),
-                             "FunctionCount": len(functions)},
+            "AccountLimit": {
+                "TotalCodeSize": TOTAL_CODE_SIZE,
+                "CodeSizeUnzipped": CODE_SIZE_UNZIPPED,
+                "CodeSizeZipped": CODE_SIZE_ZIPPED,
+                "ConcurrentExecutions": quota,
+                "UnreservedConcurrentExecutions": quota - reserved,
+            },
+            "AccountUsage": {
+                "TotalCodeSize": sum(len(f.code_bytes or b"") for f in functions),
+                "FunctionCount": len(functions),
+            },
         }
 
 
 def _header(headers: Any, name: str) -> str | None:
     for key, value in dict(headers or {}).items():
         if key.lower() == name.lower():
-            return value
+            return str(value)
     return None

@@ -95,20 +95,35 @@ class Layout:
 
 def minimum_layout(**parameters: str) -> Layout:
     """Main 000022224444 in us-east-1; backup 999977775555 in us-east-1 and us-west-2."""
-    return Layout("o-xxxxxxxxxx", "999977775555", ("000022224444",), ("us-east-1",),
-                  "us-west-2", "us-east-1", dict(parameters))
+    return Layout(
+        "o-xxxxxxxxxx", "999977775555", ("000022224444",), ("us-east-1",), "us-west-2", "us-east-1", dict(parameters)
+    )
 
 
 def typical_layout(**parameters: str) -> Layout:
     """3 resource accounts with resources in us-east-1 and us-west-1; backup region us-west-2."""
-    return Layout("o-xxxxxxxxxx", "999977775555", ("000022224444", "111133335555", "222244446666"),
-                  ("us-east-1", "us-west-1"), "us-west-2", "us-east-1", dict(parameters))
+    return Layout(
+        "o-xxxxxxxxxx",
+        "999977775555",
+        ("000022224444", "111133335555", "222244446666"),
+        ("us-east-1", "us-west-1"),
+        "us-west-2",
+        "us-east-1",
+        dict(parameters),
+    )
 
 
 class Organization:
-    def __init__(self, layout: Layout, seed: int = 0, faults: Faults | None = None,
-                 clock: Clock | None = None, template_path: str | Path | None = None,
-                 concurrency_quota: int = ACCOUNT_CONCURRENCY, sandbox: Sandbox | None = None):
+    def __init__(
+        self,
+        layout: Layout,
+        seed: int = 0,
+        faults: Faults | None = None,
+        clock: Clock | None = None,
+        template_path: str | Path | None = None,
+        concurrency_quota: int = ACCOUNT_CONCURRENCY,
+        sandbox: Sandbox | None = None,
+    ):
         """concurrency_quota: each account's Lambda concurrent executions quota. The default is the
         standard 1,000 of an established account; a new account gets NEW_ACCOUNT_CONCURRENCY (10),
         where the template's default reservation fails the stack (docs/AWS-BEHAVIOUR.md §13).
@@ -117,8 +132,14 @@ class Organization:
         by `stop()`); without one, a Sandbox is made from seed, faults, clock and concurrency_quota
         with the layout's organisations."""
         self.layout = layout
-        self.sandbox = sandbox or Sandbox(clock, seed, faults, concurrency_quota, org_of_account=layout.org_of_account,
-                                          region=layout.resource_regions[0])
+        self.sandbox = sandbox or Sandbox(
+            clock,
+            seed,
+            faults,
+            concurrency_quota,
+            org_of_account=layout.org_of_account,
+            region=layout.resource_regions[0],
+        )
         self.seed = self.sandbox.seed
         self.template_path = Path(template_path) if template_path else default_template_path()
         # What tests, the demo and serve reach through the organisation (the sandbox's own).
@@ -136,11 +157,11 @@ class Organization:
         self._clients: dict[tuple[str, str, str], Any] = {}
 
     @classmethod
-    def minimum(cls, **kwargs: Any) -> "Organization":
+    def minimum(cls, **kwargs: Any) -> Organization:
         return cls(minimum_layout(**kwargs.pop("parameters", {})), **kwargs)
 
     @classmethod
-    def typical(cls, **kwargs: Any) -> "Organization":
+    def typical(cls, **kwargs: Any) -> Organization:
         return cls(typical_layout(**kwargs.pop("parameters", {})), **kwargs)
 
     # ------------------------------------------------------------------ accounts
@@ -167,14 +188,17 @@ class Organization:
         if key not in self._clients:
             keys = self.credentials.for_account(account)
             self._clients[key] = boto3.client(
-                service, region_name=region, aws_access_key_id=keys["AccessKeyId"],
-                aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"],
+                service,
+                region_name=region,
+                aws_access_key_id=keys["AccessKeyId"],
+                aws_secret_access_key=keys["SecretAccessKey"],
+                aws_session_token=keys["SessionToken"],
             )
         return self._clients[key]
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self, deploy: bool = True, organization: bool = True) -> "Organization":
+    def start(self, deploy: bool = True, organization: bool = True) -> Organization:
         """Start the sandbox (unless it runs already); create the layout's organisation in
         Organizations (unless `organization` is False: a test that sets up its own) and deploy the
         stacks."""
@@ -200,7 +224,7 @@ class Organization:
             self._owns_start = False
             self.sandbox.stop()
 
-    def __enter__(self) -> "Organization":
+    def __enter__(self) -> Organization:
         return self.start()
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -208,21 +232,38 @@ class Organization:
 
     def _create_copy_role(self, account: str) -> None:
         # The role AWS Backup assumes for copies (CopyRoleName default), in every account.
-        trust = {"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
         iam = self.client("iam", account, "us-east-1")
         iam.create_role(RoleName=COPY_ROLE_NAME, Path=COPY_ROLE_PATH, AssumeRolePolicyDocument=json.dumps(trust))
         # What the sandbox evaluates of the AWS managed AWSBackupServiceRolePolicyForBackup that
         # AWS attaches to this role: copying into any vault, and using KMS keys for it
         # (docs/AWS-BEHAVIOUR.md §7, §11.3; a stand-in, not the managed policy's text).
-        iam.put_role_policy(RoleName=COPY_ROLE_NAME, PolicyName="AWSBackupServiceRolePolicyForBackup", PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Action": ["backup:DescribeBackupVault", "backup:CopyIntoBackupVault"],
-                 "Resource": "arn:aws:backup:*:*:backup-vault:*"},
-                {"Effect": "Allow", "Action": ["kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey",
-                                               "kms:CreateGrant"], "Resource": "*"},
-            ]}))
+        iam.put_role_policy(
+            RoleName=COPY_ROLE_NAME,
+            PolicyName="AWSBackupServiceRolePolicyForBackup",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["backup:DescribeBackupVault", "backup:CopyIntoBackupVault"],
+                            "Resource": "arn:aws:backup:*:*:backup-vault:*",
+                        },
+                        {
+                            "Effect": "Allow",
+                            "Action": ["kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant"],
+                            "Resource": "*",
+                        },
+                    ],
+                }
+            ),
+        )
 
     @property
     def management_account(self) -> str:
@@ -259,7 +300,8 @@ class Organization:
             organizations.enable_policy_type(RootId=root["Id"], PolicyType="SERVICE_CONTROL_POLICY")
         organizations.enable_aws_service_access(ServicePrincipal="backup.amazonaws.com")
         self.client("backup", management, self.layout.backup_region).update_global_settings(
-            GlobalSettings={"isCrossAccountBackupEnabled": "true"})
+            GlobalSettings={"isCrossAccountBackupEnabled": "true"}
+        )
 
     def copy_role_arn(self, account: str) -> str:
         return f"arn:aws:iam::{account}:role{COPY_ROLE_PATH}{COPY_ROLE_NAME}"
@@ -272,18 +314,24 @@ class Organization:
 
     def deploy(self) -> None:
         body = self.template_body()
-        parameters = [{"ParameterKey": k, "ParameterValue": str(v)}
-                      for k, v in self.layout.template_parameters().items()]
+        parameters = [
+            {"ParameterKey": k, "ParameterValue": str(v)} for k, v in self.layout.template_parameters().items()
+        ]
         for instance in self.layout.instances():
             cloudformation = self.client("cloudformation", instance.account, instance.region)
-            cloudformation.create_stack(StackName=STACK_NAME, TemplateBody=body, Parameters=parameters,
-                                        Capabilities=["CAPABILITY_NAMED_IAM"])
+            cloudformation.create_stack(
+                StackName=STACK_NAME, TemplateBody=body, Parameters=parameters, Capabilities=["CAPABILITY_NAMED_IAM"]
+            )
             status = cloudformation.describe_stacks(StackName=STACK_NAME)["Stacks"][0]["StackStatus"]
             if status != "CREATE_COMPLETE":
-                reasons = [e.get("ResourceStatusReason") for e in cloudformation.describe_stack_events(
-                    StackName=STACK_NAME)["StackEvents"] if e.get("ResourceStatus", "").endswith("_FAILED")]
-                raise RuntimeError(f"Stack in {instance.account}/{instance.region}: {status}: "
-                                   + "; ".join(r for r in reasons if r))
+                reasons = [
+                    e.get("ResourceStatusReason")
+                    for e in cloudformation.describe_stack_events(StackName=STACK_NAME)["StackEvents"]
+                    if e.get("ResourceStatus", "").endswith("_FAILED")
+                ]
+                raise RuntimeError(
+                    f"Stack in {instance.account}/{instance.region}: {status}: " + "; ".join(r for r in reasons if r)
+                )
 
     def stack_outputs(self, account: str, region: str) -> dict[str, str]:
         stack = self.client("cloudformation", account, region).describe_stacks(StackName=STACK_NAME)["Stacks"][0]
@@ -291,11 +339,15 @@ class Organization:
 
     def stack_resources(self, account: str, region: str) -> dict[str, dict[str, str]]:
         """Logical ID -> {type, physical id} of the instance's stack."""
-        resources = self.client("cloudformation", account, region).describe_stack_resources(
-            StackName=STACK_NAME)["StackResources"]
+        resources = self.client("cloudformation", account, region).describe_stack_resources(StackName=STACK_NAME)[
+            "StackResources"
+        ]
         # moto lists resources whose Condition is false as entries without a logical ID.
-        return {r["LogicalResourceId"]: {"type": r["ResourceType"], "id": r.get("PhysicalResourceId", "")}
-                for r in resources if "LogicalResourceId" in r}
+        return {
+            r["LogicalResourceId"]: {"type": r["ResourceType"], "id": r.get("PhysicalResourceId", "")}
+            for r in resources
+            if "LogicalResourceId" in r
+        }
 
     # ------------------------------------------------------------------ resources and backups
 
@@ -310,8 +362,13 @@ class Organization:
             return f"arn:aws:ec2:{region}:{account}:volume/{volume['VolumeId']}"
         if resource_type == "RDS":
             instance = self.client("rds", account, region).create_db_instance(
-                DBInstanceIdentifier=f"db-{number}", DBInstanceClass="db.t3.micro", Engine="postgres",
-                MasterUsername="admin", MasterUserPassword="sandbox-password", AllocatedStorage=20)
+                DBInstanceIdentifier=f"db-{number}",
+                DBInstanceClass="db.t3.micro",
+                Engine="postgres",
+                MasterUsername="admin",
+                MasterUserPassword="sandbox-password",
+                AllocatedStorage=20,
+            )
             return instance["DBInstance"]["DBInstanceArn"]
         raise ValueError(f"Unsupported resource type {resource_type}")
 
@@ -319,17 +376,28 @@ class Organization:
     def vault_name(self) -> str:
         return self.layout.parameters.get("VaultName", "BackupEvents-Sample")
 
-    def start_backup(self, account: str, region: str, resource_arn: str, vault_name: str | None = None,
-                     delete_after_days: int = 35, scheduled: bool = False) -> str:
+    def start_backup(
+        self,
+        account: str,
+        region: str,
+        resource_arn: str,
+        vault_name: str | None = None,
+        delete_after_days: int = 35,
+        scheduled: bool = False,
+    ) -> str:
         """Start an on-demand (StartBackupJob) or plan-created backup job; returns the job id."""
         vault_name = vault_name or self.vault_name
         lifecycle = {"DeleteAfterDays": delete_after_days}
         if scheduled:
             return sandbox_backup.start_scheduled_backup(
-                account, region, vault_name, resource_arn, self.copy_role_arn(account), lifecycle)
+                account, region, vault_name, resource_arn, self.copy_role_arn(account), lifecycle
+            )
         return self.client("backup", account, region).start_backup_job(
-            BackupVaultName=vault_name, ResourceArn=resource_arn, IamRoleArn=self.copy_role_arn(account),
-            Lifecycle=lifecycle)["BackupJobId"]
+            BackupVaultName=vault_name,
+            ResourceArn=resource_arn,
+            IamRoleArn=self.copy_role_arn(account),
+            Lifecycle=lifecycle,
+        )["BackupJobId"]
 
     # ------------------------------------------------------------------ time
 
@@ -349,14 +417,17 @@ class Organization:
 
     # ------------------------------------------------------------------ observation
 
-    def recovery_points(self, account: str | None = None, region: str | None = None,
-                        vault_name: str | None = None) -> list[dict[str, Any]]:
+    def recovery_points(
+        self, account: str | None = None, region: str | None = None, vault_name: str | None = None
+    ) -> list[dict[str, Any]]:
         """Recovery points as DescribeRecoveryPoint shows them, with Account/Region.
 
         Read from the sandbox's state, not through the API: observing must not spend the
         accounts' AWS Backup request rates (nor meet injected throttling)."""
-        return [{"Account": point.account, "Region": point.region, **point.to_api()}
-                for point in sandbox_backup.recovery_points(account, region, vault_name)]
+        return [
+            {"Account": point.account, "Region": point.region, **point.to_api()}
+            for point in sandbox_backup.recovery_points(account, region, vault_name)
+        ]
 
     def error_messages(self, account: str, region: str) -> list[dict[str, Any]]:
         """The instance's error queue, read without consuming: body (parsed) and attributes."""

@@ -64,8 +64,9 @@ class MotoEnvironment:
             return self
         self._saved_environ = dict(os.environ)
         os.environ.pop("MOTO_ACCOUNT_ID", None)  # it would override the per-account credentials
-        os.environ.update({"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox",
-                           "AWS_DEFAULT_REGION": self.region})
+        os.environ.update(
+            {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox", "AWS_DEFAULT_REGION": self.region}
+        )
         self._mock = mock_aws()
         self._mock.start()
         return self
@@ -84,8 +85,13 @@ class BackupModel:
     """The AWS Backup model as organization.py installed it (backup.py's module functions and
     destinations.py's copy rules), configured for this sandbox and reset when removed."""
 
-    def __init__(self, clock: Clock, seed: int, org_of_account: Callable[[str], str | None],
-                 event_sink: Callable[[dict[str, Any]], None]):
+    def __init__(
+        self,
+        clock: Clock,
+        seed: int,
+        org_of_account: Callable[[str], str | None],
+        event_sink: Callable[[dict[str, Any]], None],
+    ):
         self.clock, self.seed, self.org_of_account, self.event_sink = clock, seed, org_of_account, event_sink
         self.installed = False
 
@@ -125,9 +131,15 @@ class SnsExtension:
 
 
 class Sandbox:
-    def __init__(self, clock: Clock | None = None, seed: int = 0, faults: Faults | None = None,
-                 concurrency_quota: int = ACCOUNT_CONCURRENCY,
-                 org_of_account: Callable[[str], str | None] | None = None, region: str = "us-east-1"):
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        seed: int = 0,
+        faults: Faults | None = None,
+        concurrency_quota: int = ACCOUNT_CONCURRENCY,
+        org_of_account: Callable[[str], str | None] | None = None,
+        region: str = "us-east-1",
+    ):
         """org_of_account: the organisation of each account (the layout's); concurrency_quota: each
         account's Lambda concurrent executions quota (docs/AWS-BEHAVIOUR.md §13); region: the
         environment's default region."""
@@ -136,14 +148,28 @@ class Sandbox:
         self.org_of_account = org_of_account or (lambda account: None)
         self.credentials = MotoCredentials()
         self.gate = Gate()  # every governed request is authorised (authorization.py)
-        self.runtime = LambdaRuntime(self.clock, self.credentials.for_role, seed=seed,
-                                     concurrency_quota=concurrency_quota, decide=self.gate.decide)
-        self.bridge = Bridge(self.clock, org_of_account=self.org_of_account, seed=seed, faults=faults,
-                             credentials=self.credentials, decide=self.gate.decide, runtime=self.runtime)
+        self.runtime = LambdaRuntime(
+            self.clock,
+            self.credentials.for_role,
+            seed=seed,
+            concurrency_quota=concurrency_quota,
+            decide=self.gate.decide,
+        )
+        self.bridge = Bridge(
+            self.clock,
+            org_of_account=self.org_of_account,
+            seed=seed,
+            faults=faults,
+            credentials=self.credentials,
+            decide=self.gate.decide,
+            runtime=self.runtime,
+        )
         # The alert path (docs/AWS-BEHAVIOUR.md §18): metrics, alarms, and what SNS delivers.
         self.cloudwatch = CloudWatch(
-            self.clock, lambda event, account, region: self.bridge.deliver(event, account, region, durable=True),
-            self.bridge._new_id)
+            self.clock,
+            lambda event, account, region: self.bridge.deliver(event, account, region, durable=True),
+            self.bridge._new_id,
+        )
         self.sns = sandbox_sns.Sns(self.clock.now)
         self.moto_fixes = MotoFixes(self.clock.now)
         self.lambda_api = LambdaApi(self.runtime, self.runtime.concurrency_quota)
@@ -151,11 +177,24 @@ class Sandbox:
         self.cloudformation = CloudFormationSupport()
         # AWS Backup events land on the default bus of the account and region that emitted them
         # (docs/AWS-BEHAVIOUR.md §1.1); the event says which.
-        self.backup = BackupModel(self.clock, seed, self.org_of_account,
-                                  lambda event: self.bridge.deliver(event, event["account"], event["region"]))
+        self.backup = BackupModel(
+            self.clock,
+            seed,
+            self.org_of_account,
+            lambda event: self.bridge.deliver(event, event["account"], event["region"]),
+        )
         self.extensions: tuple[Extension, ...] = (
-            MotoEnvironment(region), self.moto_fixes, self.backup, self.cloudformation, self.cloudwatch,
-            SnsExtension(self.sns), self.runtime, self.bridge, self.lambda_api, self.gate, self.stackset_targets,
+            MotoEnvironment(region),
+            self.moto_fixes,
+            self.backup,
+            self.cloudformation,
+            self.cloudwatch,
+            SnsExtension(self.sns),
+            self.runtime,
+            self.bridge,
+            self.lambda_api,
+            self.gate,
+            self.stackset_targets,
         )
         self._installed: list[Extension] = []
 
@@ -191,8 +230,11 @@ class Sandbox:
 
     def patched(self) -> list[tuple[Any, Any]]:
         """What the installed extensions have replaced now: (owner, attribute) or (mapping, key)."""
-        return [target for extension in self._installed
-                for target in getattr(getattr(extension, "patches", None), "targets", [])]
+        return [
+            target
+            for extension in self._installed
+            for target in getattr(getattr(extension, "patches", None), "targets", [])
+        ]
 
     def __enter__(self) -> Sandbox:
         return self.start()

@@ -35,7 +35,7 @@ class StackSetTargets:
     def __init__(self) -> None:
         self.patches = Patches()
 
-    def install(self) -> "StackSetTargets":
+    def install(self) -> StackSetTargets:
         from moto.cloudformation.models import StackInstances
 
         if not self.patches.active:
@@ -46,15 +46,25 @@ class StackSetTargets:
         self.patches.undo()
 
 
-def _create_instances_filtering_accounts(moto_create_instances: Any, instances: Any, accounts: list[str],
-                                         regions: list[str], parameters: Any, deployment_targets: dict[str, Any],
-                                         permission_model: str) -> list[dict[str, Any]]:
+def _create_instances_filtering_accounts(
+    moto_create_instances: Any,
+    instances: Any,
+    accounts: list[str],
+    regions: list[str],
+    parameters: Any,
+    deployment_targets: dict[str, Any],
+    permission_model: str,
+) -> list[dict[str, Any]]:
     targets = deployment_targets or {}
     if permission_model != "SERVICE_MANAGED" or not targets.get("AccountFilterType"):
-        return moto_create_instances(instances, accounts, regions, parameters, targets, permission_model)
+        created: list[dict[str, Any]] = moto_create_instances(
+            instances, accounts, regions, parameters, targets, permission_model
+        )
+        return created
     requested = targets.get("OrganizationalUnitIds", [])
     ous = requested + [ou.id for ou in instances.org_backend.ou if ou.parent_id in requested]
     ou_accounts = [a.id for ou in ous for a in instances.org_backend.accounts if a.parent_id == ou]
     chosen = filtered_accounts(ou_accounts, list(targets.get("Accounts", [])), targets["AccountFilterType"])
     # The chosen accounts go as explicit accounts: moto deploys those and skips existing instances.
-    return moto_create_instances(instances, chosen, regions, parameters, {}, permission_model)
+    narrowed: list[dict[str, Any]] = moto_create_instances(instances, chosen, regions, parameters, {}, permission_model)
+    return narrowed

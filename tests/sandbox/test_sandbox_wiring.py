@@ -267,19 +267,28 @@ def test_an_exception_inside_the_sandbox_still_removes_everything():
 
 
 def test_an_extension_that_fails_to_install_leaves_nothing_installed():
+    from moto.events.models import EventsBackend
+
+    from backup_events_aws.sandbox.patches import Patches
     from backup_events_aws.sandbox.sandbox import Sandbox
 
-    class Refusing:
+    class HalfInstalled:
+        """Replaces one moto method, then fails."""
+
+        def __init__(self) -> None:
+            self.patches = Patches()
+
         def install(self) -> None:
+            self.patches.replace(EventsBackend, "put_events", lambda *arguments: None)
             raise RuntimeError("cannot install")
 
         def uninstall(self) -> None:
-            raise AssertionError("never installed: never removed")
+            self.patches.undo()
 
     before = snapshot()
     sandbox = Sandbox()
-    sandbox.extensions = (*sandbox.extensions[:5], Refusing(), *sandbox.extensions[5:])
+    sandbox.extensions = (*sandbox.extensions[:5], HalfInstalled(), *sandbox.extensions[5:])
     with pytest.raises(RuntimeError, match="cannot install"):
         sandbox.start()
     assert not sandbox.started
-    assert changed_since(before) == []
+    assert changed_since(before) == [] and sandbox_types_known_to_moto() == []

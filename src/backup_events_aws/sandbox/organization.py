@@ -134,9 +134,9 @@ class Organization:
         self.layout = layout
         self.sandbox = sandbox or Sandbox(
             clock,
-            seed,
-            faults,
-            concurrency_quota,
+            seed=seed,
+            faults=faults,
+            concurrency_quota=concurrency_quota,
             org_of_account=layout.org_of_account,
             region=layout.resource_regions[0],
         )

@@ -98,6 +98,7 @@ class BackupModel:
     def install(self) -> BackupModel:
         if self.installed:
             return self
+        self.installed = True  # first: `uninstall` undoes a partial install too (each step is idempotent)
         sandbox_backup.reset_sandbox()
         sandbox_backup.configure(seed=self.seed)
         sandbox_backup.set_clock(self.clock)
@@ -105,7 +106,6 @@ class BackupModel:
         sandbox_backup.set_event_sink(self.event_sink)
         sandbox_backup.install()
         sandbox_destinations.install()
-        self.installed = True
         return self
 
     def uninstall(self) -> None:
@@ -203,13 +203,14 @@ class Sandbox:
         return bool(self._installed)
 
     def start(self) -> Sandbox:
-        """Install every extension in order; if one fails, remove those installed and re-raise."""
+        """Install every extension in order; if one fails, remove it (what it did install) and those
+        installed before, and re-raise."""
         if self._installed:
             return self
         try:
             for extension in self.extensions:
+                self._installed.append(extension)  # first: its uninstall undoes a partial install
                 extension.install()
-                self._installed.append(extension)
         except BaseException:
             self.stop()
             raise

@@ -320,20 +320,28 @@ def event_invoke_config_of(function: LambdaFunction) -> dict[str, Any]:
 _EXTRA_FUNCTION_PROPERTIES = ("LoggingConfig", "DeadLetterConfig")
 
 
-def _function_create_keeping_extras(
-    moto_create: Any,
-    cls: Any,
-    resource_name: str,
-    cloudformation_json: dict[str, Any],
-    account_id: str,
-    region_name: str,
-    **kwargs: Any,
-) -> Any:
-    properties = cloudformation_json["Properties"]
-    extras = {key: properties[key] for key in _EXTRA_FUNCTION_PROPERTIES if key in properties}
-    function = moto_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-    function.sandbox_extras = extras
-    return function
+def _created_then(complete: Any) -> Any:
+    """A wrapper of moto's create_from_cloudformation_json that lets moto create the resource, then
+    `complete(resource, properties)` adds what moto's model drops."""
+
+    def create(
+        moto_create: Any,
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        resource = moto_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        complete(resource, cloudformation_json["Properties"])
+        return resource
+
+    return create
+
+
+def _keep_function_extras(function: LambdaFunction, properties: dict[str, Any]) -> None:
+    function.sandbox_extras = {key: properties[key] for key in _EXTRA_FUNCTION_PROPERTIES if key in properties}  # type: ignore[attr-defined]
 
 
 def function_extras_of(function: LambdaFunction) -> dict[str, Any]:
@@ -399,21 +407,12 @@ def _bus_name(properties: dict[str, Any]) -> str:
     return str(properties.get("EventBusName") or "default").split(":event-bus/")[-1]
 
 
-def _event_bus_create_with_policy(
-    moto_create: Any,
-    cls: Any,
-    resource_name: str,
-    cloudformation_json: dict[str, Any],
-    account_id: str,
-    region_name: str,
-    **kwargs: Any,
-) -> Any:
-    bus = moto_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-    policy = cloudformation_json["Properties"].get("Policy")
+def _apply_bus_policy(bus: EventBus, properties: dict[str, Any]) -> None:
+    # moto ignores the Policy property of AWS::Events::EventBus.
+    policy = properties.get("Policy")
     if policy:
         for index, statement in enumerate(_as_dict(policy)["Statement"]):
             _add_bus_statement(bus, statement, default_sid=f"Statement{index}")
-    return bus
 
 
 # --------------------------------------------------------------------------- StackSet instances
@@ -754,8 +753,8 @@ def _log_group_attribute(moto_get_att: Any, self: LogGroup, attribute_name: str)
 # (owner, attribute, wrapper): each wrapper takes what moto had there as its first argument.
 _WRAPPED: tuple[tuple[Any, str, Any], ...] = (
     (LogGroup, "get_cfn_attribute", _log_group_attribute),
-    (LambdaFunction, "create_from_cloudformation_json", _function_create_keeping_extras),
-    (EventBus, "create_from_cloudformation_json", _event_bus_create_with_policy),
+    (LambdaFunction, "create_from_cloudformation_json", _created_then(_keep_function_extras)),
+    (EventBus, "create_from_cloudformation_json", _created_then(_apply_bus_policy)),
     (parsing, "clean_json", _clean_json_dropping_novalue),
     (parsing, "parse_resource_and_generate_name", _parse_resource_checking_policies),
     (Stack, "create_resources", _create_resources_or_roll_back),

@@ -287,15 +287,13 @@ def test_each_call_carries_the_context_keys_aws_documents_for_it(explicit_org):
     """docs/AWS-BEHAVIOUR.md §11.4: EventBridge acting for a rule carries aws:SourceArn (the rule)
     and aws:SourceAccount; a role session (the forward role, the function's role) carries the
     principal's keys and no aws:SourceArn; every request carries aws:ResourceAccount."""
-    from backup_events_aws.sandbox.authorization import add_listener, remove_listener
-
     org = explicit_org
     seen: list[tuple[str, str | None, dict]] = []
 
     def listen(request, decision):
         seen.append((request.action, request.service, dict(request.context)))
 
-    add_listener(listen)
+    org.gate.add_listener(listen)
     try:
         sandbox_backup.deny_access("UpdateRecoveryPointLifecycle", MAIN)  # the function fails: on-failure record
         resource = org.create_resource("EFS", MAIN, EAST)
@@ -303,7 +301,7 @@ def test_each_call_carries_the_context_keys_aws_documents_for_it(explicit_org):
         org.run_until_idle()
     finally:
         sandbox_backup.allow_access("UpdateRecoveryPointLifecycle", MAIN)
-        remove_listener(listen)
+        org.gate.remove_listener(listen)
 
     def contexts(action, service=None):
         return [c for a, s, c in seen if a == action and s == service]

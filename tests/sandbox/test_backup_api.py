@@ -78,11 +78,14 @@ def clock():
     # Job mechanics on made-up resource ARNs: test_local_aws.py checks that a missing resource fails.
     sb.configure(throttling=False, require_existing_resources=False)
     sb.set_organization(ORG, [MAIN, BACKUP])
-    with mock_aws():
-        for account in (MAIN, BACKUP):  # the copy role AWS Backup must be able to assume
-            make_copy_role(account)
-        yield clock
-    sb.reset_sandbox()
+    try:
+        with mock_aws():
+            for account in (MAIN, BACKUP):  # the copy role AWS Backup must be able to assume
+                make_copy_role(account)
+            yield clock
+    finally:
+        sb.uninstall()  # moto's own AWS Backup routes again
+        sb.reset_sandbox()
 
 
 def make_copy_role(account, trusted="backup.amazonaws.com", endpoint_url=None):
@@ -904,4 +907,5 @@ def test_works_under_threaded_moto_server():
         server.stop()
         from moto.backup.models import backup_backends
         backup_backends.reset()
+        sb.uninstall()
         sb.reset_sandbox()

@@ -88,14 +88,17 @@ def sandbox():
                        "AWS_DEFAULT_REGION": REGION})
     os.environ.pop("MOTO_ACCOUNT_ID", None)
     with mock_aws():
-        sandbox_cloudformation.install()
+        support = sandbox_cloudformation.CloudFormationSupport().install()
         clock = Clock()
         bridge = Bridge(clock, org_of_account=lambda a: ORG_ID if a in (SOURCE_ACCOUNT, CENTRAL_ACCOUNT) else None)
+        bridge.runtime.install()
         bridge.install()
         try:
             yield bridge
         finally:
             bridge.uninstall()
+            bridge.runtime.uninstall()
+            support.uninstall()
 
 
 def put_test_event(detail: dict, account: str = SOURCE_ACCOUNT) -> dict:

@@ -28,6 +28,7 @@ An explicit Deny wins; otherwise some Allow must match (IAM's evaluation order).
 
 from __future__ import annotations
 
+from types import MappingProxyType
 import json
 import re
 from dataclasses import dataclass, field
@@ -122,7 +123,7 @@ def _bool(pattern: str, value: str) -> bool:
 
 
 # base operator -> (value matcher, negated)
-_OPERATORS = {
+_OPERATORS = MappingProxyType({
     "StringEquals": (_equals, False),
     "StringNotEquals": (_equals, True),
     "StringEqualsIgnoreCase": (_equals_ignore_case, False),
@@ -134,7 +135,7 @@ _OPERATORS = {
     "ArnNotEquals": (arn_match, True),
     "ArnNotLike": (arn_match, True),
     "Bool": (_bool, False),
-}
+})
 
 
 def _parse_operator(operator: str) -> tuple[str | None, str, bool]:

@@ -134,6 +134,17 @@ def test_function_errors_in_every_instance_alert_after_lambdas_retries():
         assert len(gap_alerts(org)) == len({mail.subject for mail in gap_alerts(org)}) >= 1
 
 
+def test_an_account_without_the_copy_role_alerts_with_the_fix():
+    """AWS Backup refuses a copy role it can't assume (docs/AWS-BEHAVIOUR.md §19 item 62): the
+    function's StartCopyJob fails, Lambda retries, and the alert names the role to create."""
+    with alerting("minimum", CopyRoleName="team/NotCreated") as org:  # the backups use the default role
+        org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
+        org.run_until_idle()
+        assert_alerted(org, {(org.main_account, EAST)}, "function-error",
+                       "create the copy role CopyRoleName in this account, trusting backup.amazonaws.com")
+        assert sandbox_backup.copy_jobs(account_id=org.main_account) == []
+
+
 def test_events_eventbridge_could_not_deliver_alert():
     with alerting() as org:
         for account, region in resource_instances(org)[:3]:  # copy 1 is never started

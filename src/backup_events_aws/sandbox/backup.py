@@ -810,6 +810,25 @@ def _idempotent(state: BackupState, kind: str, token: str | None, request: dict)
     return earlier[1]
 
 
+
+def check_role_assumable(role_arn: str) -> None:
+    """AWS Backup works with the role it is handed: a role IAM doesn't know, or whose trust policy
+    doesn't let backup.amazonaws.com assume it, is refused when the job is asked for
+    (docs/AWS-BEHAVIOUR.md §4.2, §19 item 62; worded as AWS Backup's other APIs refuse it)."""
+    from moto.iam.exceptions import NotFoundException
+    from moto.iam.models import iam_backends
+
+    refusal = InvalidParameterValueException(f"IAM Role {role_arn} cannot be assumed by AWS Backup")
+    try:
+        partition, _, _, account, _ = arn_parts(role_arn)
+        role = iam_backends[account][partition].get_role_by_arn(role_arn)
+    except (ValueError, NotFoundException):
+        raise refusal from None
+    trust = Request(action="sts:AssumeRole", resource=role_arn, service="backup.amazonaws.com")
+    if not is_allowed(statements_of(role.assume_role_policy_document), trust, check_principal=True):
+        raise refusal
+
+
 def start_backup_job(backend: BackupBackend, vault_name: str, resource_arn: str, iam_role_arn: str,
                      lifecycle: dict[str, Any] | None = None, idempotency_token: str | None = None,
                      created_by: dict[str, str] | None = None) -> BackupJob:
@@ -820,6 +839,7 @@ def start_backup_job(backend: BackupBackend, vault_name: str, resource_arn: str,
         return state.backup_jobs[earlier]
     normalised = _normalise_lifecycle(lifecycle)
     validate_lifecycle(normalised)
+    check_role_assumable(iam_role_arn)
     now, account, region = _now(), backend.account_id, backend.region_name
     resource_type = resource_type_of(resource_arn)
     job_id = _new_uuid().upper()
@@ -867,6 +887,7 @@ def start_copy_job(backend: BackupBackend, source_vault_name: str, recovery_poin
     if source.is_continuous:  # docs/AWS-BEHAVIOUR.md §3.1: no on-demand copies of continuous backups
         raise InvalidParameterValueException("StartCopyJob does not support continuous backups.")
     _vault_arn_parts(destination_vault_arn)
+    check_role_assumable(iam_role_arn)
     normalised = None
     if lifecycle is not None:
         validate_lifecycle(_normalise_lifecycle(lifecycle))
@@ -1110,7 +1131,8 @@ def _copy_role_refusal(job: CopyJob, source: RecoveryPoint, source_backend: Back
       vault's policy or the role's policies refuses. Whether the role must also allow it is not
       documented, and the AWS managed role policy is not known to grant it: only a Deny refuses.
     * backup:CopyIntoBackupVault on the destination vault: the role's identity policies and the
-      vault's policy, both when the vault is in another account (either in the same account).
+      vault's policy, both when the vault is in another account (either in the same account); the
+      vault policy sees the source account, not the role.
     A role IAM does not know is judged by the vault policies alone."""
     from backup_events_aws.sandbox.authorization import decide, principal_context, role_policy_statements
 
@@ -1125,8 +1147,12 @@ def _copy_role_refusal(job: CopyJob, source: RecoveryPoint, source_backend: Back
         return MSG_ACCESS_DENIED
     dest_vault = backend_for(dest_account, dest_region).vaults[dest_name]
     dest_policy = statements_of(getattr(dest_vault, "sandbox_access_policy", None))
+    # Which principal AWS Backup presents to the destination vault is not documented; its examples
+    # admit the source account or aws:PrincipalOrgID. Strict: the source account, with only
+    # aws:PrincipalOrgID known (no role ARN to name or match; docs/AWS-BEHAVIOUR.md §19 item 61).
+    into_context = {key: context[key] for key in ("aws:PrincipalOrgID",) if key in context}
     copy_into = Request(action="backup:CopyIntoBackupVault", resource=dest_vault.backup_vault_arn,
-                        principal_account=job.account, principal_arn=job.iam_role_arn, context=context)
+                        principal_account=job.account, principal_arn=None, context=into_context)
     if identity is None:  # docs/AWS-BEHAVIOUR.md §4.2, §4.4: the destination vault must Allow CopyIntoBackupVault
         if cross_account and not is_allowed(dest_policy, copy_into, check_principal=True):
             return MSG_ACCESS_DENIED

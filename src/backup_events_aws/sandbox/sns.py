@@ -18,7 +18,8 @@ alert path needs what SNS does (docs/AWS-BEHAVIOUR.md §18):
   key of that KMS key, as the publisher (docs/AWS-BEHAVIOUR.md §18.3). A governed publisher (a
   role IAM knows) needs kms:GenerateDataKey and kms:Decrypt on the key: its identity policy and
   the key policy, which must allow the role itself or delegate to its account (KMS: an identity
-  policy alone never grants, even in the key's account); across accounts both sides must allow.
+  policy alone never grants, even in the key's account, §19 item 60); across accounts both sides
+  must allow.
   The AWS managed key aws/sns admits only its own account, through SNS: another account's
   publisher is always refused (its policy can't be changed). Refused: KMSAccessDenied; a key that
   doesn't exist: KMSNotFound; a disabled key: KMSDisabled (SNS's codes; §19 item 50 for the words).
@@ -39,6 +40,7 @@ from moto.sns.exceptions import SNSException
 from moto.sns.models import SNSBackend, sns_backends
 from moto.sns.responses import SNSResponse
 
+from .cloudformation import SandboxResource
 from .helpers import arn_parts
 
 EMAIL_PROTOCOLS = ("email", "email-json")
@@ -96,10 +98,8 @@ def topic_key_refusal(topic_arn: str, key_id: str, caller: Any, identity: list[d
     for action in KMS_ACTIONS:
         request = policies.Request(action=action, resource=key.arn, principal_account=caller.account,
                                    principal_arn=caller.role_arn, session_arn=caller.session_arn, context=context)
+        # The one evaluator: the key policy must allow, naming the role or its account (§19 item 60).
         decision = decide(request, key_policy, key.account_id, identity)
-        if decision and policies.decide(key_policy, request, check_principal=True) != policies.ALLOW:
-            # KMS: the key policy must allow the principal or delegate to its account.
-            decision = policies.Decision(False, f"because no resource-based policy allows the {action} action")
         if not decision:
             return KMSAccessDenied(f"{KMS_ACCESS_DENIED} {policies.denial_message(request, decision)} "
                                    "(Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException)")
@@ -154,53 +154,32 @@ def _all_backends() -> list[SNSBackend]:
 # --------------------------------------------------------------------------- CloudFormation
 
 
-class TopicPolicyResource(CloudFormationModel):
+class TopicPolicyResource(SandboxResource, CloudFormationModel):
     """AWS::SNS::TopicPolicy: PolicyDocument becomes the access policy of each topic in Topics."""
+
+    resource_type = "AWS::SNS::TopicPolicy"
+    get_att = {"Id": "name"}
 
     def __init__(self, name: str, topics: list[str]):
         self.name, self.topics = name, topics
 
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SNS::TopicPolicy"
-
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Id"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        return self.name
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-        region_name: str, **kwargs: Any,
-    ) -> TopicPolicyResource:
-        properties = cloudformation_json["Properties"]
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
+               logical_id: str) -> TopicPolicyResource:
         document = properties["PolicyDocument"]
         text = document if isinstance(document, str) else json.dumps(document)
         for topic_arn in properties["Topics"]:
-            _, _, region, account, _ = arn_parts(topic_arn)
-            sns_backends[account][region].topics[topic_arn].policy = text
-        return cls(resource_name, list(properties["Topics"]))
+            _, _, topic_region, account, _ = arn_parts(topic_arn)
+            sns_backends[account][topic_region].topics[topic_arn].policy = text
+        return cls(name, list(properties["Topics"]))
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> None:
-        for topic_arn in cloudformation_json["Properties"]["Topics"]:
-            _, _, region, account, _ = arn_parts(topic_arn)
-            topic = sns_backends[account][region].topics.get(topic_arn)
+    def delete(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> None:
+        for topic_arn in properties["Topics"]:
+            _, _, topic_region, account, _ = arn_parts(topic_arn)
+            topic = sns_backends[account][topic_region].topics.get(topic_arn)
             if topic is not None:
-                topic.policy = json.dumps(topic._create_default_topic_policy(region, account, topic.name))
+                topic.policy = json.dumps(topic._create_default_topic_policy(topic_region, account, topic.name))
 
 
 # --------------------------------------------------------------------------- install

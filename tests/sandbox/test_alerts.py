@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 
 import boto3
+import botocore.exceptions
 import pytest
 
 from backup_events_aws.operations import common, status
@@ -415,3 +416,30 @@ def test_the_aws_managed_key_aws_sns_admits_only_its_own_account():
         publish_as(BACKUP)  # its own account: the managed key's policy admits it through SNS
         with pytest.raises(Exception, match="KMSAccessDenied.*alias/aws/sns"):
             publish_as(org.main_account)  # another account: the managed key's policy can't admit it
+
+
+def test_a_topic_key_that_is_gone_or_disabled_refuses_with_snss_codes():
+    with alerting("minimum") as org:
+        sns, kms = org.client("sns", BACKUP, WEST2), org.client("kms", BACKUP, WEST2)
+        role = f"arn:aws:iam::{BACKUP}:role/BackupEvents-Function-{WEST2}"
+        metadata = kms.create_key()["KeyMetadata"]
+        key_id, key = metadata["KeyId"], metadata["Arn"]
+        org.client("iam", BACKUP, EAST).put_role_policy(
+            RoleName=f"BackupEvents-Function-{WEST2}", PolicyName="any-topic-and-key", PolicyDocument=json.dumps({
+                "Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"},
+                    {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": key}]}))
+        keys = org.credentials.for_role(role)
+        function = boto3.client("sns", region_name=WEST2, aws_access_key_id=keys["AccessKeyId"],
+                                aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"])
+        topic = sns.create_topic(Name="Encrypted", Attributes={"KmsMasterKeyId": key})["TopicArn"]
+        function.publish(TopicArn=topic, Message="the key's own account, delegated to the role's policy")
+        kms.disable_key(KeyId=key_id)
+        with pytest.raises(botocore.exceptions.ClientError) as disabled:
+            function.publish(TopicArn=topic, Message="x")
+        assert disabled.value.response["Error"]["Code"] == "KMSDisabled"
+        gone = key.rsplit("/", 1)[0] + "/00000000-0000-4000-8000-000000000000"
+        sns.set_topic_attributes(TopicArn=topic, AttributeName="KmsMasterKeyId", AttributeValue=gone)
+        with pytest.raises(botocore.exceptions.ClientError) as missing:
+            function.publish(TopicArn=topic, Message="x")
+        assert missing.value.response["Error"]["Code"] == "KMSNotFound" and gone in str(missing.value)

@@ -30,7 +30,7 @@ from typing import Any
 from moto.backup.models import backup_backends
 from moto.core.common_models import CloudFormationModel
 
-from backup_events_aws.sandbox import backup as sandbox_backup
+from backup_events_aws.sandbox.backup import models as sandbox_backup
 
 AIR_GAPPED = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
 # §15.3: the types a logically air-gapped vault is documented to take; others are refused

@@ -14,9 +14,10 @@ from moto.backup.responses import BackupResponse
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
 
-from backup_events_aws.sandbox import backup as sandbox_backup
-from backup_events_aws.sandbox import backup_settings
 from backup_events_aws.sandbox import destinations
+
+from . import models as sandbox_backup
+from . import account_settings as backup_settings
 
 # Paths that stock moto does not route (the stock ones are re-pointed at our class too).
 ADDED_PATHS = [

@@ -24,7 +24,7 @@ from typing import Any
 from moto.backup.exceptions import InvalidParameterValueException, InvalidRequestException, ResourceNotFoundException
 from moto.backup.models import BackupBackend
 
-from backup_events_aws.sandbox import backup as sandbox_backup
+from . import models as sandbox_backup
 
 # Opted in on a new account (modelled strictly, docs/AWS-BEHAVIOUR.md §19); the others start off.
 DEFAULT_OPTED_IN = ("DynamoDB", "EBS", "EC2", "EFS", "RDS", "Storage Gateway")

@@ -28,34 +28,16 @@ from moto.backup.exceptions import (
     ResourceNotFoundException,
 )
 from moto.backup.models import BackupBackend, backup_backends
-from moto.core.exceptions import JsonRESTError
 from moto.utilities.utils import get_partition
 
 from backup_events_aws.sandbox.clock import Clock
 from backup_events_aws.sandbox.helpers import arn_parts, envelope_time, random_uuid
-from backup_events_aws.sandbox.protected_resources import missing_resource_message, resource_exists
+from .exceptions import AccessDeniedException, ThrottlingException
+from .protected_resources import missing_resource_message, resource_exists
 from backup_events_aws.sandbox.policies import Request, as_list, is_allowed, is_denied, statements_of
 
 UTC = datetime.timezone.utc
 DAY = datetime.timedelta(days=1)
-
-
-# --------------------------------------------------------------------------------------------
-# Errors that moto.backup does not define
-
-
-class ThrottlingException(JsonRESTError):
-    code = 400  # docs/AWS-BEHAVIOUR.md §5.2: ThrottlingException, HTTP 400
-
-    def __init__(self, message: str = "Rate exceeded"):
-        super().__init__("ThrottlingException", message)
-
-
-class AccessDeniedException(JsonRESTError):
-    code = 400
-
-    def __init__(self, message: str):
-        super().__init__("AccessDeniedException", message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1350,16 +1332,16 @@ def snapshot() -> dict[str, Any]:
 
 def install() -> None:
     """Route the added AWS Backup operations through moto (idempotent)."""
-    from backup_events_aws.sandbox import backup_api
+    from . import responses
 
-    backup_api.install_routes()
+    responses.install_routes()
 
 
 def uninstall() -> None:
     """moto's own AWS Backup routes again (Organization.stop)."""
-    from backup_events_aws.sandbox import backup_api
+    from . import responses
 
-    backup_api.uninstall_routes()
+    responses.uninstall_routes()
 
 
 __all__ = [

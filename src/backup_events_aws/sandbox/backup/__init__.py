@@ -1,0 +1,71 @@
+"""AWS Backup for the sandbox, shaped like one of moto's services (being moved into this shape).
+
+models.py: the jobs, recovery points and policies stock moto lacks; responses.py: the REST-JSON
+face; settings.py: account and region settings; protected_resources.py: does a resource exist;
+exceptions.py: the errors moto.backup lacks.
+"""
+
+from __future__ import annotations
+
+from .exceptions import (
+    AccessDeniedException,
+    InvalidParameterValueException,
+    InvalidRequestException,
+    ResourceNotFoundException,
+    ThrottlingException,
+)
+from .models import (  # noqa: F401  (re-exported for the sandbox's callers)
+    FULLY_MANAGED_TYPES,
+    MSG_ACCESS_DENIED,
+    MSG_KEY_NOT_ACCESSIBLE,
+    MSG_NOT_SAME_ORG,
+    MSG_RDS_KEY_NOT_ACCESSIBLE,
+    RATE_LIMITS,
+    CopyJob,
+    RecoveryPoint,
+    _is_aws_managed_key,
+    _lock,
+    _recovery_point,
+    _recovery_point_arn,
+    _vault,
+    _vault_arn_parts,
+    allow_access,
+    backend_for,
+    backup_jobs,
+    check_request,
+    check_vault_access_policy,
+    clear_faults,
+    configure,
+    copy_jobs,
+    delete_vault_access_policy,
+    deny_access,
+    fail_next_copies,
+    find_recovery_point,
+    get_clock,
+    get_vault_access_policy,
+    inject_throttling,
+    install,
+    list_copy_jobs,
+    list_recovery_points,
+    organization_of,
+    paginate,
+    put_recovery_point,
+    put_vault_access_policy,
+    recorded_events,
+    recovery_points,
+    reset_sandbox,
+    resource_encryption_key,
+    set_clock,
+    set_event_sink,
+    set_organization,
+    set_organization_lookup,
+    set_resource_encryption,
+    settings,
+    snapshot,
+    start_backup_job,
+    start_copy_job,
+    start_scheduled_backup,
+    state_of,
+    uninstall,
+    update_recovery_point_lifecycle,
+)

@@ -66,7 +66,7 @@ def eventually(check, seconds: float = 60.0):
     """Wait, reading the sandbox's state in this process (cheap), for what the CLI then shows."""
     deadline = time.monotonic() + seconds
     while True:
-        with sandbox_backup._lock:
+        with sandbox_backup.installed_service().lock:
             value = check()
         if value or time.monotonic() > deadline:
             return value
@@ -159,8 +159,8 @@ def test_a_backup_of_a_missing_resource_fails_and_lands_in_the_error_queue(serve
 def test_a_failed_copy_is_found_by_reconcile_and_redriven(server):
     org = server.organization
     file_system = aws(server, "efs", "create-file-system", "--creation-token", "redrive")["FileSystemArn"]
-    with sandbox_backup._lock:
-        sandbox_backup.fail_next_copies(1)  # the first copy of this backup fails
+    with org.backup_service.lock:
+        org.backup_service.fail_next_copies(1)  # the first copy of this backup fails
     aws(server, "backup", "start-backup-job", "--backup-vault-name", VAULT, "--resource-arn", file_system,
         "--iam-role-arn", org.copy_role_arn(org.main_account))
 

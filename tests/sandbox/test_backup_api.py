@@ -71,16 +71,15 @@ def vault_arn(account, region, name=VAULT):
 
 @pytest.fixture
 def clock():
-    sb.reset_sandbox()
-    sb.install()
     clock = Clock()
-    sb.set_clock(clock)
     # Job mechanics on made-up resource ARNs: test_local_aws.py checks that a missing resource fails.
-    sb.configure(throttling=False, require_existing_resources=False)
-    sb.set_organization(ORG, [MAIN, BACKUP])
-    with mock_aws():
-        yield clock
-    sb.reset_sandbox()
+    service = sb.BackupService(clock=clock, throttling=False, require_existing_resources=False).install()
+    service.set_organization(ORG, [MAIN, BACKUP])
+    try:
+        with mock_aws():
+            yield clock
+    finally:
+        service.uninstall()
 
 
 @pytest.fixture
@@ -617,22 +616,23 @@ def test_lengthening_after_shortening_replans_the_expiry(org, clock):
 
 def test_expiry_delay_is_random_but_repeatable():
     def deletion_delays(seed):
-        sb.reset_sandbox()
-        sb.configure(seed=seed)
         clock = Clock()
-        sb.set_clock(clock)
-        with mock_aws():
-            boto3.client("backup", region_name=EAST).create_backup_vault(BackupVaultName=VAULT)
-            old = clock.now() - datetime.timedelta(days=40)
-            arns = [sb.put_recovery_point("123456789012", EAST, VAULT, f"{EFS}{i}", creation_date=old,
-                                          lifecycle={"DeleteAfterDays": 35}) for i in range(4)]
-            clock.advance(9 * 3600)
-            return [(sb.find_recovery_point(a).deleted_at - old - datetime.timedelta(days=40)) for a in arns]
+        service = sb.BackupService(clock=clock, seed=seed).install()
+        try:
+            with mock_aws():
+                boto3.client("backup", region_name=EAST).create_backup_vault(BackupVaultName=VAULT)
+                old = clock.now() - datetime.timedelta(days=40)
+                arns = [service.put_recovery_point("123456789012", EAST, VAULT, f"{EFS}{i}", creation_date=old,
+                                                   lifecycle={"DeleteAfterDays": 35}) for i in range(4)]
+                clock.advance(9 * 3600)
+                return [(service.find_recovery_point(a).deleted_at - old - datetime.timedelta(days=40))
+                        for a in arns]
+        finally:
+            service.uninstall()
 
     first, again = deletion_delays(7), deletion_delays(7)
     assert first == again and len(set(first)) == 4
     assert all(datetime.timedelta(0) <= d <= datetime.timedelta(hours=8) for d in first)
-    sb.reset_sandbox()
 
 
 def test_cold_transition_only_for_cold_capable_types(org, clock):
@@ -819,11 +819,9 @@ def test_custom_event_sink_receives_events(org, clock):
 def test_works_under_threaded_moto_server():
     from moto.server import ThreadedMotoServer
 
-    sb.reset_sandbox()
-    sb.install()
     clock = Clock()
-    sb.set_clock(clock)
-    sb.configure(require_existing_resources=False)  # a made-up EFS ARN, as in the fixture above
+    # a made-up EFS ARN, as in the fixture above
+    service = sb.BackupService(clock=clock, require_existing_resources=False).install()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -847,6 +845,4 @@ def test_works_under_threaded_moto_server():
         assert error_code(excinfo) == "ResourceNotFoundException"
     finally:
         server.stop()
-        from moto.backup.models import backup_backends
-        backup_backends.reset()
-        sb.reset_sandbox()
+        service.uninstall()

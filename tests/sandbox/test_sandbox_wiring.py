@@ -20,20 +20,20 @@ def test_every_fix_is_undone_when_removed():
     from backup_events_aws.sandbox.lambda_api import ACCOUNT_SETTINGS_PATH, LambdaApi
     from backup_events_aws.sandbox.moto_fixes import MotoFixes
 
-    import moto.backup.urls as backup_urls
+    import moto.backup.models as backup_models
 
-    from backup_events_aws.sandbox import backup as sandbox_backup
+    from backup_events_aws.sandbox.backup import BackupService
 
     def moto_state():
-        return (dict(backup_urls.url_paths), models.utcnow, responses.yaml_tag_constructor, models.yaml_tag_constructor,
+        return (backup_models.backup_backends, models.utcnow, responses.yaml_tag_constructor, models.yaml_tag_constructor,
                 parsing.parse_and_update_resource, LambdaBackend.invoke, ACCOUNT_SETTINGS_PATH in lambda_urls.url_paths)
 
     untouched = moto_state()
     assert untouched[1] is utils.utcnow and not untouched[-1]
     fixes, api = MotoFixes(Clock().now).install(), LambdaApi(runtime=None, concurrency_quota=len).install()
-    sandbox_backup.install()
+    backup = BackupService(Clock()).install()
     assert all(now != then for now, then in zip(moto_state(), untouched))
-    sandbox_backup.uninstall()
+    backup.uninstall()
     api.uninstall()
     fixes.uninstall()
     assert moto_state() == untouched

@@ -45,22 +45,23 @@ def test_the_deployed_function_paces_itself():
         assert function.concurrency_limit(deployed) == 5
         # The function's boto3 client makes 11 attempts at a throttled call (10 retries).
         calls: list[str] = []
-        check = sandbox_backup.check_request
+        service = org.backup_service
+        admit = service.admit
 
         def counting(operation: str, account: str, region: str) -> None:
             calls.append(operation)
-            check(operation, account, region)
+            admit(operation, account, region)
 
-        sandbox_backup.check_request = counting
+        service.admit = counting  # every AWS Backup request passes it (backup/responses.py)
         try:
-            sandbox_backup.inject_throttling(1.0, operations=["StartCopyJob"])
+            service.inject_throttling(1.0, operations=["StartCopyJob"])
             org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
             org.advance(7 * 60)  # the backup completes; the function's first attempt runs
             first = [i for i in function.invocations if i.function_arn == main]
             assert len(first) == 1 and first[0].error is not None
         finally:
-            sandbox_backup.check_request = check
-            sandbox_backup.inject_throttling(0.0)
+            del service.admit
+            service.inject_throttling(0.0)
         assert calls.count("StartCopyJob") == 11
 
 

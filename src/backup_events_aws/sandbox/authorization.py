@@ -103,9 +103,12 @@ OrgLookup = Callable[[str], "str | None"]
 
 
 def _default_org_lookup(account: str) -> str | None:
-    from . import backup as sandbox_backup  # the sandbox's organisation registry
+    from .backup import installed_service  # the sandbox's organisation registry
 
-    return sandbox_backup.organization_of(account)
+    try:
+        return installed_service().organization_of(account)
+    except RuntimeError:  # no AWS Backup installed: no organisation known
+        return None
 
 
 def principal_context(account: str, role_arn: str | None, org_of_account: OrgLookup | None = None,

@@ -45,7 +45,6 @@ import re
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction, lambda_backends
-from moto.backup.models import backup_backends
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Event, Stack, StackInstance, StackSet
@@ -57,6 +56,7 @@ from moto.sqs.models import sqs_backends
 
 from backup_events_aws import parameter_checks
 from backup_events_aws.sandbox import iam_validation
+from backup_events_aws.sandbox.backup import backend_for
 
 
 def _as_json_text(document: Any) -> str:
@@ -71,10 +71,8 @@ def _as_dict(document: Any) -> dict[str, Any]:
 
 
 def store_vault_access_policy(account_id: str, region: str, vault_name: str, policy: Any) -> None:
-    """Attach a vault access policy the way PutBackupVaultAccessPolicy does (sandbox/backup.py)."""
-    from backup_events_aws.sandbox import backup as sandbox_backup
-
-    sandbox_backup.put_vault_access_policy(backup_backends[account_id][region], vault_name, _as_json_text(policy))
+    """Attach a vault access policy the way PutBackupVaultAccessPolicy does (sandbox/backup/models.py)."""
+    backend_for(account_id, region).put_backup_vault_access_policy(vault_name, _as_json_text(policy))
 
 
 class BackupVaultResource(CloudFormationModel):
@@ -118,7 +116,7 @@ class BackupVaultResource(CloudFormationModel):
     ) -> "BackupVaultResource":
         properties = cloudformation_json.get("Properties", {})
         vault_name = properties.get("BackupVaultName", resource_name)
-        backend = backup_backends[account_id][region_name]
+        backend = backend_for(account_id, region_name)
         vault = backend.create_backup_vault(
             backup_vault_name=vault_name,
             backup_vault_tags=properties.get("BackupVaultTags") or {},
@@ -154,7 +152,7 @@ class BackupVaultResource(CloudFormationModel):
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
         region_name: str,
     ) -> None:
-        backup_backends[account_id][region_name].delete_backup_vault(resource_name)
+        backend_for(account_id, region_name).delete_backup_vault(resource_name)
 
 
 def _int_or_none(value: Any) -> int | None:

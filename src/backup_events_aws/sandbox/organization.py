@@ -30,13 +30,13 @@ import boto3
 import cfn_flip
 from moto import mock_aws
 
-from . import backup as sandbox_backup
+from . import destinations as sandbox_destinations  # noqa: F401  (AWS::Backup::LogicallyAirGappedBackupVault)
+from .backup import BackupService
 from .authorization import Gate
 from .stacksets import StackSetTargets
 from . import cloudformation as sandbox_cloudformation
 from . import cloudwatch as sandbox_cloudwatch
 from . import sns as sandbox_sns
-from . import destinations as sandbox_destinations
 from .bridge import Bridge, Delivery, Faults, MotoCredentials
 from .clock import Clock
 from .lambda_runtime import ACCOUNT_CONCURRENCY
@@ -130,6 +130,7 @@ class Organization:
             self.bridge._new_id)
         self.sns = sandbox_sns.Sns(self.clock.now)
         self._mock: Any = None
+        self.backup_service: BackupService | None = None  # made by start (backup/service.py)
         self.moto_fixes = MotoFixes(self.clock.now)
         self.lambda_api = LambdaApi(self.bridge.runtime, self.bridge.runtime.concurrency_quota)
         self.gate = Gate()  # every governed request is authorised (authorization.py)
@@ -187,15 +188,12 @@ class Organization:
         self._mock = mock_aws()
         self._mock.start()
         self.moto_fixes.install()  # before anything is created: moto stamps it with the sandbox clock
-        sandbox_backup.reset_sandbox()
-        sandbox_backup.configure(seed=self.seed)
-        sandbox_backup.set_clock(self.clock)
-        sandbox_backup.set_organization_lookup(self.org_of_account)  # one registry: the layout
         # AWS Backup events land on the default bus of the account and region that
         # emitted them (docs/AWS-BEHAVIOUR.md §1.1); the event says which.
-        sandbox_backup.set_event_sink(lambda event: self.bridge.deliver(event, event["account"], event["region"]))
-        sandbox_backup.install()
-        sandbox_destinations.install()
+        self.backup_service = BackupService(
+            clock=self.clock, seed=self.seed, organization_lookup=self.org_of_account,  # one registry: the layout
+            event_sink=lambda event: self.bridge.deliver(event, event["account"], event["region"]),
+        ).install()
         sandbox_cloudformation.install()
         sandbox_cloudwatch.install(self.cloudwatch)
         sandbox_sns.install(self.sns)
@@ -224,9 +222,8 @@ class Organization:
         sandbox_sns.uninstall()
         sandbox_cloudwatch.uninstall()
         sandbox_cloudformation.uninstall()
-        sandbox_destinations.uninstall()
-        sandbox_backup.uninstall()
-        sandbox_backup.reset_sandbox()
+        if self.backup_service is not None:
+            self.backup_service.uninstall()
         self.moto_fixes.uninstall()
         if self._mock is not None:
             self._mock.stop()
@@ -361,7 +358,7 @@ class Organization:
         vault_name = vault_name or self.vault_name
         lifecycle = {"DeleteAfterDays": delete_after_days}
         if scheduled:
-            return sandbox_backup.start_scheduled_backup(
+            return self.backup_service.start_scheduled_backup(
                 account, region, vault_name, resource_arn, self.copy_role_arn(account), lifecycle)
         return self.client("backup", account, region).start_backup_job(
             BackupVaultName=vault_name, ResourceArn=resource_arn, IamRoleArn=self.copy_role_arn(account),
@@ -392,7 +389,7 @@ class Organization:
         Read from the sandbox's state, not through the API: observing must not spend the
         accounts' AWS Backup request rates (nor meet injected throttling)."""
         return [{"Account": point.account, "Region": point.region, **point.to_api()}
-                for point in sandbox_backup.recovery_points(account, region, vault_name)]
+                for point in self.backup_service.recovery_points(account, region, vault_name)]
 
     def error_messages(self, account: str, region: str) -> list[dict[str, Any]]:
         """The instance's error queue, read without consuming: body (parsed) and attributes."""

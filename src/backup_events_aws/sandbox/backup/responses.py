@@ -1,51 +1,39 @@
-"""The REST-JSON face of the sandbox's AWS Backup: a `BackupResponse` subclass plus URL routes.
+"""The REST-JSON face of the sandbox's AWS Backup: moto's `BackupResponse` plus the operations the
+sandbox adds, each calling one public method of the account's and region's backend (models.py).
 
 moto parses each request with the botocore model (`automated_parameter_parsing`) and serialises
 `ActionResult` dicts with the model's output shapes, so a stock boto3 `backup` client works both
-in-process (`mock_aws`) and against `ThreadedMotoServer`. The behaviour lives in `backup.py`.
+in-process (`mock_aws`) and against `ThreadedMotoServer`. urls.py routes every path here.
+
+Every request passes `_authenticate_and_authorize_normal_action`, moto's hook before any
+handler: authorisation (authorization.py's Gate, when installed), then the service's faults and
+request rates (`BackupService.admit`), in that order, in process and in server mode alike.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import moto.backup.urls as backup_urls
 from moto.backup.responses import BackupResponse
-from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
 
-from backup_events_aws.sandbox import destinations
-
-from . import models as sandbox_backup
-from . import account_settings as backup_settings
-
-# Paths that stock moto does not route (the stock ones are re-pointed at our class too).
-ADDED_PATHS = [
-    "{0}/backup-jobs/?$",
-    "{0}/backup-jobs/(?P<backupJobId>[^/]+)$",
-    "{0}/copy-jobs/?$",
-    "{0}/copy-jobs/(?P<copyJobId>[^/]+)$",
-    "{0}/backup-vaults/(?P<backupVaultName>[^/]+)/recovery-points/?$",
-    # The server turns "/?$" into a path without the slash, and botocore sends it with one.
-    "{0}/backup-vaults/(?P<backupVaultName>[^/]+)/recovery-points/$",
-    "{0}/backup-vaults/(?P<backupVaultName>[^/]+)/recovery-points/(?P<recoveryPointArn>.+)$",
-    "{0}/backup-vaults/(?P<backupVaultName>[^/]+)/access-policy/?$",
-    # Settings and read-outs (backup_settings.py)
-    "{0}/global-settings/?$",
-    "{0}/account-settings/?$",
-    "{0}/backup-vaults/(?P<backupVaultName>[^/]+)/notification-configuration/?$",
-    "{0}/resources/(?P<resourceArn>.+)/recovery-points/?$",
-    "{0}/resources/(?P<resourceArn>.+)/recovery-points/$",
-    "{0}/logically-air-gapped-backup-vaults/(?P<backupVaultName>[^/]+)$",
-]
+from .models import SandboxBackupBackend, paginate
 
 
-class SandboxBackupResponse(BackupResponse):
+class SandboxBackupResponse(BackupResponse):  # type: ignore[misc]
     """Stock moto's Backup responses, plus the operations the sandbox emulates."""
 
     def __init__(self) -> None:
         super().__init__()
         self.automated_parameter_parsing = True
+
+    @property
+    def backup_backend(self) -> SandboxBackupBackend:
+        """The installed service's backend for this request's account and region."""
+        import moto.backup.models
+
+        backend: SandboxBackupBackend = moto.backup.models.backup_backends[self.current_account][self.region]
+        return backend
 
     def _get_params(self) -> dict[str, Any]:
         # Stock handlers read raw query keys (versionId, includeDeleted); keep those visible.
@@ -53,52 +41,58 @@ class SandboxBackupResponse(BackupResponse):
         merged.update(self.params)
         return merged
 
-    def call_action(self):  # type: ignore[override]
+    def _authenticate_and_authorize_normal_action(self, resource: str = "*") -> None:
+        """The one gate of every AWS Backup request: authorise (moto's hook, which
+        authorization.Gate extends), then injected faults and request rates."""
+        super()._authenticate_and_authorize_normal_action(resource)
         operation = self._get_action()
         if operation:
-            try:
-                sandbox_backup.check_request(operation, self.current_account, self.region)
-            except JsonRESTError as error:
-                return error.code, {**dict(error.get_headers()), "status": error.code}, error.description
-        with sandbox_backup._lock:
+            self.backup_backend.service.admit(operation, self.current_account, self.region)
+
+    def call_action(self) -> Any:
+        with self.backup_backend.service.lock:
             return super().call_action()
 
-    @property
-    def _backend(self):
-        return self.backup_backend
+    def _page(self, key: str, items: list[Any]) -> ActionResult:
+        page, token = paginate(items, self._get_param("MaxResults"), self._get_param("NextToken"))
+        return ActionResult({key: page, "NextToken": token})
 
     # -- jobs ---------------------------------------------------------------------------------
 
     def start_backup_job(self) -> ActionResult:
-        job = sandbox_backup.start_backup_job(
-            self._backend, self._get_param("BackupVaultName"), self._get_param("ResourceArn"),
-            self._get_param("IamRoleArn"), lifecycle=self._get_param("Lifecycle"),
-            idempotency_token=self._get_param("IdempotencyToken"))
-        return ActionResult({"BackupJobId": job.job_id, "RecoveryPointArn": job.recovery_point_arn,
-                             "CreationDate": job.creation_date, "IsParent": False})
+        job = self.backup_backend.start_backup_job(
+            self._get_param("BackupVaultName"),
+            self._get_param("ResourceArn"),
+            self._get_param("IamRoleArn"),
+            lifecycle=self._get_param("Lifecycle"),
+            idempotency_token=self._get_param("IdempotencyToken"),
+        )
+        return ActionResult(
+            {
+                "BackupJobId": job.job_id,
+                "RecoveryPointArn": job.recovery_point_arn,
+                "CreationDate": job.creation_date,
+                "IsParent": False,
+            }
+        )
 
     def describe_backup_job(self) -> ActionResult:
-        job_id = self._get_param("BackupJobId")
-        job = sandbox_backup.state_of(self._backend).backup_jobs.get(job_id)
-        if job is None:
-            raise sandbox_backup.ResourceNotFoundException(f"Backup job {job_id} not found")
-        return ActionResult(job.to_api())
+        return ActionResult(self.backup_backend.describe_backup_job(self._get_param("BackupJobId")).to_api())
 
     def list_backup_jobs(self) -> ActionResult:
-        jobs = [j for j in sandbox_backup.backup_jobs(self.current_account, self.region)
-                if self._get_param("ByState") in (None, j.state)
-                and self._get_param("ByBackupVaultName") in (None, j.vault_name)
-                and self._get_param("ByResourceArn") in (None, j.resource_arn)]
-        page, token = sandbox_backup.paginate(jobs, self._get_param("MaxResults"), self._get_param("NextToken"))
-        return ActionResult({"BackupJobs": [j.to_api() for j in page], "NextToken": token})
+        jobs = self.backup_backend.list_backup_jobs(dict(self.params))
+        return self._page("BackupJobs", [j.to_api() for j in jobs])
 
     def start_copy_job(self) -> ActionResult:
-        jobs_before = len(sandbox_backup.state_of(self._backend).copy_jobs)
-        job = sandbox_backup.start_copy_job(
-            self._backend, self._get_param("SourceBackupVaultName"), self._get_param("RecoveryPointArn"),
-            self._get_param("DestinationBackupVaultArn"), self._get_param("IamRoleArn"),
-            lifecycle=self._get_param("Lifecycle"), idempotency_token=self._get_param("IdempotencyToken"))
-        if len(sandbox_backup.state_of(self._backend).copy_jobs) == jobs_before:
+        job, started = self.backup_backend.start_copy_job(
+            self._get_param("SourceBackupVaultName"),
+            self._get_param("RecoveryPointArn"),
+            self._get_param("DestinationBackupVaultArn"),
+            self._get_param("IamRoleArn"),
+            lifecycle=self._get_param("Lifecycle"),
+            idempotency_token=self._get_param("IdempotencyToken"),
+        )
+        if not started:
             # A replay (same IdempotencyToken): "success, no action taken" (docs/AWS-BEHAVIOUR.md §3.1).
             # The output has no required member, and no page says a replay returns the earlier job's
             # id: the sandbox answers without CopyJobId, the strict case (docs/AWS-BEHAVIOUR.md §19).
@@ -106,16 +100,11 @@ class SandboxBackupResponse(BackupResponse):
         return ActionResult({"CopyJobId": job.job_id, "CreationDate": job.creation_date, "IsParent": False})
 
     def describe_copy_job(self) -> ActionResult:
-        job_id = self._get_param("CopyJobId")
-        job = sandbox_backup.state_of(self._backend).copy_jobs.get(job_id)
-        if job is None:
-            raise sandbox_backup.ResourceNotFoundException(f"Copy job {job_id} not found")
-        return ActionResult({"CopyJob": job.to_api()})
+        return ActionResult({"CopyJob": self.backup_backend.describe_copy_job(self._get_param("CopyJobId")).to_api()})
 
     def list_copy_jobs(self) -> ActionResult:
-        jobs = sandbox_backup.list_copy_jobs(self._backend, dict(self.params))
-        page, token = sandbox_backup.paginate(jobs, self._get_param("MaxResults"), self._get_param("NextToken"))
-        return ActionResult({"CopyJobs": [j.to_api() for j in page], "NextToken": token})
+        jobs = self.backup_backend.list_copy_jobs(dict(self.params))
+        return self._page("CopyJobs", [j.to_api() for j in jobs])
 
     # -- recovery points ----------------------------------------------------------------------
 
@@ -127,110 +116,103 @@ class SandboxBackupResponse(BackupResponse):
             for backend in list(partitions.values()):
                 assumed = backend.get_assumed_role_from_access_key(self.get_access_key())
                 if assumed is not None:
-                    return assumed.role_arn
+                    return str(assumed.role_arn)
         return None
 
-    def _check_vault_policy(self, action: str) -> None:
-        sandbox_backup.check_vault_access_policy(
-            self._backend, self._get_param("BackupVaultName"), action, self._get_param("RecoveryPointArn"),
-            self.current_account, self._caller_arn())
-
     def describe_recovery_point(self) -> ActionResult:
-        rp = sandbox_backup._recovery_point(
-            self._backend, self._get_param("BackupVaultName"), self._get_param("RecoveryPointArn"))
-        self._check_vault_policy("backup:DescribeRecoveryPoint")
+        rp = self.backup_backend.describe_recovery_point(
+            self._get_param("BackupVaultName"),
+            self._get_param("RecoveryPointArn"),
+            self.current_account,
+            self._caller_arn(),
+        )
         return ActionResult(rp.to_api())
 
     def update_recovery_point_lifecycle(self) -> ActionResult:
-        sandbox_backup._recovery_point(
-            self._backend, self._get_param("BackupVaultName"), self._get_param("RecoveryPointArn"))
-        self._check_vault_policy("backup:UpdateRecoveryPointLifecycle")
-        return ActionResult(sandbox_backup.update_recovery_point_lifecycle(
-            self._backend, self._get_param("BackupVaultName"), self._get_param("RecoveryPointArn"),
-            self._get_param("Lifecycle")))
+        return ActionResult(
+            self.backup_backend.update_recovery_point_lifecycle(
+                self._get_param("BackupVaultName"),
+                self._get_param("RecoveryPointArn"),
+                self._get_param("Lifecycle"),
+                self.current_account,
+                self._caller_arn(),
+            )
+        )
 
     def list_recovery_points_by_backup_vault(self) -> ActionResult:
-        points = sandbox_backup.list_recovery_points(
-            self._backend, self._get_param("BackupVaultName"), dict(self.params))
-        page, token = sandbox_backup.paginate(points, self._get_param("MaxResults"), self._get_param("NextToken"))
-        return ActionResult({"RecoveryPoints": [rp.to_api() for rp in page], "NextToken": token})
+        points = self.backup_backend.list_recovery_points_by_backup_vault(
+            self._get_param("BackupVaultName"), dict(self.params)
+        )
+        return self._page("RecoveryPoints", [rp.to_api() for rp in points])
+
+    def list_recovery_points_by_resource(self) -> ActionResult:
+        return self._page(
+            "RecoveryPoints", self.backup_backend.list_recovery_points_by_resource(self._get_param("ResourceArn"))
+        )
 
     # -- vault access policies ----------------------------------------------------------------
 
     def put_backup_vault_access_policy(self) -> EmptyResult:
-        sandbox_backup.put_vault_access_policy(
-            self._backend, self._get_param("BackupVaultName"), self._get_param("Policy"))
+        self.backup_backend.put_backup_vault_access_policy(self._get_param("BackupVaultName"), self._get_param("Policy"))
         return EmptyResult()
 
     def get_backup_vault_access_policy(self) -> ActionResult:
-        return ActionResult(sandbox_backup.get_vault_access_policy(self._backend, self._get_param("BackupVaultName")))
+        return ActionResult(self.backup_backend.get_backup_vault_access_policy(self._get_param("BackupVaultName")))
 
     def delete_backup_vault_access_policy(self) -> EmptyResult:
-        sandbox_backup.delete_vault_access_policy(self._backend, self._get_param("BackupVaultName"))
+        self.backup_backend.delete_backup_vault_access_policy(self._get_param("BackupVaultName"))
         return EmptyResult()
 
-    # -- vaults: report the vault lock and the recovery point count -------------------------
+    # -- vaults: the vault lock, the recovery point count, the vault type ---------------------
 
     def describe_backup_vault(self) -> ActionResult:
-        vault = self._backend.describe_backup_vault(self._get_param("BackupVaultName"))
-        return ActionResult({**{k: v for k, v in vault.to_list_dict().items() if v is not None},
-                             **destinations.describe_vault_extras(vault)})
+        return ActionResult(self.backup_backend.vault_description(self._get_param("BackupVaultName")))
 
     def create_logically_air_gapped_backup_vault(self) -> ActionResult:
-        vault = destinations.create_air_gapped_vault(
-            self._backend, self._get_param("BackupVaultName"), self._get_param("MinRetentionDays"),
-            self._get_param("MaxRetentionDays"), self._get_param("BackupVaultTags"),
-            self._get_param("CreatorRequestId"), self._get_param("EncryptionKeyArn"))
-        return ActionResult({"BackupVaultName": vault.backup_vault_name, "BackupVaultArn": vault.backup_vault_arn,
-                             "CreationDate": vault.creation_date, "VaultState": "AVAILABLE"})
+        vault = self.backup_backend.create_logically_air_gapped_backup_vault(
+            self._get_param("BackupVaultName"),
+            self._get_param("MinRetentionDays"),
+            self._get_param("MaxRetentionDays"),
+            self._get_param("BackupVaultTags"),
+            self._get_param("CreatorRequestId"),
+            self._get_param("EncryptionKeyArn"),
+        )
+        return ActionResult(
+            {
+                "BackupVaultName": vault.backup_vault_name,
+                "BackupVaultArn": vault.backup_vault_arn,
+                "CreationDate": vault.creation_date,
+                "VaultState": "AVAILABLE",
+            }
+        )
 
-    # -- settings and read-outs (backup_settings.py) -------------------------------------------
+    # -- settings and notifications -----------------------------------------------------------
 
     def describe_global_settings(self) -> ActionResult:
-        return ActionResult(backup_settings.describe_global_settings(self.current_account))
+        return ActionResult(self.backup_backend.describe_global_settings())
 
     def update_global_settings(self) -> EmptyResult:
-        backup_settings.update_global_settings(self.current_account, self._get_param("GlobalSettings"))
+        self.backup_backend.update_global_settings(self._get_param("GlobalSettings"))
         return EmptyResult()
 
     def describe_region_settings(self) -> ActionResult:
-        return ActionResult(backup_settings.describe_region_settings(self._backend))
+        return ActionResult(self.backup_backend.describe_region_settings())
 
     def update_region_settings(self) -> EmptyResult:
-        backup_settings.update_region_settings(self._backend, self._get_param("ResourceTypeOptInPreference"),
-                                               self._get_param("ResourceTypeManagementPreference"))
+        self.backup_backend.update_region_settings(
+            self._get_param("ResourceTypeOptInPreference"), self._get_param("ResourceTypeManagementPreference")
+        )
         return EmptyResult()
 
     def get_backup_vault_notifications(self) -> ActionResult:
-        return ActionResult(backup_settings.get_vault_notifications(self._backend, self._get_param("BackupVaultName")))
+        return ActionResult(self.backup_backend.get_backup_vault_notifications(self._get_param("BackupVaultName")))
 
     def put_backup_vault_notifications(self) -> EmptyResult:
-        backup_settings.put_vault_notifications(self._backend, self._get_param("BackupVaultName"),
-                                                self._get_param("SNSTopicArn"), self._get_param("BackupVaultEvents"))
+        self.backup_backend.put_backup_vault_notifications(
+            self._get_param("BackupVaultName"), self._get_param("SNSTopicArn"), self._get_param("BackupVaultEvents")
+        )
         return EmptyResult()
 
     def delete_backup_vault_notifications(self) -> EmptyResult:
-        backup_settings.delete_vault_notifications(self._backend, self._get_param("BackupVaultName"))
+        self.backup_backend.delete_backup_vault_notifications(self._get_param("BackupVaultName"))
         return EmptyResult()
-
-    def list_recovery_points_by_resource(self) -> ActionResult:
-        points = backup_settings.list_recovery_points_by_resource(self._backend, self._get_param("ResourceArn"))
-        page, token = sandbox_backup.paginate(points, self._get_param("MaxResults"), self._get_param("NextToken"))
-        return ActionResult({"RecoveryPoints": page, "NextToken": token})
-
-
-_MOTO_URL_PATHS = dict(backup_urls.url_paths)  # moto's own routes, as imported: what uninstall restores
-
-
-def install_routes() -> None:
-    """Point every AWS Backup path at SandboxBackupResponse (idempotent)."""
-    for path in list(backup_urls.url_paths):
-        backup_urls.url_paths[path] = SandboxBackupResponse.dispatch
-    for path in ADDED_PATHS:
-        backup_urls.url_paths[path] = SandboxBackupResponse.dispatch
-
-
-def uninstall_routes() -> None:
-    """moto's own AWS Backup routes again."""
-    backup_urls.url_paths.clear()
-    backup_urls.url_paths.update(_MOTO_URL_PATHS)

@@ -84,7 +84,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = [
+__all__ = (
     "FULLY_MANAGED_TYPES",
     "MSG_ACCESS_DENIED",
     "MSG_KEY_NOT_ACCESSIBLE",
@@ -104,4 +104,4 @@ __all__ = [
     "ThrottlingException",
     "backend_for",
     "installed_service",
-]
+)

@@ -25,16 +25,46 @@ from moto.backup.exceptions import InvalidParameterValueException, InvalidReques
 
 # Opted in on a new account (modelled strictly, docs/AWS-BEHAVIOUR.md §19); the others start off.
 DEFAULT_OPTED_IN = ("DynamoDB", "EBS", "EC2", "EFS", "RDS", "Storage Gateway")
-OPT_IN_TYPES = ("Aurora", "CloudFormation", "DocumentDB", "DSQL", "DynamoDB", "EBS", "EC2", "EFS", "FSx",
-                "Neptune", "RDS", "Redshift", "Redshift Serverless", "S3", "SAP HANA on Amazon EC2",
-                "Storage Gateway", "Timestream", "VirtualMachine")
+OPT_IN_TYPES = (
+    "Aurora",
+    "CloudFormation",
+    "DocumentDB",
+    "DSQL",
+    "DynamoDB",
+    "EBS",
+    "EC2",
+    "EFS",
+    "FSx",
+    "Neptune",
+    "RDS",
+    "Redshift",
+    "Redshift Serverless",
+    "S3",
+    "SAP HANA on Amazon EC2",
+    "Storage Gateway",
+    "Timestream",
+    "VirtualMachine",
+)
 MANAGEMENT_TYPES = ("CloudFormation", "DSQL", "DynamoDB", "EFS")  # full AWS Backup management
 GLOBAL_SETTING_NAMES = ("isCrossAccountBackupEnabled", "isMpaEnabled", "isDelegatedAdministratorEnabled")
-VAULT_EVENTS = ("BACKUP_JOB_STARTED", "BACKUP_JOB_COMPLETED", "COPY_JOB_STARTED", "COPY_JOB_SUCCESSFUL",
-                "COPY_JOB_FAILED", "RESTORE_JOB_STARTED", "RESTORE_JOB_COMPLETED", "RECOVERY_POINT_MODIFIED",
-                "BACKUP_PLAN_CREATED", "BACKUP_PLAN_MODIFIED", "S3_BACKUP_OBJECT_FAILED",
-                "S3_RESTORE_OBJECT_FAILED", "CONTINUOUS_BACKUP_INTERRUPTED", "RECOVERY_POINT_INDEX_COMPLETED",
-                "RECOVERY_POINT_INDEX_DELETED", "RECOVERY_POINT_INDEXING_FAILED")
+VAULT_EVENTS = (
+    "BACKUP_JOB_STARTED",
+    "BACKUP_JOB_COMPLETED",
+    "COPY_JOB_STARTED",
+    "COPY_JOB_SUCCESSFUL",
+    "COPY_JOB_FAILED",
+    "RESTORE_JOB_STARTED",
+    "RESTORE_JOB_COMPLETED",
+    "RECOVERY_POINT_MODIFIED",
+    "BACKUP_PLAN_CREATED",
+    "BACKUP_PLAN_MODIFIED",
+    "S3_BACKUP_OBJECT_FAILED",
+    "S3_RESTORE_OBJECT_FAILED",
+    "CONTINUOUS_BACKUP_INTERRUPTED",
+    "RECOVERY_POINT_INDEX_COMPLETED",
+    "RECOVERY_POINT_INDEX_DELETED",
+    "RECOVERY_POINT_INDEXING_FAILED",
+)
 
 
 @dataclass
@@ -86,8 +116,8 @@ def describe_global_settings(account: str) -> dict[str, Any]:
 def update_global_settings(account: str, values: dict[str, str] | None, now: datetime.datetime) -> None:
     if _management_account(account) != account:  # sandbox wording
         raise InvalidRequestException(
-            f"Account {account} is not the management account of an organization: only it can update "
-            "global settings.")
+            f"Account {account} is not the management account of an organization: only it can update global settings."
+        )
     settings = _global_settings(account)
     for name, value in (values or {}).items():
         if name not in GLOBAL_SETTING_NAMES or str(value).lower() not in ("true", "false"):

@@ -10,7 +10,7 @@ from typing import Any
 
 from .models import BackupJob, CopyJob
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 
 def ms(moment: datetime.datetime) -> str:

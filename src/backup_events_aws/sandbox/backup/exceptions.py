@@ -26,10 +26,10 @@ class AccessDeniedException(authorization.AccessDeniedException):
     code = 400
 
 
-__all__ = [
+__all__ = (
     "AccessDeniedException",
     "InvalidParameterValueException",
     "InvalidRequestException",
     "ResourceNotFoundException",
     "ThrottlingException",
-]
+)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from moto.backup.models import BackupBackend
@@ -34,7 +34,7 @@ from .exceptions import (
 if TYPE_CHECKING:
     from .service import BackupService
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 DAY = datetime.timedelta(days=1)
 
 # --------------------------------------------------------------------------------------------

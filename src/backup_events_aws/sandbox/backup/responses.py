@@ -153,7 +153,9 @@ class SandboxBackupResponse(BackupResponse):  # type: ignore[misc]
     # -- vault access policies ----------------------------------------------------------------
 
     def put_backup_vault_access_policy(self) -> EmptyResult:
-        self.backup_backend.put_backup_vault_access_policy(self._get_param("BackupVaultName"), self._get_param("Policy"))
+        self.backup_backend.put_backup_vault_access_policy(
+            self._get_param("BackupVaultName"), self._get_param("Policy")
+        )
         return EmptyResult()
 
     def get_backup_vault_access_policy(self) -> ActionResult:

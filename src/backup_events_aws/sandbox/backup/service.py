@@ -656,7 +656,9 @@ class BackupService:
 
     # ------------------------------------------------------------------ seeding and inspecting without the API
 
-    def _created_by_plan(self, backend: SandboxBackupBackend, plan_id: str | None, rule_id: str | None) -> dict[str, str]:
+    def _created_by_plan(
+        self, backend: SandboxBackupBackend, plan_id: str | None, rule_id: str | None
+    ) -> dict[str, str]:
         plan = backend.plans.get(plan_id) if plan_id else None
         if plan is not None:
             rule = plan.backup_plan["Rules"][0]

@@ -37,13 +37,17 @@ AIR_GAPPED_ONE_REGION_TYPES = frozenset({"Aurora", "DocumentDB", "Neptune"})
 LAG_MINIMUM_RETENTION_DAYS = 7  # §15: CreateLogicallyAirGappedBackupVault's MinRetentionDays >= 7
 MAXIMUM_RETENTION_DAYS = 36500
 
-MSG_AIR_GAPPED_TYPE = ("Copy job failed. Resource type {type} is not supported by logically air-gapped "
-                       "backup vaults.")  # sandbox wording
-MSG_AIR_GAPPED_REGION = ("Copy job failed. Cross-Region copy to or from a logically air-gapped backup vault is "
-                         "not available for resource type {type}.")  # sandbox wording
+MSG_AIR_GAPPED_TYPE = (
+    "Copy job failed. Resource type {type} is not supported by logically air-gapped backup vaults."  # sandbox wording
+)
+MSG_AIR_GAPPED_REGION = (
+    "Copy job failed. Cross-Region copy to or from a logically air-gapped backup vault is "
+    "not available for resource type {type}."
+)  # sandbox wording
 MSG_RETENTION_OUT_OF_RANGE = (
     "Copy job failed. The retention period of the copy ({days}) is outside the range allowed by the "
-    "destination backup vault {vault}: MinRetentionDays {low}, MaxRetentionDays {high}.")  # sandbox wording
+    "destination backup vault {vault}: MinRetentionDays {low}, MaxRetentionDays {high}."
+)  # sandbox wording
 
 
 def vault_type(vault: Any) -> str:
@@ -54,21 +58,32 @@ def vault_type(vault: Any) -> str:
 # Logically air-gapped vaults
 
 
-def create_air_gapped_vault(backend: Any, name: str, min_days: Any, max_days: Any,
-                            tags: dict[str, str] | None = None, creator_request_id: str | None = None,
-                            encryption_key_arn: str | None = None) -> Any:
+def create_air_gapped_vault(
+    backend: Any,
+    name: str,
+    min_days: Any,
+    max_days: Any,
+    tags: dict[str, str] | None = None,
+    creator_request_id: str | None = None,
+    encryption_key_arn: str | None = None,
+) -> Any:
     """CreateLogicallyAirGappedBackupVault (§15, §17). Both limits are required."""
     if min_days in (None, "") or max_days in (None, ""):
         raise InvalidParameterValueException(
-            "MinRetentionDays and MaxRetentionDays are required for a logically air-gapped backup vault")
+            "MinRetentionDays and MaxRetentionDays are required for a logically air-gapped backup vault"
+        )
     low, high = int(min_days), int(max_days)
     if not LAG_MINIMUM_RETENTION_DAYS <= low <= high <= MAXIMUM_RETENTION_DAYS:  # sandbox wording
         raise InvalidParameterValueException(
             f"Invalid retention: MinRetentionDays must be at least {LAG_MINIMUM_RETENTION_DAYS} and at most "
-            f"MaxRetentionDays, MaxRetentionDays at most {MAXIMUM_RETENTION_DAYS} (got {low} and {high})")
-    vault = backend.create_backup_vault(backup_vault_name=name, backup_vault_tags=tags or {},
-                                        encryption_key_arn=encryption_key_arn,
-                                        creator_request_id=creator_request_id)
+            f"MaxRetentionDays, MaxRetentionDays at most {MAXIMUM_RETENTION_DAYS} (got {low} and {high})"
+        )
+    vault = backend.create_backup_vault(
+        backup_vault_name=name,
+        backup_vault_tags=tags or {},
+        encryption_key_arn=encryption_key_arn,
+        creator_request_id=creator_request_id,
+    )
     # §15: always locked by AWS in compliance mode; AWS owned key unless a customer managed key is given.
     vault.sandbox_vault_type = AIR_GAPPED
     vault.locked, vault.min_retention_days, vault.max_retention_days = True, low, high
@@ -79,8 +94,7 @@ def describe_vault_extras(vault: Any) -> dict[str, Any]:
     """What DescribeBackupVault adds for the vault type (model: VaultType, EncryptionKeyType)."""
     extras: dict[str, Any] = {"VaultType": vault_type(vault), "VaultState": "AVAILABLE"}
     if vault_type(vault) == AIR_GAPPED:
-        extras["EncryptionKeyType"] = ("CUSTOMER_MANAGED_KMS_KEY" if vault.encryption_key_arn
-                                       else "AWS_OWNED_KMS_KEY")
+        extras["EncryptionKeyType"] = "CUSTOMER_MANAGED_KMS_KEY" if vault.encryption_key_arn else "AWS_OWNED_KMS_KEY"
     return extras
 
 

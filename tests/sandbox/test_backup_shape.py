@@ -10,6 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.core.base_backend import BackendDict
 
 from backup_events_aws.sandbox import backup as sandbox_backup
 from backup_events_aws.sandbox.backup import BackupService
@@ -75,7 +76,6 @@ def moto_patch_points():
     import moto.backup.responses
     import moto.backup.urls
     from moto.backends import get_backend
-    from moto.core.base_backend import BackendDict
     from moto.kms.models import KmsBackend
 
     return {
@@ -85,7 +85,6 @@ def moto_patch_points():
         "moto.backends.get_backend('backup')": get_backend("backup"),
         "KmsBackend.create_alias": KmsBackend.create_alias,
         "moto.backup.urls.url_paths": dict(moto.backup.urls.url_paths),
-        "BackendDict._instances": list(BackendDict._instances),
     }
 
 
@@ -103,6 +102,7 @@ def test_uninstall_leaves_nothing_of_moto_patched():
     service.uninstall()
     service.uninstall()  # idempotent
     assert moto_patch_points() == untouched
+    assert service.backends not in BackendDict._instances  # moto's resets no longer reach it
 
 
 def test_nested_services_unwind_in_order():

@@ -11,9 +11,8 @@
   vaults), account_settings.py (global and region settings, notifications),
   protected_resources.py (does a resource exist), exceptions.py.
 
-The module-level names `configure`, `copy_jobs`, `recovery_points`, `settings`... are the
-installed service's (read through moto, so this package keeps no state): a transition for
-callers that have no `BackupService` at hand; new code uses the object.
+The package keeps no state: callers hold their `BackupService` (`Organization.backup_service`);
+`installed_service()` finds the one moto uses now, through moto.
 """
 
 from __future__ import annotations
@@ -31,35 +30,6 @@ from .exceptions import (
 from .models import FULLY_MANAGED_TYPES, BackupJob, CopyJob, RecoveryPoint, SandboxBackupBackend
 from .service import RATE_LIMITS, BackupService, Settings
 
-# What the installed service answers for, as module attributes (see the docstring).
-DELEGATED = frozenset(
-    {
-        "allow_access",
-        "backup_jobs",
-        "clear_faults",
-        "configure",
-        "copy_jobs",
-        "deny_access",
-        "fail_next_copies",
-        "find_recovery_point",
-        "inject_throttling",
-        "organization_of",
-        "put_recovery_point",
-        "recorded_events",
-        "recovery_points",
-        "register_aws_managed_key",
-        "resource_encryption_key",
-        "set_clock",
-        "set_event_sink",
-        "set_organization",
-        "set_organization_lookup",
-        "set_resource_encryption",
-        "settings",
-        "snapshot",
-        "start_scheduled_backup",
-    }
-)
-
 
 def installed_service() -> BackupService:
     """The BackupService whose backends moto uses now; RuntimeError if there is none."""
@@ -76,12 +46,6 @@ def backend_for(account_id: str, region: str) -> Any:
     import moto.backup.models
 
     return moto.backup.models.backup_backends[account_id][region]
-
-
-def __getattr__(name: str) -> Any:
-    if name in DELEGATED:
-        return getattr(installed_service(), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = (

@@ -851,3 +851,42 @@ def test_works_under_threaded_moto_server():
     finally:
         server.stop()
         service.uninstall()
+
+
+def test_one_gate_authorises_before_faults_and_request_rates(service, client):
+    """Every AWS Backup request: IAM's decision first, then injected faults, then the rates: calls IAM
+    refuses meet neither the injected denial nor spend the account's ListCopyJobs budget (§5.2)."""
+    from backup_events_aws.sandbox.authorization import Gate
+
+    service.configure(throttling=True)
+    operator = client(MAIN, EAST)  # a role IAM does not know: the sandbox's operator, not governed
+    keys = boto3.client("sts", region_name=EAST).assume_role(
+        RoleArn=f"arn:aws:iam::{MAIN}:role/tests", RoleSessionName="admin")["Credentials"]
+    boto3.client("iam", region_name=EAST, aws_access_key_id=keys["AccessKeyId"],
+                 aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"]).create_role(
+        RoleName="NoBackup", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{MAIN}:root"}, "Action": "sts:AssumeRole"}]}))
+    keys = boto3.client("sts", region_name=EAST).assume_role(
+        RoleArn=f"arn:aws:iam::{MAIN}:role/NoBackup", RoleSessionName="governed")["Credentials"]
+    governed = boto3.client("backup", region_name=EAST, config=NO_RETRIES, aws_access_key_id=keys["AccessKeyId"],
+                            aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"])
+    gate = Gate().install()
+    try:
+        service.deny_access("DescribeBackupJob", MAIN)
+        for call in (lambda c: c.list_copy_jobs(), lambda c: c.describe_backup_job(BackupJobId="any")):
+            with pytest.raises(ClientError) as refused:
+                call(governed)
+            assert "assumed-role/NoBackup/governed" in refused.value.response["Error"]["Message"]  # IAM's words
+        with pytest.raises(ClientError) as injected:
+            operator.describe_backup_job(BackupJobId="any")
+        assert "assumed-role/sandbox" in injected.value.response["Error"]["Message"]  # the injected denial
+        for _ in range(25):  # more than ListCopyJobs' 20 per second, all refused by IAM
+            with pytest.raises(ClientError):
+                governed.list_copy_jobs()
+        for _ in range(20):  # the account's budget for this second is whole
+            operator.list_copy_jobs()
+        with pytest.raises(ClientError) as throttled:
+            operator.list_copy_jobs()
+        assert error_code(throttled) == "ThrottlingException"
+    finally:
+        gate.uninstall()

@@ -267,6 +267,12 @@ OBSERVED_FAILURES = [
     ("The snapshot requires a target option group with the following options: ....", "RDS option group"),
     ("Source AMI not found in Region", "EC2 Allowed AMIs"),
     ("Failed to unshare snapshot", "restore the copy role"),
+    # Reported for AWS Backup's other APIs; the sandbox refuses StartCopyJob so (§19 item 62).
+    (
+        "An error occurred (InvalidParameterValueException) when calling the StartCopyJob operation: IAM Role "
+        "arn:aws:iam::000022224444:role/service-role/AWSBackupDefaultServiceRole cannot be assumed by AWS Backup",
+        "create the copy role CopyRoleName",
+    ),
 ]
 
 
@@ -323,10 +329,13 @@ def test_failed_copy_stays_when_the_sweep_starts_no_copy(org, capsys):
 def test_classify_a_refused_copy_gives_the_functions_fix(event):
     """The function refused copy 1 (an AWS managed key); redrive repeats the fix it logged."""
     backup = event("backup_completed_ebs_main")
-    refusal = (f"copy 1 of {backup['resources'][0]} not started: "
-               + lambda_function.AWS_MANAGED_KEY.format("EBS"))
-    record = {"version": "1.0", "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
-              "requestPayload": backup, "responsePayload": {"errorType": "CopyRefused", "errorMessage": refusal}}
+    refusal = f"copy 1 of {backup['resources'][0]} not started: " + lambda_function.AWS_MANAGED_KEY.format("EBS")
+    record = {
+        "version": "1.0",
+        "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+        "requestPayload": backup,
+        "responsePayload": {"errorType": "CopyRefused", "errorMessage": refusal},
+    }
     entry = redrive.classify({"MessageId": "m", "ReceiptHandle": "r", "Body": json.dumps(record)})
     assert entry.kind == "function-error" and entry.resubmit == "invoke"
     assert entry.fix.startswith(lambda_function.KEY_FIX.removeprefix("Fix: "))

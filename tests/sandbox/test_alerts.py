@@ -23,9 +23,9 @@ DAY = 86400
 
 
 @contextlib.contextmanager
-def alerting(layout: str = "typical") -> Iterator[Organization]:
+def alerting(layout: str = "typical", **parameters: str) -> Iterator[Organization]:
     with (Organization.typical if layout == "typical" else Organization.minimum)(
-            parameters={"AlertEmail": EMAIL}) as org:
+            parameters={"AlertEmail": EMAIL, **parameters}) as org:
         assert org.sns.confirm(EMAIL) == 1  # the recipient follows the link SNS mailed
         yield org
 
@@ -124,6 +124,17 @@ def test_function_errors_in_every_instance_alert_after_lambdas_retries():
         [mail] = alerts[(BACKUP, WEST2)]
         check_alert(mail, (BACKUP, WEST2), failed_at, "function-error", "Scheduled Event")
         assert {len(alerts[where]) for where in resource_instances(org)} == {2}
+
+
+def test_an_account_without_the_copy_role_alerts_with_the_fix():
+    """AWS Backup refuses a copy role it can't assume (docs/AWS-BEHAVIOUR.md §19 item 62): the
+    function's StartCopyJob fails, Lambda retries, and the alert names the role to create."""
+    with alerting("minimum", CopyRoleName="team/NotCreated") as org:  # the backups use the default role
+        org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
+        org.run_until_idle()
+        assert_alerted(org, {(org.main_account, EAST)}, "function-error",
+                       "create the copy role CopyRoleName in this account, trusting backup.amazonaws.com")
+        assert org.backup_service.copy_jobs(account_id=org.main_account) == []
 
 
 def test_events_eventbridge_could_not_deliver_alert():

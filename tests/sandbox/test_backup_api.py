@@ -77,6 +77,8 @@ def service():
     service.set_organization(ORG, [MAIN, BACKUP])
     try:
         with mock_aws():
+            for account in (MAIN, BACKUP):  # the copy role AWS Backup must be able to assume
+                make_copy_role(account)
             yield service
     finally:
         service.uninstall()
@@ -85,6 +87,21 @@ def service():
 @pytest.fixture
 def clock(service):
     return service.clock
+
+
+def make_copy_role(account, trusted="backup.amazonaws.com", endpoint_url=None):
+    """ROLE's name in `account`, trusting `trusted` (docs/AWS-BEHAVIOUR.md §19 item 62)."""
+    creds = boto3.client("sts", region_name=EAST, endpoint_url=endpoint_url, aws_access_key_id="testing",
+                         aws_secret_access_key="testing").assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/tests", RoleSessionName="tests")["Credentials"]
+    iam = boto3.client("iam", region_name=EAST, endpoint_url=endpoint_url, aws_access_key_id=creds["AccessKeyId"],
+                       aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    iam.create_role(RoleName="AWSBackupDefaultServiceRole", Path="/service-role/", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": trusted},
+                                                 "Action": "sts:AssumeRole"}]}))
+    iam.put_role_policy(RoleName="AWSBackupDefaultServiceRole", PolicyName="copies", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "backup:CopyIntoBackupVault",
+                                                "Resource": "arn:aws:backup:*:*:backup-vault:*"}]}))
 
 
 @pytest.fixture
@@ -429,13 +446,50 @@ def test_copy_failures_are_asynchronous_failed_jobs(org, clock, case, expected, 
     assert not service.recovery_points(BACKUP)
 
 
+@pytest.mark.parametrize("trusted", [None, "lambda.amazonaws.com"])
+def test_a_role_aws_backup_cannot_assume_is_refused_when_the_job_is_asked_for(org, clock, trusted):
+    """docs/AWS-BEHAVIOUR.md §19 item 62: a missing role, or one not trusting backup.amazonaws.com."""
+    from botocore.exceptions import ClientError
+
+    rp_arn = backed_up(org, clock)
+    role = f"arn:aws:iam::{MAIN}:role/Other"
+    if trusted:
+        creds = boto3.client("sts", region_name=EAST).assume_role(
+            RoleArn=f"arn:aws:iam::{MAIN}:role/tests", RoleSessionName="tests")["Credentials"]
+        boto3.client("iam", region_name=EAST, aws_access_key_id=creds["AccessKeyId"],
+                     aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"],
+                     ).create_role(RoleName="Other", AssumeRolePolicyDocument=json.dumps({
+                         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": trusted},
+                                                                 "Action": "sts:AssumeRole"}]}))
+    for call in (lambda: org(MAIN, EAST).start_copy_job(
+            RecoveryPointArn=rp_arn, SourceBackupVaultName=VAULT, IamRoleArn=role,
+            DestinationBackupVaultArn=vault_arn(BACKUP, EAST)),
+            lambda: org(MAIN, EAST).start_backup_job(BackupVaultName=VAULT, ResourceArn=EFS, IamRoleArn=role)):
+        with pytest.raises(ClientError) as excinfo:
+            call()
+        assert excinfo.value.response["Error"]["Code"] == "InvalidParameterValueException"
+        assert excinfo.value.response["Error"]["Message"] == f"IAM Role {role} cannot be assumed by AWS Backup"
+    assert org(MAIN, EAST).list_copy_jobs()["CopyJobs"] == []
+
+
 def test_copies_that_policies_admit(org, clock, service):
     rp_arn = backed_up(org, clock)
-    # the source policy's allowed target is fine; a role-listing destination policy admits the copier
+    # the source policy's allowed target is fine; a destination policy naming the copy role admits
+    # nothing (the vault sees the source account: docs/AWS-BEHAVIOUR.md §19 item 61), one naming
+    # the source account admits the copy
     org(MAIN, EAST).put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=DENY_OTHER_TARGETS)
-    org(BACKUP, WEST).put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": [ROLE]},
-                                               "Action": "backup:CopyIntoBackupVault", "Resource": "*"}]}))
+
+    def admit(principal):
+        org(BACKUP, WEST).put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": [principal]},
+                                                   "Action": "backup:CopyIntoBackupVault", "Resource": "*"}]}))
+
+    admit(ROLE)
+    refused = start_copy(org, rp_arn, destination=vault_arn(BACKUP, WEST))
+    clock.advance(3600)
+    assert (copy_job(org, refused)["State"], copy_job(org, refused)["StatusMessage"]) == (
+        "FAILED", sb.MSG_ACCESS_DENIED)
+    admit(f"arn:aws:iam::{MAIN}:root")
     allowed = start_copy(org, rp_arn, destination=vault_arn(BACKUP, WEST))
     clock.advance(3600)
     assert copy_job(org, allowed)["State"] == "COMPLETED"
@@ -835,6 +889,7 @@ def test_works_under_threaded_moto_server():
     try:
         c = boto3.client("backup", region_name=EAST, endpoint_url=f"http://127.0.0.1:{port}",
                          aws_access_key_id="testing", aws_secret_access_key="testing", config=NO_RETRIES)
+        make_copy_role(MAIN, endpoint_url=f"http://127.0.0.1:{port}")
         c.create_backup_vault(BackupVaultName=VAULT)
         started = c.start_backup_job(BackupVaultName=VAULT, ResourceArn=EFS, IamRoleArn=ROLE)
         clock.advance(3600)

@@ -30,11 +30,11 @@ def stack_account():
     os.environ.pop("MOTO_ACCOUNT_ID", None)
     with mock_aws():
         backup = BackupService(Clock()).install()  # vault access policies are AWS Backup's (backup/models.py)
-        sandbox_cloudformation.install()
+        support = sandbox_cloudformation.CloudFormationSupport().install()
         try:
             yield ACCOUNT
         finally:
-            sandbox_cloudformation.uninstall()
+            support.uninstall()
             backup.uninstall()
 
 
@@ -48,11 +48,15 @@ def test_moto_internals_the_extension_relies_on_are_still_there():
         assert hasattr(cached, "cache_clear")
     assert callable(parsing.clean_json)
     assert callable(Rule.send_to_targets) and callable(EventsBackend.put_events)
-    sandbox_cloudformation.install()
-    model_map = parsing.get_model_map()
-    for resource_type in ("AWS::Backup::BackupVault", "AWS::SQS::QueuePolicy",
-                          "AWS::Lambda::EventInvokeConfig", "AWS::Events::EventBusPolicy"):
-        assert resource_type in model_map
+    support = sandbox_cloudformation.CloudFormationSupport().install()
+    try:
+        model_map = parsing.get_model_map()
+        for resource_type in ("AWS::Backup::BackupVault", "AWS::SQS::QueuePolicy",
+                              "AWS::Lambda::EventInvokeConfig", "AWS::Events::EventBusPolicy"):
+            assert resource_type in model_map
+    finally:
+        support.uninstall()
+    assert "AWS::Backup::BackupVault" not in parsing.get_model_map()  # moto's own map again
 
 
 def test_backup_vault_with_access_policy_and_lock(stack_account):

@@ -192,11 +192,11 @@ def stack_account():
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
     os.environ.pop("MOTO_ACCOUNT_ID", None)
     with mock_aws():
-        sandbox_cloudformation.install()
+        support = sandbox_cloudformation.CloudFormationSupport().install()
         try:
             yield ACCOUNT
         finally:
-            sandbox_cloudformation.uninstall()
+            support.uninstall()
 
 
 @pytest.mark.parametrize("resource, reason", [

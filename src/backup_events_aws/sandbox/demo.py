@@ -8,6 +8,7 @@ with every vault's recovery points and the original's new retention.
 
 from __future__ import annotations
 
+from types import MappingProxyType
 import json
 import sys
 from dataclasses import dataclass, field
@@ -18,10 +19,10 @@ if TYPE_CHECKING:
 
 BACKUP_RETENTION_DAYS = 35  # the quick start's on-demand backups
 ALERT_EMAIL = "backup-team@example.com"  # the failures scenario's alert subscription
-EVENT_WORDS = {
+EVENT_WORDS = MappingProxyType({
     "Backup Job State Change": "backup job",
     "Copy Job State Change": "copy job",
-}
+})
 
 
 @dataclass

@@ -20,59 +20,36 @@ from backup_events_aws.sandbox.backup.vaults import (  # noqa: F401  (their home
     MSG_RETENTION_OUT_OF_RANGE,
     create_air_gapped_vault,
 )
+from backup_events_aws.sandbox.cloudformation import SandboxResource, store_vault_access_policy
 
 
-class AirGappedVaultResource(CloudFormationModel):
+class AirGappedVaultResource(SandboxResource, CloudFormationModel):
     """AWS::Backup::LogicallyAirGappedBackupVault. Ref = vault name; GetAtt BackupVaultArn, BackupVaultName."""
+
+    resource_type = "AWS::Backup::LogicallyAirGappedBackupVault"
+    name_property, physical_id_attribute = "BackupVaultName", "vault_name"
+    get_att = {"BackupVaultArn": "vault_arn", "BackupVaultName": "vault_name"}
 
     def __init__(self, vault_name: str, vault_arn: str):
         self.vault_name, self.vault_arn = vault_name, vault_arn
 
-    @property
-    def physical_resource_id(self) -> str:
-        return self.vault_name
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "BackupVaultName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Backup::LogicallyAirGappedBackupVault"
-
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("BackupVaultArn", "BackupVaultName")
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        if attribute_name == "BackupVaultArn":
-            return self.vault_arn
-        if attribute_name == "BackupVaultName":
-            return self.vault_name
-        raise UnformattedGetAttTemplateException()
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-        region_name: str, **kwargs: Any,
-    ) -> "AirGappedVaultResource":
-        from backup_events_aws.sandbox.cloudformation import store_vault_access_policy
-
-        properties = cloudformation_json.get("Properties", {})
-        name = properties.get("BackupVaultName", resource_name)
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
+               logical_id: str) -> "AirGappedVaultResource":
+        vault_name = properties.get("BackupVaultName", name)
         vault = create_air_gapped_vault(
-            backend_for(account_id, region_name), name, properties.get("MinRetentionDays"),
-            properties.get("MaxRetentionDays"), properties.get("BackupVaultTags"),
-            kwargs.get("LogicalId", resource_name), properties.get("EncryptionKeyArn"))
+            backend_for(account_id, region), vault_name, properties.get("MinRetentionDays"),
+            properties.get("MaxRetentionDays"), properties.get("BackupVaultTags"), logical_id,
+            properties.get("EncryptionKeyArn"))
         if properties.get("AccessPolicy"):
-            store_vault_access_policy(account_id, region_name, name, properties["AccessPolicy"])
-        return cls(name, vault.backup_vault_arn)
+            store_vault_access_policy(account_id, region, vault_name, properties["AccessPolicy"])
+        return cls(vault_name, vault.backup_vault_arn)
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-        region_name: str,
-    ) -> None:
-        backend_for(account_id, region_name).delete_backup_vault(resource_name)
+    def update(cls, original: "AirGappedVaultResource", name: str, properties: dict[str, Any], account_id: str,
+               region: str) -> "AirGappedVaultResource":
+        return original  # moto's default: no property of the vault changes in place
+
+    @classmethod
+    def delete(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> None:
+        backend_for(account_id, region).delete_backup_vault(name)

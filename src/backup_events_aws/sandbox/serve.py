@@ -290,4 +290,4 @@ def _wait_while_healthy(server: Server, wait: Callable[[], None] | None) -> None
         pass
 
 
-__all__ = ["Server", "register", "run", "free_port"]
+__all__ = ("Server", "register", "run", "free_port")

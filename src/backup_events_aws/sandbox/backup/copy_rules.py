@@ -85,7 +85,8 @@ def _copy_role_refusal(
       vault's policy or the role's policies refuses. Whether the role must also allow it is not
       documented, and the AWS managed role policy is not known to grant it: only a Deny refuses.
     * backup:CopyIntoBackupVault on the destination vault: the role's identity policies and the
-      vault's policy, both when the vault is in another account (either in the same account).
+      vault's policy, both when the vault is in another account (either in the same account); the
+      vault policy sees the source account, not the role.
     A role IAM does not know is judged by the vault policies alone."""
     from backup_events_aws.sandbox.authorization import decide, principal_context, role_policy_statements
 
@@ -103,12 +104,16 @@ def _copy_role_refusal(
     if "explicit deny" in decide(copy_from, source_policy, job.account, identity or []).reason:
         return MSG_ACCESS_DENIED
     dest_policy = statements_of(getattr(dest_vault, "sandbox_access_policy", None))
+    # Which principal AWS Backup presents to the destination vault is not documented; its examples
+    # admit the source account or aws:PrincipalOrgID. Strict: the source account, with only
+    # aws:PrincipalOrgID known (no role ARN to name or match; docs/AWS-BEHAVIOUR.md §19 item 61).
+    into_context = {key: context[key] for key in ("aws:PrincipalOrgID",) if key in context}
     copy_into = Request(
         action="backup:CopyIntoBackupVault",
         resource=dest_vault.backup_vault_arn,
         principal_account=job.account,
-        principal_arn=job.iam_role_arn,
-        context=context,
+        principal_arn=None,
+        context=into_context,
     )
     if identity is None:  # docs/AWS-BEHAVIOUR.md §4.2, §4.4: the destination vault must Allow CopyIntoBackupVault
         if cross_account and not is_allowed(dest_policy, copy_into, check_principal=True):

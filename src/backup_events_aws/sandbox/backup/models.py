@@ -21,7 +21,7 @@ from moto.backup.models import BackupBackend
 from moto.utilities.utils import get_partition
 
 from backup_events_aws.sandbox.helpers import arn_parts
-from backup_events_aws.sandbox.policies import Request, as_list, is_denied, statements_of
+from backup_events_aws.sandbox.policies import Request, as_list, is_allowed, is_denied, statements_of
 
 from . import account_settings, vaults
 from .exceptions import (
@@ -136,6 +136,24 @@ def validate_lifecycle(lifecycle: dict[str, Any]) -> None:
         raise InvalidParameterValueException(
             "Invalid lifecycle. DeleteAfterDays cannot be less than 90 days apart from MoveToColdStorageAfterDays"
         )
+
+
+def check_role_assumable(role_arn: str) -> None:
+    """AWS Backup works with the role it is handed: a role IAM doesn't know, or whose trust policy
+    doesn't let backup.amazonaws.com assume it, is refused when the job is asked for
+    (docs/AWS-BEHAVIOUR.md §4.2, §19 item 62; worded as AWS Backup's other APIs refuse it)."""
+    from moto.iam.exceptions import NotFoundException
+    from moto.iam.models import iam_backends
+
+    refusal = InvalidParameterValueException(f"IAM Role {role_arn} cannot be assumed by AWS Backup")
+    try:
+        partition, _, _, account, _ = arn_parts(role_arn)
+        role = iam_backends[account][partition].get_role_by_arn(role_arn)
+    except (ValueError, NotFoundException):
+        raise refusal from None
+    trust = Request(action="sts:AssumeRole", resource=role_arn, service="backup.amazonaws.com")
+    if not is_allowed(statements_of(role.assume_role_policy_document), trust, check_principal=True):
+        raise refusal
 
 
 # --------------------------------------------------------------------------------------------
@@ -422,6 +440,7 @@ class SandboxBackupBackend(BackupBackend):  # type: ignore[misc]
             return self.backup_jobs[earlier]
         normalised = normalise_lifecycle(lifecycle)
         validate_lifecycle(normalised)
+        check_role_assumable(iam_role_arn)
         now, account, region = service.now(), self.account_id, self.region_name
         resource_type = resource_type_of(resource_arn)
         job_id = service.new_uuid().upper()
@@ -490,6 +509,7 @@ class SandboxBackupBackend(BackupBackend):  # type: ignore[misc]
         if source.is_continuous:  # docs/AWS-BEHAVIOUR.md §3.1: no on-demand copies of continuous backups
             raise InvalidParameterValueException("StartCopyJob does not support continuous backups.")
         vault_arn_parts(destination_vault_arn)
+        check_role_assumable(iam_role_arn)
         normalised = None
         if lifecycle is not None:
             validate_lifecycle(normalise_lifecycle(lifecycle))

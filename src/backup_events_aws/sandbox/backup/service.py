@@ -30,6 +30,7 @@ from moto.utilities.utils import get_partition
 
 from backup_events_aws.sandbox.clock import Clock
 from backup_events_aws.sandbox.helpers import arn_parts, envelope_time, random_uuid
+from backup_events_aws.sandbox.patches import Patches
 
 from . import copy_rules, events
 from .exceptions import AccessDeniedException, ThrottlingException
@@ -105,17 +106,15 @@ RATE_LIMITS = MappingProxyType(
 LIST_RATE_LIMIT = 20  # every List* call
 
 
-def _create_alias_marking_aws_managed(original: Callable[..., Any]) -> Callable[..., Any]:
+def _create_alias_marking_aws_managed(
+    original: Callable[..., Any], backend: Any, target_key_id: str, alias_name: str
+) -> Any:
     """moto's KmsBackend.create_alias, then: a key given an `alias/aws/...` alias is AWS managed
     (only AWS services make those, docs/AWS-BEHAVIOUR.md §4.3), so DescribeKey says KeyManager AWS."""
-
-    def create_alias(backend: Any, target_key_id: str, alias_name: str) -> Any:
-        alias = original(backend, target_key_id, alias_name)
-        if alias_name.startswith("alias/aws/"):
-            backend.keys[backend.get_key_id(target_key_id)].key_manager = "AWS"
-        return alias
-
-    return create_alias
+    alias = original(backend, target_key_id, alias_name)
+    if alias_name.startswith("alias/aws/"):
+        backend.keys[backend.get_key_id(target_key_id)].key_manager = "AWS"
+    return alias
 
 
 def _key_arn(account: str, region: str, key: str | None, default_service: str) -> str:
@@ -163,13 +162,13 @@ class BackupService:
             {"service": self, "__module__": SandboxBackupBackend.__module__},
         )
         self.backends: BackendDict[SandboxBackupBackend] = BackendDict(backend_class, "backup")
-        self._undo: list[Callable[[], None]] = []
+        self.patches = Patches()  # what install() replaced in moto (patches.py)
 
     # ------------------------------------------------------------------ installation
 
     def install(self) -> BackupService:
         """Make moto's AWS Backup this service's backends; idempotent."""
-        if self._undo:
+        if self.patches.active:
             return self
         import moto.backup
         import moto.backup.models
@@ -177,26 +176,23 @@ class BackupService:
         from moto.kms.models import KmsBackend
 
         for module in (moto.backup, moto.backup.models, moto.backup.responses):
-            self._swap(module, "backup_backends", self.backends)
-        self._swap(KmsBackend, "create_alias", _create_alias_marking_aws_managed(KmsBackend.create_alias))
+            self.patches.replace(module, "backup_backends", self.backends)
+        self.patches.wrap(KmsBackend, "create_alias", _create_alias_marking_aws_managed)
+        self.patches.on_undo(self._forget_backends)
         return self
 
     def uninstall(self) -> None:
-        """Undo every swap `install` made, in reverse, and forget the backends; idempotent."""
-        while self._undo:
-            self._undo.pop()()
+        """Undo every replacement `install` made, in reverse, and forget the backends; idempotent."""
+        self.patches.undo()
+
+    def _forget_backends(self) -> None:
         if self.backends in BackendDict._instances:
             BackendDict._instances.remove(self.backends)
         self.backends.clear()
 
     @property
     def installed(self) -> bool:
-        return bool(self._undo)
-
-    def _swap(self, owner: Any, name: str, value: Any) -> None:
-        original = getattr(owner, name)
-        setattr(owner, name, value)
-        self._undo.append(lambda: setattr(owner, name, original))
+        return self.patches.active
 
     # ------------------------------------------------------------------ knobs
 

@@ -269,7 +269,7 @@ def gap_alerts(org: Organization) -> list:
 
 def test_a_copy_stuck_running_past_alert_after_hours_gives_one_gap_alert_and_status_agrees(capsys):
     with alerting(AlertAfterHours="30") as org:
-        sandbox_backup.configure(copy_run_seconds=3 * DAY)  # copy 1 stays RUNNING three days
+        org.backup_service.configure(copy_run_seconds=3 * DAY)  # copy 1 stays RUNNING three days
         org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
         org.advance(DAY + 3 * 3600)  # the first daily sweeps: the backup is about 26 hours old
         [first] = [r["message"]["result"] for r in org.function_logs(org.main_account, EAST)
@@ -286,7 +286,7 @@ def test_a_copy_stuck_running_past_alert_after_hours_gives_one_gap_alert_and_sta
         # `backup-events status` names the same gap, by the same coverage rule.
         instances = status.collect([(i.account, session(org, i.account, i.region)) for i in org.layout.instances()],
                                    "BackupEvents", None, common.Progress(out=open("/dev/null", "w")))
-        gaps = [(i["account"], i["region"], row["recovery_point"]) for i in instances for row in i["rows"] if row["gap"]]
+        gaps = [(i["account"], i["region"], r["recovery_point"]) for i in instances for r in i["rows"] if r["gap"]]
         assert gaps == [(org.main_account, EAST, point)]
         assert status.report(instances, as_json=False) == 1
         metric = org.cloudwatch.latest(org.main_account, EAST, "BackupEvents", "CopyGaps")
@@ -295,7 +295,7 @@ def test_a_copy_stuck_running_past_alert_after_hours_gives_one_gap_alert_and_sta
 
 def test_a_copy_the_sweep_cannot_start_gives_one_gap_alert_with_the_fix():
     with alerting() as org:
-        sandbox_backup.deny_access("StartCopyJob", org.main_account, WEST1)  # copy 1 never starts
+        org.backup_service.deny_access("StartCopyJob", org.main_account, WEST1)  # copy 1 never starts
         org.start_backup(org.main_account, WEST1, org.create_resource("EFS", org.main_account, WEST1))
         org.advance(DAY + 3600)  # the next daily sweep: 24 hours after the backup
         org.run_until_idle()
@@ -319,8 +319,8 @@ def test_no_gap_no_gap_alert():
 
 def test_a_burst_of_gaps_is_one_bounded_gap_alert():
     with alerting("minimum", AlertAfterHours="23") as org:
-        sandbox_backup.configure(copy_run_seconds=3 * DAY)
-        for number in range(60):  # within a minute, at AWS Backup's StartBackupJob rate
+        org.backup_service.configure(copy_run_seconds=3 * DAY)
+        for _ in range(60):  # within a minute, at AWS Backup's StartBackupJob rate
             org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
             org.advance(0.8)
         org.advance(DAY + 3600)
@@ -359,7 +359,7 @@ def encrypted_alerting(key_policy_admits_functions: bool) -> Iterator[tuple[Orga
 
 def test_an_encrypted_topic_whose_key_policy_does_not_admit_the_functions_refuses_their_alerts():
     with encrypted_alerting(key_policy_admits_functions=False) as (org, key):
-        sandbox_backup.fail_next_copies(1)
+        org.backup_service.fail_next_copies(1)
         org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
         org.run_until_idle()
         assert org.sns.mail_for(EMAIL) == []  # SNS refused to encrypt the alert for R's function
@@ -385,7 +385,7 @@ def test_an_encrypted_topic_whose_key_policy_does_not_admit_the_functions_refuse
 
 def test_an_encrypted_topic_whose_key_policy_admits_the_functions_delivers_their_alerts():
     with encrypted_alerting(key_policy_admits_functions=True) as (org, _):
-        sandbox_backup.fail_next_copies(1)
+        org.backup_service.fail_next_copies(1)
         org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
         org.run_until_idle()
         [mail] = org.sns.mail_for(EMAIL)

@@ -810,7 +810,10 @@ def _create_log_group_checking_key(
             "AWS::Logs::LogGroup",
             f'Resource handler returned message: "{refused} (Service: CloudWatchLogs, Status Code: 400)"',
         )
-    return moto_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    group = moto_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    if properties.get("KmsKeyId"):  # moto reads only the API's spelling, kmsKeyId
+        group.kms_key_id = str(properties["KmsKeyId"])
+    return group
 
 
 # (owner, attribute, wrapper): each wrapper takes what moto had there as its first argument.

@@ -21,27 +21,46 @@ EMAIL = "backup-team@example.com"
 
 
 def admin() -> dict[str, Any]:
-    return {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{BACKUP}:root"},
-            "Action": "kms:*", "Resource": "*"}
+    return {
+        "Sid": "Admin",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{BACKUP}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
 
 
 def resource_account_use() -> dict[str, Any]:
     # The resource account's error queue uses the backup account's key (the template keeps the
     # parameter's account): the function role there needs the key policy as well (cross account).
-    return {"Sid": "ResourceAccount", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{MAIN}:root"},
-            "Action": USE, "Resource": "*"}
+    return {
+        "Sid": "ResourceAccount",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{MAIN}:root"},
+        "Action": USE,
+        "Resource": "*",
+    }
 
 
 def eventbridge_use() -> dict[str, Any]:
-    return {"Sid": "EventBridge", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
-            "Action": USE, "Resource": "*"}
+    return {
+        "Sid": "EventBridge",
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": USE,
+        "Resource": "*",
+    }
 
 
 def logs_use(service: str) -> dict[str, Any]:
-    return {"Sid": "Logs", "Effect": "Allow", "Principal": {"Service": service},
-            "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-            "Resource": "*",
-            "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:*:*:log-group:/aws/lambda/*"}}}
+    return {
+        "Sid": "Logs",
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "Resource": "*",
+        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:*:*:log-group:/aws/lambda/*"}},
+    }
 
 
 def policy(*statements: dict[str, Any]) -> str:
@@ -55,7 +74,8 @@ def multi_region_key(org: Organization, statements_in: Any) -> str:
     key = kms.create_key(MultiRegion=True, Policy=policy(*statements_in(EAST)))["KeyMetadata"]
     kms.replicate_key(KeyId=key["KeyId"], ReplicaRegion=WEST)
     org.client("kms", BACKUP, WEST).put_key_policy(
-        KeyId=key["KeyId"], PolicyName="default", Policy=policy(*statements_in(WEST)))
+        KeyId=key["KeyId"], PolicyName="default", Policy=policy(*statements_in(WEST))
+    )
     return str(key["Arn"])
 
 
@@ -80,8 +100,11 @@ def back_up(org: Organization) -> None:
 
 
 def outcomes(org: Organization, account: str = MAIN) -> list[Any]:
-    return [d for d in org.deliveries() if d.account == account and (":sqs:" in (d.target_arn or "")
-                                                                      or d.outcome.startswith("on-failure"))]
+    return [
+        d
+        for d in org.deliveries()
+        if d.account == account and (":sqs:" in (d.target_arn or "") or d.outcome.startswith("on-failure"))
+    ]
 
 
 # --------------------------------------------------------------------------- SqsKmsKey
@@ -117,7 +140,8 @@ def test_a_queue_key_without_eventbridge_loses_failed_job_events(undeployed):
     assert (lost.outcome, lost.error_code) == ("dlq-refused", "NO_PERMISSIONS")
     assert lost.error_message == (  # the resource account's queue (us-east-1) uses the us-east-1 key
         f"User: events.amazonaws.com is not authorized to perform: kms:GenerateDataKey on resource: {key} "
-        "because no resource-based policy allows the kms:GenerateDataKey action")
+        "because no resource-based policy allows the kms:GenerateDataKey action"
+    )
     assert org.error_messages(MAIN, EAST) == []
     # Lambda's own records still arrive: the function role may use the key.
     sandbox_backup.deny_access("StartCopyJob", MAIN, EAST)
@@ -138,13 +162,17 @@ def test_a_queue_key_not_admitting_the_resource_account_leaves_its_failures_unal
     assert [d.outcome for d in outcomes(org)] == ["delivered", "on-failure-refused"]
     assert not [m for m in org.sns.mail_for(EMAIL) if m.subject.endswith(f"{MAIN} {EAST}")]
     session = f"arn:aws:sts::{MAIN}:assumed-role/BackupEvents-Function-{EAST}/BackupEvents"
-    assert any(f"{session} is not authorized to perform: kms:Decrypt on resource: {key}" in json.dumps(r)
-               for r in org.function_logs(MAIN) if r["level"] == "ERROR")
+    assert any(
+        f"{session} is not authorized to perform: kms:Decrypt on resource: {key}" in json.dumps(r)
+        for r in org.function_logs(MAIN)
+        if r["level"] == "ERROR"
+    )
     refused = outcomes(org)[-1]
     assert refused.error_code == "KMS.AccessDeniedException"
     assert refused.error_message == (
         f"User: {session} is not authorized to perform: kms:GenerateDataKey on resource: {key} because no "
-        "resource-based policy allows the kms:GenerateDataKey action")
+        "resource-based policy allows the kms:GenerateDataKey action"
+    )
 
 
 # --------------------------------------------------------------------------- CloudWatchLogsKmsKey
@@ -164,13 +192,13 @@ def test_a_log_group_key_without_the_regional_logs_principal_fails_the_stack(und
     ) in str(refused.value)
     events = org.client("cloudformation", BACKUP, EAST).describe_stack_events(StackName="BackupEvents")["StackEvents"]
     assert [e["LogicalResourceId"] for e in events if e.get("ResourceStatus") == "CREATE_FAILED"] == [
-        "FunctionLogGroup"]
+        "FunctionLogGroup"
+    ]
 
 
 def test_a_log_group_key_admitting_each_regions_logs_principal_deploys_and_logs(undeployed):
     org = undeployed
-    key = multi_region_key(
-        org, lambda region: [admin(), logs_use(f"logs.{region}.amazonaws.com")])
+    key = multi_region_key(org, lambda region: [admin(), logs_use(f"logs.{region}.amazonaws.com")])
     deploy_with(org, CloudWatchLogsKmsKey=key)
     group = org.client("logs", MAIN, EAST).describe_log_groups(logGroupNamePrefix="/aws/lambda/BackupEvents")
     assert [g.get("kmsKeyId") for g in group["logGroups"]] == [key]

@@ -451,8 +451,14 @@ def check_key_policy(
 # have no identity policy, only the key policy can let them.
 EVENTS_SERVICE = "events.amazonaws.com"
 QUEUE_KEY_USE = ["kms:GenerateDataKey", "kms:Decrypt"]
-LOGS_KEY_USE = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
-                "kms:DescribeKey"]
+LOGS_KEY_USE = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:DescribeKey",
+]
 
 
 def key_admits_service(policy: Any, service: str, actions: list[str]) -> bool:

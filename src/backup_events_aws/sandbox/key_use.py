@@ -111,7 +111,9 @@ def logs_service(region: str) -> str:
     return f"logs.{region}.amazonaws.com"
 
 
-def log_group_key_refusal(decide: Decide, key_reference: str, account: str, region: str, log_group_arn: str) -> str | None:
+def log_group_key_refusal(
+    decide: Decide, key_reference: str, account: str, region: str, log_group_arn: str
+) -> str | None:
     """None if CloudWatch Logs may use the key for this log group, else the message CloudWatch
     Logs is reported to answer (AccessDeniedException, docs/AWS-BEHAVIOUR.md §19 item 72)."""
     request = Request(

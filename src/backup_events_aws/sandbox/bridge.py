@@ -277,12 +277,13 @@ class Bridge:
         event.setdefault("region", region)
         event.setdefault("time", envelope_time(self.clock.now()))
         event.setdefault("resources", [])
-        # durable: CloudWatch guarantees delivery of its alarm events (docs/AWS-BEHAVIOUR.md §18).
+        # durable: CloudWatch's alarm events are never lost, but delivered at least once, so they
+        # may come twice like any event (docs/AWS-BEHAVIOUR.md §18.6).
         if not durable and self.random.random() < self.faults.lose_fraction:
             self._record(event, account, region, bus, "lost")
             return
         copies = 1
-        if not durable and self.random.random() < self.faults.duplicate_fraction:
+        if self.random.random() < self.faults.duplicate_fraction:
             copies = 2
             self._record(event, account, region, bus, "duplicated")
         for _ in range(copies):

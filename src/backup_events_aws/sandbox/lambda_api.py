@@ -40,7 +40,7 @@ class LambdaApi:
         if self.patches.active:
             return self
         import moto.awslambda.urls as lambda_urls
-        from moto.awslambda.models import LambdaBackend
+        from moto.awslambda.models import LambdaBackend, LambdaStorage
         from moto.awslambda.responses import LambdaResponse
 
         api = self
@@ -54,7 +54,14 @@ class LambdaApi:
             def get_account_settings(self) -> str:
                 return json.dumps(api.account_settings(self.backend))
 
+        original_put_function = LambdaStorage.put_function
+
+        def put_function(storage: Any, fn: Any) -> None:
+            refuse_a_role_lambda_cannot_assume(fn.role)
+            original_put_function(storage, fn)  # moto: the role exists, in this account
+
         self.patches.replace(LambdaBackend, "invoke", invoke)
+        self.patches.replace(LambdaStorage, "put_function", put_function)
         self.patches.set_item(lambda_urls.url_paths, ACCOUNT_SETTINGS_PATH, SandboxLambdaResponse.dispatch)
         return self
 
@@ -118,3 +125,24 @@ def _header(headers: Any, name: str) -> str | None:
         if key.lower() == name.lower():
             return str(value)
     return None
+
+
+def refuse_a_role_lambda_cannot_assume(role_arn: str) -> None:
+    """CreateFunction refuses an execution role whose trust policy doesn't let lambda.amazonaws.com
+    assume it (docs/AWS-BEHAVIOUR.md §5.5, §19 item 63); moto checks only that the role exists
+    (a role IAM doesn't know is left to moto's own refusal, in the same words)."""
+    from moto.awslambda.exceptions import InvalidParameterValueException
+    from moto.iam.exceptions import NotFoundException
+    from moto.iam.models import iam_backends
+
+    from .helpers import arn_parts
+    from .policies import Request, is_allowed, statements_of
+
+    try:
+        partition, _, _, account, _ = arn_parts(role_arn)
+        role = iam_backends[account][partition].get_role_by_arn(role_arn)
+    except (ValueError, KeyError, NotFoundException):
+        return
+    trust = Request(action="sts:AssumeRole", resource=role_arn, service="lambda.amazonaws.com")
+    if not is_allowed(statements_of(role.assume_role_policy_document), trust, check_principal=True):
+        raise InvalidParameterValueException("The role defined for the function cannot be assumed by Lambda.")

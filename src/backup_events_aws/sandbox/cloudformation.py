@@ -65,10 +65,9 @@ from moto.utilities.utils import get_partition
 
 from backup_events_aws import parameter_checks
 from backup_events_aws.sandbox import authorization, iam_validation
-from backup_events_aws.sandbox.authorization import principal_context
 from backup_events_aws.sandbox.key_use import log_group_key_refusal
+from backup_events_aws.sandbox.lambda_api import on_failure_refusal
 from backup_events_aws.sandbox.patches import Patches
-from backup_events_aws.sandbox.policies import Request
 
 
 def _as_json_text(document: Any) -> str:
@@ -322,25 +321,6 @@ class LambdaEventInvokeConfigResource(SandboxResource, CloudFormationModel):
     @classmethod
     def delete(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> None:
         lambda_backends[account_id][region].get_function(properties["FunctionName"]).event_invoke_config = []
-
-
-def on_failure_refusal(function: LambdaFunction, destination_config: dict[str, Any]) -> str | None:
-    """Lambda checks an SQS on-failure destination when the config is written: the execution
-    role's own policies must allow sqs:SendMessage on it (a queue policy naming the role is not
-    looked at: the strict reading, docs/AWS-BEHAVIOUR.md §19 item 73). None: accepted."""
-    destination = str(((destination_config or {}).get("OnFailure") or {}).get("Destination") or "")
-    if ":sqs:" not in destination:
-        return None
-    request = Request(
-        action="sqs:SendMessage",
-        resource=destination,
-        principal_account=function.account_id,
-        principal_arn=function.role,
-        context=principal_context(function.account_id, function.role),
-    )
-    if authorization.decide(request, None, None).allowed:
-        return None
-    return "The provided execution role does not have permissions to call SendMessage on SQS"
 
 
 def event_invoke_config_of(function: LambdaFunction) -> dict[str, Any]:

@@ -12,7 +12,6 @@ import cfn_flip
 import pytest
 
 from backup_events_aws.sandbox import Organization, minimum_layout
-from backup_events_aws.sandbox import backup as sandbox_backup
 from backup_events_aws.sandbox.authorization import role_policy_statements
 from backup_events_aws.sandbox.organization import default_template_path
 from backup_events_aws.sandbox.policies import Request, denial_message, evaluate, resource_matches
@@ -187,9 +186,9 @@ def test_an_explicit_resource_list_lets_the_function_copy_and_shorten(explicit_o
         org.start_backup(MAIN, EAST, resource)
     org.run_until_idle()
     assert function_errors(org, MAIN) == [] and function_errors(org, BACKUP) == []
-    copies = [j for j in sandbox_backup.copy_jobs() if j.state == "COMPLETED"]
+    copies = [j for j in explicit_org.backup_service.copy_jobs() if j.state == "COMPLETED"]
     assert len(copies) == 6  # copy 1 and copy 2 of each
-    originals = [p for p in sandbox_backup.recovery_points(account_id=MAIN)]
+    originals = [p for p in explicit_org.backup_service.recovery_points(account_id=MAIN)]
     assert originals and all(p.lifecycle == {"DeleteAfterDays": 8} for p in originals)
 
 
@@ -198,12 +197,12 @@ def test_a_wildcard_in_the_service_segment_is_refused_at_run_time_and_the_backup
     org = explicit_org
     set_recovery_point_resource(org, MAIN, f"arn:aws:*:{EAST}:*:*")  # today's template, rendered
     try:
-        before = len(sandbox_backup.copy_jobs())
+        before = len(explicit_org.backup_service.copy_jobs())
         resource = org.create_resource("EFS", MAIN, EAST)
         org.start_backup(MAIN, EAST, resource)
         org.run_until_idle()
-        [point] = [p for p in sandbox_backup.recovery_points(account_id=MAIN) if p.resource_arn == resource]
-        assert len(sandbox_backup.copy_jobs()) == before  # nothing copied
+        [point] = [p for p in explicit_org.backup_service.recovery_points(account_id=MAIN) if p.resource_arn == resource]
+        assert len(explicit_org.backup_service.copy_jobs()) == before  # nothing copied
         assert point.lifecycle == {"DeleteAfterDays": 35}  # nor shortened
         role_name = function_role_arn(org, MAIN).rsplit("/", 1)[1]
         function_name = org.stack_outputs(MAIN, EAST)["FunctionName"]  # Lambda names the session after it
@@ -230,18 +229,18 @@ def test_a_destination_vault_narrowed_to_the_copy_role_refuses_copies(explicit_o
     admit["Condition"]["ArnLike"] = {"aws:PrincipalArn": "arn:aws:iam::*:role/service-role/AWSBackupDefaultServiceRole"}
     backup.put_backup_vault_access_policy(BackupVaultName=vault, Policy=json.dumps(narrowed))
     try:
-        before = {j.job_id for j in sandbox_backup.copy_jobs()}
+        before = {j.job_id for j in org.backup_service.copy_jobs()}
         resource = org.create_resource("EFS", MAIN, EAST)
         org.start_backup(MAIN, EAST, resource)
         org.run_until_idle()
-        [copy] = [j for j in sandbox_backup.copy_jobs(account_id=MAIN) if j.job_id not in before]
+        [copy] = [j for j in org.backup_service.copy_jobs(account_id=MAIN) if j.job_id not in before]
         assert (copy.state, copy.status_message) == ("FAILED", "Access Denied trying to call AWS Backup service")
         # the template's own policy (the organisation, no role ARN) admits the same copy
         backup.put_backup_vault_access_policy(BackupVaultName=vault, Policy=saved)
         resource = org.create_resource("EFS", MAIN, EAST)
         org.start_backup(MAIN, EAST, resource)
         org.run_until_idle()
-        [point] = [p for p in sandbox_backup.recovery_points(account_id=MAIN) if p.resource_arn == resource]
+        [point] = [p for p in org.backup_service.recovery_points(account_id=MAIN) if p.resource_arn == resource]
         assert point.lifecycle == {"DeleteAfterDays": 8}  # copied, then shortened
     finally:
         backup.put_backup_vault_access_policy(BackupVaultName=vault, Policy=saved)
@@ -295,12 +294,12 @@ def test_each_call_carries_the_context_keys_aws_documents_for_it(explicit_org):
 
     org.gate.add_listener(listen)
     try:
-        sandbox_backup.deny_access("UpdateRecoveryPointLifecycle", MAIN)  # the function fails: on-failure record
+        explicit_org.backup_service.deny_access("UpdateRecoveryPointLifecycle", MAIN)  # the function fails: on-failure record
         resource = org.create_resource("EFS", MAIN, EAST)
         org.start_backup(MAIN, EAST, resource)
         org.run_until_idle()
     finally:
-        sandbox_backup.allow_access("UpdateRecoveryPointLifecycle", MAIN)
+        explicit_org.backup_service.allow_access("UpdateRecoveryPointLifecycle", MAIN)
         org.gate.remove_listener(listen)
 
     def contexts(action, service=None):
@@ -401,14 +400,14 @@ def test_an_ebs_recovery_point_carries_no_resource_account_so_only_if_exists_adm
     strict = {"StringEquals": {"aws:ResourceAccount": MAIN}}
     set_recovery_point_condition(org, MAIN, strict)
     try:
-        before = {j.source_recovery_point_arn for j in sandbox_backup.copy_jobs()}
+        before = {j.source_recovery_point_arn for j in explicit_org.backup_service.copy_jobs()}
         ebs, efs = org.create_resource("EBS", MAIN, EAST), org.create_resource("EFS", MAIN, EAST)
         org.start_backup(MAIN, EAST, ebs)
         org.start_backup(MAIN, EAST, efs)
         org.run_until_idle()
-        copied = {sandbox_backup.find_recovery_point(j.source_recovery_point_arn).resource_arn
-                  for j in sandbox_backup.copy_jobs() if j.source_recovery_point_arn not in before
-                  and sandbox_backup.find_recovery_point(j.source_recovery_point_arn).account == MAIN}
+        copied = {explicit_org.backup_service.find_recovery_point(j.source_recovery_point_arn).resource_arn
+                  for j in explicit_org.backup_service.copy_jobs() if j.source_recovery_point_arn not in before
+                  and explicit_org.backup_service.find_recovery_point(j.source_recovery_point_arn).account == MAIN}
         assert copied == {efs}
         # Before copy 1 of an EBS backup the function reads it (its key): that call is refused first.
         assert any("not authorized to perform: backup:DescribeRecoveryPoint" in e and ":snapshot/" in e

@@ -10,6 +10,8 @@ import pytest
 from moto import mock_aws
 
 from backup_events_aws.sandbox import cloudformation as sandbox_cloudformation
+from backup_events_aws.sandbox.backup import BackupService
+from backup_events_aws.sandbox.clock import Clock
 
 from stack_helpers import client, deploy
 
@@ -27,11 +29,13 @@ def stack_account():
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
     os.environ.pop("MOTO_ACCOUNT_ID", None)
     with mock_aws():
+        backup = BackupService(Clock()).install()  # vault access policies are AWS Backup's (backup/models.py)
         support = sandbox_cloudformation.CloudFormationSupport().install()
         try:
             yield ACCOUNT
         finally:
             support.uninstall()
+            backup.uninstall()
 
 
 def test_moto_internals_the_extension_relies_on_are_still_there():

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from backup_events_aws.sandbox import Organization
-from backup_events_aws.sandbox import backup as sandbox_backup
 
 MAIN, BACKUP = "000022224444", "999977775555"
 EAST, WEST = "us-east-1", "us-west-2"
@@ -115,10 +114,10 @@ def test_a_queue_key_admitting_eventbridge_and_the_function_roles_keeps_every_fa
     key = multi_region_key(org, lambda region: [admin(), resource_account_use(), eventbridge_use()])
     deploy_with(org, SqsKmsKey=key, AlertEmail=EMAIL)
     assert org.sns.confirm(EMAIL) == 1
-    sandbox_backup.fail_next_copies(1)  # copy 1 FAILS: its job-failed event goes to the error queue
+    org.backup_service.fail_next_copies(1)  # copy 1 FAILS: its job-failed event goes to the error queue
     back_up(org)
     assert [d.outcome for d in outcomes(org)] == ["delivered"]
-    sandbox_backup.deny_access("StartCopyJob", MAIN, EAST)  # the function fails: Lambda's on-failure record
+    org.backup_service.deny_access("StartCopyJob", MAIN, EAST)  # the function fails: Lambda's on-failure record
     back_up(org)
     assert [d.outcome for d in outcomes(org)] == ["delivered", "on-failure-delivered"]
     messages = org.error_messages(MAIN, EAST)
@@ -134,7 +133,7 @@ def test_a_queue_key_without_eventbridge_loses_failed_job_events(undeployed):
     org = undeployed
     key = multi_region_key(org, lambda region: [admin(), resource_account_use()])
     deploy_with(org, SqsKmsKey=key)
-    sandbox_backup.fail_next_copies(1)
+    org.backup_service.fail_next_copies(1)
     back_up(org)
     [lost] = outcomes(org)
     assert (lost.outcome, lost.error_code) == ("dlq-refused", "NO_PERMISSIONS")
@@ -144,7 +143,7 @@ def test_a_queue_key_without_eventbridge_loses_failed_job_events(undeployed):
     )
     assert org.error_messages(MAIN, EAST) == []
     # Lambda's own records still arrive: the function role may use the key.
-    sandbox_backup.deny_access("StartCopyJob", MAIN, EAST)
+    org.backup_service.deny_access("StartCopyJob", MAIN, EAST)
     back_up(org)
     assert outcomes(org)[-1].outcome == "on-failure-delivered"
 
@@ -157,7 +156,7 @@ def test_a_queue_key_not_admitting_the_resource_account_leaves_its_failures_unal
     key = multi_region_key(org, lambda region: [admin(), eventbridge_use()])
     deploy_with(org, SqsKmsKey=key, AlertEmail=EMAIL)
     assert org.sns.confirm(EMAIL) == 1
-    sandbox_backup.fail_next_copies(1)  # EventBridge may use the key: the job-failed event lands
+    org.backup_service.fail_next_copies(1)  # EventBridge may use the key: the job-failed event lands
     back_up(org)
     assert [d.outcome for d in outcomes(org)] == ["delivered", "on-failure-refused"]
     assert not [m for m in org.sns.mail_for(EMAIL) if m.subject.endswith(f"{MAIN} {EAST}")]

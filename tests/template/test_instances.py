@@ -110,9 +110,17 @@ COPIED_TYPES = [
 
 def recovery_point_arn(account, region, resource_type):
     """A recovery point ARN as AWS Backup forms it for this type (the sandbox's model of §2.1)."""
-    from backup_events_aws.sandbox import backup as sandbox_backup
+    from backup_events_aws.sandbox.backup.models import recovery_point_arn
 
-    return sandbox_backup._recovery_point_arn(account, region, resource_type, "0b1c2d3e-4f50", is_copy=False)
+    return recovery_point_arn(
+        account,
+        region,
+        resource_type,
+        "0b1c2d3e-4f50",
+        False,
+        unique="1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d",
+        hex17="0123456789abcdef0",
+    )
 
 
 def iam_glob_matches(pattern, arn):

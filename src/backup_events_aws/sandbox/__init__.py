@@ -14,23 +14,26 @@ Reading order: one event, from a backup job to the function's log line, in the f
 
 1. sandbox.py: what is installed, in which order, and who is given what (the clock, the gate's
    `decide`, the bridge as AWS Backup's event sink).
-2. backup.py: a job runs on the clock and completes (`_run_job`, `_complete_backup`); its state
-   change is emitted (`_emit_backup_job`) to the sink: the Sandbox's `Bridge.deliver`.
+2. backup/service.py: a job runs on the clock and completes (`_run_job`, `_complete_backup`); its
+   state change (shaped by backup/events.py) is emitted (`_emit_job`) to the sink: the Sandbox's
+   `Bridge.deliver`.
 3. bridge.py: the event on the account's default bus (`deliver`, `_route`), matched by the
    template's rules (`dispatch_rule`), sent to a target (`_send_to_target`, `_to_lambda`); each
    permission is the gate's decision (authorization.py, `Gate.decide`).
 4. lambda_runtime.py: the asynchronous invocation is queued and run (`invoke_async`, `_poll`,
    `_run`): the deployed `index.py` with the function's role's credentials.
-5. backup_api.py: the function's StartCopyJob reaches moto, authorised first by the gate
-   (`Gate.authorize_http`), then answered from backup.py (`start_copy_job`), whose copy job
-   goes round 2-4 again.
+5. backup/urls.py, backup/responses.py: the function's StartCopyJob reaches moto and passes the
+   one gate (`_authenticate_and_authorize_normal_action`: the Gate's authorisation, then
+   `BackupService.admit`, faults and request rates), then backup/models.py
+   (`SandboxBackupBackend.start_copy_job`), whose copy job goes round 2-4 again.
 6. lambda_runtime.py: the invocation's log records are written to its log group
    (`_write_to_log_group`), where cloudwatch.py reads metrics from them.
 
-Other parts: `clock` (simulated time), `cloudformation` (resource types moto skips, refusals),
-`moto_fixes` (moto differences fixed while installed), `lambda_api` (Invoke without Docker),
-`stacksets`, `sns`, `destinations`, `policies` and `iam_validation` (policy evaluation and
-grammar), `serve` (the sandbox as a local endpoint), `demo`, `scale`.
+Other parts: `backup` (the rest of AWS Backup: copy_rules, vaults, account_settings), `clock`
+(simulated time), `cloudformation` (resource types moto skips, refusals), `moto_fixes` (moto
+differences fixed while installed), `lambda_api` (Invoke without Docker), `stacksets`, `sns`,
+`destinations`, `policies` and `iam_validation` (policy evaluation and grammar), `serve` (the
+sandbox as a local endpoint), `demo`, `scale`.
 
 Its parts load on first use (PEP 562), so `backup-events` starts without importing moto for
 commands that don't need it; without moto installed, importing the package says so at once.

@@ -13,7 +13,8 @@ Two kinds of caller reach it:
   events.amazonaws.com, or with a target's role), Lambda sending on-failure records with the
   function's role, AWS Backup copying with the copy role. The Sandbox gives the bridge and the
   Lambda runtime its gate's `decide`, which tells the gate's listeners (tests, traces) of each
-  decision; backup.py still calls the module's `decide`, which tells no one.
+  decision; AWS Backup's copy rules (backup/copy_rules.py) still call the module's `decide`, which
+  tells no one.
 
 Both end in `decide`, which reads the principal's identity policies from moto's IAM backend,
 evaluates them with the resource policy (policies.evaluate) and answers with IAM's reason.
@@ -118,9 +119,12 @@ OrgLookup = Callable[[str], "str | None"]
 
 
 def _default_org_lookup(account: str) -> str | None:
-    from . import backup as sandbox_backup  # the sandbox's organisation registry
+    from .backup import installed_service  # the sandbox's organisation registry
 
-    return sandbox_backup.organization_of(account)
+    try:
+        return installed_service().organization_of(account)
+    except RuntimeError:  # no AWS Backup installed: no organisation known
+        return None
 
 
 def principal_context(

@@ -53,7 +53,6 @@ from types import MappingProxyType
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction, lambda_backends
-from moto.backup.models import backup_backends
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Event, Stack, StackInstance, StackSet
@@ -65,6 +64,7 @@ from moto.utilities.utils import get_partition
 
 from backup_events_aws import parameter_checks
 from backup_events_aws.sandbox import authorization, iam_validation
+from backup_events_aws.sandbox.backup import backend_for
 from backup_events_aws.sandbox.key_use import log_group_key_refusal
 from backup_events_aws.sandbox.lambda_api import on_failure_refusal
 from backup_events_aws.sandbox.patches import Patches
@@ -168,10 +168,8 @@ class SandboxResource:
 
 
 def store_vault_access_policy(account_id: str, region: str, vault_name: str, policy: Any) -> None:
-    """Attach a vault access policy the way PutBackupVaultAccessPolicy does (sandbox/backup.py)."""
-    from backup_events_aws.sandbox import backup as sandbox_backup
-
-    sandbox_backup.put_vault_access_policy(backup_backends[account_id][region], vault_name, _as_json_text(policy))
+    """Attach a vault access policy the way PutBackupVaultAccessPolicy does (sandbox/backup/models.py)."""
+    backend_for(account_id, region).put_backup_vault_access_policy(vault_name, _as_json_text(policy))
 
 
 @dataclass(eq=False)  # eq=False: moto keeps resources by identity
@@ -191,7 +189,7 @@ class BackupVaultResource(SandboxResource, CloudFormationModel):
         cls, name: str, properties: dict[str, Any], account_id: str, region: str, logical_id: str
     ) -> BackupVaultResource:
         vault_name = properties.get("BackupVaultName", name)
-        backend = backup_backends[account_id][region]
+        backend = backend_for(account_id, region)
         vault = backend.create_backup_vault(
             backup_vault_name=vault_name,
             backup_vault_tags=properties.get("BackupVaultTags") or {},
@@ -220,7 +218,7 @@ class BackupVaultResource(SandboxResource, CloudFormationModel):
 
     @classmethod
     def delete(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> None:
-        backup_backends[account_id][region].delete_backup_vault(name)
+        backend_for(account_id, region).delete_backup_vault(name)
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -27,7 +27,6 @@ from typing import Any
 import boto3
 import cfn_flip
 
-from . import backup as sandbox_backup
 from .bridge import Delivery, Faults
 from .clock import Clock
 from .helpers import arn_parts
@@ -152,6 +151,7 @@ class Organization:
         self.lambda_api = self.sandbox.lambda_api
         self.gate = self.sandbox.gate
         self.stackset_targets = self.sandbox.stackset_targets
+        self.backup_service = self.sandbox.backup  # AWS Backup (backup/service.py)
         self._owns_start = False
         self._resource_numbers = iter(range(1, 1_000_000))
         self._clients: dict[tuple[str, str, str], Any] = {}
@@ -389,7 +389,7 @@ class Organization:
         vault_name = vault_name or self.vault_name
         lifecycle = {"DeleteAfterDays": delete_after_days}
         if scheduled:
-            return sandbox_backup.start_scheduled_backup(
+            return self.backup_service.start_scheduled_backup(
                 account, region, vault_name, resource_arn, self.copy_role_arn(account), lifecycle
             )
         return self.client("backup", account, region).start_backup_job(
@@ -426,7 +426,7 @@ class Organization:
         accounts' AWS Backup request rates (nor meet injected throttling)."""
         return [
             {"Account": point.account, "Region": point.region, **point.to_api()}
-            for point in sandbox_backup.recovery_points(account, region, vault_name)
+            for point in self.backup_service.recovery_points(account, region, vault_name)
         ]
 
     def error_messages(self, account: str, region: str) -> list[dict[str, Any]]:

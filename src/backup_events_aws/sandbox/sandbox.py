@@ -13,8 +13,8 @@ moto, botocore and boto3 are as they were, and the process's environment too.
 The order, and why:
 1. `MotoEnvironment`: credentials and region in the environment, then moto's mock.
 2. `MotoFixes`: one clock for moto's stamps, template parsing (before anything is created).
-3. The AWS Backup model (backup.py with destinations.py's copy rules), on the clock, with the
-   layout's organisations and the bridge as its event sink.
+3. The AWS Backup model (`BackupService`, backup/service.py), on the clock, with the layout's
+   organisations and the bridge as its event sink.
 4. `CloudFormationSupport`: the resource types moto lacks, parameter and policy refusals.
 5. `CloudWatch`, SNS: metrics, alarms, mail (the alert path).
 6. `LambdaRuntime`, then `Bridge`: functions run on the clock; events reach rules and targets.
@@ -29,10 +29,10 @@ import os
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from . import backup as sandbox_backup
-from . import destinations as sandbox_destinations
+from . import destinations as sandbox_destinations  # noqa: F401  (AWS::Backup::LogicallyAirGappedBackupVault)
 from . import sns as sandbox_sns
 from .authorization import Gate
+from .backup import BackupService
 from .bridge import Bridge, Faults, MotoCredentials
 from .clock import Clock
 from .cloudformation import CloudFormationSupport
@@ -79,41 +79,6 @@ class MotoEnvironment:
             os.environ.clear()
             os.environ.update(self._saved_environ)
             self._saved_environ = None
-
-
-class BackupModel:
-    """The AWS Backup model as organization.py installed it (backup.py's module functions and
-    destinations.py's copy rules), configured for this sandbox and reset when removed."""
-
-    def __init__(
-        self,
-        clock: Clock,
-        seed: int,
-        org_of_account: Callable[[str], str | None],
-        event_sink: Callable[[dict[str, Any]], None],
-    ):
-        self.clock, self.seed, self.org_of_account, self.event_sink = clock, seed, org_of_account, event_sink
-        self.installed = False
-
-    def install(self) -> BackupModel:
-        if self.installed:
-            return self
-        self.installed = True  # first: `uninstall` undoes a partial install too (each step is idempotent)
-        sandbox_backup.reset_sandbox()
-        sandbox_backup.configure(seed=self.seed)
-        sandbox_backup.set_clock(self.clock)
-        sandbox_backup.set_organization_lookup(self.org_of_account)  # one registry: the layout
-        sandbox_backup.set_event_sink(self.event_sink)
-        sandbox_backup.install()
-        sandbox_destinations.install()
-        return self
-
-    def uninstall(self) -> None:
-        if self.installed:
-            sandbox_destinations.uninstall()
-            sandbox_backup.uninstall()
-            sandbox_backup.reset_sandbox()
-            self.installed = False
 
 
 class SnsExtension:
@@ -177,11 +142,11 @@ class Sandbox:
         self.cloudformation = CloudFormationSupport()
         # AWS Backup events land on the default bus of the account and region that emitted them
         # (docs/AWS-BEHAVIOUR.md §1.1); the event says which.
-        self.backup = BackupModel(
-            self.clock,
-            seed,
-            self.org_of_account,
-            lambda event: self.bridge.deliver(event, event["account"], event["region"]),
+        self.backup = BackupService(
+            clock=self.clock,
+            seed=seed,
+            organization_lookup=self.org_of_account,
+            event_sink=lambda event: self.bridge.deliver(event, event["account"], event["region"]),
         )
         self.extensions: tuple[Extension, ...] = (
             MotoEnvironment(region),

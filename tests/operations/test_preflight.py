@@ -630,3 +630,85 @@ def test_backup_vault_limits_must_match_the_parameter(ready, capsys):
     assert code == 1 and "the vault's are 60-400" in line and "BackupVaultRetention=60-400" in fix_line
     code, out, _ = run(capsys, *ARGS, "--backup-vault-retention", "60-400")
     assert out.count("FAIL") == 1 and "the vault's are none" in out  # us-east-1 has no lock
+
+
+# --------------------------------------------------------------------------- SqsKmsKey, CloudWatchLogsKmsKey
+
+EVENTS_USE = {
+    "Effect": "Allow",
+    "Principal": {"Service": "events.amazonaws.com"},
+    "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+    "Resource": "*",
+}
+
+
+def logs_use(service):
+    return {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "Resource": "*",
+    }
+
+
+def test_a_service_key_check_wants_the_service_allowed_every_action():
+    """docs/AWS-BEHAVIOUR.md §19 items 70, 72: only the key policy can let a service use a key."""
+    events = preflight.EVENTS_SERVICE
+    assert not preflight.check_service_key_policy(
+        key_policy(ROOT_ONLY), "SqsKmsKey", KEY, events, preflight.QUEUE_KEY_USE
+    ).passed  # root only delegates
+    half = dict(EVENTS_USE, Action="kms:GenerateDataKey")
+    refused = preflight.check_service_key_policy(
+        key_policy(ROOT_ONLY, half), "SqsKmsKey", KEY, events, preflight.QUEUE_KEY_USE
+    )
+    assert not refused.passed and "Principal {Service: events.amazonaws.com}" in refused.fix
+    assert preflight.check_service_key_policy(
+        key_policy(ROOT_ONLY, EVENTS_USE), "SqsKmsKey", KEY, events, preflight.QUEUE_KEY_USE
+    ).passed
+    denied = dict(EVENTS_USE, Effect="Deny", Action="kms:Decrypt")
+    assert not preflight.check_service_key_policy(
+        key_policy(EVENTS_USE, denied), "SqsKmsKey", KEY, events, preflight.QUEUE_KEY_USE
+    ).passed
+    logs = "logs.us-east-1.amazonaws.com"
+    assert preflight.check_service_key_policy(
+        key_policy(logs_use(logs)), "CloudWatchLogsKmsKey", KEY, logs, preflight.LOGS_KEY_USE
+    ).passed
+    # The principal is regional: logs.amazonaws.com is not it.
+    assert not preflight.check_service_key_policy(
+        key_policy(logs_use("logs.amazonaws.com")), "CloudWatchLogsKmsKey", KEY, logs, preflight.LOGS_KEY_USE
+    ).passed
+
+
+def test_preflight_checks_the_queue_and_log_keys_in_their_account(ready, capsys):
+    kms = ready.client("kms", BACKUP, EAST)
+    root_only = json.dumps({"Version": "2012-10-17", "Statement": [ROOT_ONLY]})
+    key = kms.create_key(MultiRegion=True, Policy=root_only)["KeyMetadata"]
+    kms.replicate_key(KeyId=key["KeyId"], ReplicaRegion=WEST2)
+    args = [*ARGS, "--sqs-kms-key", key["Arn"], "--logs-kms-key", key["Arn"]]
+    code, out, _ = run(capsys, *args)
+    failed = [(line, fix) for line, fix in fail_lines(out) if "KmsKey key admits" in line]
+    assert code == 1 and [line.split(":")[0] for line, _ in failed] == [
+        "FAIL  SqsKmsKey key admits events.amazonaws.com",
+        "FAIL  SqsKmsKey key admits the other accounts' function roles",
+        f"FAIL  CloudWatchLogsKmsKey key admits logs.{EAST}.amazonaws.com",
+        "FAIL  SqsKmsKey key admits events.amazonaws.com",
+        "FAIL  SqsKmsKey key admits the other accounts' function roles",
+        f"FAIL  CloudWatchLogsKmsKey key admits logs.{WEST2}.amazonaws.com",
+    ], out
+    assert f"Principal {{AWS: arn:aws:iam::{MAIN}:role/BackupEvents-Function-{EAST}}}" in failed[1][1]
+    functions = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{MAIN}:root"},
+        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+        "Resource": "*",
+    }
+    for region in (EAST, WEST2):
+        statements = [ROOT_ONLY, EVENTS_USE, functions, logs_use(f"logs.{region}.amazonaws.com")]
+        ready.client("kms", BACKUP, region).put_key_policy(
+            KeyId=key["KeyId"],
+            PolicyName="default",
+            Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+        )
+    code, out, _ = run(capsys, *args)
+    assert code == 0 and out.count("PASS  SqsKmsKey key admits events.amazonaws.com") == 2, out
+    assert "PASS  CloudWatchLogsKmsKey key admits logs.us-west-2.amazonaws.com" in out

@@ -3,7 +3,8 @@
     backup-events preflight --profile main --profile backup --region us-east-1 --region us-west-2 \\
         --management-profile management --org-id o-a1b2c3d4e5 --backup-account-id 999977775555 \\
         --backup-region us-west-2 --alternate-region us-east-1 \\
-        [--vault-name MyVault] [--kms-key arn:aws:kms:...:key/mrk-...] [--resource-types EFS EBS]
+        [--vault-name MyVault] [--kms-key arn:aws:kms:...:key/mrk-...] [--resource-types EFS EBS] \\
+        [--sqs-kms-key arn:aws:kms:...] [--logs-kms-key arn:aws:kms:...]
 
 Prints a pass/fail checklist, with the fix for each failure; exits 1 if any fails.
 
@@ -13,7 +14,9 @@ those responses (`check_x(responses, ...) -> Result`), so each is tested alone.
 Organization-wide checks run once, with the management account's profile; the
 others in every (profile, region), including that the account is in --org-id
 (DescribeOrganization, which member accounts may call). Vault and key checks run only when you bring
-your own (--vault-name, --kms-key); the sample vaults are made by the template.
+your own (--vault-name, --kms-key); the sample vaults are made by the template. The keys of the
+error queue and the log group (--sqs-kms-key, --logs-kms-key) are checked in their own account:
+their key policy must admit the service that encrypts with them.
 """
 
 from __future__ import annotations
@@ -467,6 +470,81 @@ def check_key_policy(
     return Result(name, False, f"no statement admits {', '.join(who for who, _, _ in missing)}", "; ".join(fixes))
 
 
+# docs/AWS-BEHAVIOUR.md §19 items 70 to 72: the services that use SqsKmsKey and CloudWatchLogsKmsKey
+# have no identity policy, only the key policy can let them.
+EVENTS_SERVICE = "events.amazonaws.com"
+QUEUE_KEY_USE = ["kms:GenerateDataKey", "kms:Decrypt"]
+LOGS_KEY_USE = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:DescribeKey",
+]
+
+
+def key_admits_service(policy: Any, service: str, actions: list[str]) -> bool:
+    """Does a key policy Allow every one of `actions` to this service principal, with no Deny of any?
+    (A condition, e.g. on the log group's encryption context, is the policy author's business.)"""
+    allowed: set[str] = set()
+    for statement in _statements(policy):
+        principal = statement.get("Principal")
+        named = _as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
+        if principal != "*" and service not in named:
+            continue
+        granted = [
+            a
+            for a in actions
+            if any(fnmatch.fnmatchcase(a, pattern) for pattern in _as_list(statement.get("Action", [])))
+        ]
+        if statement.get("Effect") == "Deny" and granted:
+            return False
+        if statement.get("Effect") == "Allow" and not statement.get("NotAction"):
+            allowed.update(granted)
+    return allowed >= set(actions)
+
+
+def check_service_key_policy(responses: Responses, what: str, key: str, service: str, actions: list[str]) -> Result:
+    """The key policy lets `service` use the key; else names the statement to add."""
+    name = f"{what} key admits {service}"
+    response = responses.get(f"kms.get_key_policy {key}")
+    if isinstance(response, Failure):
+        return _failed_call(name, response, "kms:GetKeyPolicy", "run it with the profile of the key's account")
+    if key_admits_service((response or {}).get("Policy"), service, actions):
+        return Result(name, True, f"{key} admits {service}")
+    return Result(
+        name,
+        False,
+        f"no statement of {key}'s key policy allows {service} {', '.join(actions)}",
+        f"add to its key policy: Effect Allow, Principal {{Service: {service}}}, Action [{', '.join(actions)}], "
+        "Resource *",
+    )
+
+
+def check_queue_key_roles(responses: Responses, key: str, role_arns: list[str], org_id: str) -> Result:
+    """Another account's error queue uses the key too (the template keeps the key's account): its
+    function role sends on-failure records and reads the queue, so the key policy must admit it."""
+    name = "SqsKmsKey key admits the other accounts' function roles"
+    response = responses.get(f"kms.get_key_policy {key}")
+    if isinstance(response, Failure):
+        return _failed_call(name, response, "kms:GetKeyPolicy", "run it with the profile of the key's account")
+    policy = (response or {}).get("Policy")
+    missing = [arn for arn in role_arns if not key_admits(policy, arn, QUEUE_KEY_USE, org_id)]
+    if not missing:
+        return Result(name, True, f"{key} admits {', '.join(role_arns)}")
+    return Result(
+        name,
+        False,
+        f"no statement admits {', '.join(missing)}",
+        "; ".join(
+            f"add to {key}'s key policy: Effect Allow, Principal {{AWS: {arn}}}, Action "
+            f"[{', '.join(QUEUE_KEY_USE)}], Resource *"
+            for arn in missing
+        ),
+    )
+
+
 def check_regions_differ(backup_region: str, alternate_region: str) -> Result:
     name = "Backup and alternate regions differ"
     if backup_region and backup_region == alternate_region:
@@ -554,10 +632,37 @@ def location_results(aws: Any, region: str, options: Any, account: str, first_re
         results.append(check_kms_key(responses, options.kms_key))
         if key.split(":")[4:5] == [account]:  # only the key's own account may read its policy
             results += key_results(aws, region, "custom", "VaultCustomKmsKey", key, account, options)
+    # The error queue's and the log group's keys: the template uses the parameter's key in each region.
+    service_keys = [
+        ("SqsKmsKey", getattr(options, "sqs_kms_key", None), EVENTS_SERVICE, QUEUE_KEY_USE),
+        ("CloudWatchLogsKmsKey", getattr(options, "logs_kms_key", None), f"logs.{region}.amazonaws.com", LOGS_KEY_USE),
+    ]
+    for what, given, service, actions in service_keys:
+        if given and given.split(":")[4:5] == [account]:
+            key = key_in_region(given, region)
+            key_responses: Responses = {}
+            read_key_policy(key_responses, aws, region, key)
+            results.append(check_service_key_policy(key_responses, what, key, service, actions))
+            others = [a for a in dict.fromkeys(getattr(options, "accounts", None) or []) if a != account]
+            if what == "SqsKmsKey" and others:
+                partition, prefix = key.split(":")[1], getattr(options, "name_prefix", "BackupEvents")
+                roles = [f"arn:{partition}:iam::{other}:role/{prefix}-Function-{region}" for other in others]
+                results.append(check_queue_key_roles(key_responses, key, roles, options.org_id))
     alert_key = getattr(options, "alert_kms_key", None)
     if alert_key and alert_key.split(":")[3:5] == [region, account]:  # the key's own account and region
         results += key_results(aws, region, "alert", "AlertKmsKey", alert_key, account, options)
     return results
+
+
+def read_key_policy(responses: Responses, aws: Any, region: str, key: str) -> None:
+    try:
+        responses[f"kms.get_key_policy {key}"] = make_client(aws, "kms", region).get_key_policy(
+            KeyId=key, PolicyName="default"
+        )
+    except botocore.exceptions.ClientError as error:
+        responses[f"kms.get_key_policy {key}"] = Failure(
+            common.error_code(error), error.response.get("Error", {}).get("Message", "")
+        )
 
 
 def key_results(aws: Any, region: str, key_role: str, what: str, key: str, account: str, options: Any) -> list[Result]:
@@ -567,14 +672,7 @@ def key_results(aws: Any, region: str, key_role: str, what: str, key: str, accou
     described = responses["kms.describe_key"]
     if isinstance(described, dict) and described.get("KeyMetadata", {}).get("KeyManager") == "AWS":
         return []
-    try:
-        responses[f"kms.get_key_policy {key}"] = make_client(aws, "kms", region).get_key_policy(
-            KeyId=key, PolicyName="default"
-        )
-    except botocore.exceptions.ClientError as error:
-        responses[f"kms.get_key_policy {key}"] = Failure(
-            common.error_code(error), error.response.get("Error", {}).get("Message", "")
-        )
+    read_key_policy(responses, aws, region, key)
     accounts = list(dict.fromkeys(getattr(options, "accounts", None) or [account]))
     if key_role == "alert":
         needs = key_needs(
@@ -629,12 +727,19 @@ def register(subcommands: Any) -> None:
     )
     parser.add_argument("--vault-name", help="your own vault's name (VaultName) when not using sample vaults")
     parser.add_argument("--kms-key", help="your own multi-region KMS key's ARN (VaultCustomKmsKey)")
+    parser.add_argument("--name-prefix", default="BackupEvents", help="NamePrefix (default %(default)s)")
+    parser.add_argument(
+        "--sqs-kms-key", help="SqsKmsKey you will deploy with: its key policy must admit events.amazonaws.com"
+    )
+    parser.add_argument(
+        "--logs-kms-key",
+        help="CloudWatchLogsKmsKey you will deploy with: its key policy must admit logs.<region>.amazonaws.com",
+    )
     parser.add_argument(
         "--alert-kms-key",
         metavar="ARN",
         help="AlertKmsKey: its key policy must admit every function role (checked in its account)",
     )
-    parser.add_argument("--name-prefix", default="BackupEvents", help="NamePrefix (default %(default)s)")
     parser.add_argument(
         "--backup-vault-retention",
         metavar="MIN-MAX",

@@ -33,6 +33,7 @@ from typing import Any
 from moto.core.exceptions import JsonRESTError
 
 from .helpers import arn_parts
+from .key_use import QUEUE_KEY_ACTIONS, find_key, queue_key_of
 from .patches import Patches
 from .policies import Decision, Request, denial_message, evaluate, statements_of
 
@@ -46,6 +47,15 @@ class AccessDeniedException(JsonRESTError):
 
     def __init__(self, message: str):
         super().__init__("AccessDeniedException", message)
+
+
+class KmsAccessDenied(JsonRESTError):
+    """What SQS answers when the caller may not use the queue's key."""
+
+    code = 400
+
+    def __init__(self, message: str):
+        super().__init__("KMS.AccessDeniedException", message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -259,7 +269,24 @@ def _sqs_accesses(response: Any, operation: str) -> list[Access] | None:
     queue = sqs_backends[account][response.region].queues.get(name)
     arn = f"arn:aws:sqs:{response.region}:{account}:{name}"
     policy = statements_of(queue.policy) if queue is not None and queue.policy else None
-    return [Access(f"sqs:{operation}", arn, account, policy)]
+    accesses = [Access(f"sqs:{operation}", arn, account, policy)]
+    # A queue under a customer managed key: SQS uses the key for the caller, so the caller needs
+    # the key too (docs/AWS-BEHAVIOUR.md §19 item 71).
+    key_reference = queue_key_of(queue) if queue is not None else None
+    key = find_key(key_reference, account, response.region) if key_reference else None
+    if key is not None and operation in _QUEUE_KEY_OPERATIONS:
+        context = {"kms:ViaService": f"sqs.{response.region}.amazonaws.com", "kms:EncryptionContext:aws:sqs:arn": arn}
+        accesses += [
+            Access(action, key.arn, key.account_id, statements_of(key.policy), context)
+            for action in _QUEUE_KEY_OPERATIONS[operation]
+        ]
+    return accesses
+
+
+# SQS operations that use the queue's key, and the KMS actions each needs.
+_QUEUE_KEY_OPERATIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"SendMessage": QUEUE_KEY_ACTIONS, "SendMessageBatch": QUEUE_KEY_ACTIONS, "ReceiveMessage": ("kms:Decrypt",)}
+)
 
 
 def _kms_accesses(response: Any, operation: str) -> list[Access] | None:
@@ -363,6 +390,8 @@ class Gate:
                     from .sns import AuthorizationError
 
                     raise AuthorizationError(denial_message(request, decision))
+                if access.action.startswith("kms:") and getattr(response, "service_name", None) == "sqs":
+                    raise KmsAccessDenied(denial_message(request, decision))  # SQS using a key for the caller
                 raise AccessDeniedException(denial_message(request, decision))
 
     def install(self) -> Gate:

@@ -53,6 +53,7 @@ from moto.sqs.models import sqs_backends
 from .authorization import AccessDeniedException, decide, principal_context, session_arn_of
 from .clock import Clock
 from .helpers import arn_parts, envelope_time, random_uuid
+from .key_use import queue_key_refusal
 from .lambda_runtime import ACCOUNT_CONCURRENCY, Decide, LambdaRuntime, _send_sqs
 from .patches import Patches
 from .policies import Request, denial_message, statements_of
@@ -443,6 +444,11 @@ class Bridge:
         decision = self.decide(request, statements_of(queue.policy), account)
         if not decision.allowed:
             raise DeliveryFailure("NO_PERMISSIONS", denial_message(request, decision))
+        # A queue under a customer managed key: its key policy must let EventBridge use the key
+        # (docs/AWS-BEHAVIOUR.md §5.4, §19 item 70).
+        key_refused = queue_key_refusal(self.decide, request, queue, queue_arn)
+        if key_refused is not None:
+            raise DeliveryFailure("NO_PERMISSIONS", key_refused.message)
         _send_sqs(queue_arn, json.dumps(payload, default=str))
 
     def _to_event_bus(self, rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
@@ -528,8 +534,13 @@ class Bridge:
         request = Request(
             action="sqs:SendMessage", resource=dlq_arn, service=EVENTS_SERVICE, context=self._sender_context(rule)
         )
-        if queue is None or not self.decide(request, statements_of(queue.policy), account).allowed:
-            # Counted by EventBridge as InvocationsFailedToBeSentToDLQ.
+        if (
+            queue is None
+            or not self.decide(request, statements_of(queue.policy), account).allowed
+            # ... nor a DLQ whose key EventBridge may not use (docs/AWS-BEHAVIOUR.md §19 item 70).
+            or queue_key_refusal(self.decide, request, queue, dlq_arn) is not None
+        ):
+            # Counted by EventBridge as InvocationsFailedToBeSentToDLQ: the event is lost.
             self._record(event, rule.account_id, rule.region_name, bus, "dlq-refused", rule, target["Arn"], failure)
             return
         _send_sqs(

@@ -27,6 +27,9 @@ It also makes moto's CloudFormation refuse what CloudFormation refuses:
                Lambda permissions' Action and SourceArn are checked as AddPermission
                checks them. A refused one fails that resource (CREATE_FAILED with IAM's message)
                and rolls the stack back (ROLLBACK_COMPLETE), as CloudFormation does.
+  keys         a log group whose KmsKeyId CloudWatch Logs may not use, and an
+               EventInvokeConfig whose SQS on-failure destination the execution role
+               may not send to, fail the same way (docs/AWS-BEHAVIOUR.md §19 items 72, 73).
 
 How moto finds models: `moto.cloudformation.parsing` maps a type name to the
 *direct* subclasses of `CloudFormationModel` and caches the map with lru_cache.
@@ -60,8 +63,10 @@ from moto.sqs.models import sqs_backends
 from moto.utilities.utils import get_partition
 
 from backup_events_aws import parameter_checks
-from backup_events_aws.sandbox import iam_validation
+from backup_events_aws.sandbox import authorization, iam_validation
 from backup_events_aws.sandbox.backup import backend_for
+from backup_events_aws.sandbox.key_use import log_group_key_refusal
+from backup_events_aws.sandbox.lambda_api import on_failure_refusal
 from backup_events_aws.sandbox.patches import Patches
 
 
@@ -300,6 +305,13 @@ class LambdaEventInvokeConfigResource(SandboxResource, CloudFormationModel):
             config["MaximumEventAgeInSeconds"] = int(properties["MaximumEventAgeInSeconds"])
         if properties.get("DestinationConfig"):
             config["DestinationConfig"] = properties["DestinationConfig"]
+            refused = on_failure_refusal(function, properties["DestinationConfig"])
+            if refused:
+                raise ResourceRefused(
+                    logical_id,
+                    cls.resource_type,
+                    f'Resource handler returned message: "{refused} (Service: Lambda, Status Code: 400)"',
+                )
         function.event_invoke_config = []  # one config per function/qualifier: replace
         backend.put_function_event_invoke_config(function.function_name, config)
         return cls(function.function_arn, properties.get("Qualifier", "$LATEST"))
@@ -748,9 +760,44 @@ def _log_group_attribute(moto_get_att: Any, self: LogGroup, attribute_name: str)
     return moto_get_att(self, attribute_name)
 
 
+def _log_group_key_refusal(properties: dict[str, Any], name: str, account_id: str, region: str) -> str | None:
+    key = properties.get("KmsKeyId")
+    if not key:
+        return None
+    arn = f"arn:{get_partition(region)}:logs:{region}:{account_id}:log-group:{name}"
+    return log_group_key_refusal(authorization.decide, str(key), account_id, region, arn)
+
+
+def _create_log_group_checking_key(
+    moto_create: Any,
+    cls: Any,
+    resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> Any:
+    # CloudWatch Logs refuses a KmsKeyId its service principal may not use; the stack fails
+    # (docs/AWS-BEHAVIOUR.md §19 item 72).
+    properties = cloudformation_json.get("Properties") or {}
+    name = properties.get("LogGroupName") or resource_name
+    refused = _log_group_key_refusal(properties, name, account_id, region_name)
+    if refused:
+        raise ResourceRefused(
+            kwargs.get("LogicalId", name),
+            "AWS::Logs::LogGroup",
+            f'Resource handler returned message: "{refused} (Service: CloudWatchLogs, Status Code: 400)"',
+        )
+    group = moto_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    if properties.get("KmsKeyId"):  # moto reads only the API's spelling, kmsKeyId
+        group.kms_key_id = str(properties["KmsKeyId"])
+    return group
+
+
 # (owner, attribute, wrapper): each wrapper takes what moto had there as its first argument.
 _WRAPPED: tuple[tuple[Any, str, Any], ...] = (
     (LogGroup, "get_cfn_attribute", _log_group_attribute),
+    (LogGroup, "create_from_cloudformation_json", _create_log_group_checking_key),
     (LambdaFunction, "create_from_cloudformation_json", _created_then(_keep_function_extras)),
     (EventBus, "create_from_cloudformation_json", _created_then(_apply_bus_policy)),
     (parsing, "clean_json", _clean_json_dropping_novalue),

@@ -8,6 +8,8 @@
   invocation (retries, on-failure destination) and answers 202; DryRun answers 204.
 * `GetAccountSettings` (moto has no route for it) answers the account's concurrency quota as the
   runtime enforces it.
+* `PutFunctionEventInvokeConfig` / `UpdateFunctionEventInvokeConfig` refuse an SQS on-failure
+  destination the execution role may not send to, as Lambda does (docs/AWS-BEHAVIOUR.md §19 item 73).
 
 `LambdaApi(runtime).install()` puts both in place; `uninstall()` restores moto.
 """
@@ -60,7 +62,19 @@ class LambdaApi:
             refuse_a_role_lambda_cannot_assume(fn.role)
             original_put_function(storage, fn)  # moto: the role exists, in this account
 
+        original_put_config = LambdaBackend.put_function_event_invoke_config
+
+        def put_function_event_invoke_config(backend: Any, function_name: str, config: dict[str, Any]) -> Any:
+            # Put and Update (moto's update puts): Lambda checks the OnFailure queue when it is set.
+            refused = on_failure_refusal(backend.get_function(function_name), config.get("DestinationConfig") or {})
+            if refused:
+                from moto.awslambda.exceptions import InvalidParameterValueException
+
+                raise InvalidParameterValueException(refused)
+            return original_put_config(backend, function_name, config)
+
         self.patches.replace(LambdaBackend, "invoke", invoke)
+        self.patches.replace(LambdaBackend, "put_function_event_invoke_config", put_function_event_invoke_config)
         self.patches.replace(LambdaStorage, "put_function", put_function)
         self.patches.set_item(lambda_urls.url_paths, ACCOUNT_SETTINGS_PATH, SandboxLambdaResponse.dispatch)
         return self
@@ -146,3 +160,25 @@ def refuse_a_role_lambda_cannot_assume(role_arn: str) -> None:
     trust = Request(action="sts:AssumeRole", resource=role_arn, service="lambda.amazonaws.com")
     if not is_allowed(statements_of(role.assume_role_policy_document), trust, check_principal=True):
         raise InvalidParameterValueException("The role defined for the function cannot be assumed by Lambda.")
+
+
+def on_failure_refusal(function: Any, destination_config: dict[str, Any]) -> str | None:
+    """Lambda checks an SQS on-failure destination when the config is written: the execution
+    role's own policies must allow sqs:SendMessage on it (a queue policy naming the role is not
+    looked at: the strict reading, docs/AWS-BEHAVIOUR.md §19 item 73). None: accepted."""
+    destination = str(((destination_config or {}).get("OnFailure") or {}).get("Destination") or "")
+    if ":sqs:" not in destination:
+        return None
+    from .authorization import decide, principal_context
+    from .policies import Request
+
+    request = Request(
+        action="sqs:SendMessage",
+        resource=destination,
+        principal_account=function.account_id,
+        principal_arn=function.role,
+        context=principal_context(function.account_id, function.role),
+    )
+    if decide(request, None, None).allowed:
+        return None
+    return "The provided execution role does not have permissions to call SendMessage on SQS"

@@ -69,6 +69,7 @@ from .authorization import decide, principal_context, session_arn_of
 from .clock import Clock
 from .cloudformation import event_invoke_config_of, function_extras_of
 from .helpers import arn_parts, random_uuid
+from .key_use import queue_key_refusal
 from .patches import Patches
 from .policies import Decision, Request, denial_message, statements_of
 
@@ -686,6 +687,11 @@ class LambdaRuntime:
         decision = self.decide(request, statements_of(queue.policy), account)
         if not decision.allowed:
             return "on-failure-refused", ("NO_PERMISSIONS", denial_message(request, decision))
+        # A queue under a customer managed key: the role must be allowed its use, by its identity
+        # policy and the key policy (docs/AWS-BEHAVIOUR.md §19 items 60, 71).
+        key_refused = queue_key_refusal(self.decide, request, queue, queue_arn)
+        if key_refused is not None:
+            return "on-failure-refused", ("KMS.AccessDeniedException", key_refused.message)
         _send_sqs(queue_arn, body, attributes)
         return "on-failure-delivered", None
 

@@ -19,9 +19,7 @@ SANDBOX_DIR = Path(serve.__file__).parent
 # Modules whose module-level state another change removes (docs/SANDBOX-SHAPE-PLAN.md): sns.py's
 # install moves onto its `Sns` object after the Publish change for KMS. Remove each name here when
 # that lands. (The AWS Backup package, sandbox/backup/, has its own scan: test_backup_shape.py.)
-PENDING_STATE = {
-    "sns.py",
-}
+PENDING_STATE: set[str] = set()
 # Memos of pure functions over data the packages ship (botocore's Lambda model, the Service
 # Authorization Reference): the same answer in every Sandbox, so not state. Any other cached
 # function is reported.

@@ -81,20 +81,6 @@ class MotoEnvironment:
             self._saved_environ = None
 
 
-class SnsExtension:
-    """sns.py's subscription and publish behaviour for one `Sns` model."""
-
-    def __init__(self, sns: sandbox_sns.Sns):
-        self.sns = sns
-
-    def install(self) -> SnsExtension:
-        sandbox_sns.install(self.sns)
-        return self
-
-    def uninstall(self) -> None:
-        sandbox_sns.uninstall()
-
-
 class Sandbox:
     def __init__(
         self,
@@ -154,7 +140,7 @@ class Sandbox:
             self.backup,
             self.cloudformation,
             self.cloudwatch,
-            SnsExtension(self.sns),
+            sandbox_sns.SnsExtension(self.sns),
             self.runtime,
             self.bridge,
             self.lambda_api,

@@ -42,6 +42,7 @@ from moto.sns.responses import SNSResponse
 
 from .cloudformation import SandboxResource
 from .helpers import arn_parts
+from .patches import Patches
 
 EMAIL_PROTOCOLS = ("email", "email-json")
 
@@ -184,43 +185,52 @@ class TopicPolicyResource(SandboxResource, CloudFormationModel):
 
 # --------------------------------------------------------------------------- install
 
-_saved: dict[str, Any] = {}
-_active: Sns | None = None
 
+class SnsExtension:
+    """Subscriptions awaiting confirmation and published messages for one `Sns` model, and the
+    topic's KMS check (docs/AWS-BEHAVIOUR.md §18.3); every patch recorded and undone."""
 
-def install(sns: Sns) -> None:
-    global _active
-    from moto.cloudformation import parsing
+    def __init__(self, sns: Sns):
+        self.sns = sns
+        self.patches = Patches()
 
-    _active = sns
-    if not _saved:
-        _saved.update(subscribe=SNSBackend.subscribe, publish=SNSResponse.publish)
+    def install(self) -> SnsExtension:
+        if self.patches.active:
+            return self
+        from moto.cloudformation import parsing
 
-    def subscribe(backend: SNSBackend, topic_arn: str, endpoint: str, protocol: str) -> Any:
-        known = backend._find_subscription(topic_arn, endpoint, protocol)
-        subscription = _saved["subscribe"](backend, topic_arn, endpoint, protocol)
-        if protocol in EMAIL_PROTOCOLS and known is None and _active is not None:
-            _active.pending.add(subscription.arn)
-            subscription.attributes["PendingConfirmation"] = "true"
-            subscription.confirmed = False
-        return subscription
+        model = self.sns
+        original_subscribe, original_publish = SNSBackend.subscribe, SNSResponse.publish
 
-    def publish(response: SNSResponse) -> Any:
-        # Who may publish is decided before, by the sandbox's one authorisation gate
-        # (authorization.py: the caller's identity policy and the topic's access policy).
-        topic_arn = response._get_param("TopicArn") or response._get_param("TargetArn")
-        refusal = _key_refusal(response, topic_arn) if topic_arn else None
-        if refusal is not None:
-            raise refusal
-        result = _saved["publish"](response)
-        if _active is not None and topic_arn:
-            _active.delivered(topic_arn, response._get_param("Subject"), response._get_param("Message"))
-        return result
+        def subscribe(backend: SNSBackend, topic_arn: str, endpoint: str, protocol: str) -> Any:
+            known = backend._find_subscription(topic_arn, endpoint, protocol)
+            subscription = original_subscribe(backend, topic_arn, endpoint, protocol)
+            if protocol in EMAIL_PROTOCOLS and known is None:
+                model.pending.add(subscription.arn)
+                subscription.attributes["PendingConfirmation"] = "true"
+                subscription.confirmed = False
+            return subscription
 
-    SNSBackend.subscribe = subscribe  # type: ignore[method-assign]
-    SNSResponse.publish = publish  # type: ignore[method-assign]
-    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
-        cached.cache_clear()
+        def publish(response: SNSResponse) -> Any:
+            # Who may publish is decided before, by the sandbox's one authorisation gate
+            # (authorization.py: the caller's identity policy and the topic's access policy).
+            topic_arn = response._get_param("TopicArn") or response._get_param("TargetArn")
+            refusal = _key_refusal(response, topic_arn) if topic_arn else None
+            if refusal is not None:
+                raise refusal
+            result = original_publish(response)
+            if topic_arn:
+                model.delivered(topic_arn, response._get_param("Subject"), response._get_param("Message"))
+            return result
+
+        self.patches.replace(SNSBackend, "subscribe", subscribe)
+        self.patches.replace(SNSResponse, "publish", publish)
+        for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+            cached.cache_clear()
+        return self
+
+    def uninstall(self) -> None:
+        self.patches.undo()
 
 
 def _key_refusal(response: SNSResponse, topic_arn: str) -> SNSException | None:
@@ -236,10 +246,3 @@ def _key_refusal(response: SNSResponse, topic_arn: str) -> SNSException | None:
         return None
     return topic_key_refusal(topic_arn, key_id, caller, identity)
 
-
-def uninstall() -> None:
-    global _active
-    _active = None
-    if _saved:
-        SNSBackend.subscribe = _saved["subscribe"]  # type: ignore[method-assign]
-        SNSResponse.publish = _saved["publish"]  # type: ignore[method-assign]

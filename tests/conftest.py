@@ -1,8 +1,10 @@
 """Shared test helpers: the event fixtures (tests/fixtures/events/*.json)."""
 
+import contextlib
 import copy
 import json
 import pathlib
+import sys
 import time
 
 import pytest
@@ -37,13 +39,16 @@ def pytest_collection_modifyitems(config, items):
 def _say(config, text):
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     capture = config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None:
+    worker = getattr(config, "workerinput", {}).get("workerid")  # a pytest-xdist worker (-n)
+    if reporter is None and worker is None:
         return
-    if capture is None:
-        reporter.write_line(text)
-        return
-    with capture.global_and_fixture_disabled():  # past pytest's output capture, to the terminal
-        reporter.write_line(text)
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        if worker is None:  # past pytest's output capture, to the terminal
+            reporter.write_line(text)
+        else:  # on a worker, stdout and its reporter write nowhere (xdist keeps fd 1); stderr is the terminal
+            line = text.lstrip("\n")
+            sys.stderr.write(f"{text[:len(text) - len(line)]}[{worker}] {line}\n")
+            sys.stderr.flush()
 
 
 def pytest_runtest_setup(item):

@@ -23,15 +23,32 @@ def event():
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: a large sandbox run (about a minute or more); "
-                            "deselect with -m 'not slow'")
+    config.addinivalue_line("markers", "slow(minutes=1): a large sandbox run (about `minutes` of CPU on "
+                            "one core, the longest first); deselect with -m 'not slow'")
+
+
+def _slow_minutes(item):
+    marker = item.get_closest_marker("slow")
+    return marker.kwargs.get("minutes", 1) if marker else 0
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """The slow tier runs without coverage's tracing (it triples its time), also where one session
+    runs both tiers (make test); and first, longest first: on pytest-xdist workers (-n) a long run
+    then starts at once and the quick tests fill the other worker meanwhile."""
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.no_cover)
+    items.sort(key=_slow_minutes, reverse=True)  # stable: the rest keep their order
 
 
 # Progress in the slow tier: which slow test runs (n of N) and, through the `progress` fixture,
 # what it is doing and how far it got, on the terminal as it happens (no -s needed).
 
-def pytest_collection_modifyitems(config, items):
-    slow = [item for item in items if item.get_closest_marker("slow")]
+@pytest.hookimpl(trylast=True)  # after -m deselected what will not run
+def pytest_collection_finish(session):
+    slow = [item for item in session.items if item.get_closest_marker("slow")]
     for number, item in enumerate(slow, 1):
         item.slow_position = (number, len(slow))
 

@@ -51,7 +51,7 @@ def add_stack_argument(parser: Any) -> None:
 # --------------------------------------------------------------------------- sessions
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _data_loader(data_path: str | None) -> Any:
     """botocore's data files (service models, endpoints), parsed once per process: a command that
     works across several profiles and regions makes a session for each, and a fresh session would

@@ -46,12 +46,13 @@ check: $(STAMP)
 WORKERS ?= 2
 PARALLEL := -n $(WORKERS) --dist loadgroup --no-loadscope-reorder
 
-# Both tiers in one session, so the quick tests fill the other worker while a long run goes on.
-# The slow tests run without coverage's tracing (it triples their time): `no_cover`, conftest.py.
 test: check
-	$(PY) -m pytest $(PARALLEL) --cov=src/backup_events_aws --cov-report=term-missing:skip-covered
+	$(PY) -m pytest $(PARALLEL) -m "not slow" --cov=src/backup_events_aws --cov-report=term-missing:skip-covered
 	@# The Lambda function's own goal: at least 95% of its lines run by the tests.
 	$(PY) -m coverage report --include='*/lambda_function.py' --fail-under=95
+	@# Reliability and scale runs, without coverage's tracing (it triples their time). Not in the
+	@# session above: on xdist workers pytest-cov's no_cover does not stop the tracing.
+	$(PY) -m pytest $(PARALLEL) -m slow
 
 unit: $(STAMP)
 	$(PY) -m pytest -q $(PARALLEL) tests/function tests/template tests/test_cli.py

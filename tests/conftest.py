@@ -34,9 +34,10 @@ def _slow_minutes(item):
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """The slow tier runs without coverage's tracing (it triples its time), also where one session
-    runs both tiers (make test); and first, longest first: on pytest-xdist workers (-n) a long run
-    then starts at once and the quick tests fill the other worker meanwhile."""
+    """Slow tests first, longest first: on pytest-xdist workers (-n) the longest run then starts at
+    once and the rest fill the other worker meanwhile. In a serial session with --cov they run
+    without coverage's tracing (it triples their time; on xdist workers no_cover does not stop
+    it, so make test runs the slow tier in its own session, without --cov)."""
     for item in items:
         if item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.no_cover)

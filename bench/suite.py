@@ -69,9 +69,10 @@ def suite_figures(unit_only: bool = False) -> tuple[list[str], list[str]]:
             misses.append(f"make {target} failed (exit {figures['exit']:.0f})")
     lines += [
         "",
-        f"On {os.cpu_count()} cores; `make test` runs both tiers in one pytest session on 2 pytest-xdist "
-        "workers (Makefile). CPU seconds over wall seconds is the cores the run kept busy; a load "
-        "average above the core count means other work shared the machine and the wall times are inflated.",
+        f"On {os.cpu_count()} cores; `make test` runs the quick tier (with coverage), then the slow one, "
+        "each on 2 pytest-xdist workers (Makefile). CPU seconds over wall seconds is the cores the run kept "
+        "busy; a load average above the core count means other work shared the machine and the wall times "
+        "are inflated.",
     ]
     return lines, misses
 

@@ -575,6 +575,8 @@ KNOWN_FAILURES = [
     ("requires a target option group", "create the RDS option group in the destination region"),
     ("Source AMI not found in Region", "EC2 Allowed AMIs: allow the source account's images"),
     ("Failed to unshare snapshot", "restore the copy role (deleted mid-copy)"),
+    ("cannot be assumed by AWS Backup", "create the copy role CopyRoleName in this account, "
+     "trusting backup.amazonaws.com ('backup-events preflight' checks it)"),
 ]
 # A rule's dead letter: its ERROR_CODE (docs/AWS-BEHAVIOUR.md §5.4) -> fix.
 REDEPLOY = "EventBridge can't reach the target: redeploy the stack"
@@ -618,7 +620,7 @@ def explain_failure(body: Any, attributes: Mapping[str, Any]) -> tuple[str, str,
                 # A copy the function refused (one AWS would refuse): its message ends with the fix.
                 str(error["errorMessage"]).split("Fix: ", 1)[1] + "; then re-submit"
                 if error.get("errorType") == "CopyRefused" and "Fix: " in str(error.get("errorMessage"))
-                else likely_fix(""))
+                else likely_fix(str(error.get("errorMessage") or "")))
     if isinstance(detail, dict) and detail.get("state") in FAILED_STATES:
         status = str(detail.get("statusMessage") or "no status message").strip('" ')
         return "job-failed", (f"{body.get('detail-type')} {detail['state']}: "

@@ -20,9 +20,11 @@ def write_profiles(org: Any, directory: Path, monkeypatch: Any, accounts: dict[s
     credentials, config = [], []
     for profile, account in (accounts or PROFILES).items():
         keys = org.credentials.for_account(account)
-        credentials.append(f"[{profile}]\naws_access_key_id = {keys['AccessKeyId']}\n"
-                           f"aws_secret_access_key = {keys['SecretAccessKey']}\n"
-                           f"aws_session_token = {keys['SessionToken']}\n")
+        credentials.append(
+            f"[{profile}]\naws_access_key_id = {keys['AccessKeyId']}\n"
+            f"aws_secret_access_key = {keys['SecretAccessKey']}\n"
+            f"aws_session_token = {keys['SessionToken']}\n"
+        )
         config.append(f"[profile {profile}]\n")
     (directory / "credentials").write_text("\n".join(credentials))
     (directory / "config").write_text("\n".join(config))
@@ -55,4 +57,4 @@ class SynchronousInvoke:
 
     @property
     def calls(self) -> list[tuple[str, Any]]:
-        return [(arn, payload) for arn, _, payload in self._api.calls[self._first:]]
+        return [(arn, payload) for arn, _, payload in self._api.calls[self._first :]]

@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import pytest
+from operations_support import run, write_profiles
 
 from backup_events_aws.sandbox import Organization
-from operations_support import run, write_profiles
 
 COMMANDS = {
     "reconcile": ["reconcile"],
     "redrive": ["redrive"],
-    "preflight": ["preflight", "--org-id", "o-xxxxxxxxxx", "--backup-region", "us-west-2",
-                  "--alternate-region", "us-east-1"],
-    "deploy": ["deploy", "--org-id", "o-xxxxxxxxxx", "--backup-region", "us-west-2",
-               "--alternate-region", "us-east-1", "--main-region", "us-east-1"],
+    "preflight": [
+        "preflight",
+        "--org-id",
+        "o-xxxxxxxxxx",
+        "--backup-region",
+        "us-west-2",
+        "--alternate-region",
+        "us-east-1",
+    ],
+    "deploy": [
+        "deploy",
+        "--org-id",
+        "o-xxxxxxxxxx",
+        "--backup-region",
+        "us-west-2",
+        "--alternate-region",
+        "us-east-1",
+        "--main-region",
+        "us-east-1",
+    ],
 }
 
 
@@ -51,15 +67,30 @@ def test_no_region(empty_aws, capsys, name):
 
 
 def test_deploy_stacks_needs_main_region(empty_aws, capsys):
-    without = COMMANDS["deploy"][:COMMANDS["deploy"].index("--main-region")]
+    without = COMMANDS["deploy"][: COMMANDS["deploy"].index("--main-region")]
     code, _, err = run(capsys, *without, "--backup-account-id", "999977775555")
     assert_one_error(code, err, "--main-region is required", "pass --main-region")
 
 
 def test_no_region_for_deploy_stackset(empty_aws, capsys):
-    code, _, err = run(capsys, "deploy", "--stackset", "--org-id", "o-xxxxxxxxxx", "--backup-account-id",
-                       "999977775555", "--backup-region", "us-west-2", "--alternate-region", "us-east-1",
-                       "--organizational-unit-ids", "ou-ab12-34567890", "--regions", "us-east-1", "us-west-2")
+    code, _, err = run(
+        capsys,
+        "deploy",
+        "--stackset",
+        "--org-id",
+        "o-xxxxxxxxxx",
+        "--backup-account-id",
+        "999977775555",
+        "--backup-region",
+        "us-west-2",
+        "--alternate-region",
+        "us-east-1",
+        "--organizational-unit-ids",
+        "ou-ab12-34567890",
+        "--regions",
+        "us-east-1",
+        "us-west-2",
+    )
     assert_one_error(code, err, "no AWS region given", "pass --region")
 
 
@@ -69,7 +100,8 @@ def test_missing_stack(tmp_path, monkeypatch, capsys, name):
     try:
         write_profiles(org, tmp_path, monkeypatch)
         code, _, err = run(capsys, name, "--profile", "main", "--region", "us-east-1")
-        assert_one_error(code, err, "stack 'BackupEvents' not found in main / us-east-1",
-                         "deploy it with 'backup-events deploy'")
+        assert_one_error(
+            code, err, "stack 'BackupEvents' not found in main / us-east-1", "deploy it with 'backup-events deploy'"
+        )
     finally:
         org.stop()

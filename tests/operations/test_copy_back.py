@@ -11,7 +11,6 @@ from operations_support import run, write_profiles
 from backup_events_aws.cli import CliError
 from backup_events_aws.operations import common, copy_back
 from backup_events_aws.sandbox import Organization
-from backup_events_aws.sandbox import backup as sandbox_backup
 
 EAST = "us-east-1"
 MAIN, BACKUP = "000022224444", "999977775555"
@@ -29,7 +28,7 @@ def typical(tmp_path, monkeypatch, **parameters):
     efs = org.create_resource("EFS", MAIN, EAST)
     org.start_backup(MAIN, EAST, efs)
     org.run_until_idle()
-    [copy1] = [p for p in sandbox_backup.recovery_points(BACKUP, EAST)]
+    [copy1] = [p for p in org.backup_service.recovery_points(BACKUP, EAST)]
     return org, copy1
 
 
@@ -49,7 +48,7 @@ def copy_back_args(copy1, *extra):
 
 
 def copies_back(org):
-    return [p for p in sandbox_backup.recovery_points(MAIN, EAST) if p.source_vault_arn]
+    return [p for p in org.backup_service.recovery_points(MAIN, EAST) if p.source_vault_arn]
 
 
 def test_copy_back_is_a_dry_run_then_copies_into_the_source_vault(tmp_path, monkeypatch, capsys):
@@ -59,7 +58,7 @@ def test_copy_back_is_a_dry_run_then_copies_into_the_source_vault(tmp_path, monk
         assert code == 0 and "Dry run: nothing started" in out, err
         assert f"arn:aws:backup:{EAST}:{MAIN}:backup-vault:{VAULT}" in out
         back_to_main = f"arn:aws:backup:{EAST}:{MAIN}:backup-vault:{VAULT}"
-        assert [j for j in sandbox_backup.copy_jobs(BACKUP) if j.destination_vault_arn == back_to_main] == []
+        assert [j for j in org.backup_service.copy_jobs(BACKUP) if j.destination_vault_arn == back_to_main] == []
         code, out, err = run(capsys, *copy_back_args(copy1, "--yes", "--wait"))
         assert (code, err) == (0, ""), out
         [back] = copies_back(org)
@@ -68,7 +67,7 @@ def test_copy_back_is_a_dry_run_then_copies_into_the_source_vault(tmp_path, monk
         assert f"restore it in account {MAIN}" in out and back.arn in out
         # Neither function acts on it: no copy of the copy back, nothing shortened, no error.
         org.advance(86400 + 3600)  # and the daily sweeps leave it alone too
-        assert [j for j in sandbox_backup.copy_jobs() if j.source_recovery_point_arn == back.arn] == []
+        assert [j for j in org.backup_service.copy_jobs() if j.source_recovery_point_arn == back.arn] == []
         assert back.lifecycle == {"DeleteAfterDays": 35}
         assert all(org.error_messages(i.account, i.region) == [] for i in org.layout.instances())
     finally:

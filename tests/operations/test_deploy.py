@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import pytest
 from moto.organizations.models import organizations_backends
+from operations_support import json_template, run, write_profiles
 
 from backup_events_aws.operations import common, deploy
 from backup_events_aws.sandbox import Organization
-from operations_support import json_template, run, write_profiles
 
 EAST, WEST2 = "us-east-1", "us-west-2"
 MAIN, BACKUP = "000022224444", "999977775555"
-ARGS = ["deploy", "--main-profile", "main", "--backup-profile", "backup", "--main-region", EAST,
-        "--backup-region", WEST2, "--alternate-region", EAST, "--org-id", "o-xxxxxxxxxx",
-        "--poll-seconds", "0"]
+ARGS = [
+    "deploy",
+    "--main-profile",
+    "main",
+    "--backup-profile",
+    "backup",
+    "--main-region",
+    EAST,
+    "--backup-region",
+    WEST2,
+    "--alternate-region",
+    EAST,
+    "--org-id",
+    "o-xxxxxxxxxx",
+    "--poll-seconds",
+    "0",
+]
 
 
 @pytest.fixture
@@ -27,8 +41,9 @@ def org(tmp_path, monkeypatch):
 
 
 def test_three_stacks_backup_account_first_with_outputs(org, tmp_path, capsys):
-    code, out, err = run(capsys, *ARGS, "--template-file", str(json_template(tmp_path)),
-                         "--parameter", "NewDeleteAfterDays=9")
+    code, out, err = run(
+        capsys, *ARGS, "--template-file", str(json_template(tmp_path)), "--parameter", "NewDeleteAfterDays=9"
+    )
     assert (code, err) == (0, "")
     for account, region in [(BACKUP, EAST), (BACKUP, WEST2), (MAIN, EAST)]:
         stack = org.client("cloudformation", account, region).describe_stacks(StackName="BackupEvents")["Stacks"][0]
@@ -39,8 +54,10 @@ def test_three_stacks_backup_account_first_with_outputs(org, tmp_path, capsys):
     assert "EventBusArn" in org.stack_outputs(BACKUP, EAST)
     assert "EventBusArn" not in org.stack_outputs(MAIN, EAST)
     # Backup account first (its bus and vaults), then the main account; progress has elapsed times.
-    order = [out.index(f"{role} account {account} {region}: stack")
-             for role, account, region in [("backup", BACKUP, EAST), ("backup", BACKUP, WEST2), ("main", MAIN, EAST)]]
+    order = [
+        out.index(f"{role} account {account} {region}: stack")
+        for role, account, region in [("backup", BACKUP, EAST), ("backup", BACKUP, WEST2), ("main", MAIN, EAST)]
+    ]
     assert order == sorted(order)
     # Each stack event as it happens (moto records stack-level events only).
     assert "s] backup account 999977775555 us-east-1: BackupEvents AWS::CloudFormation::Stack CREATE_COMPLETE" in out
@@ -62,7 +79,8 @@ def test_second_deploy_is_an_update_without_changes(org, tmp_path, capsys, monke
     def no_updates(self, **request):
         calls.append(request["StackName"])
         raise botocore.exceptions.ClientError(
-            {"Error": {"Code": "ValidationError", "Message": "No updates are to be performed."}}, "UpdateStack")
+            {"Error": {"Code": "ValidationError", "Message": "No updates are to be performed."}}, "UpdateStack"
+        )
 
     monkeypatch.setattr("botocore.client.BaseClient._make_api_call", _only("UpdateStack", no_updates))
     code, out, err = run(capsys, *ARGS, "--template-file", template)
@@ -79,6 +97,7 @@ def _only(operation, replacement):
         if name == operation:
             return replacement(self, **request)
         return original(self, name, request)
+
     return call
 
 
@@ -107,7 +126,8 @@ def test_the_shipped_template_fits_template_body():
     assert len(body.encode()) <= common.MAX_TEMPLATE_BYTES
     assert common.template_metadata(body)["SuggestedStackName"] == "BackupEvents"
     assert {"OrgId", "BackupAccountId", "NewDeleteAfterDays", "FunctionTimeout"} <= set(
-        common.template_parameter_names(body))
+        common.template_parameter_names(body)
+    )
 
 
 def test_too_big_template_is_refused(tmp_path, capsys):
@@ -129,7 +149,8 @@ def test_capabilities():
     assert common.capabilities_for("Type: AWS::IAM::Role\n") == ["CAPABILITY_IAM"]
     assert common.capabilities_for("Type: AWS::IAM::Role\n  RoleName: x\n") == ["CAPABILITY_NAMED_IAM"]
     assert common.capabilities_for('{"Type":"AWS::IAM::Role","Properties":{"RoleName":"x"}}') == [
-        "CAPABILITY_NAMED_IAM"]
+        "CAPABILITY_NAMED_IAM"
+    ]
     assert common.capabilities_for("CopyRoleName: x\nType: AWS::SQS::Queue\n") == []
 
 
@@ -160,16 +181,39 @@ def test_stackset_service_managed_with_instances(org, tmp_path, capsys, monkeypa
     management, ou = organisation_with_ou(org)
     write_profiles(org, tmp_path, monkeypatch, {"management": management})
     code, out, err = run(
-        capsys, "deploy", "--stackset", "--profile", "management", "--region", EAST,
-        "--org-id", "o-xxxxxxxxxx", "--backup-account-id", BACKUP, "--backup-region", WEST2,
-        "--alternate-region", EAST, "--organizational-unit-ids", ou, "--regions", EAST, WEST2,
-        "--template-file", str(json_template(tmp_path)), "--poll-seconds", "0")
+        capsys,
+        "deploy",
+        "--stackset",
+        "--profile",
+        "management",
+        "--region",
+        EAST,
+        "--org-id",
+        "o-xxxxxxxxxx",
+        "--backup-account-id",
+        BACKUP,
+        "--backup-region",
+        WEST2,
+        "--alternate-region",
+        EAST,
+        "--organizational-unit-ids",
+        ou,
+        "--regions",
+        EAST,
+        WEST2,
+        "--template-file",
+        str(json_template(tmp_path)),
+        "--poll-seconds",
+        "0",
+    )
     assert (code, err) == (0, ""), out
     cloudformation = org.client("cloudformation", management, EAST)
     stackset = cloudformation.describe_stack_set(StackSetName="BackupEvents")["StackSet"]
     assert stackset["PermissionModel"] == "SERVICE_MANAGED"
-    instances = {(i["Account"], i["Region"]) for i in
-                 cloudformation.list_stack_instances(StackSetName="BackupEvents")["Summaries"]}
+    instances = {
+        (i["Account"], i["Region"])
+        for i in cloudformation.list_stack_instances(StackSetName="BackupEvents")["Summaries"]
+    }
     assert instances == {(MAIN, EAST), (MAIN, WEST2), (BACKUP, EAST), (BACKUP, WEST2)}
     for account, region in instances:
         assert f"{account} {region}: CURRENT" in out
@@ -181,25 +225,57 @@ def test_stackset_service_managed_with_instances(org, tmp_path, capsys, monkeypa
 
 def test_stackset_dry_run(capsys):
     code, out, _ = run(
-        capsys, "deploy", "--stackset", "--org-id", "o-xxxxxxxxxx", "--backup-account-id", BACKUP,
-        "--backup-region", WEST2, "--alternate-region", EAST, "--organizational-unit-ids", "ou-ab12-34567890",
-        "--regions", EAST, WEST2, "--dry-run")
+        capsys,
+        "deploy",
+        "--stackset",
+        "--org-id",
+        "o-xxxxxxxxxx",
+        "--backup-account-id",
+        BACKUP,
+        "--backup-region",
+        WEST2,
+        "--alternate-region",
+        EAST,
+        "--organizational-unit-ids",
+        "ou-ab12-34567890",
+        "--regions",
+        EAST,
+        WEST2,
+        "--dry-run",
+    )
     assert code == 0
     assert '"PermissionModel": "SERVICE_MANAGED"' in out and '"AutoDeployment": {"Enabled": true' in out
     assert '"OrganizationalUnitIds": ["ou-ab12-34567890"]' in out
 
 
 def test_stackset_instances_go_in_two_operations_backup_account_first(capsys):
-    first, then = deploy.stackset_instance_requests("BackupEvents", ["ou-ab12-34567890"], BACKUP,
-                                                    [EAST, WEST2], "SELF")
-    assert first["DeploymentTargets"] == {"OrganizationalUnitIds": ["ou-ab12-34567890"], "Accounts": [BACKUP],
-                                          "AccountFilterType": "INTERSECTION"}
+    first, then = deploy.stackset_instance_requests("BackupEvents", ["ou-ab12-34567890"], BACKUP, [EAST, WEST2], "SELF")
+    assert first["DeploymentTargets"] == {
+        "OrganizationalUnitIds": ["ou-ab12-34567890"],
+        "Accounts": [BACKUP],
+        "AccountFilterType": "INTERSECTION",
+    }
     assert then["DeploymentTargets"]["AccountFilterType"] == "DIFFERENCE"
     assert then["DeploymentTargets"]["Accounts"] == [BACKUP] and first["Regions"] == then["Regions"] == [EAST, WEST2]
     code, out, _ = run(
-        capsys, "deploy", "--stackset", "--org-id", "o-xxxxxxxxxx", "--backup-account-id", BACKUP,
-        "--backup-region", WEST2, "--alternate-region", EAST, "--organizational-unit-ids", "ou-ab12-34567890",
-        "--regions", EAST, WEST2, "--dry-run")
+        capsys,
+        "deploy",
+        "--stackset",
+        "--org-id",
+        "o-xxxxxxxxxx",
+        "--backup-account-id",
+        BACKUP,
+        "--backup-region",
+        WEST2,
+        "--alternate-region",
+        EAST,
+        "--organizational-unit-ids",
+        "ou-ab12-34567890",
+        "--regions",
+        EAST,
+        WEST2,
+        "--dry-run",
+    )
     assert code == 0
     assert out.index('"AccountFilterType": "INTERSECTION"') < out.index('"AccountFilterType": "DIFFERENCE"')
     assert "the backup account first" in out
@@ -207,19 +283,36 @@ def test_stackset_instances_go_in_two_operations_backup_account_first(capsys):
 
 def test_stackset_needs_the_backup_and_alternate_regions(capsys):
     code, _, err = run(
-        capsys, "deploy", "--stackset", "--org-id", "o-xxxxxxxxxx", "--backup-account-id", BACKUP,
-        "--backup-region", WEST2, "--alternate-region", EAST, "--organizational-unit-ids", "ou-ab12-34567890",
-        "--regions", EAST, "--dry-run")
+        capsys,
+        "deploy",
+        "--stackset",
+        "--org-id",
+        "o-xxxxxxxxxx",
+        "--backup-account-id",
+        BACKUP,
+        "--backup-region",
+        WEST2,
+        "--alternate-region",
+        EAST,
+        "--organizational-unit-ids",
+        "ou-ab12-34567890",
+        "--regions",
+        EAST,
+        "--dry-run",
+    )
     assert code == 1 and "--regions lacks us-west-2" in err
 
 
 def test_backup_account_id_must_be_the_backup_profiles_account(org, tmp_path, capsys):
-    code, out, err = run(capsys, *ARGS, "--template-file", str(json_template(tmp_path)),
-                         "--backup-account-id", "123456789012")
+    code, out, err = run(
+        capsys, *ARGS, "--template-file", str(json_template(tmp_path)), "--backup-account-id", "123456789012"
+    )
     lines = err.splitlines()
     assert code == 1 and len(lines) == 2 and "Traceback" not in err
-    assert "--backup-account-id 123456789012 is not the account of --backup-profile (backup: account " \
-           f"{BACKUP})" in lines[0]
+    assert (
+        "--backup-account-id 123456789012 is not the account of --backup-profile (backup: account "
+        f"{BACKUP})" in lines[0]
+    )
     assert lines[1].startswith("  fix: ") and "--backup-profile" in lines[1]
     # Refused before any stack is created.
     for account, region in [(BACKUP, EAST), (BACKUP, WEST2), (MAIN, EAST)]:
@@ -227,8 +320,7 @@ def test_backup_account_id_must_be_the_backup_profiles_account(org, tmp_path, ca
 
 
 def test_backup_account_id_equal_to_the_backup_profiles_account_is_accepted(org, tmp_path, capsys):
-    code, _, err = run(capsys, *ARGS, "--template-file", str(json_template(tmp_path)),
-                       "--backup-account-id", BACKUP)
+    code, _, err = run(capsys, *ARGS, "--template-file", str(json_template(tmp_path)), "--backup-account-id", BACKUP)
     assert (code, err) == (0, "")
     stack = org.client("cloudformation", MAIN, EAST).describe_stacks(StackName="BackupEvents")["Stacks"][0]
     assert {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}["BackupAccountId"] == BACKUP
@@ -264,37 +356,67 @@ class FakeCloudFormation:
 def _no_such_stack(request):
     import botocore.exceptions
 
-    raise botocore.exceptions.ClientError({"Error": {"Code": "ValidationError", "Message": (
-        f"Stack with id {request['StackName']} does not exist")}}, "DescribeStacks")
+    raise botocore.exceptions.ClientError(
+        {"Error": {"Code": "ValidationError", "Message": (f"Stack with id {request['StackName']} does not exist")}},
+        "DescribeStacks",
+    )
 
 
-CAUSE = ("Resource handler returned message: \"User: arn:aws:sts::999977775555:assumed-role/x is not "
-         "authorized to perform: backup:CreateBackupVault\" (HandlerErrorCode: AccessDenied)")
+CAUSE = (
+    'Resource handler returned message: "User: arn:aws:sts::999977775555:assumed-role/x is not '
+    'authorized to perform: backup:CreateBackupVault" (HandlerErrorCode: AccessDenied)'
+)
 
 
 def test_stack_ending_rollback_complete_exits_1_with_the_reason(org, tmp_path, capsys, monkeypatch):
     created = []
     events = [  # newest first, as DescribeStackEvents returns them
-        {"EventId": "4", "LogicalResourceId": "BackupEvents", "ResourceType": "AWS::CloudFormation::Stack",
-         "ResourceStatus": "ROLLBACK_COMPLETE"},
-        {"EventId": "3", "LogicalResourceId": "ErrorQueue", "ResourceType": "AWS::SQS::Queue",
-         "ResourceStatus": "CREATE_FAILED", "ResourceStatusReason": "Resource creation cancelled"},
-        {"EventId": "2", "LogicalResourceId": "SampleVault", "ResourceType": "AWS::Backup::BackupVault",
-         "ResourceStatus": "CREATE_FAILED", "ResourceStatusReason": CAUSE},
-        {"EventId": "1", "LogicalResourceId": "BackupEvents", "ResourceType": "AWS::CloudFormation::Stack",
-         "ResourceStatus": "CREATE_IN_PROGRESS", "ResourceStatusReason": "User Initiated"}]
-    fake = FakeCloudFormation({
-        "DescribeStacks": lambda request: {"Stacks": [{"StackName": request["StackName"],
-                                                       "StackStatus": "ROLLBACK_COMPLETE"}]}
-        if created else _no_such_stack(request),
-        "CreateStack": lambda request: created.append(request) or {"StackId": "arn:aws:cloudformation:x"},
-        "DescribeStackEvents": lambda request: {"StackEvents": events},
-    }).install(monkeypatch)
+        {
+            "EventId": "4",
+            "LogicalResourceId": "BackupEvents",
+            "ResourceType": "AWS::CloudFormation::Stack",
+            "ResourceStatus": "ROLLBACK_COMPLETE",
+        },
+        {
+            "EventId": "3",
+            "LogicalResourceId": "ErrorQueue",
+            "ResourceType": "AWS::SQS::Queue",
+            "ResourceStatus": "CREATE_FAILED",
+            "ResourceStatusReason": "Resource creation cancelled",
+        },
+        {
+            "EventId": "2",
+            "LogicalResourceId": "SampleVault",
+            "ResourceType": "AWS::Backup::BackupVault",
+            "ResourceStatus": "CREATE_FAILED",
+            "ResourceStatusReason": CAUSE,
+        },
+        {
+            "EventId": "1",
+            "LogicalResourceId": "BackupEvents",
+            "ResourceType": "AWS::CloudFormation::Stack",
+            "ResourceStatus": "CREATE_IN_PROGRESS",
+            "ResourceStatusReason": "User Initiated",
+        },
+    ]
+    fake = FakeCloudFormation(
+        {
+            "DescribeStacks": lambda request: (
+                {"Stacks": [{"StackName": request["StackName"], "StackStatus": "ROLLBACK_COMPLETE"}]}
+                if created
+                else _no_such_stack(request)
+            ),
+            "CreateStack": lambda request: created.append(request) or {"StackId": "arn:aws:cloudformation:x"},
+            "DescribeStackEvents": lambda request: {"StackEvents": events},
+        }
+    ).install(monkeypatch)
     code, out, err = run(capsys, *ARGS, "--template-file", str(json_template(tmp_path)))
     lines = err.splitlines()
     assert code == 1 and len(lines) == 2 and "Traceback" not in err, err
-    assert lines[0] == (f"backup-events: error: stack BackupEvents in backup account {BACKUP} {EAST} ended "
-                        f"ROLLBACK_COMPLETE: SampleVault CREATE_FAILED: {CAUSE}")
+    assert lines[0] == (
+        f"backup-events: error: stack BackupEvents in backup account {BACKUP} {EAST} ended "
+        f"ROLLBACK_COMPLETE: SampleVault CREATE_FAILED: {CAUSE}"
+    )
     assert "delete-stack --stack-name BackupEvents" in lines[1]
     # The first stack failed: the others were not attempted.
     assert len(created) == 1 and fake.calls.count("CreateStack") == 1
@@ -302,10 +424,29 @@ def test_stack_ending_rollback_complete_exits_1_with_the_reason(org, tmp_path, c
 
 
 def stackset_args(management_profile="management"):
-    return ["deploy", "--stackset", "--profile", management_profile, "--region", EAST,
-            "--org-id", "o-xxxxxxxxxx", "--backup-account-id", BACKUP, "--backup-region", WEST2,
-            "--alternate-region", EAST, "--organizational-unit-ids", "ou-ab12-34567890", "--regions", EAST, WEST2,
-            "--poll-seconds", "0"]
+    return [
+        "deploy",
+        "--stackset",
+        "--profile",
+        management_profile,
+        "--region",
+        EAST,
+        "--org-id",
+        "o-xxxxxxxxxx",
+        "--backup-account-id",
+        BACKUP,
+        "--backup-region",
+        WEST2,
+        "--alternate-region",
+        EAST,
+        "--organizational-unit-ids",
+        "ou-ab12-34567890",
+        "--regions",
+        EAST,
+        WEST2,
+        "--poll-seconds",
+        "0",
+    ]
 
 
 def failing_stackset(failing_operation):
@@ -315,18 +456,30 @@ def failing_stackset(failing_operation):
 
     def operation(request):
         status = statuses[request["OperationId"]]
-        return {"StackSetOperation": {"OperationId": request["OperationId"], "Status": status,
-                                      **({"StatusReason": reason} if status == "FAILED" else {})}}
+        return {
+            "StackSetOperation": {
+                "OperationId": request["OperationId"],
+                "Status": status,
+                **({"StatusReason": reason} if status == "FAILED" else {}),
+            }
+        }
 
-    instance = {"Account": BACKUP, "Region": EAST, "Status": "OUTDATED", "StatusReason": reason,
-                "StackInstanceStatus": {"DetailedStatus": "FAILED"}}
-    return reason, FakeCloudFormation({
-        "DescribeStackSet": lambda request: {"StackSet": {"StackSetName": request["StackSetName"]}},
-        "UpdateStackSet": lambda request: {"OperationId": "update"},
-        "CreateStackInstances": lambda request: {"OperationId": "instances"},
-        "DescribeStackSetOperation": operation,
-        "ListStackInstances": lambda request: {"Summaries": [instance]},
-    })
+    instance = {
+        "Account": BACKUP,
+        "Region": EAST,
+        "Status": "OUTDATED",
+        "StatusReason": reason,
+        "StackInstanceStatus": {"DetailedStatus": "FAILED"},
+    }
+    return reason, FakeCloudFormation(
+        {
+            "DescribeStackSet": lambda request: {"StackSet": {"StackSetName": request["StackSetName"]}},
+            "UpdateStackSet": lambda request: {"OperationId": "update"},
+            "CreateStackInstances": lambda request: {"OperationId": "instances"},
+            "DescribeStackSetOperation": operation,
+            "ListStackInstances": lambda request: {"Summaries": [instance]},
+        }
+    )
 
 
 def test_failed_stackset_update_stops_before_creating_instances(org, tmp_path, capsys, monkeypatch):
@@ -352,17 +505,39 @@ def test_failed_stack_instances_operation_exits_1_with_the_reason(org, tmp_path,
     assert fake.calls.count("CreateStackInstances") == 1
 
 
-def test_stackset_deploy_creates_the_backup_accounts_instances_in_the_first_operation(org, tmp_path, capsys,
-                                                                                      monkeypatch):
+def test_stackset_deploy_creates_the_backup_accounts_instances_in_the_first_operation(
+    org, tmp_path, capsys, monkeypatch
+):
     from moto.cloudformation.models import cloudformation_backends
 
     management, ou = organisation_with_ou(org)
     write_profiles(org, tmp_path, monkeypatch, {"management": management})
     code, out, err = run(
-        capsys, "deploy", "--stackset", "--profile", "management", "--region", EAST,
-        "--org-id", "o-xxxxxxxxxx", "--backup-account-id", BACKUP, "--backup-region", WEST2,
-        "--alternate-region", EAST, "--organizational-unit-ids", ou, "--regions", EAST, WEST2,
-        "--template-file", str(json_template(tmp_path)), "--poll-seconds", "0")
+        capsys,
+        "deploy",
+        "--stackset",
+        "--profile",
+        "management",
+        "--region",
+        EAST,
+        "--org-id",
+        "o-xxxxxxxxxx",
+        "--backup-account-id",
+        BACKUP,
+        "--backup-region",
+        WEST2,
+        "--alternate-region",
+        EAST,
+        "--organizational-unit-ids",
+        ou,
+        "--regions",
+        EAST,
+        WEST2,
+        "--template-file",
+        str(json_template(tmp_path)),
+        "--poll-seconds",
+        "0",
+    )
     assert (code, err) == (0, ""), out
     stackset = cloudformation_backends[management][EAST].describe_stack_set("BackupEvents")
     created = [instance.account_id for instance in stackset.instances.stack_instances]

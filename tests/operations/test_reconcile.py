@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import botocore.client
 import pytest
+from operations_support import SynchronousInvoke, run, write_profiles
 
 from backup_events_aws.sandbox import Faults, Organization
-from operations_support import SynchronousInvoke, run, write_profiles
 
 EAST, WEST2 = "us-east-1", "us-west-2"
 MAIN, BACKUP = "000022224444", "999977775555"
@@ -34,8 +34,10 @@ def organisation(tmp_path, monkeypatch, faults=None):
 
 
 def copy_jobs(org):
-    return sum(len(org.client("backup", account, region).list_copy_jobs()["CopyJobs"])
-               for account, region in [(MAIN, EAST), (BACKUP, EAST), (BACKUP, WEST2)])
+    return sum(
+        len(org.client("backup", account, region).list_copy_jobs()["CopyJobs"])
+        for account, region in [(MAIN, EAST), (BACKUP, EAST), (BACKUP, WEST2)]
+    )
 
 
 def test_reconcile_repairs_lost_events_step_by_step(tmp_path, monkeypatch, capsys, calls):

@@ -10,7 +10,6 @@ from operations_support import SynchronousInvoke, run, write_profiles
 from backup_events_aws import lambda_function
 from backup_events_aws.operations import redrive
 from backup_events_aws.sandbox import Organization
-from backup_events_aws.sandbox import backup as sandbox_backup
 
 EAST, WEST2 = "us-east-1", "us-west-2"
 MAIN, BACKUP = "000022224444", "999977775555"
@@ -41,7 +40,7 @@ def queue(org):
 
 
 def test_function_error_is_resubmitted_once_fixed(org, capsys):
-    sandbox_backup.deny_access("StartCopyJob", MAIN, EAST)
+    org.backup_service.deny_access("StartCopyJob", MAIN, EAST)
     back_up(org)
     [message] = queue(org)
     assert message["body"]["requestContext"]["condition"] == "RetriesExhausted"
@@ -51,7 +50,7 @@ def test_function_error_is_resubmitted_once_fixed(org, capsys):
     assert code == 1 and "[function-error] the function failed 3 time(s) (RetriesExhausted)" in out
     assert "FAIL" in out and len(queue(org)) == 1
 
-    sandbox_backup.allow_access("StartCopyJob", MAIN, EAST)
+    org.backup_service.allow_access("StartCopyJob", MAIN, EAST)
     code, out, err = run(capsys, *REDRIVE, "--yes")
     assert (code, err) == (0, ""), out
     assert "1 of 1 re-submitted event(s) succeeded and were deleted" in out and queue(org) == []
@@ -109,9 +108,9 @@ def test_failed_copy_is_retried_by_the_sweep(org, capsys):
 
 
 def test_only_what_succeeded_is_deleted(org, capsys):
-    sandbox_backup.deny_access("StartCopyJob", MAIN, EAST)
+    org.backup_service.deny_access("StartCopyJob", MAIN, EAST)
     back_up(org)
-    sandbox_backup.allow_access("StartCopyJob", MAIN, EAST)
+    org.backup_service.allow_access("StartCopyJob", MAIN, EAST)
     [real] = queue(org)
     # A second record whose event can never succeed: its recovery point does not exist.
     doomed = json.loads(json.dumps(real["body"]))
@@ -131,10 +130,10 @@ def test_only_what_succeeded_is_deleted(org, capsys):
 
 
 def test_selected_message_only(org, capsys):
-    sandbox_backup.deny_access("StartCopyJob", MAIN, EAST)
+    org.backup_service.deny_access("StartCopyJob", MAIN, EAST)
     back_up(org)
     back_up(org)
-    sandbox_backup.allow_access("StartCopyJob", MAIN, EAST)
+    org.backup_service.allow_access("StartCopyJob", MAIN, EAST)
     sqs = org.client("sqs", MAIN, EAST)
     url = org.stack_outputs(MAIN, EAST)["ErrorQueueUrl"]
     first = sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"][0]["MessageId"]
@@ -150,7 +149,7 @@ def test_empty_queue(org, capsys):
 
 
 def test_queue_with_messages_in_flight_is_not_called_empty(org, capsys):
-    sandbox_backup.deny_access("StartCopyJob", MAIN, EAST)
+    org.backup_service.deny_access("StartCopyJob", MAIN, EAST)
     back_up(org)
     url = org.stack_outputs(MAIN, EAST)["ErrorQueueUrl"]
     # Another reader holds the only message.
@@ -268,6 +267,12 @@ OBSERVED_FAILURES = [
     ("The snapshot requires a target option group with the following options: ....", "RDS option group"),
     ("Source AMI not found in Region", "EC2 Allowed AMIs"),
     ("Failed to unshare snapshot", "restore the copy role"),
+    # Reported for AWS Backup's other APIs; the sandbox refuses StartCopyJob so (§19 item 62).
+    (
+        "An error occurred (InvalidParameterValueException) when calling the StartCopyJob operation: IAM Role "
+        "arn:aws:iam::000022224444:role/service-role/AWSBackupDefaultServiceRole cannot be assumed by AWS Backup",
+        "create the copy role CopyRoleName",
+    ),
 ]
 
 
@@ -324,10 +329,13 @@ def test_failed_copy_stays_when_the_sweep_starts_no_copy(org, capsys):
 def test_classify_a_refused_copy_gives_the_functions_fix(event):
     """The function refused copy 1 (an AWS managed key); redrive repeats the fix it logged."""
     backup = event("backup_completed_ebs_main")
-    refusal = (f"copy 1 of {backup['resources'][0]} not started: "
-               + lambda_function.AWS_MANAGED_KEY.format("EBS"))
-    record = {"version": "1.0", "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
-              "requestPayload": backup, "responsePayload": {"errorType": "CopyRefused", "errorMessage": refusal}}
+    refusal = f"copy 1 of {backup['resources'][0]} not started: " + lambda_function.AWS_MANAGED_KEY.format("EBS")
+    record = {
+        "version": "1.0",
+        "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+        "requestPayload": backup,
+        "responsePayload": {"errorType": "CopyRefused", "errorMessage": refusal},
+    }
     entry = redrive.classify({"MessageId": "m", "ReceiptHandle": "r", "Body": json.dumps(record)})
     assert entry.kind == "function-error" and entry.resubmit == "invoke"
     assert entry.fix.startswith(lambda_function.KEY_FIX.removeprefix("Fix: "))

@@ -10,7 +10,6 @@ from operations_support import run, write_profiles
 
 from backup_events_aws.operations import common
 from backup_events_aws.sandbox import Organization
-from backup_events_aws.sandbox import backup as sandbox_backup
 
 EAST, WEST2 = "us-east-1", "us-west-2"
 DAY = 86400
@@ -48,7 +47,7 @@ def test_all_copied_is_no_gap_and_shows_copy_2_and_the_retention_before_and_afte
 
 
 def test_a_copy_missing_after_the_threshold_is_a_gap_and_exits_1(org, capsys):
-    sandbox_backup.fail_next_copies(100)
+    org.backup_service.fail_next_copies(100)
     back_up(org)
     org.advance(DAY + 3600)
     code, out, _ = run(capsys, *everywhere())
@@ -58,7 +57,7 @@ def test_a_copy_missing_after_the_threshold_is_a_gap_and_exits_1(org, capsys):
 
 
 def test_json_lists_every_instance_and_the_gaps(org, capsys):
-    sandbox_backup.fail_next_copies(100)
+    org.backup_service.fail_next_copies(100)
     back_up(org)
     org.advance(DAY + 3600)
     code, out, _ = run(capsys, *everywhere("--json"))
@@ -73,7 +72,7 @@ def test_json_lists_every_instance_and_the_gaps(org, capsys):
 
 
 def test_since_limits_how_far_back_it_looks(org, capsys):
-    sandbox_backup.fail_next_copies(100)
+    org.backup_service.fail_next_copies(100)
     back_up(org)
     org.advance(3 * DAY)
     assert run(capsys, *everywhere())[0] == 1

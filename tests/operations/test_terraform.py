@@ -38,8 +38,9 @@ def parameters():
 
 @pytest.fixture(scope="module")
 def variables():
-    return {unquote(name): body for block in parse(TERRAFORM / "variables.tf")["variable"]
-            for name, body in block.items()}
+    return {
+        unquote(name): body for block in parse(TERRAFORM / "variables.tf")["variable"] for name, body in block.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,12 @@ def main():
 def test_every_tf_file_parses():
     files = sorted(TERRAFORM.rglob("*.tf"))
     assert {f.relative_to(TERRAFORM).as_posix() for f in files} >= {
-        "main.tf", "variables.tf", "outputs.tf", "versions.tf", "examples/single-stack/main.tf"}
+        "main.tf",
+        "variables.tf",
+        "outputs.tf",
+        "versions.tf",
+        "examples/single-stack/main.tf",
+    }
     for path in files:
         assert parse(path), path
 
@@ -94,8 +100,11 @@ def test_template_body_is_the_repository_template(main):
 
 
 def test_stack_or_stackset_selected_by_a_variable(main):
-    resources = {unquote(kind): {unquote(name): value for name, value in body.items()}
-                 for block in main["resource"] for kind, body in block.items()}
+    resources = {
+        unquote(kind): {unquote(name): value for name, value in body.items()}
+        for block in main["resource"]
+        for kind, body in block.items()
+    }
     stack = resources["aws_cloudformation_stack"]["this"]
     assert 'var.deployment == "stack"' in stack["count"]
     stack_set = next(iter(resources["aws_cloudformation_stack_set"].values()))
@@ -109,10 +118,18 @@ def test_stack_or_stackset_selected_by_a_variable(main):
 
 
 def test_stackset_instances_backup_account_first(main):
-    instances = {unquote(name): value for block in main["resource"] for kind, body in block.items()
-                 if unquote(kind) == "aws_cloudformation_stack_instances" for name, value in body.items()}
+    instances = {
+        unquote(name): value
+        for block in main["resource"]
+        for kind, body in block.items()
+        if unquote(kind) == "aws_cloudformation_stack_instances"
+        for name, value in body.items()
+    }
     assert set(instances) == {"backup_account", "other_accounts"}
-    first, then = instances["backup_account"]["deployment_targets"][0], instances["other_accounts"]["deployment_targets"][0]
+    first, then = (
+        instances["backup_account"]["deployment_targets"][0],
+        instances["other_accounts"]["deployment_targets"][0],
+    )
     assert unquote(first["account_filter_type"]) == "INTERSECTION" and "var.backup_account_id" in str(first["accounts"])
     assert unquote(then["account_filter_type"]) == "DIFFERENCE" and "var.backup_account_id" in str(then["accounts"])
     assert "aws_cloudformation_stack_instances.backup_account" in str(instances["other_accounts"]["depends_on"])
@@ -124,11 +141,16 @@ def conditions(variable):
 
 def test_stackset_lists_are_validated(variables):
     for name in ("organizational_unit_ids", "regions"):
-        assert any(f"length(var.{name}) > 0" in condition and 'var.deployment != "stackset" ||' in condition
-                   for condition in conditions(variables[name])), name
-    assert any('var.deployment != "stackset" ||' in condition and "contains(var.regions, var.backup_region)" in
-               condition and "contains(var.regions, var.backup_region_alternate)" in condition
-               for condition in conditions(variables["regions"]))
+        assert any(
+            f"length(var.{name}) > 0" in condition and 'var.deployment != "stackset" ||' in condition
+            for condition in conditions(variables[name])
+        ), name
+    assert any(
+        'var.deployment != "stackset" ||' in condition
+        and "contains(var.regions, var.backup_region)" in condition
+        and "contains(var.regions, var.backup_region_alternate)" in condition
+        for condition in conditions(variables["regions"])
+    )
 
 
 def test_required_version_allows_validation_across_variables():
@@ -138,28 +160,54 @@ def test_required_version_allows_validation_across_variables():
 
 
 @pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not installed")
-@pytest.mark.parametrize("settings, refused", [
-    ({}, None),
-    ({"deployment": "stackset", "organizational_unit_ids": ["ou-ab12-34567890"],
-      "regions": ["us-east-1", "us-west-2"]}, None),
-    ({"deployment": "stackset", "organizational_unit_ids": ["ou-ab12-34567890"], "regions": ["us-east-1"]},
-     "regions must include backup_region and backup_region_alternate"),
-    ({"deployment": "stackset", "regions": ["us-east-1", "us-west-2"]},
-     "organizational_unit_ids: give at least one OU"),
-    ({"deployment": "stackset", "organizational_unit_ids": ["ou-ab12-34567890"]},
-     "regions: give at least one region"),
-])
+@pytest.mark.parametrize(
+    "settings, refused",
+    [
+        ({}, None),
+        (
+            {
+                "deployment": "stackset",
+                "organizational_unit_ids": ["ou-ab12-34567890"],
+                "regions": ["us-east-1", "us-west-2"],
+            },
+            None,
+        ),
+        (
+            {"deployment": "stackset", "organizational_unit_ids": ["ou-ab12-34567890"], "regions": ["us-east-1"]},
+            "regions must include backup_region and backup_region_alternate",
+        ),
+        (
+            {"deployment": "stackset", "regions": ["us-east-1", "us-west-2"]},
+            "organizational_unit_ids: give at least one OU",
+        ),
+        (
+            {"deployment": "stackset", "organizational_unit_ids": ["ou-ab12-34567890"]},
+            "regions: give at least one region",
+        ),
+    ],
+)
 def test_terraform_applies_the_validations(tmp_path, settings, refused):
     # variables.tf alone: no provider to download, so terraform init works offline.
     shutil.copy(TERRAFORM / "variables.tf", tmp_path / "variables.tf")
-    values = {"org_id": "o-a1b2c3d4e5", "backup_account_id": "999977775555", "backup_region": "us-west-2",
-              "backup_region_alternate": "us-east-1", **settings}
+    values = {
+        "org_id": "o-a1b2c3d4e5",
+        "backup_account_id": "999977775555",
+        "backup_region": "us-west-2",
+        "backup_region_alternate": "us-east-1",
+        **settings,
+    }
     (tmp_path / "test.tfvars.json").write_text(json.dumps(values))
     environment = dict(os.environ, TF_IN_AUTOMATION="1", TF_CLI_CONFIG_FILE=os.devnull)
-    subprocess.run(["terraform", "init", "-input=false"], cwd=tmp_path, env=environment, check=True,
-                   capture_output=True)
-    plan = subprocess.run(["terraform", "plan", "-input=false", "-no-color", "-var-file=test.tfvars.json"],
-                          cwd=tmp_path, env=environment, capture_output=True, text=True)
+    subprocess.run(
+        ["terraform", "init", "-input=false"], cwd=tmp_path, env=environment, check=True, capture_output=True
+    )
+    plan = subprocess.run(
+        ["terraform", "plan", "-input=false", "-no-color", "-var-file=test.tfvars.json"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
     if refused is None:
         assert plan.returncode == 0, plan.stderr
     else:

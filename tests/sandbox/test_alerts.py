@@ -15,7 +15,6 @@ import pytest
 
 from backup_events_aws.operations import common, status
 from backup_events_aws.sandbox import Organization
-from backup_events_aws.sandbox import backup as sandbox_backup
 
 EMAIL = "backup-team@example.com"
 BACKUP, EAST, WEST1, WEST2 = "999977775555", "us-east-1", "us-west-1", "us-west-2"
@@ -24,9 +23,9 @@ DAY = 86400
 
 
 @contextlib.contextmanager
-def alerting(layout: str = "typical") -> Iterator[Organization]:
+def alerting(layout: str = "typical", **parameters: str) -> Iterator[Organization]:
     with (Organization.typical if layout == "typical" else Organization.minimum)(
-            parameters={"AlertEmail": EMAIL}) as org:
+            parameters={"AlertEmail": EMAIL, **parameters}) as org:
         assert org.sns.confirm(EMAIL) == 1  # the recipient follows the link SNS mailed
         yield org
 
@@ -92,7 +91,7 @@ def check_alert(mail, where, failed_at, kind, words) -> None:
 
 def test_failed_copies_in_every_resource_instance_alert_with_the_fix():
     with alerting() as org:
-        sandbox_backup.fail_next_copies(100)  # every copy 1 FAILS: AWS Backup's access-denied message
+        org.backup_service.fail_next_copies(100)  # every copy 1 FAILS: AWS Backup's access-denied message
         back_up_everywhere(org)
         org.run_until_idle()
         assert_alerted(org, set(resource_instances(org)), "job-failed",
@@ -105,7 +104,7 @@ def test_failed_copies_2_in_the_backup_account_alert():
     with alerting() as org:
         back_up_everywhere(org)
         org.advance(8 * 60)  # copies 1 are running
-        sandbox_backup.fail_next_copies(100)  # so the copies 2 FAIL
+        org.backup_service.fail_next_copies(100)  # so the copies 2 FAIL
         org.run_until_idle()
         assert_alerted(org, {(BACKUP, EAST), (BACKUP, WEST1)}, "job-failed", "Copy Job State Change FAILED")
 
@@ -113,8 +112,8 @@ def test_failed_copies_2_in_the_backup_account_alert():
 def test_function_errors_in_every_instance_alert_after_lambdas_retries():
     with alerting() as org:
         for account, region in resource_instances(org):
-            sandbox_backup.deny_access("StartCopyJob", account, region)
-        sandbox_backup.deny_access("ListRecoveryPointsByBackupVault", BACKUP, WEST2)  # its daily sweep fails
+            org.backup_service.deny_access("StartCopyJob", account, region)
+        org.backup_service.deny_access("ListRecoveryPointsByBackupVault", BACKUP, WEST2)  # its daily sweep fails
         back_up_everywhere(org)
         org.run_until_idle()  # the events fail (before any daily sweep)
         assert_alerted(org, set(resource_instances(org)), "function-error", "failed 3 time(s) (RetriesExhausted)")
@@ -125,6 +124,17 @@ def test_function_errors_in_every_instance_alert_after_lambdas_retries():
         [mail] = alerts[(BACKUP, WEST2)]
         check_alert(mail, (BACKUP, WEST2), failed_at, "function-error", "Scheduled Event")
         assert {len(alerts[where]) for where in resource_instances(org)} == {2}
+
+
+def test_an_account_without_the_copy_role_alerts_with_the_fix():
+    """AWS Backup refuses a copy role it can't assume (docs/AWS-BEHAVIOUR.md §19 item 62): the
+    function's StartCopyJob fails, Lambda retries, and the alert names the role to create."""
+    with alerting("minimum", CopyRoleName="team/NotCreated") as org:  # the backups use the default role
+        org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
+        org.run_until_idle()
+        assert_alerted(org, {(org.main_account, EAST)}, "function-error",
+                       "create the copy role CopyRoleName in this account, trusting backup.amazonaws.com")
+        assert org.backup_service.copy_jobs(account_id=org.main_account) == []
 
 
 def test_events_eventbridge_could_not_deliver_alert():
@@ -141,7 +151,7 @@ def test_events_eventbridge_could_not_deliver_alert():
 
 def test_a_burst_of_failures_gives_one_alert_that_summarises():
     with alerting("minimum") as org:
-        sandbox_backup.fail_next_copies(10_000)
+        org.backup_service.fail_next_copies(10_000)
         for number in range(150):  # within 2 minutes, at AWS Backup's StartBackupJob rate
             org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
             org.advance(0.8)
@@ -178,14 +188,14 @@ def test_a_forged_alarm_event_acts_on_nothing():
         invocation = function.run_once(deployed, event)
         calls = [e["message"].get("call") for e in invocation.logs if isinstance(e["message"], dict)]
         assert invocation.error is None and calls == ["Publish"]
-        assert sandbox_backup.copy_jobs() == []
+        assert org.backup_service.copy_jobs() == []
         [mail] = org.sns.mailbox
         assert "0 read" in mail.message  # a false alert at worst
 
 
 def test_an_unconfirmed_subscription_receives_nothing():
     with Organization.minimum(parameters={"AlertEmail": EMAIL}) as org:
-        sandbox_backup.fail_next_copies(1)
+        org.backup_service.fail_next_copies(1)
         org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
         org.run_until_idle()
         assert org.sns.mailbox == []
@@ -226,7 +236,7 @@ def test_the_sweeps_metrics_and_status_name_the_same_gaps(monkeypatch, capsys):
     with alerting() as org:
         back_up_everywhere(org)  # these get their copies
         org.run_until_idle()
-        sandbox_backup.fail_next_copies(10_000)  # these never get their copy 1, the sweeps' retries fail too
+        org.backup_service.fail_next_copies(10_000)  # these never get their copy 1, the sweeps' retries fail too
         back_up_everywhere(org)
         org.run_until_idle()
         org.advance(2 * DAY)  # two daily sweeps: the second one sees gaps older than 24 h

@@ -12,7 +12,6 @@ import cfn_flip
 import pytest
 
 from backup_events_aws.sandbox import Organization, minimum_layout
-from backup_events_aws.sandbox import backup as sandbox_backup
 from backup_events_aws.sandbox.authorization import role_policy_statements
 from backup_events_aws.sandbox.organization import default_template_path
 from backup_events_aws.sandbox.policies import Request, denial_message, evaluate, resource_matches
@@ -106,6 +105,25 @@ def test_identity_and_resource_policies_combine_as_iam_does():
         "because no resource-based policy allows the backup:CopyIntoBackupVault action")
 
 
+def test_a_key_in_its_own_account_needs_its_key_policy_to_allow():
+    key = f"arn:aws:kms:{EAST}:{MAIN}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    request = role_request("kms:Decrypt", key)
+    delegates = allow("*", "kms:*", principal={"AWS": f"arn:aws:iam::{MAIN}:root"})
+    names_role = allow("*", "kms:Decrypt", principal={"AWS": f"arn:aws:iam::{MAIN}:role/Function"})
+    other_role = allow("*", "kms:*", principal={"AWS": f"arn:aws:iam::{MAIN}:role/Admin"})
+    # delegation to the account: the identity policy must allow too
+    assert evaluate([allow("*", "kms:Decrypt")], [delegates], request, MAIN)
+    assert evaluate([], [delegates], request, MAIN).reason == (
+        "because no identity-based policy allows the kms:Decrypt action")
+    # a key policy naming the role is enough on its own
+    assert evaluate([], [names_role], request, MAIN)
+    # an identity policy alone never grants a key (unlike a queue or a vault in one account)
+    refused = evaluate([allow("*", "kms:Decrypt")], [other_role], request, MAIN)
+    assert refused.reason == "because no resource-based policy allows the kms:Decrypt action"
+    queue = role_request("sqs:SendMessage", f"arn:aws:sqs:{EAST}:{MAIN}:q")
+    assert evaluate([allow("*", "sqs:SendMessage")], [other_role], queue, MAIN)
+
+
 # ---------------------------------------------------------------------------- the template's role
 
 
@@ -172,9 +190,9 @@ def test_an_explicit_resource_list_lets_the_function_copy_and_shorten(explicit_o
         org.start_backup(MAIN, EAST, resource)
     org.run_until_idle()
     assert function_errors(org, MAIN) == [] and function_errors(org, BACKUP) == []
-    copies = [j for j in sandbox_backup.copy_jobs() if j.state == "COMPLETED"]
+    copies = [j for j in explicit_org.backup_service.copy_jobs() if j.state == "COMPLETED"]
     assert len(copies) == 6  # copy 1 and copy 2 of each
-    originals = [p for p in sandbox_backup.recovery_points(account_id=MAIN)]
+    originals = [p for p in explicit_org.backup_service.recovery_points(account_id=MAIN)]
     assert originals and all(p.lifecycle == {"DeleteAfterDays": 8} for p in originals)
 
 
@@ -183,12 +201,12 @@ def test_a_wildcard_in_the_service_segment_is_refused_at_run_time_and_the_backup
     org = explicit_org
     set_recovery_point_resource(org, MAIN, f"arn:aws:*:{EAST}:*:*")  # today's template, rendered
     try:
-        before = len(sandbox_backup.copy_jobs())
+        before = len(explicit_org.backup_service.copy_jobs())
         resource = org.create_resource("EFS", MAIN, EAST)
         org.start_backup(MAIN, EAST, resource)
         org.run_until_idle()
-        [point] = [p for p in sandbox_backup.recovery_points(account_id=MAIN) if p.resource_arn == resource]
-        assert len(sandbox_backup.copy_jobs()) == before  # nothing copied
+        [point] = [p for p in explicit_org.backup_service.recovery_points(account_id=MAIN) if p.resource_arn == resource]
+        assert len(explicit_org.backup_service.copy_jobs()) == before  # nothing copied
         assert point.lifecycle == {"DeleteAfterDays": 35}  # nor shortened
         role_name = function_role_arn(org, MAIN).rsplit("/", 1)[1]
         function_name = org.stack_outputs(MAIN, EAST)["FunctionName"]  # Lambda names the session after it
@@ -200,6 +218,36 @@ def test_a_wildcard_in_the_service_segment_is_refused_at_run_time_and_the_backup
     finally:
         set_recovery_point_resource(org, MAIN, [r.replace("${AWS::Partition}", "aws").replace(
             "${AWS::Region}", EAST).replace("${AWS::AccountId}", MAIN) for r in EXPLICIT_RECOVERY_POINTS])
+
+
+def test_a_destination_vault_narrowed_to_the_copy_role_refuses_copies(explicit_org):
+    """AWS doesn't document which principal AWS Backup presents to the destination vault; the
+    sandbox presents the source account with only aws:PrincipalOrgID known, so a vault policy
+    that names the copy role's ARN admits nothing (docs/AWS-BEHAVIOUR.md §19 item 61)."""
+    org = explicit_org
+    backup = org.client("backup", BACKUP, EAST)
+    vault = org.vault_name
+    saved = backup.get_backup_vault_access_policy(BackupVaultName=vault)["Policy"]
+    narrowed = json.loads(saved)
+    [admit] = [s for s in narrowed["Statement"] if s["Action"] == "backup:CopyIntoBackupVault"]
+    admit["Condition"]["ArnLike"] = {"aws:PrincipalArn": "arn:aws:iam::*:role/service-role/AWSBackupDefaultServiceRole"}
+    backup.put_backup_vault_access_policy(BackupVaultName=vault, Policy=json.dumps(narrowed))
+    try:
+        before = {j.job_id for j in org.backup_service.copy_jobs()}
+        resource = org.create_resource("EFS", MAIN, EAST)
+        org.start_backup(MAIN, EAST, resource)
+        org.run_until_idle()
+        [copy] = [j for j in org.backup_service.copy_jobs(account_id=MAIN) if j.job_id not in before]
+        assert (copy.state, copy.status_message) == ("FAILED", "Access Denied trying to call AWS Backup service")
+        # the template's own policy (the organisation, no role ARN) admits the same copy
+        backup.put_backup_vault_access_policy(BackupVaultName=vault, Policy=saved)
+        resource = org.create_resource("EFS", MAIN, EAST)
+        org.start_backup(MAIN, EAST, resource)
+        org.run_until_idle()
+        [point] = [p for p in org.backup_service.recovery_points(account_id=MAIN) if p.resource_arn == resource]
+        assert point.lifecycle == {"DeleteAfterDays": 8}  # copied, then shortened
+    finally:
+        backup.put_backup_vault_access_policy(BackupVaultName=vault, Policy=saved)
 
 
 def test_passing_the_copy_role_needs_iam_pass_role_to_backup(explicit_org):
@@ -242,23 +290,21 @@ def test_each_call_carries_the_context_keys_aws_documents_for_it(explicit_org):
     """docs/AWS-BEHAVIOUR.md §11.4: EventBridge acting for a rule carries aws:SourceArn (the rule)
     and aws:SourceAccount; a role session (the forward role, the function's role) carries the
     principal's keys and no aws:SourceArn; every request carries aws:ResourceAccount."""
-    from backup_events_aws.sandbox.authorization import add_listener, remove_listener
-
     org = explicit_org
     seen: list[tuple[str, str | None, dict]] = []
 
     def listen(request, decision):
         seen.append((request.action, request.service, dict(request.context)))
 
-    add_listener(listen)
+    org.gate.add_listener(listen)
     try:
-        sandbox_backup.deny_access("UpdateRecoveryPointLifecycle", MAIN)  # the function fails: on-failure record
+        explicit_org.backup_service.deny_access("UpdateRecoveryPointLifecycle", MAIN)  # the function fails: on-failure record
         resource = org.create_resource("EFS", MAIN, EAST)
         org.start_backup(MAIN, EAST, resource)
         org.run_until_idle()
     finally:
-        sandbox_backup.allow_access("UpdateRecoveryPointLifecycle", MAIN)
-        remove_listener(listen)
+        explicit_org.backup_service.allow_access("UpdateRecoveryPointLifecycle", MAIN)
+        org.gate.remove_listener(listen)
 
     def contexts(action, service=None):
         return [c for a, s, c in seen if a == action and s == service]
@@ -282,15 +328,15 @@ def test_each_call_carries_the_context_keys_aws_documents_for_it(explicit_org):
 # ---------------------------------------------------------------------------- any governed session
 
 
-def role_session(org: Organization, statements: list[dict]) -> Any:
-    """A session of a new role in MAIN whose only policy is `statements`."""
+def role_session(org: Organization, statements: list[dict], name: str = "Worker") -> Any:
+    """A session of a new role `name` in MAIN whose only policy is `statements`."""
     import boto3
 
     iam = org.client("iam", MAIN, EAST)
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": MAIN},
                                                       "Action": "sts:AssumeRole"}]}
-    arn = iam.create_role(RoleName="Worker", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-    iam.put_role_policy(RoleName="Worker", PolicyName="p",
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="p",
                         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
     keys = org.credentials.for_role(arn, "worker")
     return boto3.Session(aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"],
@@ -325,6 +371,15 @@ def test_a_role_session_is_held_to_its_policies_and_the_queue_and_key_policies(e
     with pytest.raises(ClientError) as excinfo:
         session.client("kms").encrypt(KeyId=key, Plaintext=b"x")
     assert "because no identity-based policy allows the kms:Encrypt action" in excinfo.value.response["Error"]["Message"]
+    kms_session = role_session(org, [{"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*"}], name="KeyUser")
+    kms_session.client("kms").encrypt(KeyId=key, Plaintext=b"x")  # delegated, and the identity allows
+    # a key policy that does not delegate to the account: the identity policy alone is not enough
+    admin_only = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{MAIN}:role/Admin"}, "Action": "kms:*", "Resource": "*"}]}
+    org.client("kms", MAIN, EAST).put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(admin_only))
+    with pytest.raises(ClientError) as excinfo:
+        kms_session.client("kms").encrypt(KeyId=key, Plaintext=b"x")
+    assert "because no resource-based policy allows the kms:Encrypt action" in excinfo.value.response["Error"]["Message"]
 
 
 def set_recovery_point_condition(org: Organization, account: str, condition: dict) -> None:
@@ -349,14 +404,14 @@ def test_an_ebs_recovery_point_carries_no_resource_account_so_only_if_exists_adm
     strict = {"StringEquals": {"aws:ResourceAccount": MAIN}}
     set_recovery_point_condition(org, MAIN, strict)
     try:
-        before = {j.source_recovery_point_arn for j in sandbox_backup.copy_jobs()}
+        before = {j.source_recovery_point_arn for j in explicit_org.backup_service.copy_jobs()}
         ebs, efs = org.create_resource("EBS", MAIN, EAST), org.create_resource("EFS", MAIN, EAST)
         org.start_backup(MAIN, EAST, ebs)
         org.start_backup(MAIN, EAST, efs)
         org.run_until_idle()
-        copied = {sandbox_backup.find_recovery_point(j.source_recovery_point_arn).resource_arn
-                  for j in sandbox_backup.copy_jobs() if j.source_recovery_point_arn not in before
-                  and sandbox_backup.find_recovery_point(j.source_recovery_point_arn).account == MAIN}
+        copied = {explicit_org.backup_service.find_recovery_point(j.source_recovery_point_arn).resource_arn
+                  for j in explicit_org.backup_service.copy_jobs() if j.source_recovery_point_arn not in before
+                  and explicit_org.backup_service.find_recovery_point(j.source_recovery_point_arn).account == MAIN}
         assert copied == {efs}
         # Before copy 1 of an EBS backup the function reads it (its key): that call is refused first.
         assert any("not authorized to perform: backup:DescribeRecoveryPoint" in e and ":snapshot/" in e

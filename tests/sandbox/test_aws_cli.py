@@ -67,7 +67,7 @@ def eventually(check, seconds: float = 60.0):
     """Wait, reading the sandbox's state in this process (cheap), for what the CLI then shows."""
     deadline = time.monotonic() + seconds
     while True:
-        with sandbox_backup._lock:
+        with sandbox_backup.installed_service().lock:  # serve's organisation's
             value = check()
         if value or time.monotonic() > deadline:
             return value
@@ -78,8 +78,8 @@ def points_of(org, resource_arn: str, account: str | None = None, region: str | 
     return [p for p in org.recovery_points(account, region) if p["ResourceArn"] == resource_arn]
 
 
-def copy_states(resource_arn: str) -> list[str]:
-    return [j.state for j in sandbox_backup.copy_jobs() if j.resource_arn == resource_arn]
+def copy_states(org, resource_arn: str) -> list[str]:
+    return [j.state for j in org.backup_service.copy_jobs() if j.resource_arn == resource_arn]
 
 
 def test_serve_prints_what_each_client_needs(server):
@@ -145,7 +145,7 @@ def test_a_backup_of_a_missing_resource_fails_and_lands_in_the_error_queue(serve
     missing = f"arn:aws:elasticfilesystem:us-east-1:{org.main_account}:file-system/fs-0000000000000dead"
     job = aws(server, "backup", "start-backup-job", "--backup-vault-name", VAULT, "--resource-arn", missing,
               "--iam-role-arn", org.copy_role_arn(org.main_account))["BackupJobId"]
-    assert eventually(lambda: [j for j in sandbox_backup.backup_jobs() if j.job_id == job and j.state == "FAILED"])
+    assert eventually(lambda: [j for j in org.backup_service.backup_jobs() if j.job_id == job and j.state == "FAILED"])
     failed = aws(server, "backup", "describe-backup-job", "--backup-job-id", job)
     assert failed["State"] == "FAILED" and "does not exist" in failed["StatusMessage"]
     assert eventually(lambda: [m for m in org.error_messages(org.main_account, "us-east-1") if job in json.dumps(m)])
@@ -160,12 +160,12 @@ def test_a_backup_of_a_missing_resource_fails_and_lands_in_the_error_queue(serve
 def test_a_failed_copy_is_found_by_reconcile_and_redriven(server):
     org = server.organization
     file_system = aws(server, "efs", "create-file-system", "--creation-token", "redrive")["FileSystemArn"]
-    with sandbox_backup._lock:
-        sandbox_backup.fail_next_copies(1)  # the first copy of this backup fails
+    with org.backup_service.lock:
+        org.backup_service.fail_next_copies(1)  # the first copy of this backup fails
     aws(server, "backup", "start-backup-job", "--backup-vault-name", VAULT, "--resource-arn", file_system,
         "--iam-role-arn", org.copy_role_arn(org.main_account))
 
-    assert eventually(lambda: "FAILED" in copy_states(file_system))
+    assert eventually(lambda: "FAILED" in copy_states(org, file_system))
     # The sweep's window is on the sandbox's clock (reconcile reads AWS's Date header), so it sees it.
     dry = run(server, "backup-events", "reconcile", "--profile", MAIN_PROFILE, "--region", "us-east-1", "--dry-run")
     assert "copy " in dry.stdout and "Dry run: nothing done." in dry.stdout, dry.stdout
@@ -173,7 +173,7 @@ def test_a_failed_copy_is_found_by_reconcile_and_redriven(server):
     redriven = run(server, "backup-events", "redrive", "--profile", MAIN_PROFILE, "--region", "us-east-1", "--yes")
     assert "re-submitted event(s) succeeded" in redriven.stdout, redriven.stdout
 
-    assert eventually(lambda: "COMPLETED" in copy_states(file_system)), "the redriven copy did not complete"
+    assert eventually(lambda: "COMPLETED" in copy_states(org, file_system)), "the redriven copy did not complete"
     jobs = aws(server, "backup", "list-copy-jobs", "--by-resource-arn", file_system)["CopyJobs"]
     assert {"FAILED", "COMPLETED"} <= {j["State"] for j in jobs}
     invoked = run(server, "backup-events", "reconcile", "--profile", MAIN_PROFILE, "--region", "us-east-1",

@@ -70,17 +70,38 @@ def vault_arn(account, region, name=VAULT):
 
 
 @pytest.fixture
-def clock():
-    sb.reset_sandbox()
-    sb.install()
-    clock = Clock()
-    sb.set_clock(clock)
+def service():
+    """A BackupService of its own, installed for the test and uninstalled after it."""
     # Job mechanics on made-up resource ARNs: test_local_aws.py checks that a missing resource fails.
-    sb.configure(throttling=False, require_existing_resources=False)
-    sb.set_organization(ORG, [MAIN, BACKUP])
-    with mock_aws():
-        yield clock
-    sb.reset_sandbox()
+    service = sb.BackupService(clock=Clock(), throttling=False, require_existing_resources=False).install()
+    service.set_organization(ORG, [MAIN, BACKUP])
+    try:
+        with mock_aws():
+            for account in (MAIN, BACKUP):  # the copy role AWS Backup must be able to assume
+                make_copy_role(account)
+            yield service
+    finally:
+        service.uninstall()
+
+
+@pytest.fixture
+def clock(service):
+    return service.clock
+
+
+def make_copy_role(account, trusted="backup.amazonaws.com", endpoint_url=None):
+    """ROLE's name in `account`, trusting `trusted` (docs/AWS-BEHAVIOUR.md §19 item 62)."""
+    creds = boto3.client("sts", region_name=EAST, endpoint_url=endpoint_url, aws_access_key_id="testing",
+                         aws_secret_access_key="testing").assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/tests", RoleSessionName="tests")["Credentials"]
+    iam = boto3.client("iam", region_name=EAST, endpoint_url=endpoint_url, aws_access_key_id=creds["AccessKeyId"],
+                       aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    iam.create_role(RoleName="AWSBackupDefaultServiceRole", Path="/service-role/", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": trusted},
+                                                 "Action": "sts:AssumeRole"}]}))
+    iam.put_role_policy(RoleName="AWSBackupDefaultServiceRole", PolicyName="copies", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "backup:CopyIntoBackupVault",
+                                                "Resource": "arn:aws:backup:*:*:backup-vault:*"}]}))
 
 
 @pytest.fixture
@@ -127,8 +148,8 @@ def copy_job(client, job_id):
     return client(MAIN, EAST).describe_copy_job(CopyJobId=job_id)["CopyJob"]
 
 
-def events(detail_type, state=None):
-    return [e for e in sb.recorded_events
+def events(service, detail_type, state=None):
+    return [e for e in service.recorded_events
             if e["detail-type"] == detail_type and (state is None or e["detail"]["state"] == state)]
 
 
@@ -140,19 +161,19 @@ def error_code(excinfo):
 # Backup jobs
 
 
-def test_backup_job_progresses_with_the_clock_and_emits_documented_events(org, clock):
+def test_backup_job_progresses_with_the_clock_and_emits_documented_events(org, clock, service):
     c = org(MAIN, EAST)
     started = c.start_backup_job(BackupVaultName=VAULT, ResourceArn=EFS, IamRoleArn=ROLE,
                                  Lifecycle={"DeleteAfterDays": 35})
     job_id, rp_arn = started["BackupJobId"], started["RecoveryPointArn"]
     assert rp_arn.startswith(f"arn:aws:backup:{EAST}:{MAIN}:recovery-point:")
     assert c.describe_backup_job(BackupJobId=job_id)["State"] == "CREATED"
-    clock.advance(sb.settings.job_start_seconds)
+    clock.advance(service.settings.job_start_seconds)
     assert c.describe_backup_job(BackupJobId=job_id)["State"] == "RUNNING"
     with pytest.raises(ClientError) as excinfo:
         c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)
     assert error_code(excinfo) == "ResourceNotFoundException"
-    clock.advance(sb.settings.backup_run_seconds)
+    clock.advance(service.settings.backup_run_seconds)
     job = c.describe_backup_job(BackupJobId=job_id)
     assert job["State"] == "COMPLETED" and job["RecoveryPointArn"] == rp_arn
     assert "CreatedBy" not in job  # on demand
@@ -162,7 +183,7 @@ def test_backup_job_progresses_with_the_clock_and_emits_documented_events(org, c
     assert rp["CalculatedLifecycle"]["DeleteAt"] == rp["CreationDate"] + datetime.timedelta(days=35)
     assert "SourceBackupVaultArn" not in rp  # not a copy (docs/AWS-BEHAVIOUR.md §3.3)
 
-    emitted = events("Backup Job State Change")
+    emitted = events(service, "Backup Job State Change")
     assert [e["detail"]["state"] for e in emitted] == ["CREATED", "RUNNING", "COMPLETED"]
     for event in emitted:
         state = event["detail"]["state"]
@@ -180,27 +201,27 @@ def test_backup_job_progresses_with_the_clock_and_emits_documented_events(org, c
     assert running["expectedCompletionDate"].endswith(("AM", "PM"))
 
 
-def test_scheduled_backup_carries_created_by_plan(org, clock):
+def test_scheduled_backup_carries_created_by_plan(org, clock, service):
     plan = org(MAIN, EAST).create_backup_plan(BackupPlan={"BackupPlanName": "daily", "Rules": [
         {"RuleName": "r1", "TargetBackupVaultName": VAULT}]})
-    job_id = sb.start_scheduled_backup(MAIN, EAST, VAULT, EFS, ROLE, {"DeleteAfterDays": 35},
+    job_id = service.start_scheduled_backup(MAIN, EAST, VAULT, EFS, ROLE, {"DeleteAfterDays": 35},
                                        backup_plan_id=plan["BackupPlanId"])
     clock.advance(3600)
     job = org(MAIN, EAST).describe_backup_job(BackupJobId=job_id)
     assert job["CreatedBy"]["BackupPlanArn"] == plan["BackupPlanArn"]
-    for event in events("Backup Job State Change")[1:]:
+    for event in events(service, "Backup Job State Change")[1:]:
         assert event["detail"]["createdBy"]["backupPlanArn"] == plan["BackupPlanArn"]
         assert set(event["detail"]["createdBy"]) == {"backupPlanId", "backupPlanArn", "backupPlanVersion",
                                                     "backupPlanRuleId"}
-    assert "createdBy" not in events("Backup Job State Change", "CREATED")[0]["detail"]
+    assert "createdBy" not in events(service, "Backup Job State Change", "CREATED")[0]["detail"]
 
 
-def test_backup_into_a_missing_vault_fails_asynchronously(client, clock):
+def test_backup_into_a_missing_vault_fails_asynchronously(client, clock, service):
     job_id = client().start_backup_job(BackupVaultName="nope", ResourceArn=EFS, IamRoleArn=ROLE)["BackupJobId"]
     clock.advance(3600)
     job = client().describe_backup_job(BackupJobId=job_id)
     assert job["State"] == "FAILED" and "does not exist" in job["StatusMessage"]
-    failed = events("Backup Job State Change", "FAILED")[0]
+    failed = events(service, "Backup Job State Change", "FAILED")[0]
     assert set(failed["detail"]) == BACKUP_DETAIL_KEYS["FAILED"] and failed["resources"] == []
     assert failed["detail"]["statusMessage"].startswith('"')  # embedded quotes, as documented
 
@@ -218,44 +239,44 @@ def test_recovery_point_arns_per_resource_type_and_partition(client, clock):
     assert client().describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=ebs)["ResourceType"] == "EBS"
 
 
-def test_one_job_per_resource_at_a_time(org, clock):
+def test_one_job_per_resource_at_a_time(org, clock, service):
     c = org(MAIN, EAST)
     first = c.start_backup_job(BackupVaultName=VAULT, ResourceArn=EFS, IamRoleArn=ROLE)["BackupJobId"]
     second = c.start_backup_job(BackupVaultName=VAULT, ResourceArn=EFS, IamRoleArn=ROLE)["BackupJobId"]
     other = c.start_backup_job(BackupVaultName=VAULT, ResourceArn=EBS, IamRoleArn=ROLE)["BackupJobId"]
-    clock.advance(sb.settings.job_start_seconds + 1)
+    clock.advance(service.settings.job_start_seconds + 1)
     states = {j: c.describe_backup_job(BackupJobId=j)["State"] for j in (first, second, other)}
     assert states == {first: "RUNNING", second: "CREATED", other: "RUNNING"}
-    clock.advance(sb.settings.backup_run_seconds)
+    clock.advance(service.settings.backup_run_seconds)
     assert c.describe_backup_job(BackupJobId=first)["State"] == "COMPLETED"
     assert c.describe_backup_job(BackupJobId=second)["State"] == "RUNNING"
     # a copy of the same resource waits while a backup of it runs (docs/AWS-BEHAVIOUR.md §3.1)
     rp_arn = c.describe_backup_job(BackupJobId=first)["RecoveryPointArn"]
     copy_id = start_copy(org, rp_arn)
-    clock.advance(sb.settings.job_start_seconds + 1)
+    clock.advance(service.settings.job_start_seconds + 1)
     assert copy_job(org, copy_id)["State"] == "CREATED"
     clock.advance(3600)
     assert c.describe_backup_job(BackupJobId=second)["State"] == "COMPLETED"
     assert copy_job(org, copy_id)["State"] == "COMPLETED"
 
 
-def test_copy_concurrency_quota_keeps_extra_jobs_created(org, clock):
-    sb.configure(copy_concurrency_per_region=1, copy_concurrency_extra_per_vault=1)
+def test_copy_concurrency_quota_keeps_extra_jobs_created(org, clock, service):
+    service.configure(copy_concurrency_per_region=1, copy_concurrency_extra_per_vault=1)
     efs_rp = backed_up(org, clock, EFS)
     ebs_rp = backed_up(org, clock, EBS)
-    sb.set_resource_encryption(EBS, f"arn:aws:kms:{EAST}:{MAIN}:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+    service.set_resource_encryption(EBS, f"arn:aws:kms:{EAST}:{MAIN}:key/1234abcd-12ab-34cd-56ef-1234567890ab")
     first = start_copy(org, efs_rp)
     second = start_copy(org, ebs_rp)
-    clock.advance(sb.settings.job_start_seconds + 1)
+    clock.advance(service.settings.job_start_seconds + 1)
     assert [copy_job(org, j)["State"] for j in (first, second)] == ["RUNNING", "CREATED"]
-    clock.advance(sb.settings.copy_run_seconds)
+    clock.advance(service.settings.copy_run_seconds)
     assert copy_job(org, first)["State"] == "COMPLETED"
     assert copy_job(org, second)["State"] == "RUNNING"
 
 
-def test_copy_concurrency_quota_counts_an_accounts_copies_from_every_source_region(org, clock):
+def test_copy_concurrency_quota_counts_an_accounts_copies_from_every_source_region(org, clock, service):
     """docs/AWS-BEHAVIOUR.md §5.1: the quota is per account in the destination region, whatever the source region."""
-    sb.configure(copy_concurrency_per_region=1, copy_concurrency_extra_per_vault=1)
+    service.configure(copy_concurrency_per_region=1, copy_concurrency_extra_per_vault=1)
     org(MAIN, WEST).create_backup_vault(BackupVaultName=VAULT)
     east_rp = backed_up(org, clock, EFS)
     west_rp = backed_up(org, clock, f"arn:aws:elasticfilesystem:{WEST}:{MAIN}:file-system/fs-0fedcba987654321",
@@ -264,7 +285,7 @@ def test_copy_concurrency_quota_counts_an_accounts_copies_from_every_source_regi
     second = org(MAIN, WEST).start_copy_job(
         RecoveryPointArn=west_rp, SourceBackupVaultName=VAULT, IamRoleArn=ROLE,
         DestinationBackupVaultArn=vault_arn(BACKUP, WEST))["CopyJobId"]
-    clock.advance(sb.settings.job_start_seconds + 1)
+    clock.advance(service.settings.job_start_seconds + 1)
     assert copy_job(org, first)["State"] == "RUNNING"
     assert org(MAIN, WEST).describe_copy_job(CopyJobId=second)["CopyJob"]["State"] == "CREATED"
 
@@ -273,10 +294,10 @@ def test_copy_concurrency_quota_counts_an_accounts_copies_from_every_source_regi
 # Copy jobs
 
 
-def test_cross_account_copy_keeps_source_dates_and_lifecycle_and_emits_in_source(org, clock):
+def test_cross_account_copy_keeps_source_dates_and_lifecycle_and_emits_in_source(org, clock, service):
     rp_arn = backed_up(org, clock, EFS, {"DeleteAfterDays": 35})
     source = org(MAIN, EAST).describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)
-    sb.recorded_events.clear()
+    service.recorded_events.clear()
     job_id = start_copy(org, rp_arn)
     clock.advance(3600)
     job = copy_job(org, job_id)
@@ -289,7 +310,7 @@ def test_cross_account_copy_keeps_source_dates_and_lifecycle_and_emits_in_source
     assert copy["CalculatedLifecycle"]["DeleteAt"] == source["CalculatedLifecycle"]["DeleteAt"]
     assert copy["SourceBackupVaultArn"] == vault_arn(MAIN, EAST)
 
-    emitted = events("Copy Job State Change")
+    emitted = events(service, "Copy Job State Change")
     assert [e["detail"]["state"] for e in emitted] == ["CREATED", "RUNNING", "COMPLETED"]
     for event in emitted:  # docs/AWS-BEHAVIOUR.md §1.4/§1.6
         state = event["detail"]["state"]
@@ -300,7 +321,7 @@ def test_cross_account_copy_keeps_source_dates_and_lifecycle_and_emits_in_source
     assert emitted[1]["detail"]["destinationRecoveryPointArn"] == {}
     assert emitted[2]["detail"]["destinationRecoveryPointArn"] == dest_arn
     assert isinstance(emitted[2]["detail"]["backupSizeInBytes"], int)
-    assert not [e for e in sb.recorded_events if e["account"] == BACKUP]
+    assert not [e for e in service.recorded_events if e["account"] == BACKUP]
 
 
 def test_copy_lifecycle_override_and_minus_one_keeps_source_expiry(org, clock):
@@ -327,7 +348,7 @@ def test_copy_lifecycle_override_and_minus_one_keeps_source_expiry(org, clock):
     assert third["CalculatedLifecycle"]["DeleteAt"] == first["CreationDate"] + datetime.timedelta(days=35)
 
 
-def test_start_copy_job_idempotency_token(org, clock):
+def test_start_copy_job_idempotency_token(org, clock, service):
     rp_arn = backed_up(org, clock)
     first = start_copy(org, rp_arn, IdempotencyToken="token-1")
     # A replay succeeds without acting, and (strictly: the output has no required member) its
@@ -340,13 +361,13 @@ def test_start_copy_job_idempotency_token(org, clock):
     assert first != other
     listed = org(MAIN, EAST).list_copy_jobs()["CopyJobs"]
     assert sorted(j["CopyJobId"] for j in listed) == sorted({first, other})
-    assert len(events("Copy Job State Change", "CREATED")) == 2
+    assert len(events(service, "Copy Job State Change", "CREATED")) == 2
     with pytest.raises(ClientError) as excinfo:
         start_copy(org, rp_arn, destination=vault_arn(BACKUP, WEST), IdempotencyToken="token-1")
     assert error_code(excinfo) == "InvalidRequestException"
 
 
-def test_start_copy_job_validation(org, clock):
+def test_start_copy_job_validation(org, clock, service):
     rp_arn = backed_up(org, clock)
     c = org(MAIN, EAST)
     with pytest.raises(ClientError) as excinfo:
@@ -363,7 +384,7 @@ def test_start_copy_job_validation(org, clock):
         org(BACKUP, EAST).start_copy_job(RecoveryPointArn=rp_arn, SourceBackupVaultName=VAULT, IamRoleArn=ROLE,
                                          DestinationBackupVaultArn=vault_arn(BACKUP, WEST))
     assert error_code(excinfo) == "ResourceNotFoundException"
-    continuous = sb.put_recovery_point(MAIN, EAST, VAULT, "arn:aws:s3:::bucket", continuous=True)
+    continuous = service.put_recovery_point(MAIN, EAST, VAULT, "arn:aws:s3:::bucket", continuous=True)
     with pytest.raises(ClientError) as excinfo:
         start_copy(org, continuous)
     assert error_code(excinfo) == "InvalidParameterValueException"
@@ -387,7 +408,7 @@ DENY_OTHER_TARGETS = json.dumps({"Version": "2012-10-17", "Statement": [{
     ("source vault denies this destination", sb.MSG_ACCESS_DENIED),
     ("injected failure", "Given key ID is not accessible"),
 ])
-def test_copy_failures_are_asynchronous_failed_jobs(org, clock, case, expected):
+def test_copy_failures_are_asynchronous_failed_jobs(org, clock, case, expected, service):
     resource, destination = EFS, vault_arn(BACKUP, EAST)
     if case == "missing destination vault":
         destination = vault_arn(BACKUP, EAST, "nope")
@@ -396,10 +417,10 @@ def test_copy_failures_are_asynchronous_failed_jobs(org, clock, case, expected):
     elif case == "policy admits another organisation":
         org(BACKUP, EAST).put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=org_policy("o-other0000"))
     elif case == "accounts not in the same organisation":
-        sb.set_organization("o-other0000", [BACKUP])
+        service.set_organization("o-other0000", [BACKUP])
     elif case.startswith(("EBS", "RDS")):
         resource = EBS if case.startswith("EBS") else RDS
-        sb.set_resource_encryption(resource, f"arn:aws:kms:{EAST}:{MAIN}:alias/aws/{resource.split(':')[2]}")
+        service.set_resource_encryption(resource, f"arn:aws:kms:{EAST}:{MAIN}:alias/aws/{resource.split(':')[2]}")
     elif case == "Default vault across accounts":
         org(BACKUP, EAST).create_backup_vault(BackupVaultName="Default")
         org(BACKUP, EAST).put_backup_vault_access_policy(BackupVaultName="Default", Policy=org_policy())
@@ -407,9 +428,9 @@ def test_copy_failures_are_asynchronous_failed_jobs(org, clock, case, expected):
     elif case == "source vault denies this destination":
         org(MAIN, EAST).put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=DENY_OTHER_TARGETS)
     elif case == "injected failure":
-        sb.fail_next_copies(1, "Given key ID is not accessible")
+        service.fail_next_copies(1, "Given key ID is not accessible")
     if case == "source in cold storage":
-        rp_arn = sb.put_recovery_point(MAIN, EAST, VAULT, EFS, storage_class="COLD",
+        rp_arn = service.put_recovery_point(MAIN, EAST, VAULT, EFS, storage_class="COLD",
                                        lifecycle={"MoveToColdStorageAfterDays": 1, "DeleteAfterDays": 91})
     else:
         rp_arn = backed_up(org, clock, resource)
@@ -419,19 +440,56 @@ def test_copy_failures_are_asynchronous_failed_jobs(org, clock, case, expected):
     assert job["State"] == "FAILED"
     assert expected in job["StatusMessage"]
     assert "DestinationRecoveryPointArn" not in job
-    failed = events("Copy Job State Change", "FAILED")[-1]
+    failed = events(service, "Copy Job State Change", "FAILED")[-1]
     assert set(failed["detail"]) == COPY_DETAIL_KEYS["FAILED"]
     assert failed["detail"]["destinationRecoveryPointArn"] == {} and failed["account"] == MAIN
-    assert not sb.recovery_points(BACKUP)
+    assert not service.recovery_points(BACKUP)
 
 
-def test_copies_that_policies_admit(org, clock):
+@pytest.mark.parametrize("trusted", [None, "lambda.amazonaws.com"])
+def test_a_role_aws_backup_cannot_assume_is_refused_when_the_job_is_asked_for(org, clock, trusted):
+    """docs/AWS-BEHAVIOUR.md §19 item 62: a missing role, or one not trusting backup.amazonaws.com."""
+    from botocore.exceptions import ClientError
+
     rp_arn = backed_up(org, clock)
-    # the source policy's allowed target is fine; a role-listing destination policy admits the copier
+    role = f"arn:aws:iam::{MAIN}:role/Other"
+    if trusted:
+        creds = boto3.client("sts", region_name=EAST).assume_role(
+            RoleArn=f"arn:aws:iam::{MAIN}:role/tests", RoleSessionName="tests")["Credentials"]
+        boto3.client("iam", region_name=EAST, aws_access_key_id=creds["AccessKeyId"],
+                     aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"],
+                     ).create_role(RoleName="Other", AssumeRolePolicyDocument=json.dumps({
+                         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": trusted},
+                                                                 "Action": "sts:AssumeRole"}]}))
+    for call in (lambda: org(MAIN, EAST).start_copy_job(
+            RecoveryPointArn=rp_arn, SourceBackupVaultName=VAULT, IamRoleArn=role,
+            DestinationBackupVaultArn=vault_arn(BACKUP, EAST)),
+            lambda: org(MAIN, EAST).start_backup_job(BackupVaultName=VAULT, ResourceArn=EFS, IamRoleArn=role)):
+        with pytest.raises(ClientError) as excinfo:
+            call()
+        assert excinfo.value.response["Error"]["Code"] == "InvalidParameterValueException"
+        assert excinfo.value.response["Error"]["Message"] == f"IAM Role {role} cannot be assumed by AWS Backup"
+    assert org(MAIN, EAST).list_copy_jobs()["CopyJobs"] == []
+
+
+def test_copies_that_policies_admit(org, clock, service):
+    rp_arn = backed_up(org, clock)
+    # the source policy's allowed target is fine; a destination policy naming the copy role admits
+    # nothing (the vault sees the source account: docs/AWS-BEHAVIOUR.md §19 item 61), one naming
+    # the source account admits the copy
     org(MAIN, EAST).put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=DENY_OTHER_TARGETS)
-    org(BACKUP, WEST).put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": [ROLE]},
-                                               "Action": "backup:CopyIntoBackupVault", "Resource": "*"}]}))
+
+    def admit(principal):
+        org(BACKUP, WEST).put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": [principal]},
+                                                   "Action": "backup:CopyIntoBackupVault", "Resource": "*"}]}))
+
+    admit(ROLE)
+    refused = start_copy(org, rp_arn, destination=vault_arn(BACKUP, WEST))
+    clock.advance(3600)
+    assert (copy_job(org, refused)["State"], copy_job(org, refused)["StatusMessage"]) == (
+        "FAILED", sb.MSG_ACCESS_DENIED)
+    admit(f"arn:aws:iam::{MAIN}:root")
     allowed = start_copy(org, rp_arn, destination=vault_arn(BACKUP, WEST))
     clock.advance(3600)
     assert copy_job(org, allowed)["State"] == "COMPLETED"
@@ -439,7 +497,7 @@ def test_copies_that_policies_admit(org, clock):
     org(MAIN, WEST).create_backup_vault(BackupVaultName=VAULT)
     org(MAIN, EAST).delete_backup_vault_access_policy(BackupVaultName=VAULT)
     same_account = start_copy(org, rp_arn, destination=vault_arn(MAIN, WEST))
-    sb.set_resource_encryption(EBS, f"arn:aws:kms:{EAST}:{MAIN}:key/mrk-1234")
+    service.set_resource_encryption(EBS, f"arn:aws:kms:{EAST}:{MAIN}:key/mrk-1234")
     ebs_rp = backed_up(org, clock, EBS)
     ebs_copy = start_copy(org, ebs_rp)
     clock.advance(3600)
@@ -449,9 +507,9 @@ def test_copies_that_policies_admit(org, clock):
     assert ebs_job["DestinationRecoveryPointArn"].startswith(f"arn:aws:ec2:{EAST}::snapshot/snap-")
 
 
-def test_list_copy_jobs_filters_and_pagination(org, clock):
+def test_list_copy_jobs_filters_and_pagination(org, clock, service):
     rp_arn = backed_up(org, clock)
-    sb.set_resource_encryption(EBS, f"arn:aws:kms:{EAST}:{MAIN}:alias/aws/ebs")
+    service.set_resource_encryption(EBS, f"arn:aws:kms:{EAST}:{MAIN}:alias/aws/ebs")
     ebs_rp = backed_up(org, clock, EBS)
     t0 = clock.now()
     east = start_copy(org, rp_arn)
@@ -550,9 +608,9 @@ def test_update_lifecycle_accepts_boundaries(org, clock, lifecycle):
         c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)
 
 
-def test_update_lifecycle_rules_for_cold_continuous_lock_and_missing(org, clock):
+def test_update_lifecycle_rules_for_cold_continuous_lock_and_missing(org, clock, service):
     c = org(MAIN, EAST)
-    cold = sb.put_recovery_point(MAIN, EAST, VAULT, EFS, storage_class="COLD",
+    cold = service.put_recovery_point(MAIN, EAST, VAULT, EFS, storage_class="COLD",
                                  lifecycle={"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365})
     with pytest.raises(ClientError) as excinfo:  # cold setting fixed once cold (docs/AWS-BEHAVIOUR.md §3.2)
         c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=cold,
@@ -560,7 +618,7 @@ def test_update_lifecycle_rules_for_cold_continuous_lock_and_missing(org, clock)
     assert error_code(excinfo) == "InvalidParameterValueException"
     c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=cold,
                                       Lifecycle={"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 120})
-    continuous = sb.put_recovery_point(MAIN, EAST, VAULT, "arn:aws:s3:::bucket", continuous=True,
+    continuous = service.put_recovery_point(MAIN, EAST, VAULT, "arn:aws:s3:::bucket", continuous=True,
                                        lifecycle={"DeleteAfterDays": 35})
     with pytest.raises(ClientError) as excinfo:
         c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=continuous,
@@ -581,7 +639,7 @@ def test_update_lifecycle_rules_for_cold_continuous_lock_and_missing(org, clock)
         assert error_code(excinfo) == "InvalidRequestException" and "Vault Lock" in str(excinfo.value)
 
 
-def test_expired_recovery_points_are_deleted_within_eight_hours(org, clock):
+def test_expired_recovery_points_are_deleted_within_eight_hours(org, clock, service):
     rp_arn = backed_up(org, clock, EFS, {"DeleteAfterDays": 35})
     c = org(MAIN, EAST)
     c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=rp_arn,
@@ -594,13 +652,13 @@ def test_expired_recovery_points_are_deleted_within_eight_hours(org, clock):
     with pytest.raises(ClientError) as excinfo:
         c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)
     assert error_code(excinfo) == "ResourceNotFoundException"
-    deleted = sb.find_recovery_point(rp_arn)
+    deleted = service.find_recovery_point(rp_arn)
     assert deleted.status == "DELETED" and delete_at <= deleted.deleted_at <= delete_at + datetime.timedelta(hours=8)
     # the old 35-day expiry was replanned, not left to fire twice
-    assert sb.recovery_points(MAIN, EAST, VAULT) == []
+    assert service.recovery_points(MAIN, EAST, VAULT) == []
 
 
-def test_lengthening_after_shortening_replans_the_expiry(org, clock):
+def test_lengthening_after_shortening_replans_the_expiry(org, clock, service):
     rp_arn = backed_up(org, clock, EFS, {"DeleteAfterDays": 35})
     c = org(MAIN, EAST)
     created = c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)["CreationDate"]
@@ -610,29 +668,30 @@ def test_lengthening_after_shortening_replans_the_expiry(org, clock):
     for days in (8, 35):
         clock.run_until(created + datetime.timedelta(days=days, hours=9))
         assert c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)["Status"] != "DELETED"
-        assert sb.find_recovery_point(rp_arn).deleted_at is None
+        assert service.find_recovery_point(rp_arn).deleted_at is None
     clock.run_until(created + datetime.timedelta(days=40, hours=8))
-    assert sb.find_recovery_point(rp_arn).status == "DELETED"
+    assert service.find_recovery_point(rp_arn).status == "DELETED"
 
 
 def test_expiry_delay_is_random_but_repeatable():
     def deletion_delays(seed):
-        sb.reset_sandbox()
-        sb.configure(seed=seed)
         clock = Clock()
-        sb.set_clock(clock)
-        with mock_aws():
-            boto3.client("backup", region_name=EAST).create_backup_vault(BackupVaultName=VAULT)
-            old = clock.now() - datetime.timedelta(days=40)
-            arns = [sb.put_recovery_point("123456789012", EAST, VAULT, f"{EFS}{i}", creation_date=old,
-                                          lifecycle={"DeleteAfterDays": 35}) for i in range(4)]
-            clock.advance(9 * 3600)
-            return [(sb.find_recovery_point(a).deleted_at - old - datetime.timedelta(days=40)) for a in arns]
+        service = sb.BackupService(clock=clock, seed=seed).install()
+        try:
+            with mock_aws():
+                boto3.client("backup", region_name=EAST).create_backup_vault(BackupVaultName=VAULT)
+                old = clock.now() - datetime.timedelta(days=40)
+                arns = [service.put_recovery_point("123456789012", EAST, VAULT, f"{EFS}{i}", creation_date=old,
+                                                   lifecycle={"DeleteAfterDays": 35}) for i in range(4)]
+                clock.advance(9 * 3600)
+                return [(service.find_recovery_point(a).deleted_at - old - datetime.timedelta(days=40))
+                        for a in arns]
+        finally:
+            service.uninstall()
 
     first, again = deletion_delays(7), deletion_delays(7)
     assert first == again and len(set(first)) == 4
     assert all(datetime.timedelta(0) <= d <= datetime.timedelta(hours=8) for d in first)
-    sb.reset_sandbox()
 
 
 def test_cold_transition_only_for_cold_capable_types(org, clock):
@@ -670,7 +729,7 @@ def test_vault_access_policy_roundtrip(org):
     assert error_code(excinfo) == "ResourceNotFoundException"
 
 
-def test_a_vault_policy_deny_refuses_describe_and_update_of_its_recovery_points(org, clock):
+def test_a_vault_policy_deny_refuses_describe_and_update_of_its_recovery_points(org, clock, service):
     rp_arn = backed_up(org, clock, lifecycle={"DeleteAfterDays": 35})
     c = org(MAIN, EAST)
 
@@ -694,7 +753,7 @@ def test_a_vault_policy_deny_refuses_describe_and_update_of_its_recovery_points(
     # docs/AWS-BEHAVIOUR.md §7: the AWS Config rule's Deny (manual deletion disabled) blocks the shortening
     deny(["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle", "backup:PutBackupVaultAccessPolicy"])
     assert refused(update) and not refused(describe)
-    assert sb.find_recovery_point(rp_arn).lifecycle == {"DeleteAfterDays": 35}
+    assert service.find_recovery_point(rp_arn).lifecycle == {"DeleteAfterDays": 35}
     c.delete_backup_vault_access_policy(BackupVaultName=VAULT)
     deny("backup:DescribeRecoveryPoint")
     assert refused(describe) and not refused(update)
@@ -706,14 +765,14 @@ def test_a_vault_policy_deny_refuses_describe_and_update_of_its_recovery_points(
     deny(["backup:DescribeRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"],
          {"AWS": f"arn:aws:iam::{MAIN}:role/tests"})
     assert refused(describe) and refused(update)
-    assert sb.find_recovery_point(rp_arn).lifecycle == {"DeleteAfterDays": 8}
+    assert service.find_recovery_point(rp_arn).lifecycle == {"DeleteAfterDays": 8}
 
 
 @pytest.mark.parametrize("operation, limit", [
     ("UpdateRecoveryPointLifecycle", 5), ("DescribeRecoveryPoint", 15), ("DescribeBackupJob", 15),
     ("ListRecoveryPointsByBackupVault", 20), ("ListCopyJobs", 20),
 ])
-def test_request_rates_per_simulated_second(org, clock, operation, limit):
+def test_request_rates_per_simulated_second(org, clock, operation, limit, service):
     started = org(MAIN, EAST).start_backup_job(BackupVaultName=VAULT, ResourceArn=EFS, IamRoleArn=ROLE)
     clock.advance(3600)
     calls = {
@@ -725,7 +784,7 @@ def test_request_rates_per_simulated_second(org, clock, operation, limit):
         "ListRecoveryPointsByBackupVault": lambda c: c.list_recovery_points_by_backup_vault(BackupVaultName=VAULT),
         "ListCopyJobs": lambda c: c.list_copy_jobs(),
     }
-    sb.configure(throttling=True)
+    service.configure(throttling=True)
     c = org(MAIN, EAST)
     for _ in range(limit):
         calls[operation](c)
@@ -738,42 +797,42 @@ def test_request_rates_per_simulated_second(org, clock, operation, limit):
     calls[operation](c)  # a new simulated second
 
 
-def test_total_request_rate_counts_start_copy_job(org, clock):
+def test_total_request_rate_counts_start_copy_job(org, clock, service):
     rp_arn = backed_up(org, clock)
-    sb.configure(throttling=True)
+    service.configure(throttling=True)
     c = org(MAIN, EAST)
     for i in range(10):  # replays included: they count too
         c.start_copy_job(RecoveryPointArn=rp_arn, SourceBackupVaultName=VAULT, IamRoleArn=ROLE,
                          DestinationBackupVaultArn=vault_arn(BACKUP, EAST), IdempotencyToken=f"t{i % 2}")
     for _ in range(3):
         for _ in range(13):
-            c.describe_copy_job(CopyJobId=sb.copy_jobs(MAIN)[0].job_id)
+            c.describe_copy_job(CopyJobId=service.copy_jobs(MAIN)[0].job_id)
         clock.advance(0)
     c.list_copy_jobs()
     with pytest.raises(ClientError) as excinfo:  # 10 + 39 + 1 = 50 in this second
         c.list_copy_jobs()
     assert error_code(excinfo) == "ThrottlingException"
     org(MAIN, WEST).list_backup_vaults()  # other regions have their own budget
-    sb.configure(throttling=False)
+    service.configure(throttling=False)
     for _ in range(60):
         c.list_copy_jobs()
 
 
-def test_fault_injection_access_denied_and_random_throttling(org, clock):
+def test_fault_injection_access_denied_and_random_throttling(org, clock, service):
     rp_arn = backed_up(org, clock)
-    sb.deny_access("StartCopyJob", account_id=MAIN)
+    service.deny_access("StartCopyJob", account_id=MAIN)
     with pytest.raises(ClientError) as excinfo:
         start_copy(org, rp_arn)
     assert error_code(excinfo) == "AccessDeniedException"
     org(BACKUP, EAST).list_copy_jobs()  # other accounts unaffected
-    sb.allow_access("StartCopyJob", account_id=MAIN)
+    service.allow_access("StartCopyJob", account_id=MAIN)
     start_copy(org, rp_arn)
-    sb.inject_throttling(1.0, operations=["DescribeRecoveryPoint"])
+    service.inject_throttling(1.0, operations=["DescribeRecoveryPoint"])
     with pytest.raises(ClientError) as excinfo:
         org(MAIN, EAST).describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)
     assert error_code(excinfo) == "ThrottlingException"
     org(MAIN, EAST).list_copy_jobs()
-    sb.inject_throttling(0.5)
+    service.inject_throttling(0.5)
     outcomes = []
     for _ in range(40):
         try:
@@ -782,48 +841,46 @@ def test_fault_injection_access_denied_and_random_throttling(org, clock):
         except ClientError:
             outcomes.append(False)
     assert 5 < outcomes.count(False) < 35
-    sb.clear_faults()
+    service.clear_faults()
     org(MAIN, EAST).describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)
 
 
-def test_moto_reset_clears_the_added_state(org, clock):
+def test_moto_reset_clears_the_added_state(org, clock, service):
     from moto.backup.models import backup_backends
 
     backed_up(org, clock)
-    assert sb.recovery_points(MAIN) and sb.backup_jobs(MAIN)
+    assert service.recovery_points(MAIN) and service.backup_jobs(MAIN)
     backup_backends.reset()
-    assert sb.recovery_points() == [] and sb.backup_jobs() == [] and sb.copy_jobs() == []
+    assert service.recovery_points() == [] and service.backup_jobs() == [] and service.copy_jobs() == []
     clock.advance(100 * 86400)  # stale lifecycle callbacks are harmless
 
 
-def test_inspection_helpers(org, clock):
+def test_inspection_helpers(org, clock, service):
     rp_arn = backed_up(org, clock, lifecycle={"DeleteAfterDays": 35})
     start_copy(org, rp_arn)
     clock.advance(3600)
-    assert [rp.arn for rp in sb.recovery_points(MAIN, EAST, VAULT)] == [rp_arn]
-    assert len(sb.recovery_points(BACKUP)) == 1
-    assert [j.state for j in sb.copy_jobs(MAIN)] == ["COMPLETED"]
-    view = sb.snapshot()
+    assert [rp.arn for rp in service.recovery_points(MAIN, EAST, VAULT)] == [rp_arn]
+    assert len(service.recovery_points(BACKUP)) == 1
+    assert [j.state for j in service.copy_jobs(MAIN)] == ["COMPLETED"]
+    view = service.snapshot()
     assert set(view) == {f"{MAIN}/{EAST}/{VAULT}", f"{BACKUP}/{EAST}/{VAULT}"}
     json.dumps(view)
 
 
-def test_custom_event_sink_receives_events(org, clock):
+def test_custom_event_sink_receives_events(org, clock, service):
     received = []
-    sb.set_event_sink(received.append)
+    service.set_event_sink(received.append)
     backed_up(org, clock)
     assert [e["detail"]["state"] for e in received] == ["CREATED", "RUNNING", "COMPLETED"]
-    assert sb.recorded_events == []
+    assert service.recorded_events == []
 
 
 def test_works_under_threaded_moto_server():
     from moto.server import ThreadedMotoServer
 
-    sb.reset_sandbox()
-    sb.install()
     clock = Clock()
-    sb.set_clock(clock)
-    sb.configure(require_existing_resources=False)  # a made-up EFS ARN, as in the fixture above
+    # a made-up EFS ARN, as in the fixture above
+    service = sb.BackupService(clock=clock, require_existing_resources=False).install()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -832,6 +889,7 @@ def test_works_under_threaded_moto_server():
     try:
         c = boto3.client("backup", region_name=EAST, endpoint_url=f"http://127.0.0.1:{port}",
                          aws_access_key_id="testing", aws_secret_access_key="testing", config=NO_RETRIES)
+        make_copy_role(MAIN, endpoint_url=f"http://127.0.0.1:{port}")
         c.create_backup_vault(BackupVaultName=VAULT)
         started = c.start_backup_job(BackupVaultName=VAULT, ResourceArn=EFS, IamRoleArn=ROLE)
         clock.advance(3600)
@@ -847,6 +905,43 @@ def test_works_under_threaded_moto_server():
         assert error_code(excinfo) == "ResourceNotFoundException"
     finally:
         server.stop()
-        from moto.backup.models import backup_backends
-        backup_backends.reset()
-        sb.reset_sandbox()
+        service.uninstall()
+
+
+def test_one_gate_authorises_before_faults_and_request_rates(service, client):
+    """Every AWS Backup request: IAM's decision first, then injected faults, then the rates: calls IAM
+    refuses meet neither the injected denial nor spend the account's ListCopyJobs budget (§5.2)."""
+    from backup_events_aws.sandbox.authorization import Gate
+
+    service.configure(throttling=True)
+    operator = client(MAIN, EAST)  # a role IAM does not know: the sandbox's operator, not governed
+    keys = boto3.client("sts", region_name=EAST).assume_role(
+        RoleArn=f"arn:aws:iam::{MAIN}:role/tests", RoleSessionName="admin")["Credentials"]
+    boto3.client("iam", region_name=EAST, aws_access_key_id=keys["AccessKeyId"],
+                 aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"]).create_role(
+        RoleName="NoBackup", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{MAIN}:root"}, "Action": "sts:AssumeRole"}]}))
+    keys = boto3.client("sts", region_name=EAST).assume_role(
+        RoleArn=f"arn:aws:iam::{MAIN}:role/NoBackup", RoleSessionName="governed")["Credentials"]
+    governed = boto3.client("backup", region_name=EAST, config=NO_RETRIES, aws_access_key_id=keys["AccessKeyId"],
+                            aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"])
+    gate = Gate().install()
+    try:
+        service.deny_access("DescribeBackupJob", MAIN)
+        for call in (lambda c: c.list_copy_jobs(), lambda c: c.describe_backup_job(BackupJobId="any")):
+            with pytest.raises(ClientError) as refused:
+                call(governed)
+            assert "assumed-role/NoBackup/governed" in refused.value.response["Error"]["Message"]  # IAM's words
+        with pytest.raises(ClientError) as injected:
+            operator.describe_backup_job(BackupJobId="any")
+        assert "assumed-role/sandbox" in injected.value.response["Error"]["Message"]  # the injected denial
+        for _ in range(25):  # more than ListCopyJobs' 20 per second, all refused by IAM
+            with pytest.raises(ClientError):
+                governed.list_copy_jobs()
+        for _ in range(20):  # the account's budget for this second is whole
+            operator.list_copy_jobs()
+        with pytest.raises(ClientError) as throttled:
+            operator.list_copy_jobs()
+        assert error_code(throttled) == "ThrottlingException"
+    finally:
+        gate.uninstall()

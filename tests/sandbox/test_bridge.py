@@ -88,14 +88,17 @@ def sandbox():
                        "AWS_DEFAULT_REGION": REGION})
     os.environ.pop("MOTO_ACCOUNT_ID", None)
     with mock_aws():
-        sandbox_cloudformation.install()
+        support = sandbox_cloudformation.CloudFormationSupport().install()
         clock = Clock()
         bridge = Bridge(clock, org_of_account=lambda a: ORG_ID if a in (SOURCE_ACCOUNT, CENTRAL_ACCOUNT) else None)
+        bridge.runtime.install()
         bridge.install()
         try:
             yield bridge
         finally:
             bridge.uninstall()
+            bridge.runtime.uninstall()
+            support.uninstall()
 
 
 def put_test_event(detail: dict, account: str = SOURCE_ACCOUNT) -> dict:
@@ -368,3 +371,15 @@ def test_faults_lose_and_duplicate_events_reproducibly(sandbox):
     assert len(set(first)) < 20  # some were lost
     assert len(first) > len(set(first))  # some were delivered twice
     assert first != sorted(first, key=lambda e: int(e[1:]))  # delays reordered them
+
+
+def test_durable_events_are_never_lost_but_may_come_twice(sandbox):
+    """CloudWatch's alarm events: durable, at least once (docs/AWS-BEHAVIOUR.md §18.6)."""
+    deploy(SOURCE_ACCOUNT, REGION, "fn", function_stack())
+    sandbox.faults = Faults(lose_fraction=1.0, duplicate_fraction=1.0)
+    sandbox.runtime.invocations.clear()
+    for n, durable in enumerate((True, False)):
+        sandbox.deliver({"source": "sandbox.test", "detail-type": "T", "id": f"e{n}", "detail": {}},
+                        SOURCE_ACCOUNT, REGION, durable=durable)
+    sandbox.clock.advance(3600)
+    assert [log["eventId"] for log in handled(sandbox)] == ["e0", "e0"]  # e1 lost, e0 twice

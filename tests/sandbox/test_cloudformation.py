@@ -10,6 +10,8 @@ import pytest
 from moto import mock_aws
 
 from backup_events_aws.sandbox import cloudformation as sandbox_cloudformation
+from backup_events_aws.sandbox.backup import BackupService
+from backup_events_aws.sandbox.clock import Clock
 
 from stack_helpers import client, deploy
 
@@ -27,11 +29,13 @@ def stack_account():
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
     os.environ.pop("MOTO_ACCOUNT_ID", None)
     with mock_aws():
-        sandbox_cloudformation.install()
+        backup = BackupService(Clock()).install()  # vault access policies are AWS Backup's (backup/models.py)
+        support = sandbox_cloudformation.CloudFormationSupport().install()
         try:
             yield ACCOUNT
         finally:
-            sandbox_cloudformation.uninstall()
+            support.uninstall()
+            backup.uninstall()
 
 
 def test_moto_internals_the_extension_relies_on_are_still_there():
@@ -44,11 +48,15 @@ def test_moto_internals_the_extension_relies_on_are_still_there():
         assert hasattr(cached, "cache_clear")
     assert callable(parsing.clean_json)
     assert callable(Rule.send_to_targets) and callable(EventsBackend.put_events)
-    sandbox_cloudformation.install()
-    model_map = parsing.get_model_map()
-    for resource_type in ("AWS::Backup::BackupVault", "AWS::SQS::QueuePolicy",
-                          "AWS::Lambda::EventInvokeConfig", "AWS::Events::EventBusPolicy"):
-        assert resource_type in model_map
+    support = sandbox_cloudformation.CloudFormationSupport().install()
+    try:
+        model_map = parsing.get_model_map()
+        for resource_type in ("AWS::Backup::BackupVault", "AWS::SQS::QueuePolicy",
+                              "AWS::Lambda::EventInvokeConfig", "AWS::Events::EventBusPolicy"):
+            assert resource_type in model_map
+    finally:
+        support.uninstall()
+    assert "AWS::Backup::BackupVault" not in parsing.get_model_map()  # moto's own map again
 
 
 def test_backup_vault_with_access_policy_and_lock(stack_account):
@@ -87,19 +95,27 @@ def test_queue_policy_is_stored_on_the_queue(stack_account):
     assert policy["Statement"][0]["Principal"] == {"Service": "events.amazonaws.com"}
 
 
-def test_event_invoke_config_and_function_logging_config(stack_account):
-    deploy(stack_account, REGION, "fn", {"Resources": {
+def function_with_on_failure_queue(role_may_send: bool) -> dict:
+    """A function whose EventInvokeConfig names a queue as OnFailure; its role may send there or not."""
+    send = [{"PolicyName": "send", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["Queue", "Arn"]}}]}}]
+    return {"Resources": {
         "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "errors"}},
         "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
             "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                                                    "Action": "sts:AssumeRole"}]}}},
+                                                    "Action": "sts:AssumeRole"}]},
+            **({"Policies": send} if role_may_send else {})}},
         "Function": {"Type": "AWS::Lambda::Function", "Properties": {
             "FunctionName": "fn", "Handler": "index.lambda_handler", "Runtime": "python3.13",
             "Role": {"Fn::GetAtt": ["Role", "Arn"]}, "Code": {"ZipFile": "def lambda_handler(e, c): pass\n"},
             "LoggingConfig": {"LogFormat": "JSON", "ApplicationLogLevel": "DEBUG", "LogGroup": "/custom"}}},
         "InvokeConfig": {"Type": "AWS::Lambda::EventInvokeConfig", "Properties": {
             "FunctionName": {"Ref": "Function"}, "Qualifier": "$LATEST", "MaximumRetryAttempts": "1",
-            "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["Queue", "Arn"]}}}}}}})
+            "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["Queue", "Arn"]}}}}}}}
+
+
+def test_event_invoke_config_and_function_logging_config(stack_account):
+    deploy(stack_account, REGION, "fn", function_with_on_failure_queue(role_may_send=True))
     config = client("lambda", ACCOUNT, REGION).get_function_event_invoke_config(FunctionName="fn")
     assert config["MaximumRetryAttempts"] == 1
     assert config["DestinationConfig"]["OnFailure"]["Destination"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:errors"
@@ -107,6 +123,21 @@ def test_event_invoke_config_and_function_logging_config(stack_account):
 
     function = lambda_backends[ACCOUNT][REGION].get_function("fn")
     assert sandbox_cloudformation.function_extras_of(function)["LoggingConfig"]["LogGroup"] == "/custom"
+
+
+def test_an_on_failure_queue_the_role_may_not_send_to_fails_the_stack(stack_account):
+    """Lambda checks the execution role when the OnFailure destination is configured
+    (docs/AWS-BEHAVIOUR.md §19 item 73): the EventInvokeConfig fails, the stack rolls back."""
+    cloudformation = client("cloudformation", ACCOUNT, REGION)
+    cloudformation.create_stack(StackName="fn", TemplateBody=json.dumps(function_with_on_failure_queue(False)),
+                                Capabilities=["CAPABILITY_NAMED_IAM"])
+    assert cloudformation.describe_stacks(StackName="fn")["Stacks"][0]["StackStatus"] == "ROLLBACK_COMPLETE"
+    [failed] = [e for e in cloudformation.describe_stack_events(StackName="fn")["StackEvents"]
+                if e.get("ResourceStatus") == "CREATE_FAILED"]
+    assert (failed["LogicalResourceId"], failed["ResourceType"]) == ("InvokeConfig", "AWS::Lambda::EventInvokeConfig")
+    assert failed["ResourceStatusReason"] == (
+        'Resource handler returned message: "The provided execution role does not have permissions to call '
+        'SendMessage on SQS (Service: Lambda, Status Code: 400)"')
 
 
 def test_event_bus_policy_property_and_resource(stack_account):

@@ -31,12 +31,12 @@ def backup_of(org: Organization, resource: str, account: str = MAIN, region: str
     """An on-demand backup in the watched vault, and everything it sets off."""
     job_id = org.start_backup(account, region, resource, delete_after_days=days)
     org.run_until_idle()
-    [job] = [j for j in sandbox_backup.backup_jobs() if j.job_id == job_id]
-    return sandbox_backup.find_recovery_point(job.recovery_point_arn)
+    [job] = [j for j in org.backup_service.backup_jobs() if j.job_id == job_id]
+    return org.backup_service.find_recovery_point(job.recovery_point_arn)
 
 
-def copies_of(arn: str) -> list[sandbox_backup.CopyJob]:
-    return [j for j in sandbox_backup.copy_jobs() if j.source_recovery_point_arn == arn]
+def copies_of(org, arn: str) -> list[sandbox_backup.CopyJob]:
+    return [j for j in org.backup_service.copy_jobs() if j.source_recovery_point_arn == arn]
 
 
 def refusals(org: Organization, account: str | None = None) -> list[dict]:
@@ -76,19 +76,19 @@ def test_each_copy_keeps_its_own_retention_and_cold_transition_where_the_type_ca
     with Organization.typical(parameters=parameters) as org:
         efs = backup_of(org, org.create_resource("EFS", MAIN, WEST1))
         volume = org.create_resource("EBS", OTHER, EAST)
-        sandbox_backup.set_resource_encryption(volume, cmk(org, OTHER, EAST))
+        org.backup_service.set_resource_encryption(volume, cmk(org, OTHER, EAST))
         ebs = backup_of(org, volume, account=OTHER, region=EAST)
         for original, copy2_region, copy2_lifecycle in (
                 (efs, WEST2, {"DeleteAfterDays": 400, "MoveToColdStorageAfterDays": 30}),
                 # EBS copies can't go cold (no archive opt-in): the transition is left out.
                 (ebs, WEST2, {"DeleteAfterDays": 400})):
-            [copy1] = copies_of(original.arn)
+            [copy1] = copies_of(org, original.arn)
             assert copy1.state == "COMPLETED" and copy1.destination_vault_arn == vault_arn(BACKUP, original.region)
-            assert sandbox_backup.find_recovery_point(copy1.destination_recovery_point_arn).lifecycle == {
+            assert org.backup_service.find_recovery_point(copy1.destination_recovery_point_arn).lifecycle == {
                 "DeleteAfterDays": 120}
-            [copy2] = copies_of(copy1.destination_recovery_point_arn)
+            [copy2] = copies_of(org, copy1.destination_recovery_point_arn)
             assert copy2.destination_vault_arn == vault_arn(BACKUP, copy2_region)
-            assert sandbox_backup.find_recovery_point(copy2.destination_recovery_point_arn).lifecycle == copy2_lifecycle
+            assert org.backup_service.find_recovery_point(copy2.destination_recovery_point_arn).lifecycle == copy2_lifecycle
             # The original is still shortened once copy 1 exists.
             assert original.lifecycle == {"DeleteAfterDays": 8}
         assert refusals(org) == []
@@ -97,8 +97,8 @@ def test_each_copy_keeps_its_own_retention_and_cold_transition_where_the_type_ca
 def test_a_copy_setting_that_breaks_aws_cold_rule_is_refused_with_the_fix():
     with Organization.typical(parameters={"Copy2Retention": "100/30"}) as org:
         original = backup_of(org, org.create_resource("EFS", MAIN, WEST1))
-        [copy1] = copies_of(original.arn)
-        assert copies_of(copy1.destination_recovery_point_arn) == []  # no copy 2 job for AWS to fail
+        [copy1] = copies_of(org, original.arn)
+        assert copies_of(org, copy1.destination_recovery_point_arn) == []  # no copy 2 job for AWS to fail
         assert_refused_once_per_attempt(org, BACKUP, WEST1, "Fix: in Copy2Retention DAYS/COLD, make DAYS at least COLD + 90")
 
 
@@ -115,14 +115,14 @@ def test_vault_lock_limits_known_to_the_stack_refuse_an_inherited_retention_befo
     with Organization.typical(parameters={"BackupVaultRetention": "60-400"}) as org:
         lock_backup_vaults(org, 60, 400)
         original = backup_of(org, org.create_resource("EFS", MAIN, WEST1), days=35)
-        assert copies_of(original.arn) == []
+        assert copies_of(org, original.arn) == []
         assert_refused_once_per_attempt(org, MAIN, WEST1, "kept 35 days, outside the backup vault's 60..400")
         assert original.lifecycle == {"DeleteAfterDays": 35}  # never shortened without copy 1
         # The fix the line names works: a retention within the lock.
         long_kept = backup_of(org, org.create_resource("EFS", MAIN, WEST1), days=90)
-        [copy1] = copies_of(long_kept.arn)
+        [copy1] = copies_of(org, long_kept.arn)
         assert copy1.state == "COMPLETED"
-        [copy2] = copies_of(copy1.destination_recovery_point_arn)
+        [copy2] = copies_of(org, copy1.destination_recovery_point_arn)
         assert copy2.state == "COMPLETED" and long_kept.lifecycle == {"DeleteAfterDays": 8}
 
 
@@ -130,7 +130,7 @@ def test_a_lock_the_stack_does_not_know_fails_the_copy_job_as_aws_does():
     with Organization.typical() as org:
         lock_backup_vaults(org, 60, 400)
         original = backup_of(org, org.create_resource("EFS", MAIN, WEST1), days=35)
-        [job] = copies_of(original.arn)
+        [job] = copies_of(org, original.arn)
         assert job.state == "FAILED" and job.status_message == destinations.MSG_RETENTION_OUT_OF_RANGE.format(
             days="35 days", vault=vault_arn(BACKUP, WEST1), low=60, high=400)
         [message] = org.error_messages(MAIN, WEST1)
@@ -150,11 +150,11 @@ def test_copies_1_and_2_go_into_sample_air_gapped_vaults():
         # Resource accounts keep standard sample vaults.
         assert org.client("backup", MAIN, EAST).describe_backup_vault(BackupVaultName=VAULT)["VaultType"] == "BACKUP_VAULT"
         original = backup_of(org, org.create_resource("EFS", OTHER, EAST), account=OTHER, region=EAST)
-        [copy1] = copies_of(original.arn)
-        [copy2] = copies_of(copy1.destination_recovery_point_arn)
+        [copy1] = copies_of(org, original.arn)
+        [copy2] = copies_of(org, copy1.destination_recovery_point_arn)
         assert (copy1.state, copy2.state) == ("COMPLETED", "COMPLETED")
         assert copy2.destination_vault_arn == vault_arn(BACKUP, WEST2)
-        assert sandbox_backup.find_recovery_point(copy2.destination_recovery_point_arn).lifecycle == {
+        assert org.backup_service.find_recovery_point(copy2.destination_recovery_point_arn).lifecycle == {
             "DeleteAfterDays": 365}
         assert original.lifecycle == {"DeleteAfterDays": 8}
         assert refusals(org) == []
@@ -167,7 +167,7 @@ def test_air_gapped_vaults_refuse_types_aws_cannot_copy_into_them_early():
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])["TableDescription"]["TableArn"]
         original = backup_of(org, table)
-        assert copies_of(original.arn) == []
+        assert copies_of(org, original.arn) == []
         assert_refused_once_per_attempt(org, MAIN, WEST1, "air-gapped vaults don't take DynamoDB backups")
         assert original.lifecycle == {"DeleteAfterDays": 35}
 
@@ -177,11 +177,11 @@ def test_aurora_goes_into_the_air_gapped_vault_but_not_across_regions():
         cluster = org.client("rds", MAIN, WEST1).create_db_cluster(
             DBClusterIdentifier="orders", Engine="aurora-postgresql", MasterUsername="admin",
             MasterUserPassword="password-1234")["DBCluster"]["DBClusterArn"]
-        sandbox_backup.set_resource_encryption(cluster, cmk(org, MAIN, WEST1))
+        org.backup_service.set_resource_encryption(cluster, cmk(org, MAIN, WEST1))
         original = backup_of(org, cluster)
-        [copy1] = copies_of(original.arn)
+        [copy1] = copies_of(org, original.arn)
         assert copy1.state == "COMPLETED"
-        assert copies_of(copy1.destination_recovery_point_arn) == []
+        assert copies_of(org, copy1.destination_recovery_point_arn) == []
         assert_refused_once_per_attempt(org, BACKUP, WEST1, "Aurora can't be copied across regions")
 
 
@@ -194,9 +194,9 @@ def test_the_sandbox_fails_what_air_gapped_vaults_refuse_when_asked_directly():
                  destinations.MSG_AIR_GAPPED_TYPE.format(type="DynamoDB")),
                 (f"arn:aws:ec2:{WEST1}:{BACKUP}:volume/vol-0123456789abcdef0", sandbox_backup.MSG_KEY_NOT_ACCESSIBLE)):
             if ":volume/" in resource:
-                sandbox_backup.set_resource_encryption(resource, f"arn:aws:kms:{WEST1}:{BACKUP}:alias/aws/ebs")
+                org.backup_service.set_resource_encryption(resource, f"arn:aws:kms:{WEST1}:{BACKUP}:alias/aws/ebs")
             backup.create_backup_vault(BackupVaultName=f"Staging{len(resource)}")
-            arn = sandbox_backup.put_recovery_point(BACKUP, WEST1, f"Staging{len(resource)}", resource,
+            arn = org.backup_service.put_recovery_point(BACKUP, WEST1, f"Staging{len(resource)}", resource,
                                                     lifecycle={"DeleteAfterDays": 30})
             job = backup.start_copy_job(RecoveryPointArn=arn, SourceBackupVaultName=f"Staging{len(resource)}",
                                         DestinationBackupVaultArn=vault_arn(BACKUP, WEST1),
@@ -226,7 +226,7 @@ def test_a_backup_under_an_aws_managed_key_is_refused_before_copy_1_in_the_new_w
         original = backup_of(org, encrypted_volume(org, OTHER, WEST1), account=OTHER)
         assert org.client("kms", OTHER, WEST1).describe_key(KeyId=original.encryption_key_arn)[
             "KeyMetadata"]["KeyManager"] == "AWS"
-        assert copies_of(original.arn) == []  # no copy job that AWS would fail
+        assert copies_of(org, original.arn) == []  # no copy job that AWS would fail
         assert_refused_once_per_attempt(org, OTHER, WEST1, lambda_function.KEY_FIX)
         assert original.lifecycle == {"DeleteAfterDays": 35}
 
@@ -234,10 +234,10 @@ def test_a_backup_under_an_aws_managed_key_is_refused_before_copy_1_in_the_new_w
 def test_the_sweep_refuses_the_same_backup_with_the_same_words():
     with Organization.typical() as org:
         volume = org.create_resource("EBS", MAIN, EAST)
-        sandbox_backup.set_resource_encryption(volume, f"arn:aws:kms:{EAST}:{MAIN}:alias/aws/ebs")
-        arn = sandbox_backup.put_recovery_point(MAIN, EAST, VAULT, volume, lifecycle={"DeleteAfterDays": 35})
+        org.backup_service.set_resource_encryption(volume, f"arn:aws:kms:{EAST}:{MAIN}:alias/aws/ebs")
+        arn = org.backup_service.put_recovery_point(MAIN, EAST, VAULT, volume, lifecycle={"DeleteAfterDays": 35})
         org.advance(86400 + 3600)  # the daily sweep runs
-        assert copies_of(arn) == []
+        assert copies_of(org, arn) == []
         assert any(lambda_function.KEY_FIX in line["message"] for line in refusals(org, MAIN))
 
 
@@ -245,14 +245,14 @@ def test_the_sweep_gives_a_missed_copy_the_same_retention_and_refuses_the_same_l
     parameters = {"Copy1Retention": "120", "BackupVaultRetention": "60-400"}
     with Organization.typical(parameters=parameters) as org:
         efs = org.create_resource("EFS", MAIN, EAST)
-        missed = sandbox_backup.put_recovery_point(MAIN, EAST, VAULT, efs, lifecycle={"DeleteAfterDays": 35})
+        missed = org.backup_service.put_recovery_point(MAIN, EAST, VAULT, efs, lifecycle={"DeleteAfterDays": 35})
         org.advance(86400 + 3600)  # the daily sweep runs: the event was never seen
-        [copy1] = [j for j in copies_of(missed) if j.state == "COMPLETED"]
-        assert sandbox_backup.find_recovery_point(copy1.destination_recovery_point_arn).lifecycle == {
+        [copy1] = [j for j in copies_of(org, missed) if j.state == "COMPLETED"]
+        assert org.backup_service.find_recovery_point(copy1.destination_recovery_point_arn).lifecycle == {
             "DeleteAfterDays": 120}
     with Organization.typical(parameters={"BackupVaultRetention": "60-400"}) as org:
         efs = org.create_resource("EFS", MAIN, EAST)
-        missed = sandbox_backup.put_recovery_point(MAIN, EAST, VAULT, efs, lifecycle={"DeleteAfterDays": 35})
+        missed = org.backup_service.put_recovery_point(MAIN, EAST, VAULT, efs, lifecycle={"DeleteAfterDays": 35})
         org.advance(86400 + 3600)
-        assert copies_of(missed) == []
+        assert copies_of(org, missed) == []
         assert any("outside the backup vault's 60..400" in line["message"] for line in refusals(org, MAIN))

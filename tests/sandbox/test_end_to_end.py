@@ -25,12 +25,12 @@ def vault_arn(account: str, region: str, name: str = VAULT) -> str:
 
 
 def originals(org: Organization) -> list[sandbox_backup.RecoveryPoint]:
-    return [p for p in sandbox_backup.recovery_points(include_deleted=True)
+    return [p for p in org.backup_service.recovery_points(include_deleted=True)
             if p.source_vault_arn is None and p.account != org.backup_account]
 
 
-def completed_copies(source_arn: str) -> list[sandbox_backup.CopyJob]:
-    return [j for j in sandbox_backup.copy_jobs() if j.source_recovery_point_arn == source_arn
+def completed_copies(org, source_arn: str) -> list[sandbox_backup.CopyJob]:
+    return [j for j in org.backup_service.copy_jobs() if j.source_recovery_point_arn == source_arn
             and j.state == "COMPLETED"]
 
 
@@ -50,14 +50,14 @@ def assert_no_errors(org: Organization) -> None:
 
 def assert_chain(org: Organization, original: sandbox_backup.RecoveryPoint, copy2_region: str) -> None:
     """copy 1 in B, same region; copy 2 in B, copy2_region; the original shortened to 8 days."""
-    [copy1_job] = completed_copies(original.arn)
+    [copy1_job] = completed_copies(org, original.arn)
     assert copy1_job.destination_vault_arn == vault_arn(org.backup_account, original.region)
-    [copy2_job] = completed_copies(copy1_job.destination_recovery_point_arn)
+    [copy2_job] = completed_copies(org, copy1_job.destination_recovery_point_arn)
     assert copy2_job.account == org.backup_account
     assert copy2_job.destination_vault_arn == vault_arn(org.backup_account, copy2_region)
     assert original.lifecycle == {"DeleteAfterDays": 8}  # created today: max(1, 7) + 1
     for job in (copy1_job, copy2_job):
-        copy = sandbox_backup.find_recovery_point(job.destination_recovery_point_arn)
+        copy = org.backup_service.find_recovery_point(job.destination_recovery_point_arn)
         assert copy.lifecycle == {"DeleteAfterDays": 35}  # copies keep the original retention
 
 
@@ -84,16 +84,16 @@ def test_every_layout_copies_twice_shortens_then_originals_expire_and_copies_sta
                 # Copy 2 goes to the backup region, or to the alternate from the backup region.
                 assert_chain(org, original, EAST if original.region == WEST2 else WEST2)
             assert_no_errors(org)
-            copies = [p for p in sandbox_backup.recovery_points() if p.account == org.backup_account]
+            copies = [p for p in org.backup_service.recovery_points() if p.account == org.backup_account]
             assert len(copies) == 2 * len(found)
 
             # Past the new deletion day (8 days) and AWS's 8-hour deletion window: originals gone.
             org.advance(8 * DAY + 8 * 3600 + 60)
             assert all(p.status == "DELETED" for p in originals(org)), layout
-            remaining = [p for p in sandbox_backup.recovery_points() if p.account == org.backup_account]
+            remaining = [p for p in org.backup_service.recovery_points() if p.account == org.backup_account]
             assert sorted(p.arn for p in remaining) == sorted(p.arn for p in copies)
             # The daily sweeps that ran meanwhile copied nothing twice.
-            assert len(sandbox_backup.copy_jobs()) == 2 * len(found)
+            assert len(org.backup_service.copy_jobs()) == 2 * len(found)
 
 
 # ---------------------------------------------------------------------------- 2. switches
@@ -104,7 +104,7 @@ def run_on_demand_and_scheduled(org: Organization) -> tuple[str, str]:
     on_demand = org.start_backup(MAIN, EAST, org.create_resource("EFS", MAIN, EAST))
     scheduled = org.start_backup(MAIN, EAST, org.create_resource("EFS", MAIN, EAST), scheduled=True)
     org.run_until_idle()
-    jobs = {j.job_id: j.recovery_point_arn for j in sandbox_backup.backup_jobs()}
+    jobs = {j.job_id: j.recovery_point_arn for j in org.backup_service.backup_jobs()}
     return jobs[on_demand], jobs[scheduled]
 
 
@@ -120,12 +120,12 @@ def test_backups_to_cover_decides_which_backups_are_copied(cover, copied):
     with Organization.minimum(parameters={"BackupsToCover": cover}) as org:
         on_demand, scheduled = run_on_demand_and_scheduled(org)
         for kind, arn in (("on-demand", on_demand), ("scheduled", scheduled)):
-            original = sandbox_backup.find_recovery_point(arn)
+            original = org.backup_service.find_recovery_point(arn)
             if kind in copied:
                 assert_chain(org, original, WEST2)
             else:
                 # The rule's pattern filters it out: no copy, no shortening, no invocation at all.
-                assert completed_copies(arn) == [] and original.lifecycle == {"DeleteAfterDays": 35}
+                assert completed_copies(org, arn) == [] and original.lifecycle == {"DeleteAfterDays": 35}
                 assert invoked_for(org, arn) == []
         assert aws_calls(org).count("StartCopyJob") == 2 * len(copied)
         assert_no_errors(org)
@@ -136,7 +136,7 @@ def test_enable_copy_false_does_nothing_at_all():
     with Organization.minimum(parameters=parameters) as org:
         run_on_demand_and_scheduled(org)
         org.advance(DAY + 3600)  # a day: no sweep either (it needs copying on)
-        assert sandbox_backup.copy_jobs() == []
+        assert org.backup_service.copy_jobs() == []
         assert org.bridge.runtime.invocations == []
         assert all(p.lifecycle == {"DeleteAfterDays": 35} for p in originals(org))
         disabled = {d.rule_arn.rsplit("/", 1)[-1] for d in org.deliveries() if d.outcome == "rule-disabled"}
@@ -148,9 +148,9 @@ def test_enable_shorten_retention_false_copies_but_never_touches_the_original():
     with Organization.minimum(parameters={"EnableShortenRetention": "false"}) as org:
         on_demand, scheduled = run_on_demand_and_scheduled(org)
         for arn in (on_demand, scheduled):
-            [copy1] = completed_copies(arn)
-            assert len(completed_copies(copy1.destination_recovery_point_arn)) == 1
-            assert sandbox_backup.find_recovery_point(arn).lifecycle == {"DeleteAfterDays": 35}
+            [copy1] = completed_copies(org, arn)
+            assert len(completed_copies(org, copy1.destination_recovery_point_arn)) == 1
+            assert org.backup_service.find_recovery_point(arn).lifecycle == {"DeleteAfterDays": 35}
         calls = aws_calls(org)
         assert calls.count("StartCopyJob") == 4
         assert "UpdateRecoveryPointLifecycle" not in calls
@@ -172,12 +172,12 @@ def minimum():
 def one_backup(org: Organization) -> str:
     job_id = org.start_backup(MAIN, EAST, org.create_resource("EFS", MAIN, EAST))
     org.run_until_idle()
-    [job] = [j for j in sandbox_backup.backup_jobs() if j.job_id == job_id]
+    [job] = [j for j in org.backup_service.backup_jobs() if j.job_id == job_id]
     return job.recovery_point_arn
 
 
 def test_a_failed_copy_lands_in_the_error_queue_and_the_original_keeps_its_retention(minimum):
-    sandbox_backup.fail_next_copies(1)
+    minimum.backup_service.fail_next_copies(1)
     arn = one_backup(minimum)
     [message] = minimum.error_messages(MAIN, EAST)
     event = message["body"]
@@ -185,13 +185,13 @@ def test_a_failed_copy_lands_in_the_error_queue_and_the_original_keeps_its_reten
     assert event["resources"] == [arn]  # which backup
     assert event["detail"]["statusMessage"] == sandbox_backup.MSG_ACCESS_DENIED  # why
     assert event["detail"]["destinationBackupVaultArn"] == vault_arn(BACKUP, EAST)  # where to
-    assert sandbox_backup.find_recovery_point(arn).lifecycle == {"DeleteAfterDays": 35}
+    assert minimum.backup_service.find_recovery_point(arn).lifecycle == {"DeleteAfterDays": 35}
     assert "UpdateRecoveryPointLifecycle" not in aws_calls(minimum)
-    assert [p for p in sandbox_backup.recovery_points() if p.account == BACKUP] == []
+    assert [p for p in minimum.backup_service.recovery_points() if p.account == BACKUP] == []
 
 
 def test_a_function_error_is_retried_twice_then_recorded_with_the_event(minimum):
-    sandbox_backup.deny_access("StartCopyJob", MAIN)
+    minimum.backup_service.deny_access("StartCopyJob", MAIN)
     arn = one_backup(minimum)
     attempts = [i for i in minimum.bridge.runtime.invocations if i.error]
     assert len(attempts) == 3 and [i.attempt for i in attempts] == [1, 2, 3]
@@ -202,13 +202,13 @@ def test_a_function_error_is_retried_twice_then_recorded_with_the_event(minimum)
     assert record["requestContext"]["approximateInvokeCount"] == 3
     assert record["requestPayload"]["resources"] == [arn]
     assert "AccessDenied" in record["responsePayload"]["errorType"] + record["responsePayload"]["errorMessage"]
-    assert sandbox_backup.copy_jobs() == []
-    assert sandbox_backup.find_recovery_point(arn).lifecycle == {"DeleteAfterDays": 35}
+    assert minimum.backup_service.copy_jobs() == []
+    assert minimum.backup_service.find_recovery_point(arn).lifecycle == {"DeleteAfterDays": 35}
 
 
 def test_every_on_failure_outcome_is_in_the_trace_and_sending_needs_role_and_queue_policy(minimum):
     org = minimum
-    sandbox_backup.deny_access("StartCopyJob", MAIN)
+    minimum.backup_service.deny_access("StartCopyJob", MAIN)
     queue_arn = f"arn:aws:sqs:{EAST}:{MAIN}:" + org.stack_outputs(MAIN, EAST)["ErrorQueueUrl"].rsplit("/", 1)[-1]
     function_arn = org.function_arn(MAIN, EAST)
 
@@ -258,13 +258,13 @@ def test_every_on_failure_outcome_is_in_the_trace_and_sending_needs_role_and_que
 
 
 def test_a_shortening_error_is_recorded_and_leaves_the_original_as_it_was(minimum):
-    sandbox_backup.deny_access("UpdateRecoveryPointLifecycle", MAIN)
+    minimum.backup_service.deny_access("UpdateRecoveryPointLifecycle", MAIN)
     arn = one_backup(minimum)
     [message] = minimum.error_messages(MAIN, EAST)
     assert message["body"]["requestPayload"]["detail"]["state"] == "COMPLETED"
     assert message["body"]["requestPayload"]["resources"] == [arn]
-    assert sandbox_backup.find_recovery_point(arn).lifecycle == {"DeleteAfterDays": 35}
-    assert len(completed_copies(arn)) == 1  # copy 1 and copy 2 are unaffected
+    assert minimum.backup_service.find_recovery_point(arn).lifecycle == {"DeleteAfterDays": 35}
+    assert len(completed_copies(minimum, arn)) == 1  # copy 1 and copy 2 are unaffected
     assert minimum.error_messages(BACKUP, EAST) == []
 
 
@@ -278,7 +278,7 @@ def test_a_vault_policy_denying_the_shortening_sends_the_event_to_the_error_queu
                                            "backup:PutBackupVaultAccessPolicy"]})
     backup.put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=json.dumps(policy))
     arn = one_backup(minimum)
-    assert len(completed_copies(arn)) == 1  # copy 1 (and copy 2) happened
+    assert len(completed_copies(minimum, arn)) == 1  # copy 1 (and copy 2) happened
     shortening = [i for i in minimum.bridge.runtime.invocations
                   if i.error and i.payload["detail-type"] == "Copy Job State Change"
                   and i.function_arn == minimum.function_arn(MAIN, EAST)]
@@ -288,18 +288,18 @@ def test_a_vault_policy_denying_the_shortening_sends_the_event_to_the_error_queu
     [message] = minimum.error_messages(MAIN, EAST)
     assert message["body"]["requestContext"]["approximateInvokeCount"] == 3
     assert message["body"]["requestPayload"]["resources"] == [arn]
-    assert sandbox_backup.find_recovery_point(arn).lifecycle == {"DeleteAfterDays": 35}
+    assert minimum.backup_service.find_recovery_point(arn).lifecycle == {"DeleteAfterDays": 35}
 
 
 def test_a_copy2_error_is_recorded_in_the_backup_account(minimum):
-    sandbox_backup.deny_access("StartCopyJob", BACKUP)
+    minimum.backup_service.deny_access("StartCopyJob", BACKUP)
     arn = one_backup(minimum)
-    [copy1] = completed_copies(arn)
+    [copy1] = completed_copies(minimum, arn)
     [message] = minimum.error_messages(BACKUP, EAST)
     assert message["body"]["requestPayload"]["detail"]["destinationRecoveryPointArn"] == (
         copy1.destination_recovery_point_arn)
     # Copy 1 completed, so shortening the original is right.
-    assert sandbox_backup.find_recovery_point(arn).lifecycle == {"DeleteAfterDays": 8}
+    assert minimum.backup_service.find_recovery_point(arn).lifecycle == {"DeleteAfterDays": 8}
     assert minimum.error_messages(MAIN, EAST) == []
 
 
@@ -316,8 +316,8 @@ def test_a_missing_lambda_permission_sends_the_event_to_the_rules_dead_letter_qu
     assert message["attributes"]["RULE_ARN"].endswith(":rule/BackupEvents-BackupCompleted")
     assert message["attributes"]["TARGET_ARN"] == minimum.function_arn(MAIN, EAST)
     assert message["body"]["resources"] == [arn]
-    assert minimum.bridge.runtime.invocations == [] and sandbox_backup.copy_jobs() == []
-    assert sandbox_backup.find_recovery_point(arn).lifecycle == {"DeleteAfterDays": 35}
+    assert minimum.bridge.runtime.invocations == [] and minimum.backup_service.copy_jobs() == []
+    assert minimum.backup_service.find_recovery_point(arn).lifecycle == {"DeleteAfterDays": 35}
 
 
 # ---------------------------------------------------------------------------- 6. near misses, forgeries
@@ -400,19 +400,19 @@ def test_customers_cannot_put_aws_backup_events_on_the_backup_accounts_bus(minim
 def test_a_forged_copy_event_on_the_bus_makes_the_backup_function_raise_not_copy(minimum):
     # Say a genuine-looking event reached B's bus naming a recovery point elsewhere.
     arn = one_backup(minimum)
-    [copy1] = completed_copies(arn)
-    jobs_before = len(sandbox_backup.copy_jobs())
+    [copy1] = completed_copies(minimum, arn)
+    jobs_before = len(minimum.backup_service.copy_jobs())
     minimum.client("backup", BACKUP, EAST).create_backup_vault(BackupVaultName="Default")
     elsewhere = [
         copy1.destination_recovery_point_arn.replace(EAST, WEST1),  # another region
-        sandbox_backup.put_recovery_point(BACKUP, EAST, "Default", "arn:aws:elasticfilesystem:us-east-1:"
+        minimum.backup_service.put_recovery_point(BACKUP, EAST, "Default", "arn:aws:elasticfilesystem:us-east-1:"
                                           f"{BACKUP}:file-system/fs-0aa"),  # another vault, same region
     ]
     for point in elsewhere:
         minimum.bridge.deliver(copy_completed(arn, vault_arn(BACKUP, EAST), point), BACKUP, EAST,
                                bus="BackupEvents")
     minimum.run_until_idle()
-    assert len(sandbox_backup.copy_jobs()) == jobs_before  # no copy started
+    assert len(minimum.backup_service.copy_jobs()) == jobs_before  # no copy started
     failed = [i for i in minimum.bridge.runtime.invocations if i.error and i.function_arn.split(":")[4] == BACKUP]
     assert len(failed) == 6  # 2 events x 3 attempts
     assert {i.error["errorType"] for i in failed} == {"BadEvent", "ResourceNotFoundException"}

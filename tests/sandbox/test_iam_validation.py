@@ -15,13 +15,14 @@ import pytest
 from moto import mock_aws
 
 from backup_events_aws import parameter_checks
-from backup_events_aws.sandbox import backup as sandbox_backup
+from backup_events_aws.sandbox.backup.models import recovery_point_arn
 from backup_events_aws.sandbox import cloudformation as sandbox_cloudformation
 from backup_events_aws.sandbox import iam_validation
 from backup_events_aws.sandbox.organization import STACK_NAME, Organization
 
 from stack_helpers import client
 
+UNIQUE = "1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d"  # the random part of a recovery point ARN
 ROOT = Path(__file__).resolve().parents[2]
 TODAYS_TEMPLATE = ROOT / "tests" / "fixtures" / "templates" / "v0.1.0-wildcard-service.yaml"
 ACCOUNT = "111111111111"
@@ -73,7 +74,7 @@ def test_the_partition_is_the_stacks():
 @pytest.mark.parametrize("resource_type", ["EFS", "EBS", "EC2", "RDS", "Aurora", "DocumentDB", "Neptune",
                                            "FSx", "S3", "DynamoDB", "Storage Gateway", "VMware"])
 def test_backup_recovery_point_actions_accept_each_documented_recovery_point_arn(resource_type):
-    arn = sandbox_backup._recovery_point_arn(ACCOUNT, REGION, resource_type, "0b1c2d3e", is_copy=False)
+    arn = recovery_point_arn(ACCOUNT, REGION, resource_type, "0b1c2d3e", False, unique=UNIQUE, hex17="0123456789abcdef0")
     for action in ("backup:StartCopyJob", "backup:DescribeRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"):
         assert messages(identity(allow(action, arn))) == [], (action, arn)
 
@@ -191,11 +192,11 @@ def stack_account():
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
     os.environ.pop("MOTO_ACCOUNT_ID", None)
     with mock_aws():
-        sandbox_cloudformation.install()
+        support = sandbox_cloudformation.CloudFormationSupport().install()
         try:
             yield ACCOUNT
         finally:
-            sandbox_cloudformation.uninstall()
+            support.uninstall()
 
 
 @pytest.mark.parametrize("resource, reason", [

@@ -34,7 +34,7 @@ def org(tmp_path_factory):
 def refused_then_failed_by_aws(org: Organization, original: sandbox_backup.RecoveryPoint) -> sandbox_backup.CopyJob:
     """The function refuses copy 1 (no copy job; docs/AWS-BEHAVIOUR.md §4.3); started anyway, as
     StartCopyJob by hand, AWS fails it: the copy job the function spared."""
-    assert [j for j in sandbox_backup.copy_jobs(MAIN) if j.source_recovery_point_arn == original.arn] == []
+    assert [j for j in org.backup_service.copy_jobs(MAIN) if j.source_recovery_point_arn == original.arn] == []
     assert any(isinstance(r["message"], dict) and r["message"].get("error") == "CopyRefused"
                and original.arn in r["message"]["message"] for r in org.function_logs(MAIN))
     org.client("backup", MAIN, EAST).start_copy_job(
@@ -42,11 +42,11 @@ def refused_then_failed_by_aws(org: Organization, original: sandbox_backup.Recov
         DestinationBackupVaultArn=f"arn:aws:backup:{EAST}:{BACKUP}:backup-vault:{original.vault_name}",
         IamRoleArn=org.copy_role_arn(MAIN))
     org.run_until_idle()
-    return copy1_of(original.resource_arn)
+    return copy1_of(org, original.resource_arn)
 
 
-def copy1_of(resource_arn: str) -> sandbox_backup.CopyJob:
-    [job] = [j for j in sandbox_backup.copy_jobs(MAIN) if j.resource_arn == resource_arn]
+def copy1_of(org, resource_arn: str) -> sandbox_backup.CopyJob:
+    [job] = [j for j in org.backup_service.copy_jobs(MAIN) if j.resource_arn == resource_arn]
     return job
 
 
@@ -54,10 +54,10 @@ def test_an_ebs_volume_created_encrypted_carries_aws_ebs_and_its_cross_account_c
     volume = org.client("ec2", MAIN, EAST).create_volume(AvailabilityZone=f"{EAST}a", Size=8, Encrypted=True)
     arn = f"arn:aws:ec2:{EAST}:{MAIN}:volume/{volume['VolumeId']}"
     aws_ebs = org.client("kms", MAIN, EAST).describe_key(KeyId="alias/aws/ebs")["KeyMetadata"]["Arn"]
-    assert sandbox_backup.resource_encryption_key(arn) == aws_ebs
+    assert org.backup_service.resource_encryption_key(arn) == aws_ebs
     org.start_backup(MAIN, EAST, arn)
     org.run_until_idle()
-    [original] = [p for p in sandbox_backup.recovery_points(MAIN) if p.resource_arn == arn]
+    [original] = [p for p in org.backup_service.recovery_points(MAIN) if p.resource_arn == arn]
     assert original.encryption_key_arn == aws_ebs
     assert original.to_api()["EncryptionKeyType"] == "AWS_OWNED_KMS_KEY"
     job = refused_then_failed_by_aws(org, original)
@@ -78,10 +78,10 @@ def test_an_ebs_volume_with_a_customer_managed_key_is_copied_once_the_key_is_sha
     volume = org.client("ec2", MAIN, EAST).create_volume(
         AvailabilityZone=f"{EAST}a", Size=8, Encrypted=True, KmsKeyId=key)
     arn = f"arn:aws:ec2:{EAST}:{MAIN}:volume/{volume['VolumeId']}"
-    assert sandbox_backup.resource_encryption_key(arn) == key
+    assert org.backup_service.resource_encryption_key(arn) == key
     org.start_backup(MAIN, EAST, arn)
     org.run_until_idle()
-    job = copy1_of(arn)
+    job = copy1_of(org, arn)
     assert job.state == state
     if not shared:
         assert job.status_message == "Given key ID is not accessible"
@@ -93,18 +93,18 @@ def test_an_rds_instance_encrypted_with_the_default_key_fails_with_the_rds_messa
         MasterUsername="admin", MasterUserPassword="sandbox-password", AllocatedStorage=20,
         StorageEncrypted=True)["DBInstance"]
     arn = instance["DBInstanceArn"]
-    assert sandbox_backup.resource_encryption_key(arn).endswith(":alias/aws/rds")
+    assert org.backup_service.resource_encryption_key(arn).endswith(":alias/aws/rds")
     org.start_backup(MAIN, EAST, arn)
     org.run_until_idle()
-    [original] = [p for p in sandbox_backup.recovery_points(MAIN) if p.resource_arn == arn]
+    [original] = [p for p in org.backup_service.recovery_points(MAIN) if p.resource_arn == arn]
     assert refused_then_failed_by_aws(org, original).status_message == sandbox_backup.MSG_RDS_KEY_NOT_ACCESSIBLE
 
 
 def test_an_efs_file_system_created_encrypted_carries_its_key_but_its_backup_uses_the_vaults(org):
     file_system = org.client("efs", MAIN, EAST).create_file_system(CreationToken="encrypted", Encrypted=True)
     arn = file_system["FileSystemArn"]
-    assert sandbox_backup.resource_encryption_key(arn).endswith(":alias/aws/elasticfilesystem")
+    assert org.backup_service.resource_encryption_key(arn).endswith(":alias/aws/elasticfilesystem")
     org.start_backup(MAIN, EAST, arn)
     org.run_until_idle()
     # EFS is fully managed by AWS Backup: its backups use the vault's key, so the copy works.
-    assert copy1_of(arn).state == "COMPLETED"
+    assert copy1_of(org, arn).state == "COMPLETED"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from backup_events_aws.sandbox import Organization
-from backup_events_aws.sandbox import backup as sandbox_backup
 from backup_events_aws.sandbox.lambda_runtime import API_LATENCY_SECONDS
 
 EAST = "us-east-1"
@@ -29,7 +28,7 @@ def test_reserved_concurrency_runs_events_one_after_another_and_queues_the_rest(
         for earlier, later in zip(runs, runs[1:]):  # never two at once
             assert (later.at - earlier.at).total_seconds() >= earlier.seconds
         assert sum(i.cold_start for i in runs) == 1  # one environment, reused
-        assert len(sandbox_backup.copy_jobs()) == 8
+        assert len(org.backup_service.copy_jobs()) == 8
 
 
 def test_without_reservation_simultaneous_events_run_side_by_side():
@@ -43,7 +42,7 @@ def test_without_reservation_simultaneous_events_run_side_by_side():
 
 def test_each_call_and_each_retry_sleep_takes_simulated_time_and_the_client_retries_ten_times():
     with Organization.minimum() as org:
-        sandbox_backup.inject_throttling(1.0, operations=["StartCopyJob"])
+        org.backup_service.inject_throttling(1.0, operations=["StartCopyJob"])
         backups(org, 1)
         org.run_until_idle()
         first = copy1_invocations(org)[0]

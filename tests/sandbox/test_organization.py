@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from backup_events_aws.sandbox import Faults, Organization
-from backup_events_aws.sandbox import backup as sandbox_backup
 
 EAST, WEST1, WEST2 = "us-east-1", "us-west-1", "us-west-2"
 
@@ -114,14 +113,14 @@ def test_observing_spends_no_request_rate_and_the_layout_is_the_one_organisation
     main, backup = minimum.main_account, minimum.backup_account
     minimum.start_backup(main, EAST, minimum.create_resource("EFS", main, EAST))
     minimum.run_until_idle()
-    sandbox_backup.inject_throttling(1.0)  # every AWS Backup API call would be throttled
+    minimum.backup_service.inject_throttling(1.0)  # every AWS Backup API call would be throttled
     try:
         points = by_location(minimum.recovery_points())
         assert {location: len(found) for location, found in points.items()} == {
             (main, EAST): 1, (backup, EAST): 1, (backup, WEST2): 1}
         assert minimum.recovery_points(account=main)[0]["Lifecycle"] == {"DeleteAfterDays": 8}
     finally:
-        sandbox_backup.inject_throttling(0.0)
+        minimum.backup_service.inject_throttling(0.0)
     # AWS Backup asks the Organization which organisation an account belongs to
-    assert sandbox_backup.organization_of(backup) == minimum.layout.org_id
-    assert sandbox_backup.organization_of("123456789012") is None
+    assert minimum.backup_service.organization_of(backup) == minimum.layout.org_id
+    assert minimum.backup_service.organization_of("123456789012") is None

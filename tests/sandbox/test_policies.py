@@ -169,12 +169,12 @@ def test_the_sample_vault_refuses_a_copy_to_any_other_vault(deployed):
     # and the emulation applies it: a copy to another vault (same account: no destination policy
     # is needed, so only the source vault's Deny can refuse it) fails
     org.client("backup", MAIN, EAST).create_backup_vault(BackupVaultName="Elsewhere")
-    sandbox_backup.set_event_sink(sandbox_backup.recorded_events.append)  # no function reacts
+    deployed.backup_service.set_event_sink(deployed.backup_service.recorded_events.append)  # no function reacts
     resource = org.create_resource("EFS", MAIN, EAST)
-    point = sandbox_backup.put_recovery_point(MAIN, EAST, org.vault_name, resource)
+    point = deployed.backup_service.put_recovery_point(MAIN, EAST, org.vault_name, resource)
     job = org.client("backup", MAIN, EAST).start_copy_job(
         RecoveryPointArn=point, SourceBackupVaultName=org.vault_name, IamRoleArn=role,
         DestinationBackupVaultArn=f"arn:aws:backup:{EAST}:{MAIN}:backup-vault:Elsewhere")["CopyJobId"]
     org.advance(3600)
-    [copy] = [j for j in sandbox_backup.copy_jobs() if j.job_id == job]
+    [copy] = [j for j in deployed.backup_service.copy_jobs() if j.job_id == job]
     assert (copy.state, copy.status_message) == ("FAILED", sandbox_backup.MSG_ACCESS_DENIED)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import pytest
 
 from backup_events_aws.sandbox import Organization
-from backup_events_aws.sandbox import backup as sandbox_backup
 from backup_events_aws.sandbox.organization import default_template_path
 from backup_events_aws.sandbox.scale import burst_bounds, examine, run_burst
 
@@ -30,7 +29,7 @@ BACKUPS = 10_000
 
 
 def scale_run(org: Organization, backups: int, progress=None):
-    sandbox_backup.configure(copy_run_seconds=10)
+    org.backup_service.configure(copy_run_seconds=10)
     return run_burst(org, backups, window_seconds=60, locations=[(org.main_account, EAST)],
                      run_seconds=12 * 3600, progress=progress)
 
@@ -45,22 +44,23 @@ def test_the_deployed_function_paces_itself():
         assert function.concurrency_limit(deployed) == 5
         # The function's boto3 client makes 11 attempts at a throttled call (10 retries).
         calls: list[str] = []
-        check = sandbox_backup.check_request
+        service = org.backup_service
+        admit = service.admit
 
         def counting(operation: str, account: str, region: str) -> None:
             calls.append(operation)
-            check(operation, account, region)
+            admit(operation, account, region)
 
-        sandbox_backup.check_request = counting
+        service.admit = counting  # every AWS Backup request passes it (backup/responses.py)
         try:
-            sandbox_backup.inject_throttling(1.0, operations=["StartCopyJob"])
+            service.inject_throttling(1.0, operations=["StartCopyJob"])
             org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
             org.advance(7 * 60)  # the backup completes; the function's first attempt runs
             first = [i for i in function.invocations if i.function_arn == main]
             assert len(first) == 1 and first[0].error is not None
         finally:
-            sandbox_backup.check_request = check
-            sandbox_backup.inject_throttling(0.0)
+            del service.admit
+            service.inject_throttling(0.0)
         assert calls.count("StartCopyJob") == 11
 
 
@@ -71,8 +71,8 @@ def test_examine_catches_a_shortening_before_copy_1_completed(early):
         org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
         # The backup completes after 6 simulated minutes; copy 1 takes 10 more.
         org.advance(7 * 60)
-        [original] = [p for p in sandbox_backup.recovery_points(org.main_account, EAST)]
-        assert sandbox_backup.copy_jobs() and not [j for j in sandbox_backup.copy_jobs() if j.state == "COMPLETED"]
+        [original] = [p for p in org.backup_service.recovery_points(org.main_account, EAST)]
+        assert org.backup_service.copy_jobs() and not [j for j in org.backup_service.copy_jobs() if j.state == "COMPLETED"]
         if early:  # what a broken design would do: shorten at once
             org.client("backup", org.main_account, EAST).update_recovery_point_lifecycle(
                 BackupVaultName=org.vault_name, RecoveryPointArn=original.arn, Lifecycle={"DeleteAfterDays": 8})

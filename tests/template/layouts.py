@@ -44,7 +44,7 @@ def instance_id(instance) -> str:
     return f"{kind(account)}-{account}-{region}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _rendered(account: str, region: str, frozen_parameters: str) -> dict:
     return template.render_template(account, region, json.loads(frozen_parameters))
 

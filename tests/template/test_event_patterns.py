@@ -39,8 +39,11 @@ def matches(pattern, event):
 
 def matching(account, region, event, bus="default", **overrides):
     """The rules of this instance, on this bus, that the event matches."""
-    return {name for name, (on, pattern) in patterns(account, region, **overrides).items()
-            if on == bus and matches(pattern, event)}
+    return {
+        name
+        for name, (on, pattern) in patterns(account, region, **overrides).items()
+        if on == bus and matches(pattern, event)
+    }
 
 
 def moved(event, account=MAIN, region="us-east-1", vault=None):
@@ -60,7 +63,9 @@ BUS = "CopyEventBus"  # B's custom bus (Ref renders as the logical ID)
 # --- Resource account R: on its default bus ------------------------------------
 
 
-@pytest.mark.parametrize("name", ["backup_completed_efs_main", "backup_completed_ebs_main", "backup_completed_rds_main"])
+@pytest.mark.parametrize(
+    "name", ["backup_completed_efs_main", "backup_completed_ebs_main", "backup_completed_rds_main"]
+)
 def test_backup_completed_in_the_watched_vault_starts_copy_1(name):
     assert matching(MAIN, "us-east-1", fixture(name)) == {"BackupCompletedRule"}
 
@@ -74,8 +79,15 @@ def test_copy_1_failed_goes_to_the_error_queue():
     assert matching(MAIN, "us-east-1", fixture("copy1_failed_main")) == {"JobFailedRule"}
 
 
-@pytest.mark.parametrize("name", ["backup_job_failed_documented", "backup_job_aborted_documented",
-                                  "backup_job_expired_documented", "copy_job_failed_documented"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "backup_job_failed_documented",
+        "backup_job_aborted_documented",
+        "backup_job_expired_documented",
+        "copy_job_failed_documented",
+    ],
+)
 def test_documented_failures_of_the_watched_vault_go_to_the_error_queue(name):
     event = moved(fixture(name), vault=vault_arn(MAIN, "us-east-1"))
     assert matching(MAIN, "us-east-1", event) == {"JobFailedRule"}
@@ -84,9 +96,16 @@ def test_documented_failures_of_the_watched_vault_go_to_the_error_queue(name):
     assert matching(MAIN, "us-east-1", partial) == {"JobFailedRule"}
 
 
-@pytest.mark.parametrize("name", ["backup_job_running_documented", "backup_job_pending_documented",
-                                  "backup_job_created_documented", "copy_job_running_documented",
-                                  "copy_job_created_documented"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "backup_job_running_documented",
+        "backup_job_pending_documented",
+        "backup_job_created_documented",
+        "copy_job_running_documented",
+        "copy_job_created_documented",
+    ],
+)
 def test_jobs_in_progress_match_nothing(name):
     event = moved(fixture(name), vault=vault_arn(MAIN, "us-east-1"))
     assert matching(MAIN, "us-east-1", event) == set()
@@ -152,11 +171,14 @@ def created_by_without_plan():
     return event
 
 
-@pytest.mark.parametrize("cover, on_demand, on_demand_partial, scheduled", [
-    ("all", True, True, True),
-    ("on-demand", True, True, False),
-    ("scheduled", False, False, True),
-])
+@pytest.mark.parametrize(
+    "cover, on_demand, on_demand_partial, scheduled",
+    [
+        ("all", True, True, True),
+        ("on-demand", True, True, False),
+        ("scheduled", False, False, True),
+    ],
+)
 def test_backups_to_cover(cover, on_demand, on_demand_partial, scheduled):
     def covered(event):
         return "BackupCompletedRule" in matching(MAIN, "us-east-1", event, BackupsToCover=cover)
@@ -170,7 +192,8 @@ def test_coverage_does_not_filter_copy_events():
     # Copies that the function starts are on-demand jobs, whatever the original was.
     for cover in ("on-demand", "scheduled"):
         assert matching(MAIN, "us-east-1", fixture("copy1_completed_ebs_main"), BackupsToCover=cover) == {
-            "CopyCompletedRule"}
+            "CopyCompletedRule"
+        }
 
 
 # --- Backup account B: its custom bus and its default bus -----------------------------

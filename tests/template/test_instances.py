@@ -1,4 +1,5 @@
-"""What each stack instance gets (README: Accounts, regions and stack instances; The function), rendered with cloud-radar."""
+"""What each stack instance gets (README: Accounts, regions and stack instances; The function), rendered with
+cloud-radar."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from pathlib import Path
 import pytest
 from layouts import (
     ALL_INSTANCES,
-    instance_id,
     BACKUP,
     MAIN,
     MINIMUM_LAYOUT,
@@ -16,6 +16,7 @@ from layouts import (
     RESOURCE_ACCOUNTS,
     TYPICAL_LAYOUT,
     VAULT,
+    instance_id,
     kind,
     present,
     rendered,
@@ -26,13 +27,25 @@ ROOT = Path(__file__).resolve().parents[2]
 COPY_ROLE = "service-role/AWSBackupDefaultServiceRole"
 
 EVERYWHERE = {
-    "Function", "FunctionRole", "FunctionLogGroup", "FunctionInvokeConfig",
-    "ErrorQueue", "ErrorQueuePolicy", "JobFailedRule", "SweepRule", "SweepPermission", "SampleVault",
+    "Function",
+    "FunctionRole",
+    "FunctionLogGroup",
+    "FunctionInvokeConfig",
+    "ErrorQueue",
+    "ErrorQueuePolicy",
+    "JobFailedRule",
+    "SweepRule",
+    "SweepPermission",
+    "SampleVault",
 }
 RESOURCES = {
-    "R": EVERYWHERE | {
-        "BackupCompletedRule", "BackupCompletedPermission",
-        "CopyCompletedRule", "CopyCompletedPermission", "ForwardRole",
+    "R": EVERYWHERE
+    | {
+        "BackupCompletedRule",
+        "BackupCompletedPermission",
+        "CopyCompletedRule",
+        "CopyCompletedPermission",
+        "ForwardRole",
     },
     "B": EVERYWHERE | {"CopyEventBus", "Copy2Rule", "Copy2Permission"},
 }
@@ -79,15 +92,35 @@ def as_list(value):
 
 
 # The resource types whose backups AWS Backup can copy to another account (docs/AWS-BEHAVIOUR.md §2.3).
-COPIED_TYPES = ["EFS", "EBS", "EC2", "RDS", "Aurora", "DocumentDB", "Neptune", "FSx", "S3",
-                "DynamoDB", "Storage Gateway", "VMware"]
+COPIED_TYPES = [
+    "EFS",
+    "EBS",
+    "EC2",
+    "RDS",
+    "Aurora",
+    "DocumentDB",
+    "Neptune",
+    "FSx",
+    "S3",
+    "DynamoDB",
+    "Storage Gateway",
+    "VMware",
+]
 
 
 def recovery_point_arn(account, region, resource_type):
     """A recovery point ARN as AWS Backup forms it for this type (the sandbox's model of §2.1)."""
-    from backup_events_aws.sandbox import backup as sandbox_backup
+    from backup_events_aws.sandbox.backup.models import recovery_point_arn
 
-    return sandbox_backup._recovery_point_arn(account, region, resource_type, "0b1c2d3e-4f50", is_copy=False)
+    return recovery_point_arn(
+        account,
+        region,
+        resource_type,
+        "0b1c2d3e-4f50",
+        False,
+        unique="1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d",
+        hex17="0123456789abcdef0",
+    )
 
 
 def iam_glob_matches(pattern, arn):
@@ -154,7 +187,11 @@ def test_function_settings(instance):
     assert function["Runtime"] == "python3.13"
     assert function["Handler"] == "index.lambda_handler"
     assert function["Role"] == "FunctionRole.Arn"
-    assert function["LoggingConfig"] == {"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "LogGroup": "FunctionLogGroup"}
+    assert function["LoggingConfig"] == {
+        "LogFormat": "JSON",
+        "ApplicationLogLevel": "INFO",
+        "LogGroup": "FunctionLogGroup",
+    }
     variables = {name: str(value) for name, value in function["Environment"]["Variables"].items()}
     # ALERT_TOPIC_ARN is AlertTopicArn, empty by default (the renderer drops an empty value).
     assert set(variables) | {"ALERT_TOPIC_ARN", "ALERT_AFTER_HOURS"} == contract_variables()
@@ -181,8 +218,16 @@ def test_function_settings(instance):
 
 def test_function_settings_follow_the_parameters():
     function = rendered(
-        MAIN, "us-west-1", VaultName="Mine", CopyRoleName="BackupCopier", NewDeleteAfterDays="3",
-        BackupsToCover="scheduled", CatchUpDays="2", LogLevel="DEBUG", FunctionMemorySize=256, FunctionTimeout=30,
+        MAIN,
+        "us-west-1",
+        VaultName="Mine",
+        CopyRoleName="BackupCopier",
+        NewDeleteAfterDays="3",
+        BackupsToCover="scheduled",
+        CatchUpDays="2",
+        LogLevel="DEBUG",
+        FunctionMemorySize=256,
+        FunctionTimeout=30,
         NamePrefix="Be2",
     )["Resources"]["Function"]["Properties"]
     variables = {name: str(value) for name, value in function["Environment"]["Variables"].items()}
@@ -213,8 +258,13 @@ def test_log_group_and_failure_handling(instance):
 def function_calls_in_source():
     """Backup actions for the boto3 calls lambda_function.py makes (paginators included)."""
     source = (ROOT / "src" / "backup_events_aws" / "lambda_function.py").read_text()
-    calls = set(re.findall(r"\.(?:start_copy_job|describe_recovery_point|update_recovery_point_lifecycle"
-                           r"|describe_backup_vault|list_[a-z_]+)\b", source))
+    calls = set(
+        re.findall(
+            r"\.(?:start_copy_job|describe_recovery_point|update_recovery_point_lifecycle"
+            r"|describe_backup_vault|list_[a-z_]+)\b",
+            source,
+        )
+    )
     calls |= set(re.findall(r"get_paginator\(\s*\"([a-z_]+)\"", source))
     found = {"backup:" + "".join(word.title() for word in call.lstrip(".").split("_")) for call in calls}
     return found | ({"kms:DescribeKey"} if ".describe_key(" in source else set())
@@ -253,8 +303,10 @@ def test_role_resources_are_narrow(instance):
             for resource_type in COPIED_TYPES:
                 here = recovery_point_arn(account, region, resource_type)
                 assert any(iam_glob_matches(pattern, here) for pattern in resource), (resource_type, here)
-                for elsewhere in (recovery_point_arn(account, "eu-west-3", resource_type),
-                                  recovery_point_arn("123412341234", region, resource_type)):
+                for elsewhere in (
+                    recovery_point_arn(account, "eu-west-3", resource_type),
+                    recovery_point_arn("123412341234", region, resource_type),
+                ):
                     if ":ec2:" not in here or "eu-west-3" in elsewhere:
                         assert not any(iam_glob_matches(pattern, elsewhere) for pattern in resource), elsewhere
             assert not any(iam_glob_matches(pattern, vault_arn(account, region)) for pattern in resource)
@@ -306,8 +358,11 @@ def test_every_target_has_a_dead_letter_queue_and_a_retry_policy(instance):
 def test_function_is_invocable_only_by_its_own_rules(instance):
     _, _, template = instance
     rules = resources_of(template, "AWS::Events::Rule")
-    invoking = {name for name, rule in rules.items()
-                if any(t["Arn"] == "Function.Arn" for t in present(rule["Properties"]["Targets"]))}
+    invoking = {
+        name
+        for name, rule in rules.items()
+        if any(t["Arn"] == "Function.Arn" for t in present(rule["Properties"]["Targets"]))
+    }
     permissions = resources_of(template, "AWS::Lambda::Permission").values()
     granted = [p["Properties"]["SourceArn"] for p in permissions]
     assert sorted(granted) == sorted(f"{name}.Arn" for name in invoking)  # one permission per rule
@@ -324,8 +379,10 @@ def test_rule_names_and_targets(instance):
     names = {name: rule["Properties"]["Name"] for name, rule in rules.items()}
     expected = {"JobFailedRule": "BackupEvents-JobFailed", "SweepRule": "BackupEvents-CatchUpSweep"}
     if kind(account) == "R":
-        expected |= {"BackupCompletedRule": "BackupEvents-BackupCompleted",
-                     "CopyCompletedRule": "BackupEvents-CopyCompleted"}
+        expected |= {
+            "BackupCompletedRule": "BackupEvents-BackupCompleted",
+            "CopyCompletedRule": "BackupEvents-CopyCompleted",
+        }
     else:
         expected |= {"Copy2Rule": "BackupEvents-Copy2"}
     assert names == expected
@@ -345,33 +402,50 @@ def test_resource_account_forwards_copy_events_to_the_backup_accounts_bus():
         if kind(account) != "R":
             continue
         resource = rendered(account, region)["Resources"]
-        forward = [t for t in present(resource["CopyCompletedRule"]["Properties"]["Targets"])
-                   if t["Id"] == "BackupAccountBus"]
-        assert forward == [{
-            "Id": "BackupAccountBus", "Arn": bus_arns[region], "RoleArn": "ForwardRole.Arn",
-            "RetryPolicy": {"MaximumRetryAttempts": 185}, "DeadLetterConfig": {"Arn": "ErrorQueue.Arn"},
-        }]
+        forward = [
+            t for t in present(resource["CopyCompletedRule"]["Properties"]["Targets"]) if t["Id"] == "BackupAccountBus"
+        ]
+        assert forward == [
+            {
+                "Id": "BackupAccountBus",
+                "Arn": bus_arns[region],
+                "RoleArn": "ForwardRole.Arn",
+                "RetryPolicy": {"MaximumRetryAttempts": 185},
+                "DeadLetterConfig": {"Arn": "ErrorQueue.Arn"},
+            }
+        ]
         role = resource["ForwardRole"]
         assert statements(role) == [{"Effect": "Allow", "Action": "events:PutEvents", "Resource": bus_arns[region]}]
         trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-        assert trust == [{
-            "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole",
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": account},
-                "ArnEquals": {"aws:SourceArn": f"arn:aws:events:{region}:{account}:rule/BackupEvents-CopyCompleted"},
-            },
-        }]
+        assert trust == [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account},
+                    "ArnEquals": {
+                        "aws:SourceArn": f"arn:aws:events:{region}:{account}:rule/BackupEvents-CopyCompleted"
+                    },
+                },
+            }
+        ]
 
 
 def test_backup_accounts_bus_admits_the_organisation_only():
     for region in ("us-east-1", "us-west-2"):
         bus = rendered(BACKUP, region)["Resources"]["CopyEventBus"]["Properties"]
         assert bus["Name"] == "BackupEvents"
-        assert bus["Policy"]["Statement"] == [{
-            "Sid": "PutEventsFromOrganization", "Effect": "Allow", "Principal": "*", "Action": "events:PutEvents",
-            "Resource": f"arn:aws:events:{region}:{BACKUP}:event-bus/BackupEvents",
-            "Condition": {"StringEquals": {"aws:PrincipalOrgID": ORG}},
-        }]
+        assert bus["Policy"]["Statement"] == [
+            {
+                "Sid": "PutEventsFromOrganization",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "events:PutEvents",
+                "Resource": f"arn:aws:events:{region}:{BACKUP}:event-bus/BackupEvents",
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": ORG}},
+            }
+        ]
 
 
 # --- The error queue ------------------------------------------------------------------
@@ -381,8 +455,11 @@ def test_error_queue_admits_only_this_stacks_senders(instance):
     account, _, template = instance
     resource = template["Resources"]
     queue = resource["ErrorQueue"]["Properties"]
-    assert queue == {"QueueName": "BackupEvents-Errors", "MessageRetentionPeriod": 1209600,
-                     "SqsManagedSseEnabled": True}
+    assert queue == {
+        "QueueName": "BackupEvents-Errors",
+        "MessageRetentionPeriod": 1209600,
+        "SqsManagedSseEnabled": True,
+    }
     policy = resource["ErrorQueuePolicy"]["Properties"]
     assert policy["Queues"] == ["ErrorQueue"]
     tls, allow, only = policy["PolicyDocument"]["Statement"]
@@ -422,20 +499,25 @@ def vault_policy(vault):
 
 
 def copy_into(principal_account):
+    """Admits copies from the organisation (B, principal_account "*") or from one account (copies
+    back into R); never narrowed by aws:PrincipalArn (docs/AWS-BEHAVIOUR.md §19 item 61)."""
     return {
-        "Sid": "CopyIntoFromOrganizationCopyRole", "Effect": "Allow", "Principal": "*",
-        "Action": "backup:CopyIntoBackupVault", "Resource": "*",
-        "Condition": {
-            "StringEquals": {"aws:PrincipalOrgID": ORG},
-            "ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{principal_account}:role/{COPY_ROLE}"},
-        },
+        "Sid": "CopyIntoFromOrganization",
+        "Effect": "Allow",
+        "Principal": "*" if principal_account == "*" else {"AWS": f"arn:aws:iam::{principal_account}:root"},
+        "Action": "backup:CopyIntoBackupVault",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:PrincipalOrgID": ORG}},
     }
 
 
 def copy_from_only(*targets):
     return {
-        "Sid": "CopyFromOnlyToBackupVault", "Effect": "Deny", "Principal": "*",
-        "Action": "backup:CopyFromBackupVault", "Resource": "*",
+        "Sid": "CopyFromOnlyToBackupVault",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "backup:CopyFromBackupVault",
+        "Resource": "*",
         "Condition": {"ForAnyValue:ArnNotLike": {"backup:CopyTargets": list(targets)}},
     }
 
@@ -476,7 +558,10 @@ def test_air_gapped_sample_vault_in_the_backup_account_only(account, region):
     assert vault["DeletionPolicy"] == "Retain"
     properties = vault["Properties"]
     assert (properties["BackupVaultName"], properties["MinRetentionDays"], properties["MaxRetentionDays"]) == (
-        VAULT, "7", "3650")
+        VAULT,
+        "7",
+        "3650",
+    )
     assert vault_policy(properties) == [copy_into("*"), copy_from_only(copy_target(account, region))]
 
 
@@ -493,8 +578,12 @@ def test_vault_key_is_this_regions_replica():
 def test_outputs(instance):
     account, region, template = instance
     outputs = {name: output["Value"] for name, output in template["Outputs"].items()}
-    expected = {"ErrorQueueUrl": "ErrorQueue", "ErrorQueueArn": "ErrorQueue.Arn", "FunctionName": "Function",
-                "VaultArn": vault_arn(account, region)}
+    expected = {
+        "ErrorQueueUrl": "ErrorQueue",
+        "ErrorQueueArn": "ErrorQueue.Arn",
+        "FunctionName": "Function",
+        "VaultArn": vault_arn(account, region),
+    }
     if kind(account) == "B":
         expected["EventBusArn"] = "CopyEventBus.Arn"
     assert outputs == expected

@@ -19,6 +19,5 @@ def test_yamllint_finds_nothing():
 
 
 def test_cfn_lint_with_informational_checks_finds_nothing():
-    result = run(str(BIN / "cfn-lint"), "-c", "I", "--ignore-checks", "I4010", "--",
-                 "backup_events_aws.yaml")
+    result = run(str(BIN / "cfn-lint"), "-c", "I", "--ignore-checks", "I4010", "--", "backup_events_aws.yaml")
     assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr

@@ -38,17 +38,27 @@ SUCCESSES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE")
 
 def register(subcommands: Any) -> None:
     parser = subcommands.add_parser(
-        "deploy", help="deploy the template: 3 stacks (minimum layout) or a service-managed StackSet",
-        description=__doc__.split("\n\n")[0])
+        "deploy",
+        help="deploy the template: 3 stacks (minimum layout) or a service-managed StackSet",
+        description=__doc__.split("\n\n")[0],
+    )
     parser.add_argument("--org-id", required=True, help="the organization ID, o-...")
     parser.add_argument("--backup-region", help="region that receives copy 2 (BackupRegion)")
-    parser.add_argument("--alternate-region",
-                        help="receives copy 2 of backups made in the backup region (BackupRegionAlternate)")
-    parser.add_argument("--backup-account-id",
-                        help="the backup account (default: the --backup-profile's account, which it must "
-                             "match; required with --stackset)")
-    parser.add_argument("--parameter", action="append", metavar="Key=Value", default=[],
-                        help="any other template parameter (repeatable)")
+    parser.add_argument(
+        "--alternate-region", help="receives copy 2 of backups made in the backup region (BackupRegionAlternate)"
+    )
+    parser.add_argument(
+        "--backup-account-id",
+        help="the backup account (default: the --backup-profile's account, which it must "
+        "match; required with --stackset)",
+    )
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        metavar="Key=Value",
+        default=[],
+        help="any other template parameter (repeatable)",
+    )
     common.add_stack_argument(parser)
     parser.add_argument("--template-file", help="the template (default: the one shipped with this tool)")
     parser.add_argument("--dry-run", action="store_true", help="print the API calls, make none")
@@ -61,13 +71,21 @@ def register(subcommands: Any) -> None:
     stackset.add_argument("--stackset", action="store_true", help="deploy a service-managed StackSet")
     stackset.add_argument("--profile", help="profile of the management (or delegated admin) account")
     stackset.add_argument("--region", help="region of the StackSet itself")
-    stackset.add_argument("--organizational-unit-ids", nargs="+", metavar="OU",
-                          help="OUs (or the root r-...) whose accounts get instances")
-    stackset.add_argument("--regions", nargs="+", metavar="REGION",
-                          help="regions of the instances: where backups are, plus the backup "
-                               "and alternate regions")
-    stackset.add_argument("--no-auto-deployment", action="store_true",
-                          help="do not deploy to accounts that join the OUs later")
+    stackset.add_argument(
+        "--organizational-unit-ids",
+        nargs="+",
+        metavar="OU",
+        help="OUs (or the root r-...) whose accounts get instances",
+    )
+    stackset.add_argument(
+        "--regions",
+        nargs="+",
+        metavar="REGION",
+        help="regions of the instances: where backups are, plus the backup and alternate regions",
+    )
+    stackset.add_argument(
+        "--no-auto-deployment", action="store_true", help="do not deploy to accounts that join the OUs later"
+    )
     stackset.add_argument("--call-as", choices=["SELF", "DELEGATED_ADMIN"], default="SELF")
     parser.set_defaults(run=run)
 
@@ -78,13 +96,19 @@ def register(subcommands: Any) -> None:
 def base_parameters(arguments: Any, body: str, backup_account: str) -> list[dict[str, str]]:
     known = common.template_parameter_names(body)
     extra = common.parse_parameters(arguments.parameter, known)
-    core = {"OrgId": arguments.org_id, "BackupAccountId": backup_account,
-            "BackupRegion": arguments.backup_region, "BackupRegionAlternate": arguments.alternate_region}
+    core = {
+        "OrgId": arguments.org_id,
+        "BackupAccountId": backup_account,
+        "BackupRegion": arguments.backup_region,
+        "BackupRegionAlternate": arguments.alternate_region,
+    }
     clash = sorted(set(core) & set(extra))
     if clash:
-        raise CliError(f"--parameter {clash[0]} repeats a flag",
-                       "give OrgId, BackupAccountId, BackupRegion and BackupRegionAlternate with "
-                       "--org-id, --backup-account-id, --backup-region and --alternate-region")
+        raise CliError(
+            f"--parameter {clash[0]} repeats a flag",
+            "give OrgId, BackupAccountId, BackupRegion and BackupRegionAlternate with "
+            "--org-id, --backup-account-id, --backup-region and --alternate-region",
+        )
     return [{"ParameterKey": key, "ParameterValue": str(value)} for key, value in {**core, **extra}.items()]
 
 
@@ -105,11 +129,14 @@ def require(arguments: Any, *names: str) -> None:
 def run(arguments: Any) -> int:
     require(arguments, "backup-region", "alternate-region")
     if arguments.backup_region == arguments.alternate_region:
-        raise CliError("--alternate-region must differ from --backup-region",
-                       "it receives copy 2 of the backups made in the backup region: pick another region")
+        raise CliError(
+            "--alternate-region must differ from --backup-region",
+            "it receives copy 2 of the backups made in the backup region: pick another region",
+        )
     body = common.read_template(arguments.template_file)
     stack_name = arguments.stack_name or common.template_metadata(body).get(
-        "SuggestedStackName", common.DEFAULT_STACK_NAME)
+        "SuggestedStackName", common.DEFAULT_STACK_NAME
+    )
     if arguments.stackset:
         return deploy_stackset(arguments, body, stack_name)
     return deploy_stacks(arguments, body, stack_name)
@@ -134,10 +161,12 @@ def deploy_stacks(arguments: Any, body: str, stack_name: str) -> int:
             profile = profiles[role] or "default credentials"
             print(f"  {role} account (profile {profile}), {region}:")
             print(f"    cloudformation.describe_stacks(StackName={stack_name!r})")
-            print(f"    cloudformation.create_stack (or update_stack if it exists)(StackName={stack_name!r}, "
-                  f"TemplateBody=<{len(body.encode()):,} bytes>, Capabilities={capabilities}, "
-                  f"Parameters={json.dumps(parameters)})")
-            print(f"    cloudformation.describe_stack_events / describe_stacks until complete")
+            print(
+                f"    cloudformation.create_stack (or update_stack if it exists)(StackName={stack_name!r}, "
+                f"TemplateBody=<{len(body.encode()):,} bytes>, Capabilities={capabilities}, "
+                f"Parameters={json.dumps(parameters)})"
+            )
+            print("    cloudformation.describe_stack_events / describe_stacks until complete")
         return 0
     sessions = {}
     for role, region in plan:
@@ -145,14 +174,18 @@ def deploy_stacks(arguments: Any, body: str, stack_name: str) -> int:
     backup_account = common.account_of(sessions[plan[0]])
     if arguments.backup_account_id and arguments.backup_account_id != backup_account:
         profile = arguments.backup_profile or "default credentials"
-        raise CliError(f"--backup-account-id {arguments.backup_account_id} is not the account of "
-                       f"--backup-profile ({profile}: account {backup_account})",
-                       "pass the backup account's profile as --backup-profile, or drop --backup-account-id "
-                       "(it defaults to that profile's account)")
+        raise CliError(
+            f"--backup-account-id {arguments.backup_account_id} is not the account of "
+            f"--backup-profile ({profile}: account {backup_account})",
+            "pass the backup account's profile as --backup-profile, or drop --backup-account-id "
+            "(it defaults to that profile's account)",
+        )
     main_account = common.account_of(sessions[plan[-1]])
     if main_account == backup_account:
-        raise CliError(f"--main-profile and --backup-profile are both account {main_account}",
-                       "the backup account must be a separate account: use its profile for --backup-profile")
+        raise CliError(
+            f"--main-profile and --backup-profile are both account {main_account}",
+            "the backup account must be a separate account: use its profile for --backup-profile",
+        )
     parameters = base_parameters(arguments, body, backup_account)
     progress = common.Progress()
     results = []
@@ -161,15 +194,18 @@ def deploy_stacks(arguments: Any, body: str, stack_name: str) -> int:
         label = f"{role} account {account} {region}"
         progress.say(f"{label}: stack {stack_name}")
         cloudformation = sessions[(role, region)].client("cloudformation")
-        status, outputs, reason = create_or_update(cloudformation, stack_name, body, parameters, capabilities,
-                                                   progress, label, arguments.poll_seconds)
+        status, outputs, reason = create_or_update(
+            cloudformation, stack_name, body, parameters, capabilities, progress, label, arguments.poll_seconds
+        )
         results.append((label, status, outputs))
         if status not in SUCCESSES + ("NO_CHANGES",):
             print_results(results)
             fix = "read the FAILED events above, fix the cause, and run deploy again"
             if status == "ROLLBACK_COMPLETE":  # a failed creation: the stack can only be deleted
-                fix = (f"fix the cause, delete the stack ('aws cloudformation delete-stack --stack-name "
-                       f"{stack_name}') and run deploy again")
+                fix = (
+                    f"fix the cause, delete the stack ('aws cloudformation delete-stack --stack-name "
+                    f"{stack_name}') and run deploy again"
+                )
             raise CliError(f"stack {stack_name} in {label} ended {status}" + (f": {reason}" if reason else ""), fix)
     print_results(results)
     return 0
@@ -183,23 +219,32 @@ def print_results(results: list[tuple[str, str, dict[str, str]]]) -> None:
             print(f"    ErrorQueueUrl {outputs['ErrorQueueUrl']}")
 
 
-def create_or_update(cloudformation: Any, stack_name: str, body: str, parameters: list[dict[str, str]],
-                     capabilities: list[str], progress: common.Progress, label: str,
-                     poll_seconds: float) -> tuple[str, dict[str, str], str]:
+def create_or_update(
+    cloudformation: Any,
+    stack_name: str,
+    body: str,
+    parameters: list[dict[str, str]],
+    capabilities: list[str],
+    progress: common.Progress,
+    label: str,
+    poll_seconds: float,
+) -> tuple[str, dict[str, str], str]:
     """Create the stack, or update it; wait, printing each event. Returns (status, outputs, the first
     failure: "<resource> <status>: <reason>", or "")."""
     existing = common.describe_stack(cloudformation, stack_name)
-    request = {"StackName": stack_name, "TemplateBody": body, "Parameters": parameters,
-               "Capabilities": capabilities}
+    request = {"StackName": stack_name, "TemplateBody": body, "Parameters": parameters, "Capabilities": capabilities}
     seen = set()
     if existing is not None:
         if existing["StackStatus"] == "ROLLBACK_COMPLETE":
-            raise CliError(f"stack {stack_name} in {label} is ROLLBACK_COMPLETE (its creation failed)",
-                           f"delete it ('aws cloudformation delete-stack --stack-name {stack_name}') "
-                           "and deploy again")
+            raise CliError(
+                f"stack {stack_name} in {label} is ROLLBACK_COMPLETE (its creation failed)",
+                f"delete it ('aws cloudformation delete-stack --stack-name {stack_name}') and deploy again",
+            )
         if existing["StackStatus"].endswith("_IN_PROGRESS"):
-            raise CliError(f"stack {stack_name} in {label} is busy: {existing['StackStatus']}",
-                           "wait until it finishes, then deploy again")
+            raise CliError(
+                f"stack {stack_name} in {label} is busy: {existing['StackStatus']}",
+                "wait until it finishes, then deploy again",
+            )
         # Events from earlier operations are history, not progress.
         seen = {event["EventId"] for event in recent_events(cloudformation, stack_name)}
         try:
@@ -220,8 +265,10 @@ def create_or_update(cloudformation: Any, stack_name: str, body: str, parameters
                 continue
             seen.add(event["EventId"])
             reason = f" {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
-            progress.say(f"{label}: {event['LogicalResourceId']} {event.get('ResourceType', '')} "
-                         f"{event['ResourceStatus']}{reason}")
+            progress.say(
+                f"{label}: {event['LogicalResourceId']} {event.get('ResourceType', '')} "
+                f"{event['ResourceStatus']}{reason}"
+            )
             if event["ResourceStatus"].endswith("_FAILED") and reason and not first_failure:
                 # The first failure is the cause; later ones are usually "Resource creation cancelled".
                 first_failure = f"{event['LogicalResourceId']} {event['ResourceStatus']}:{reason}"
@@ -246,8 +293,10 @@ def deploy_stackset(arguments: Any, body: str, name: str) -> int:
     require(arguments, "backup-account-id", "organizational-unit-ids", "regions")
     for flag in ("main_profile", "backup_profile", "main_region"):
         if getattr(arguments, flag):
-            raise CliError(f"--{flag.replace('_', '-')} is for the 3-stack layout",
-                           "with --stackset use --profile, --region and --regions")
+            raise CliError(
+                f"--{flag.replace('_', '-')} is for the 3-stack layout",
+                "with --stackset use --profile, --region and --regions",
+            )
     parameters = base_parameters(arguments, body, arguments.backup_account_id)
     capabilities = common.capabilities_for(body)
     description = common.template_metadata(body).get("StackSetDescription", "Backup Events")
@@ -255,22 +304,34 @@ def deploy_stackset(arguments: Any, body: str, name: str) -> int:
     regions = list(dict.fromkeys(arguments.regions))
     for needed in (arguments.backup_region, arguments.alternate_region):
         if needed not in regions:
-            raise CliError(f"--regions lacks {needed}",
-                           "the backup account needs an instance in the backup and alternate regions: "
-                           "add them to --regions")
-    stackset_request = {"StackSetName": name, "Description": description, "TemplateBody": body,
-                        "Parameters": parameters, "Capabilities": capabilities,
-                        "PermissionModel": "SERVICE_MANAGED", "AutoDeployment": auto,
-                        "CallAs": arguments.call_as}
-    instances_requests = stackset_instance_requests(name, arguments.organizational_unit_ids,
-                                                    arguments.backup_account_id, regions, arguments.call_as)
+            raise CliError(
+                f"--regions lacks {needed}",
+                "the backup account needs an instance in the backup and alternate regions: add them to --regions",
+            )
+    stackset_request = {
+        "StackSetName": name,
+        "Description": description,
+        "TemplateBody": body,
+        "Parameters": parameters,
+        "Capabilities": capabilities,
+        "PermissionModel": "SERVICE_MANAGED",
+        "AutoDeployment": auto,
+        "CallAs": arguments.call_as,
+    }
+    instances_requests = stackset_instance_requests(
+        name, arguments.organizational_unit_ids, arguments.backup_account_id, regions, arguments.call_as
+    )
     if arguments.dry_run:
         shown = dict(stackset_request, TemplateBody=f"<{len(body.encode()):,} bytes>")
-        print(f"Would deploy StackSet {name!r} (profile {arguments.profile or 'default credentials'}, "
-              f"region {arguments.region or 'default'}):")
+        print(
+            f"Would deploy StackSet {name!r} (profile {arguments.profile or 'default credentials'}, "
+            f"region {arguments.region or 'default'}):"
+        )
         print(f"  cloudformation.describe_stack_set(StackSetName={name!r}, CallAs={arguments.call_as!r})")
         print(f"  cloudformation.create_stack_set (or update_stack_set if it exists)({json.dumps(shown)})")
-        for step, request in zip(("the backup account first", "then every other account"), instances_requests):
+        for step, request in zip(
+            ("the backup account first", "then every other account"), instances_requests, strict=True
+        ):
             print(f"  {step}: cloudformation.create_stack_instances({json.dumps(request)})")
             print("    cloudformation.describe_stack_set_operation until done")
         print("  cloudformation.describe_stack_set_operation until done; list_stack_instances")
@@ -299,10 +360,12 @@ def deploy_stackset(arguments: Any, body: str, name: str) -> int:
             if status != "SUCCEEDED":
                 # The existing instances did not take the update: adding more would spread a failure.
                 failed = print_instances(cloudformation, name, arguments.call_as)
-                raise CliError(f"StackSet {name}: update_stack_set operation {operation} ended {status}"
-                               f"{operation_reason(cloudformation, name, operation, arguments.call_as)}, "
-                               f"{failed} instance(s) not CURRENT; no instances were added",
-                               "read the status reasons above, fix the cause, and run deploy again")
+                raise CliError(
+                    f"StackSet {name}: update_stack_set operation {operation} ended {status}"
+                    f"{operation_reason(cloudformation, name, operation, arguments.call_as)}, "
+                    f"{failed} instance(s) not CURRENT; no instances were added",
+                    "read the status reasons above, fix the cause, and run deploy again",
+                )
     else:
         cloudformation.create_stack_set(**stackset_request)
         progress.say(f"StackSet {name}: created")
@@ -310,39 +373,50 @@ def deploy_stackset(arguments: Any, body: str, name: str) -> int:
     # resource account's rule targets that bus (EventBridge checks the target bus when the rule's
     # targets are put, docs/AWS-BEHAVIOUR.md §14) and before copies arrive. One operation would
     # deploy the accounts in no order we choose.
-    for step, request in zip(("backup account", "other accounts"), instances_requests):
+    for step, request in zip(("backup account", "other accounts"), instances_requests, strict=True):
         operation = cloudformation.create_stack_instances(**request)["OperationId"]
         progress.say(f"StackSet {name}: create_stack_instances ({step}) started (operation {operation})")
         status = wait_operation(cloudformation, name, operation, arguments, progress)
         failed = print_instances(cloudformation, name, arguments.call_as)
         if status != "SUCCEEDED" or failed:
-            raise CliError(f"StackSet {name}: operation {status}"
-                           f"{operation_reason(cloudformation, name, operation, arguments.call_as)}, "
-                           f"{failed} instance(s) not CURRENT"
-                           + ("; the other accounts were not started" if step == "backup account" else ""),
-                           "read the status reasons above, fix the cause, and run deploy again")
+            raise CliError(
+                f"StackSet {name}: operation {status}"
+                f"{operation_reason(cloudformation, name, operation, arguments.call_as)}, "
+                f"{failed} instance(s) not CURRENT"
+                + ("; the other accounts were not started" if step == "backup account" else ""),
+                "read the status reasons above, fix the cause, and run deploy again",
+            )
     return 0
 
 
-def stackset_instance_requests(name: str, organizational_units: list[str], backup_account: str,
-                               regions: list[str], call_as: str) -> list[dict[str, Any]]:
+def stackset_instance_requests(
+    name: str, organizational_units: list[str], backup_account: str, regions: list[str], call_as: str
+) -> list[dict[str, Any]]:
     """The two CreateStackInstances requests: the backup account (INTERSECTION of the OUs with it),
     then every other account of the OUs (DIFFERENCE)."""
     preferences = {"RegionConcurrencyType": "PARALLEL", "FailureToleranceCount": 0, "MaxConcurrentPercentage": 100}
     return [
-        {"StackSetName": name, "Regions": regions, "OperationPreferences": preferences, "CallAs": call_as,
-         "DeploymentTargets": {"OrganizationalUnitIds": organizational_units, "Accounts": [backup_account],
-                               "AccountFilterType": filter_type}}
+        {
+            "StackSetName": name,
+            "Regions": regions,
+            "OperationPreferences": preferences,
+            "CallAs": call_as,
+            "DeploymentTargets": {
+                "OrganizationalUnitIds": organizational_units,
+                "Accounts": [backup_account],
+                "AccountFilterType": filter_type,
+            },
+        }
         for filter_type in ("INTERSECTION", "DIFFERENCE")
     ]
 
 
-def wait_operation(cloudformation: Any, name: str, operation: str, arguments: Any,
-                   progress: common.Progress) -> str:
+def wait_operation(cloudformation: Any, name: str, operation: str, arguments: Any, progress: common.Progress) -> str:
     last = None
     while True:
         status = cloudformation.describe_stack_set_operation(
-            StackSetName=name, OperationId=operation, CallAs=arguments.call_as)["StackSetOperation"]["Status"]
+            StackSetName=name, OperationId=operation, CallAs=arguments.call_as
+        )["StackSetOperation"]["Status"]
         if status != last:
             progress.say(f"StackSet {name}: operation {operation} {status}")
             last = status
@@ -352,9 +426,10 @@ def wait_operation(cloudformation: Any, name: str, operation: str, arguments: An
 
 
 def operation_reason(cloudformation: Any, name: str, operation: str, call_as: str) -> str:
-    """": <StatusReason>" of a StackSet operation, or "" when it gives none."""
-    reason = cloudformation.describe_stack_set_operation(
-        StackSetName=name, OperationId=operation, CallAs=call_as)["StackSetOperation"].get("StatusReason")
+    """ ": <StatusReason>" of a StackSet operation, or "" when it gives none."""
+    reason = cloudformation.describe_stack_set_operation(StackSetName=name, OperationId=operation, CallAs=call_as)[
+        "StackSetOperation"
+    ].get("StatusReason")
     return f": {reason}" if reason else ""
 
 

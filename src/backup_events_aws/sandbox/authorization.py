@@ -11,7 +11,10 @@ Two kinds of caller reach it:
   for account administrators) pass, as they did before.
 * The services acting inside the sandbox: EventBridge delivering to Lambda, SQS and buses (as
   events.amazonaws.com, or with a target's role), Lambda sending on-failure records with the
-  function's role, AWS Backup copying with the copy role. They call `decide` directly.
+  function's role, AWS Backup copying with the copy role. The Sandbox gives the bridge and the
+  Lambda runtime its gate's `decide`, which tells the gate's listeners (tests, traces) of each
+  decision; AWS Backup's copy rules (backup/copy_rules.py) still call the module's `decide`, which
+  tells no one.
 
 Both end in `decide`, which reads the principal's identity policies from moto's IAM backend,
 evaluates them with the resource policy (policies.evaluate) and answers with IAM's reason.
@@ -22,12 +25,16 @@ resource policies and no condition keys, and so cannot judge what this has to.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from types import MappingProxyType
+from typing import Any
 
 from moto.core.exceptions import JsonRESTError
 
 from .helpers import arn_parts
+from .key_use import QUEUE_KEY_ACTIONS, find_key, queue_key_of
+from .patches import Patches
 from .policies import Decision, Request, denial_message, evaluate, statements_of
 
 BACKUP_SERVICE = "backup.amazonaws.com"
@@ -40,6 +47,15 @@ class AccessDeniedException(JsonRESTError):
 
     def __init__(self, message: str):
         super().__init__("AccessDeniedException", message)
+
+
+class KmsAccessDenied(JsonRESTError):
+    """What SQS answers when the caller may not use the queue's key."""
+
+    code = 400
+
+    def __init__(self, message: str):
+        super().__init__("KMS.AccessDeniedException", message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -103,13 +119,19 @@ OrgLookup = Callable[[str], "str | None"]
 
 
 def _default_org_lookup(account: str) -> str | None:
-    from . import backup as sandbox_backup  # the sandbox's organisation registry
+    from .backup import installed_service  # the sandbox's organisation registry
 
-    return sandbox_backup.organization_of(account)
+    try:
+        return installed_service().organization_of(account)
+    except RuntimeError:  # no AWS Backup installed: no organisation known
+        return None
 
 
-def principal_context(account: str, role_arn: str | None, org_of_account: OrgLookup | None = None,
-                      ) -> dict[str, str]:
+def principal_context(
+    account: str,
+    role_arn: str | None,
+    org_of_account: OrgLookup | None = None,
+) -> dict[str, str]:
     """The global keys IAM sets for a role session (docs/AWS-BEHAVIOUR.md §11.4): aws:PrincipalArn
     (the role's ARN), aws:PrincipalAccount, aws:PrincipalType, and aws:PrincipalOrgID only when
     the account is in an organisation."""
@@ -128,48 +150,51 @@ def _arn_names_account(resource: str) -> bool:
     return not (resource.startswith("arn:") and len(parts) == 6 and parts[4] == "")
 
 
-def decide(request: Request, resource_statements: Iterable[dict[str, Any]] | None,
-           resource_account: str | None, identity_statements: Iterable[dict[str, Any]] | None = None,
-           ) -> Decision:
+def decide(
+    request: Request,
+    resource_statements: Iterable[dict[str, Any]] | None,
+    resource_account: str | None,
+    identity_statements: Iterable[dict[str, Any]] | None = None,
+) -> Decision:
     """Whether `request` is allowed. A role principal's identity policies are read from IAM
     (unless given); a service principal (request.service) has none, so only the resource policy
     can allow it. aws:ResourceAccount is put in the context here, for every request on a
     resource whose ARN names its account: for an ARN without one (an EBS snapshot or AMI
     recovery point) it is left out, the strict reading (docs/AWS-BEHAVIOUR.md §19, item 5)."""
+    request = with_resource_account(request, resource_account)
+    identity: list[dict[str, Any]] | None = None
+    if request.service is None:
+        identity = (
+            list(identity_statements)
+            if identity_statements is not None
+            else (role_policy_statements(request.principal_arn) if request.principal_arn else None) or []
+        )
+    return evaluate(identity, resource_statements, request, resource_account)
+
+
+def with_resource_account(request: Request, resource_account: str | None) -> Request:
+    """The request with aws:ResourceAccount in its context (see `decide`)."""
     context = dict(request.context)
     if resource_account and _arn_names_account(request.resource):
         context.setdefault("aws:ResourceAccount", resource_account)
-    request = Request(request.action, request.resource, request.principal_account, request.principal_arn,
-                      request.service, context, request.session_arn)
-    identity: list[dict[str, Any]] | None = None
-    if request.service is None:
-        identity = list(identity_statements) if identity_statements is not None else (
-            role_policy_statements(request.principal_arn) if request.principal_arn else None) or []
-    decision = evaluate(identity, resource_statements, request, resource_account)
-    for listener in list(_listeners):
-        listener(request, decision)
-    return decision
+    return Request(
+        request.action,
+        request.resource,
+        request.principal_account,
+        request.principal_arn,
+        request.service,
+        context,
+        request.session_arn,
+    )
 
 
-def authorize(request: Request, resource_statements: Iterable[dict[str, Any]] | None,
-              resource_account: str | None) -> None:
+def authorize(
+    request: Request, resource_statements: Iterable[dict[str, Any]] | None, resource_account: str | None
+) -> None:
     """`decide`, raising IAM's AccessDeniedException when refused."""
     decision = decide(request, resource_statements, resource_account)
     if not decision.allowed:
         raise AccessDeniedException(denial_message(request, decision))
-
-
-_listeners: list[Callable[[Request, Decision], None]] = []
-
-
-def add_listener(listener: Callable[[Request, Decision], None]) -> None:
-    """Be told of every decision (tests, traces)."""
-    _listeners.append(listener)
-
-
-def remove_listener(listener: Callable[[Request, Decision], None]) -> None:
-    if listener in _listeners:
-        _listeners.remove(listener)
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,20 +228,32 @@ def _backup_accesses(response: Any, operation: str) -> list[Access] | None:
     param = response._get_param
     vault_name = param("BackupVaultName") or param("SourceBackupVaultName")
     vault_arn = f"arn:{partition}:backup:{region}:{account}:backup-vault:{vault_name}"
-    if operation in ("DescribeRecoveryPoint", "UpdateRecoveryPointLifecycle", "DeleteRecoveryPoint",
-                     "StartCopyJob"):
+    if operation in ("DescribeRecoveryPoint", "UpdateRecoveryPointLifecycle", "DeleteRecoveryPoint", "StartCopyJob"):
         # The recovery point (its own service's ARN for EBS, RDS...), in the vault's account.
-        accesses = [Access(f"backup:{operation}", param("RecoveryPointArn") or "", account,
-                           _vault_policy(account, region, vault_name))]
+        accesses = [
+            Access(
+                f"backup:{operation}",
+                param("RecoveryPointArn") or "",
+                account,
+                _vault_policy(account, region, vault_name),
+            )
+        ]
         if operation == "StartCopyJob" and param("IamRoleArn"):
             # Handing the copy role to AWS Backup (docs/AWS-BEHAVIOUR.md §11.4: iam:PassedToService).
             role_arn = param("IamRoleArn")
-            accesses.append(Access("iam:PassRole", role_arn, arn_parts(role_arn)[3], None,
-                                   {"iam:PassedToService": BACKUP_SERVICE}))
+            accesses.append(
+                Access("iam:PassRole", role_arn, arn_parts(role_arn)[3], None, {"iam:PassedToService": BACKUP_SERVICE})
+            )
         return accesses
-    if operation in ("DescribeBackupVault", "ListRecoveryPointsByBackupVault", "StartBackupJob",
-                     "GetBackupVaultAccessPolicy", "PutBackupVaultAccessPolicy",
-                     "DeleteBackupVaultAccessPolicy", "DeleteBackupVault"):
+    if operation in (
+        "DescribeBackupVault",
+        "ListRecoveryPointsByBackupVault",
+        "StartBackupJob",
+        "GetBackupVaultAccessPolicy",
+        "PutBackupVaultAccessPolicy",
+        "DeleteBackupVaultAccessPolicy",
+        "DeleteBackupVault",
+    ):
         return [Access(f"backup:{operation}", vault_arn, account, _vault_policy(account, region, vault_name))]
     return None
 
@@ -232,7 +269,24 @@ def _sqs_accesses(response: Any, operation: str) -> list[Access] | None:
     queue = sqs_backends[account][response.region].queues.get(name)
     arn = f"arn:aws:sqs:{response.region}:{account}:{name}"
     policy = statements_of(queue.policy) if queue is not None and queue.policy else None
-    return [Access(f"sqs:{operation}", arn, account, policy)]
+    accesses = [Access(f"sqs:{operation}", arn, account, policy)]
+    # A queue under a customer managed key: SQS uses the key for the caller, so the caller needs
+    # the key too (docs/AWS-BEHAVIOUR.md §19 item 71).
+    key_reference = queue_key_of(queue) if queue is not None else None
+    key = find_key(key_reference, account, response.region) if key_reference else None
+    if key is not None and operation in _QUEUE_KEY_OPERATIONS:
+        context = {"kms:ViaService": f"sqs.{response.region}.amazonaws.com", "kms:EncryptionContext:aws:sqs:arn": arn}
+        accesses += [
+            Access(action, key.arn, key.account_id, statements_of(key.policy), context)
+            for action in _QUEUE_KEY_OPERATIONS[operation]
+        ]
+    return accesses
+
+
+# SQS operations that use the queue's key, and the KMS actions each needs.
+_QUEUE_KEY_OPERATIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"SendMessage": QUEUE_KEY_ACTIONS, "SendMessageBatch": QUEUE_KEY_ACTIONS, "ReceiveMessage": ("kms:Decrypt",)}
+)
 
 
 def _kms_accesses(response: Any, operation: str) -> list[Access] | None:
@@ -261,8 +315,9 @@ def _sns_accesses(response: Any, operation: str) -> list[Access] | None:
     return [Access("sns:Publish", topic_arn, account, statements_of(topic.policy) if topic else None)]
 
 
-RESOLVERS: dict[str, Callable[[Any, str], "list[Access] | None"]] = {
-    "backup": _backup_accesses, "sqs": _sqs_accesses, "kms": _kms_accesses, "sns": _sns_accesses}
+RESOLVERS: Mapping[str, Callable[[Any, str], list[Access] | None]] = MappingProxyType(
+    {"backup": _backup_accesses, "sqs": _sqs_accesses, "kms": _kms_accesses, "sns": _sns_accesses}
+)
 
 
 def accesses_of(response: Any) -> list[Access]:
@@ -278,54 +333,81 @@ def accesses_of(response: Any) -> list[Access]:
     return accesses
 
 
-def authorize_http(response: Any) -> None:
-    """Run before every moto action: a governed role session must be allowed each access."""
-    caller = caller_of_access_key(response.get_access_key())
-    if caller is None:
-        return
-    identity = role_policy_statements(caller.role_arn)
-    if identity is None:  # not a role IAM knows: the sandbox's operator credentials
-        return
-    for access in accesses_of(response):
-        request = Request(
-            action=access.action, resource=access.resource, principal_account=caller.account,
-            principal_arn=caller.role_arn, session_arn=caller.session_arn,
-            context={**principal_context(caller.account, caller.role_arn),
-                     "aws:RequestedRegion": response.region, **(access.context or {})},
-        )
-        decision = decide(request, access.resource_statements, access.resource_account, identity)
-        if not decision.allowed:
-            if access.action.startswith("sns:"):  # SNS answers in its own words (query protocol)
-                from .sns import AuthorizationError
-
-                raise AuthorizationError(denial_message(request, decision))
-            raise AccessDeniedException(denial_message(request, decision))
-
-
 class Gate:
-    """Installs `authorize_http` in front of every moto action, and removes it."""
+    """The sandbox's one authorisation: `decide` for the services acting inside it (they are given
+    this gate's `decide`), and `authorize_http` in front of every moto action once installed.
+    Listeners are told of every decision made through it (tests, traces)."""
 
     def __init__(self) -> None:
-        self._saved: Any = None
+        self.listeners: list[Callable[[Request, Decision], None]] = []
+        self.patches = Patches()
 
-    def install(self) -> "Gate":
+    def add_listener(self, listener: Callable[[Request, Decision], None]) -> None:
+        self.listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[Request, Decision], None]) -> None:
+        if listener in self.listeners:
+            self.listeners.remove(listener)
+
+    def decide(
+        self,
+        request: Request,
+        resource_statements: Iterable[dict[str, Any]] | None,
+        resource_account: str | None,
+        identity_statements: Iterable[dict[str, Any]] | None = None,
+    ) -> Decision:
+        """The module's `decide`, told to the listeners."""
+        request = with_resource_account(request, resource_account)  # as the listeners are told it
+        decision = decide(request, resource_statements, resource_account, identity_statements)
+        for listener in list(self.listeners):
+            listener(request, decision)
+        return decision
+
+    def authorize_http(self, response: Any) -> None:
+        """Run before every moto action: a governed role session must be allowed each access."""
+        caller = caller_of_access_key(response.get_access_key())
+        if caller is None:
+            return
+        identity = role_policy_statements(caller.role_arn)
+        if identity is None:  # not a role IAM knows: the sandbox's operator credentials
+            return
+        for access in accesses_of(response):
+            request = Request(
+                action=access.action,
+                resource=access.resource,
+                principal_account=caller.account,
+                principal_arn=caller.role_arn,
+                session_arn=caller.session_arn,
+                context={
+                    **principal_context(caller.account, caller.role_arn),
+                    "aws:RequestedRegion": response.region,
+                    **(access.context or {}),
+                },
+            )
+            decision = self.decide(request, access.resource_statements, access.resource_account, identity)
+            if not decision.allowed:
+                if access.action.startswith("sns:"):  # SNS answers in its own words (query protocol)
+                    from .sns import AuthorizationError
+
+                    raise AuthorizationError(denial_message(request, decision))
+                if access.action.startswith("kms:") and getattr(response, "service_name", None) == "sqs":
+                    raise KmsAccessDenied(denial_message(request, decision))  # SQS using a key for the caller
+                raise AccessDeniedException(denial_message(request, decision))
+
+    def install(self) -> Gate:
         from moto.core.authorization import ActionAuthenticatorMixin
 
-        if self._saved is None:
-            original = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
-            self._saved = original
+        if not self.patches.active:
+            gate = self
 
-            def authenticate_and_authorize(response: Any, resource: str = "*") -> None:
-                original(response, resource)
-                authorize_http(response)
+            def authenticate_and_authorize(moto_check: Any, response: Any, resource: str = "*") -> None:
+                moto_check(response, resource)
+                gate.authorize_http(response)
 
-            authenticate_and_authorize.sandbox_gate = True  # type: ignore[attr-defined]
-            ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = authenticate_and_authorize
+            self.patches.wrap(
+                ActionAuthenticatorMixin, "_authenticate_and_authorize_normal_action", authenticate_and_authorize
+            )
         return self
 
     def uninstall(self) -> None:
-        from moto.core.authorization import ActionAuthenticatorMixin
-
-        if self._saved is not None:
-            ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = self._saved
-            self._saved = None
+        self.patches.undo()

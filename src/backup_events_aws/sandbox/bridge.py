@@ -39,8 +39,9 @@ from __future__ import annotations
 import datetime
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 from moto.awslambda.models import lambda_backends
@@ -49,10 +50,12 @@ from moto.events.utils import EventTemplateParser
 from moto.iam.models import iam_backends
 from moto.sqs.models import sqs_backends
 
+from .authorization import AccessDeniedException, decide, principal_context, session_arn_of
 from .clock import Clock
 from .helpers import arn_parts, envelope_time, random_uuid
-from .lambda_runtime import ACCOUNT_CONCURRENCY, LambdaRuntime, _send_sqs
-from .authorization import AccessDeniedException, decide, principal_context, session_arn_of
+from .key_use import queue_key_refusal
+from .lambda_runtime import ACCOUNT_CONCURRENCY, Decide, LambdaRuntime, _send_sqs
+from .patches import Patches
 from .policies import Request, denial_message, statements_of
 
 EVENTS_SERVICE = "events.amazonaws.com"
@@ -119,8 +122,10 @@ class MotoCredentials:
         if key not in self._cache:
             if self._sts is None:
                 self._sts = boto3.client(
-                    "sts", region_name="us-east-1",
-                    aws_access_key_id="AKIASANDBOXBOOTSTRAP", aws_secret_access_key="sandbox",
+                    "sts",
+                    region_name="us-east-1",
+                    aws_access_key_id="AKIASANDBOXBOOTSTRAP",
+                    aws_secret_access_key="sandbox",
                 )
             credentials = self._sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
             self._cache[key] = {
@@ -139,8 +144,6 @@ class MotoCredentials:
 
 
 # ---------------------------------------------------------------------------- the bridge
-
-_active_bridge: "Bridge | None" = None
 
 
 def _rate_seconds(expression: str | None) -> float | None:
@@ -162,7 +165,11 @@ class Bridge:
         latency_seconds: float = DEFAULT_LATENCY_SECONDS,
         credentials: MotoCredentials | None = None,
         concurrency_quota: int = ACCOUNT_CONCURRENCY,
+        decide: Decide = decide,
+        runtime: LambdaRuntime | None = None,
     ):
+        """decide: the sandbox's authorisation (its Gate's `decide`); runtime: where Lambda targets
+        run (made here when not given; installed by its owner, the Sandbox, not by the bridge)."""
         self.clock = clock
         self.org_of_account = org_of_account or (lambda account: None)
         self.faults = faults or Faults()
@@ -170,35 +177,52 @@ class Bridge:
         self.random = random.Random(seed)
         self.credentials = credentials or MotoCredentials()
         # concurrency_quota: every account's Lambda concurrent executions quota (lambda_runtime.py).
-        self.runtime = LambdaRuntime(clock, self.credentials.for_role, seed=seed, concurrency_quota=concurrency_quota)
+        self.decide = decide
+        self.runtime = runtime or LambdaRuntime(
+            clock, self.credentials.for_role, seed=seed, concurrency_quota=concurrency_quota, decide=decide
+        )
         self.runtime.report = self._record_on_failure
         self.trace: list[Delivery] = []
-        self._saved: dict[str, Any] = {}
+        self.patches = Patches()
 
     # ------------------------------------------------------------------ install
 
-    def install(self) -> "Bridge":
-        """Route moto's PutEvents and rule delivery through this bridge."""
-        global _active_bridge
-        if not self._saved:
-            self._saved = {"put_events": EventsBackend.put_events, "send_to_targets": Rule.send_to_targets,
-                           "put_targets": EventsBackend.put_targets}
-        EventsBackend.put_events = _patched_put_events  # type: ignore[method-assign]
-        EventsBackend.put_targets = _patched_put_targets  # type: ignore[method-assign]
-        Rule.send_to_targets = _patched_send_to_targets  # type: ignore[method-assign]
-        self.runtime.install()  # botocore retry sleeps on the simulated clock
-        _active_bridge = self
+    def install(self) -> Bridge:
+        """Route moto's PutEvents, PutTargets and rule delivery through this bridge."""
+        if self.patches.active:
+            return self
+        bridge = self
+
+        def put_events(moto_put_events: Any, backend: EventsBackend, events: list[dict[str, Any]]) -> Any:
+            return bridge.put_events(backend, events)
+
+        def put_targets(
+            moto_put_targets: Any,
+            backend: EventsBackend,
+            name: str,
+            event_bus_arn: str | None,
+            targets: list[dict[str, Any]],
+        ) -> None:
+            bridge.check_targets(backend, targets)
+            moto_put_targets(backend, name, event_bus_arn, targets)
+
+        def send_to_targets(
+            moto_send: Any, rule: Rule, original_event: dict[str, Any], transform_input: bool = True
+        ) -> None:
+            # Any path inside moto that still delivers through a rule (e.g. an archive replay)
+            # goes through the bridge's checks too.
+            event = dict(original_event)
+            event.setdefault("account", rule.account_id)
+            event.setdefault("region", rule.region_name)
+            bridge.dispatch_rule(rule, event)
+
+        self.patches.wrap(EventsBackend, "put_events", put_events)
+        self.patches.wrap(EventsBackend, "put_targets", put_targets)
+        self.patches.wrap(Rule, "send_to_targets", send_to_targets)
         return self
 
     def uninstall(self) -> None:
-        global _active_bridge
-        if self._saved:
-            EventsBackend.put_events = self._saved["put_events"]  # type: ignore[method-assign]
-            Rule.send_to_targets = self._saved["send_to_targets"]  # type: ignore[method-assign]
-            EventsBackend.put_targets = self._saved["put_targets"]  # type: ignore[method-assign]
-        self.runtime.uninstall()
-        if _active_bridge is self:
-            _active_bridge = None
+        self.patches.undo()
 
     # ------------------------------------------------------------------ schedules
 
@@ -224,9 +248,15 @@ class Bridge:
     def _fire_schedule(self, rule: Rule, period_seconds: float) -> None:
         if rule.state != "DISABLED":
             event = {
-                "version": "0", "id": self._new_id(), "detail-type": "Scheduled Event", "source": "aws.events",
-                "account": rule.account_id, "time": envelope_time(self.clock.now()), "region": rule.region_name,
-                "resources": [rule.arn], "detail": {},
+                "version": "0",
+                "id": self._new_id(),
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "account": rule.account_id,
+                "time": envelope_time(self.clock.now()),
+                "region": rule.region_name,
+                "resources": [rule.arn],
+                "detail": {},
             }
             for target in list(rule.targets):
                 self._send_to_target(rule, target, event)
@@ -234,8 +264,9 @@ class Bridge:
 
     # ------------------------------------------------------------------ ingestion
 
-    def deliver(self, event: dict[str, Any], account: str, region: str, bus: str = "default",
-                durable: bool = False) -> None:
+    def deliver(
+        self, event: dict[str, Any], account: str, region: str, bus: str = "default", durable: bool = False
+    ) -> None:
         """Put `event` (a full envelope) on `bus` in `account`/`region`; delivery happens on the clock.
 
         This is the event sink of the AWS Backup emulation: AWS service events land
@@ -249,12 +280,13 @@ class Bridge:
         event.setdefault("region", region)
         event.setdefault("time", envelope_time(self.clock.now()))
         event.setdefault("resources", [])
-        # durable: CloudWatch guarantees delivery of its alarm events (docs/AWS-BEHAVIOUR.md §18).
+        # durable: CloudWatch's alarm events are never lost, but delivered at least once, so they
+        # may come twice like any event (docs/AWS-BEHAVIOUR.md §18.6).
         if not durable and self.random.random() < self.faults.lose_fraction:
             self._record(event, account, region, bus, "lost")
             return
         copies = 1
-        if not durable and self.random.random() < self.faults.duplicate_fraction:
+        if self.random.random() < self.faults.duplicate_fraction:
             copies = 2
             self._record(event, account, region, bus, "duplicated")
         for _ in range(copies):
@@ -264,21 +296,49 @@ class Bridge:
     def _new_id(self) -> str:
         return random_uuid(self.random)
 
-    def _record(self, event: dict[str, Any], account: str, region: str, bus: str, outcome: str,
-                rule: Rule | None = None, target_arn: str | None = None,
-                failure: DeliveryFailure | None = None) -> None:
-        self.trace.append(Delivery(
-            self.clock.now(), event.get("id", ""), account, region, bus, outcome,
-            rule.arn if rule else None, target_arn,
-            failure.error_code if failure else None, failure.error_message if failure else None,
-        ))
+    def _record(
+        self,
+        event: dict[str, Any],
+        account: str,
+        region: str,
+        bus: str,
+        outcome: str,
+        rule: Rule | None = None,
+        target_arn: str | None = None,
+        failure: DeliveryFailure | None = None,
+    ) -> None:
+        self.trace.append(
+            Delivery(
+                self.clock.now(),
+                event.get("id", ""),
+                account,
+                region,
+                bus,
+                outcome,
+                rule.arn if rule else None,
+                target_arn,
+                failure.error_code if failure else None,
+                failure.error_message if failure else None,
+            )
+        )
 
-    def _record_on_failure(self, event_id: str, account: str, region: str, outcome: str, function_arn: str,
-                           destination_arn: str | None, reason: tuple[str, str] | None) -> None:
+    def _record_on_failure(
+        self,
+        event_id: str,
+        account: str,
+        region: str,
+        outcome: str,
+        function_arn: str,
+        destination_arn: str | None,
+        reason: tuple[str, str] | None,
+    ) -> None:
         """What became of an event Lambda gave up on (lambda_runtime.py reports it)."""
         code, message = reason if reason else (None, None)
-        self.trace.append(Delivery(self.clock.now(), event_id, account, region, "", outcome, function_arn,
-                                   destination_arn, code, message))
+        self.trace.append(
+            Delivery(
+                self.clock.now(), event_id, account, region, "", outcome, function_arn, destination_arn, code, message
+            )
+        )
 
     # ------------------------------------------------------------------ routing
 
@@ -362,10 +422,15 @@ class Bridge:
             request = self._as_role(rule, target["RoleArn"], "lambda:InvokeFunction", function.function_arn)
         else:
             # EventBridge itself invokes: the function's resource policy must allow
-            # events.amazonaws.com, with aws:SourceArn the rule (AWS::Lambda::Permission, docs/AWS-BEHAVIOUR.md §5.4, §11.4).
-            request = Request(action="lambda:InvokeFunction", resource=function.function_arn,
-                              service=EVENTS_SERVICE, context=self._sender_context(rule))
-        decision = decide(request, function.policy.statements, account)
+            # events.amazonaws.com, with aws:SourceArn the rule (AWS::Lambda::Permission,
+            # docs/AWS-BEHAVIOUR.md §5.4, §11.4).
+            request = Request(
+                action="lambda:InvokeFunction",
+                resource=function.function_arn,
+                service=EVENTS_SERVICE,
+                context=self._sender_context(rule),
+            )
+        decision = self.decide(request, function.policy.statements, account)
         if not decision.allowed:
             raise DeliveryFailure("NO_PERMISSIONS", denial_message(request, decision))
         self.runtime.invoke_async(function, payload)
@@ -376,11 +441,17 @@ class Bridge:
             queue = sqs_backends[account][region].get_queue(name)
         except Exception:
             raise DeliveryFailure("NO_RESOURCE", f"Queue not found: {queue_arn}") from None
-        request = Request(action="sqs:SendMessage", resource=queue_arn, service=EVENTS_SERVICE,
-                          context=self._sender_context(rule))
-        decision = decide(request, statements_of(queue.policy), account)
+        request = Request(
+            action="sqs:SendMessage", resource=queue_arn, service=EVENTS_SERVICE, context=self._sender_context(rule)
+        )
+        decision = self.decide(request, statements_of(queue.policy), account)
         if not decision.allowed:
             raise DeliveryFailure("NO_PERMISSIONS", denial_message(request, decision))
+        # A queue under a customer managed key: its key policy must let EventBridge use the key
+        # (docs/AWS-BEHAVIOUR.md §5.4, §19 item 70).
+        key_refused = queue_key_refusal(self.decide, request, queue, queue_arn)
+        if key_refused is not None:
+            raise DeliveryFailure("NO_PERMISSIONS", key_refused.message)
         _send_sqs(queue_arn, json.dumps(payload, default=str))
 
     def _to_event_bus(self, rule: Rule, target: dict[str, Any], event: dict[str, Any]) -> None:
@@ -400,10 +471,13 @@ class Bridge:
             # The role's session puts the event: its identity policy, and across accounts the bus
             # policy too; the request carries the principal's keys, no aws:SourceArn (docs/AWS-BEHAVIOUR.md §11.4).
             request = self._as_role(rule, target["RoleArn"], "events:PutEvents", bus_arn)
-            decision = decide(request, statements_of(bus.policy) if bus.policy else None, account)
+            decision = self.decide(request, statements_of(bus.policy) if bus.policy else None, account)
             if not decision.allowed:
-                code = "CROSS_ACCOUNT_INGESTION_FAILED" if cross_account and "resource-based" in decision.reason \
+                code = (
+                    "CROSS_ACCOUNT_INGESTION_FAILED"
+                    if cross_account and "resource-based" in decision.reason
                     else "NO_PERMISSIONS"
+                )
                 raise DeliveryFailure(code, denial_message(request, decision))
         # The event keeps its envelope (id, account, source, time, resources, detail)
         # when it is forwarded; only the bus it is on changes.
@@ -420,17 +494,25 @@ class Bridge:
             role = iam_backends[role_account]["aws"].get_role(role_resource.split("/")[-1])
         except Exception:
             raise DeliveryFailure("FAILED_TO_ASSUME_ROLE", f"Role not found: {role_arn}") from None
-        trust = Request(action="sts:AssumeRole", resource=role_arn, service=EVENTS_SERVICE,
-                        context=self._sender_context(rule))
-        if role_account != rule.account_id or not decide(
-                trust, statements_of(role.assume_role_policy_document), role_account).allowed:
+        trust = Request(
+            action="sts:AssumeRole", resource=role_arn, service=EVENTS_SERVICE, context=self._sender_context(rule)
+        )
+        if (
+            role_account != rule.account_id
+            or not self.decide(trust, statements_of(role.assume_role_policy_document), role_account).allowed
+        ):
             raise DeliveryFailure("FAILED_TO_ASSUME_ROLE", f"events.amazonaws.com cannot assume {role_arn}")
 
     def _as_role(self, rule: Rule, role_arn: str, action: str, resource: str) -> Request:
         """A request made by EventBridge's session of a target's role (session name: the rule's)."""
-        return Request(action=action, resource=resource, principal_account=rule.account_id, principal_arn=role_arn,
-                       session_arn=session_arn_of(role_arn, rule.name),
-                       context=principal_context(rule.account_id, role_arn, self.org_of_account))
+        return Request(
+            action=action,
+            resource=resource,
+            principal_account=rule.account_id,
+            principal_arn=role_arn,
+            session_arn=session_arn_of(role_arn, rule.name),
+            context=principal_context(rule.account_id, role_arn, self.org_of_account),
+        )
 
     @staticmethod
     def _sender_context(rule: Rule) -> dict[str, str]:
@@ -441,8 +523,7 @@ class Bridge:
 
     # ------------------------------------------------------------------ dead letters
 
-    def _dead_letter(self, rule: Rule, target: dict[str, Any], event: dict[str, Any],
-                     failure: DeliveryFailure) -> None:
+    def _dead_letter(self, rule: Rule, target: dict[str, Any], event: dict[str, Any], failure: DeliveryFailure) -> None:
         """Send to the target's DLQ with the documented attributes, or drop (docs/AWS-BEHAVIOUR.md §5.4)."""
         bus = rule.event_bus_name
         dlq_arn = (target.get("DeadLetterConfig") or {}).get("Arn")
@@ -451,19 +532,30 @@ class Bridge:
             return
         _, _, region, account, name = arn_parts(dlq_arn)
         queue = sqs_backends[account][region].queues.get(name)
-        # Dead letters are sent by EventBridge for the rule: aws:SourceArn and aws:SourceAccount (docs/AWS-BEHAVIOUR.md §11.4).
-        request = Request(action="sqs:SendMessage", resource=dlq_arn, service=EVENTS_SERVICE,
-                          context=self._sender_context(rule))
-        if queue is None or not decide(request, statements_of(queue.policy), account).allowed:
-            # Counted by EventBridge as InvocationsFailedToBeSentToDLQ.
+        # Dead letters are sent by EventBridge for the rule: aws:SourceArn and aws:SourceAccount
+        # (docs/AWS-BEHAVIOUR.md §11.4).
+        request = Request(
+            action="sqs:SendMessage", resource=dlq_arn, service=EVENTS_SERVICE, context=self._sender_context(rule)
+        )
+        if (
+            queue is None
+            or not self.decide(request, statements_of(queue.policy), account).allowed
+            # ... nor a DLQ whose key EventBridge may not use (docs/AWS-BEHAVIOUR.md §19 item 70).
+            or queue_key_refusal(self.decide, request, queue, dlq_arn) is not None
+        ):
+            # Counted by EventBridge as InvocationsFailedToBeSentToDLQ: the event is lost.
             self._record(event, rule.account_id, rule.region_name, bus, "dlq-refused", rule, target["Arn"], failure)
             return
-        _send_sqs(dlq_arn, json.dumps(event, default=str), {
-            "RULE_ARN": rule.arn,
-            "TARGET_ARN": target["Arn"],
-            "ERROR_CODE": failure.error_code,
-            "ERROR_MESSAGE": failure.error_message,
-        })
+        _send_sqs(
+            dlq_arn,
+            json.dumps(event, default=str),
+            {
+                "RULE_ARN": rule.arn,
+                "TARGET_ARN": target["Arn"],
+                "ERROR_CODE": failure.error_code,
+                "ERROR_MESSAGE": failure.error_message,
+            },
+        )
         self._record(event, rule.account_id, rule.region_name, bus, "dead-lettered", rule, target["Arn"], failure)
 
     # ------------------------------------------------------------------ PutTargets
@@ -486,15 +578,20 @@ class Bridge:
             bus = events_backends[account][region].event_buses.get(bus_name)
             if bus is None:
                 raise ResourceNotFoundException(f"Event bus {bus_name} does not exist.")
-            request = Request(action="events:PutEvents", resource=bus.arn, principal_account=backend.account_id,
-                              principal_arn=f"arn:aws:iam::{backend.account_id}:root",
-                              context=principal_context(backend.account_id, None, self.org_of_account))
+            request = Request(
+                action="events:PutEvents",
+                resource=bus.arn,
+                principal_account=backend.account_id,
+                principal_arn=f"arn:aws:iam::{backend.account_id}:root",
+                context=principal_context(backend.account_id, None, self.org_of_account),
+            )
             administrator = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
-            decision = decide(request, statements_of(bus.policy) if bus.policy else None, account, administrator)
+            decision = self.decide(request, statements_of(bus.policy) if bus.policy else None, account, administrator)
             if not decision.allowed:
                 raise AccessDeniedException(
                     f"User: arn:aws:iam::{backend.account_id}:root is not authorized to perform: events:PutEvents "
-                    f"on resource: {bus.arn} {decision.reason}")
+                    f"on resource: {bus.arn} {decision.reason}"
+                )
 
     # ------------------------------------------------------------------ PutEvents
 
@@ -512,11 +609,14 @@ class Bridge:
     def _put_one(self, backend: EventsBackend, entry: dict[str, Any]) -> dict[str, Any]:
         for required in ("Source", "DetailType", "Detail"):
             if not entry.get(required):
-                return {"ErrorCode": "InvalidArgument",
-                        "ErrorMessage": f"Parameter {required} is not valid. Reason: {required} is a required argument."}
+                return {
+                    "ErrorCode": "InvalidArgument",
+                    "ErrorMessage": f"Parameter {required} is not valid. Reason: {required} is a required argument.",
+                }
         if entry["Source"].startswith("aws."):
             # Sources starting with aws. are reserved for AWS services; this is what keeps
-            # a forged "aws.backup" event away from the backup account's function (README: Accounts, regions and stack instances).
+            # a forged "aws.backup" event away from the backup account's function (README: Accounts,
+            # regions and stack instances).
             return {"ErrorCode": "NotAuthorizedForSourceException", "ErrorMessage": "Not authorized for the source."}
         try:
             detail = json.loads(entry["Detail"])
@@ -533,12 +633,18 @@ class Bridge:
         if account != backend.account_id:
             # The caller is an account's administrator (the sandbox's operator credentials): its own
             # side allows; the bus policy must admit the account (docs/AWS-BEHAVIOUR.md §11.3).
-            request = Request(action="events:PutEvents", resource=bus.arn, principal_account=backend.account_id,
-                              context=principal_context(backend.account_id, None, self.org_of_account))
+            request = Request(
+                action="events:PutEvents",
+                resource=bus.arn,
+                principal_account=backend.account_id,
+                context=principal_context(backend.account_id, None, self.org_of_account),
+            )
             administrator = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
-            if not decide(request, statements_of(bus.policy), account, administrator).allowed:
-                return {"ErrorCode": "AccessDeniedException",
-                        "ErrorMessage": f"Account {backend.account_id} may not put events on {bus.arn}"}
+            if not self.decide(request, statements_of(bus.policy), account, administrator).allowed:
+                return {
+                    "ErrorCode": "AccessDeniedException",
+                    "ErrorMessage": f"Account {backend.account_id} may not put events on {bus.arn}",
+                }
         when = entry.get("Time")
         event = {
             "version": "0",
@@ -553,28 +659,3 @@ class Bridge:
         }
         self.deliver(event, account, region, bus_name)
         return {"EventId": event["id"]}
-
-
-def _patched_put_targets(backend: EventsBackend, name: str, event_bus_arn: str | None,
-                         targets: list[dict[str, Any]]) -> None:
-    if _active_bridge is None:
-        raise RuntimeError("No sandbox Bridge is installed")
-    _active_bridge.check_targets(backend, targets)
-    _active_bridge._saved["put_targets"](backend, name, event_bus_arn, targets)
-
-
-def _patched_put_events(backend: EventsBackend, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if _active_bridge is None:
-        raise RuntimeError("No sandbox Bridge is installed")
-    return _active_bridge.put_events(backend, events)
-
-
-def _patched_send_to_targets(rule: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
-    # Any path inside moto that still delivers through a rule (e.g. an archive replay)
-    # goes through the bridge's checks too.
-    if _active_bridge is None:
-        raise RuntimeError("No sandbox Bridge is installed")
-    event = dict(original_event)
-    event.setdefault("account", rule.account_id)
-    event.setdefault("region", rule.region_name)
-    _active_bridge.dispatch_rule(rule, event)

@@ -22,10 +22,10 @@ import contextlib
 import datetime
 import heapq
 import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 
 @dataclass
@@ -58,7 +58,7 @@ class Clock:
             heapq.heappush(self._queue, (at, next(self._order), callback))
 
     @contextlib.contextmanager
-    def span(self) -> Iterator["Span"]:
+    def span(self) -> Iterator[Span]:
         """Time taken by the work inside: `spend()` moves `now()` on; yields the span."""
         if self._cursor is not None:
             raise RuntimeError("spans do not nest")

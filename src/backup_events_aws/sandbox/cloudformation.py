@@ -27,11 +27,16 @@ It also makes moto's CloudFormation refuse what CloudFormation refuses:
                Lambda permissions' Action and SourceArn are checked as AddPermission
                checks them. A refused one fails that resource (CREATE_FAILED with IAM's message)
                and rolls the stack back (ROLLBACK_COMPLETE), as CloudFormation does.
+  keys         a log group whose KmsKeyId CloudWatch Logs may not use, and an
+               EventInvokeConfig whose SQS on-failure destination the execution role
+               may not send to, fail the same way (docs/AWS-BEHAVIOUR.md §19 items 72, 73).
 
 How moto finds models: `moto.cloudformation.parsing` maps a type name to the
 *direct* subclasses of `CloudFormationModel` and caches the map with lru_cache.
-Defining the classes below adds them; `install()` clears the caches so the map
-is rebuilt with them.
+So each resource class here (and in sns.py, cloudwatch.py, destinations.py) subclasses
+`CloudFormationModel` itself and takes what they share from the `SandboxResource` mixin;
+`CloudFormationSupport.install()` clears the caches so the map is rebuilt with them, and
+`uninstall()` rebuilds it without them.
 
 State lives in moto's backends (vaults, queues, functions, buses), so a moto
 reset clears it too; these classes are only the thin CloudFormation layer.
@@ -39,24 +44,30 @@ reset clears it too; these classes are only the thin CloudFormation layer.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction, lambda_backends
-from moto.backup.models import backup_backends
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Event, Stack, StackInstance, StackSet
-from moto.utilities.utils import get_partition
 from moto.core.common_models import CloudFormationModel
 from moto.events.models import EventBus, EventBusPolicyStatement, events_backends
 from moto.logs.models import LogGroup
 from moto.sqs.models import sqs_backends
+from moto.utilities.utils import get_partition
 
 from backup_events_aws import parameter_checks
-from backup_events_aws.sandbox import iam_validation
+from backup_events_aws.sandbox import authorization, iam_validation
+from backup_events_aws.sandbox.backup import backend_for
+from backup_events_aws.sandbox.key_use import log_group_key_refusal
+from backup_events_aws.sandbox.lambda_api import on_failure_refusal
+from backup_events_aws.sandbox.patches import Patches
 
 
 def _as_json_text(document: Any) -> str:
@@ -67,66 +78,126 @@ def _as_dict(document: Any) -> dict[str, Any]:
     return json.loads(document) if isinstance(document, str) else document
 
 
+# --------------------------------------------------------------------------- resource classes
+
+
+class SandboxResource:
+    """What the sandbox's CloudFormation resource classes share. A mixin, listed before
+    `CloudFormationModel`: moto registers only direct subclasses of that, so a shared base class
+    between them would hide every resource type.
+
+    A class names its type, its name property, the attribute that is its physical id (Ref) and
+    its GetAtt attributes, and implements `create` (and `delete`; `update` creates again)."""
+
+    resource_type = ""  # AWS::Service::Resource
+    name_property = ""  # the property that names the resource ("" for none)
+    physical_id_attribute = "name"
+    get_att: dict[str, str] = {}  # GetAtt name -> attribute of the instance
+
+    @property
+    def physical_resource_id(self) -> str:
+        return str(getattr(self, self.physical_id_attribute))
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.resource_type
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.name_property
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.get_att
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attribute_name not in self.get_att:
+            raise UnformattedGetAttTemplateException()
+        return getattr(self, self.get_att[attribute_name])
+
+    @classmethod
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str, logical_id: str) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def update(cls, original: Any, name: str, properties: dict[str, Any], account_id: str, region: str) -> Any:
+        return cls.create(name, properties, account_id, region, name)
+
+    @classmethod
+    def delete(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> None:
+        """Nothing to undo unless the class says so."""
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        properties = cloudformation_json.get("Properties") or {}
+        return cls.create(resource_name, properties, account_id, region_name, kwargs.get("LogicalId", resource_name))
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        properties = cloudformation_json.get("Properties") or {}
+        return cls.update(original_resource, new_resource_name, properties, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        cls.delete(resource_name, cloudformation_json.get("Properties") or {}, account_id, region_name)
+
+
 # --------------------------------------------------------------------------- vault
 
 
 def store_vault_access_policy(account_id: str, region: str, vault_name: str, policy: Any) -> None:
-    """Attach a vault access policy the way PutBackupVaultAccessPolicy does (sandbox/backup.py)."""
-    from backup_events_aws.sandbox import backup as sandbox_backup
-
-    sandbox_backup.put_vault_access_policy(backup_backends[account_id][region], vault_name, _as_json_text(policy))
+    """Attach a vault access policy the way PutBackupVaultAccessPolicy does (sandbox/backup/models.py)."""
+    backend_for(account_id, region).put_backup_vault_access_policy(vault_name, _as_json_text(policy))
 
 
-class BackupVaultResource(CloudFormationModel):
+@dataclass(eq=False)  # eq=False: moto keeps resources by identity
+class BackupVaultResource(SandboxResource, CloudFormationModel):
     """AWS::Backup::BackupVault. Ref = vault name; GetAtt BackupVaultArn, BackupVaultName."""
 
-    def __init__(self, account_id: str, region: str, vault_name: str, vault_arn: str):
-        self.account_id = account_id
-        self.region = region
-        self.vault_name = vault_name
-        self.vault_arn = vault_arn
+    resource_type, name_property, physical_id_attribute = "AWS::Backup::BackupVault", "BackupVaultName", "vault_name"
+    get_att = {"BackupVaultArn": "vault_arn", "BackupVaultName": "vault_name"}
 
-    @property
-    def physical_resource_id(self) -> str:
-        return self.vault_name
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "BackupVaultName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Backup::BackupVault"
+    account_id: str
+    region: str
+    vault_name: str
+    vault_arn: str
 
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("BackupVaultArn", "BackupVaultName")
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-
-        if attribute_name == "BackupVaultArn":
-            return self.vault_arn
-        if attribute_name == "BackupVaultName":
-            return self.vault_name
-        raise UnformattedGetAttTemplateException()
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-        region_name: str, **kwargs: Any,
-    ) -> "BackupVaultResource":
-        properties = cloudformation_json.get("Properties", {})
-        vault_name = properties.get("BackupVaultName", resource_name)
-        backend = backup_backends[account_id][region_name]
+    def create(
+        cls, name: str, properties: dict[str, Any], account_id: str, region: str, logical_id: str
+    ) -> BackupVaultResource:
+        vault_name = properties.get("BackupVaultName", name)
+        backend = backend_for(account_id, region)
         vault = backend.create_backup_vault(
             backup_vault_name=vault_name,
             backup_vault_tags=properties.get("BackupVaultTags") or {},
             encryption_key_arn=properties.get("EncryptionKeyArn"),
-            creator_request_id=kwargs.get("LogicalId", resource_name),
+            creator_request_id=logical_id,
         )
         if properties.get("AccessPolicy"):
-            store_vault_access_policy(account_id, region_name, vault_name, properties["AccessPolicy"])
+            store_vault_access_policy(account_id, region, vault_name, properties["AccessPolicy"])
         lock = properties.get("LockConfiguration")
         if lock:
             backend.put_backup_vault_lock_configuration(
@@ -135,26 +206,19 @@ class BackupVaultResource(CloudFormationModel):
                 max_retention_days=_int_or_none(lock.get("MaxRetentionDays")),
                 changeable_for_days=_int_or_none(lock.get("ChangeableForDays")),
             )
-        return cls(account_id, region_name, vault_name, vault.backup_vault_arn)
+        return cls(account_id, region, vault_name, vault.backup_vault_arn)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls, original_resource: "BackupVaultResource", new_resource_name: str,
-        cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> "BackupVaultResource":
-        properties = cloudformation_json.get("Properties", {})
+    def update(
+        cls, original: BackupVaultResource, name: str, properties: dict[str, Any], account_id: str, region: str
+    ) -> BackupVaultResource:
         if properties.get("AccessPolicy"):
-            store_vault_access_policy(
-                account_id, region_name, original_resource.vault_name, properties["AccessPolicy"]
-            )
-        return original_resource
+            store_vault_access_policy(account_id, region, original.vault_name, properties["AccessPolicy"])
+        return original
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-        region_name: str,
-    ) -> None:
-        backup_backends[account_id][region_name].delete_backup_vault(resource_name)
+    def delete(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> None:
+        backend_for(account_id, region).delete_backup_vault(name)
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -173,104 +237,66 @@ def _queue_location(queue_url: str) -> tuple[str, str, str]:
     return parts[-2], region, parts[-1]
 
 
-class SqsQueuePolicyResource(CloudFormationModel):
+@dataclass(eq=False)  # eq=False: moto keeps resources by identity
+class SqsQueuePolicyResource(SandboxResource, CloudFormationModel):
     """AWS::SQS::QueuePolicy: stored as each queue's Policy attribute."""
 
-    def __init__(self, name: str, queue_urls: list[str]):
-        self.name = name
-        self.queue_urls = queue_urls
+    resource_type = "AWS::SQS::QueuePolicy"
+    get_att = {"Id": "name"}
 
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SQS::QueuePolicy"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Id"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        return self.name
+    name: str
+    queue_urls: list[str]
 
     @classmethod
     def _apply(cls, queue_urls: list[str], policy: str, fallback_region: str) -> None:
         for url in queue_urls:
             account, region, name = _queue_location(url)
-            sqs_backends[account][region or fallback_region].set_queue_attributes(
-                name, {"Policy": policy}
-            )
+            sqs_backends[account][region or fallback_region].set_queue_attributes(name, {"Policy": policy})
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-        region_name: str, **kwargs: Any,
-    ) -> "SqsQueuePolicyResource":
-        properties = cloudformation_json["Properties"]
+    def create(
+        cls, name: str, properties: dict[str, Any], account_id: str, region: str, logical_id: str
+    ) -> SqsQueuePolicyResource:
         queue_urls = list(properties["Queues"])
-        cls._apply(queue_urls, _as_json_text(properties["PolicyDocument"]), region_name)
-        return cls(resource_name, queue_urls)
+        cls._apply(queue_urls, _as_json_text(properties["PolicyDocument"]), region)
+        return cls(name, queue_urls)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls, original_resource: "SqsQueuePolicyResource", new_resource_name: str,
-        cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> "SqsQueuePolicyResource":
-        return cls.create_from_cloudformation_json(
-            original_resource.name, cloudformation_json, account_id, region_name
-        )
+    def update(
+        cls, original: SqsQueuePolicyResource, name: str, properties: dict[str, Any], account_id: str, region: str
+    ) -> SqsQueuePolicyResource:
+        return cls.create(original.name, properties, account_id, region, original.name)
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-        region_name: str,
-    ) -> None:
-        cls._apply(list(cloudformation_json["Properties"]["Queues"]), "", region_name)
+    def delete(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> None:
+        cls._apply(list(properties["Queues"]), "", region)
 
 
 # --------------------------------------------------------------------------- Lambda
 
 
-class LambdaEventInvokeConfigResource(CloudFormationModel):
+@dataclass(eq=False)  # eq=False: moto keeps resources by identity
+class LambdaEventInvokeConfigResource(SandboxResource, CloudFormationModel):
     """AWS::Lambda::EventInvokeConfig, kept in moto's per-function store.
 
     The bridge reads it back with `event_invoke_config_of(function)`: retries
     (0..2, default 2) and DestinationConfig.OnFailure (docs/AWS-BEHAVIOUR.md §5.3).
     """
 
-    def __init__(self, function_arn: str, qualifier: str):
-        self.function_arn = function_arn
-        self.qualifier = qualifier
+    resource_type, physical_id_attribute = "AWS::Lambda::EventInvokeConfig", "config_id"
+
+    function_arn: str
+    qualifier: str
 
     @property
-    def physical_resource_id(self) -> str:
+    def config_id(self) -> str:
         return f"{self.function_arn}:{self.qualifier}"
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Lambda::EventInvokeConfig"
-
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-        region_name: str, **kwargs: Any,
-    ) -> "LambdaEventInvokeConfigResource":
-        properties = cloudformation_json["Properties"]
-        backend = lambda_backends[account_id][region_name]
+    def create(
+        cls, name: str, properties: dict[str, Any], account_id: str, region: str, logical_id: str
+    ) -> LambdaEventInvokeConfigResource:
+        backend = lambda_backends[account_id][region]
         function = backend.get_function(properties["FunctionName"])
         config: dict[str, Any] = {}
         if "MaximumRetryAttempts" in properties:
@@ -279,26 +305,20 @@ class LambdaEventInvokeConfigResource(CloudFormationModel):
             config["MaximumEventAgeInSeconds"] = int(properties["MaximumEventAgeInSeconds"])
         if properties.get("DestinationConfig"):
             config["DestinationConfig"] = properties["DestinationConfig"]
+            refused = on_failure_refusal(function, properties["DestinationConfig"])
+            if refused:
+                raise ResourceRefused(
+                    logical_id,
+                    cls.resource_type,
+                    f'Resource handler returned message: "{refused} (Service: Lambda, Status Code: 400)"',
+                )
         function.event_invoke_config = []  # one config per function/qualifier: replace
         backend.put_function_event_invoke_config(function.function_name, config)
         return cls(function.function_arn, properties.get("Qualifier", "$LATEST"))
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls, original_resource: Any, new_resource_name: str,
-        cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> "LambdaEventInvokeConfigResource":
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-        region_name: str,
-    ) -> None:
-        backend = lambda_backends[account_id][region_name]
-        backend.get_function(cloudformation_json["Properties"]["FunctionName"]).event_invoke_config = []
+    def delete(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> None:
+        lambda_backends[account_id][region].get_function(properties["FunctionName"]).event_invoke_config = []
 
 
 def event_invoke_config_of(function: LambdaFunction) -> dict[str, Any]:
@@ -308,15 +328,30 @@ def event_invoke_config_of(function: LambdaFunction) -> dict[str, Any]:
 
 # Function properties that moto's LambdaFunction model drops but the bridge needs.
 _EXTRA_FUNCTION_PROPERTIES = ("LoggingConfig", "DeadLetterConfig")
-_moto_function_create = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
 
-def _function_create_keeping_extras(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
-    properties = cloudformation_json["Properties"]
-    extras = {key: properties[key] for key in _EXTRA_FUNCTION_PROPERTIES if key in properties}
-    function = _moto_function_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-    function.sandbox_extras = extras
-    return function
+def _created_then(complete: Any) -> Any:
+    """A wrapper of moto's create_from_cloudformation_json that lets moto create the resource, then
+    `complete(resource, properties)` adds what moto's model drops."""
+
+    def create(
+        moto_create: Any,
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        resource = moto_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        complete(resource, cloudformation_json["Properties"])
+        return resource
+
+    return create
+
+
+def _keep_function_extras(function: LambdaFunction, properties: dict[str, Any]) -> None:
+    function.sandbox_extras = {key: properties[key] for key in _EXTRA_FUNCTION_PROPERTIES if key in properties}  # type: ignore[attr-defined]
 
 
 def function_extras_of(function: LambdaFunction) -> dict[str, Any]:
@@ -335,44 +370,27 @@ def _add_bus_statement(bus: EventBus, statement: dict[str, Any], default_sid: st
     bus._statements[statement["Sid"]] = EventBusPolicyStatement.from_dict(statement)
 
 
-class EventBusPolicyResource(CloudFormationModel):
+@dataclass(eq=False)  # eq=False: moto keeps resources by identity
+class EventBusPolicyResource(SandboxResource, CloudFormationModel):
     """AWS::Events::EventBusPolicy: one statement of the bus's resource policy.
 
     Both forms are accepted: `Statement` (current) and Action/Principal/Condition
     (legacy, where Condition is {Type, Key, Value}).
     """
 
-    def __init__(self, account_id: str, region: str, bus_name: str, statement_id: str):
-        self.account_id = account_id
-        self.region = region
-        self.bus_name = bus_name
-        self.statement_id = statement_id
+    resource_type, physical_id_attribute = "AWS::Events::EventBusPolicy", "statement_id"
 
-    @property
-    def physical_resource_id(self) -> str:
-        return self.statement_id
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Events::EventBusPolicy"
+    account_id: str
+    region: str
+    bus_name: str
+    statement_id: str
 
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-        region_name: str, **kwargs: Any,
-    ) -> "EventBusPolicyResource":
-        properties = cloudformation_json["Properties"]
-        bus_name = properties.get("EventBusName") or "default"
-        bus_name = bus_name.split(":event-bus/")[-1]
-        bus = events_backends[account_id][region_name].describe_event_bus(bus_name)
+    def create(
+        cls, name: str, properties: dict[str, Any], account_id: str, region: str, logical_id: str
+    ) -> EventBusPolicyResource:
+        bus_name = _bus_name(properties)
+        bus = events_backends[account_id][region].describe_event_bus(bus_name)
         sid = properties["StatementId"]
         if "Statement" in properties:
             statement = _as_dict(properties["Statement"])
@@ -386,53 +404,49 @@ class EventBusPolicyResource(CloudFormationModel):
                 condition = properties["Condition"]
                 statement["Condition"] = {condition["Type"]: {condition["Key"]: condition["Value"]}}
         _add_bus_statement(bus, {**statement, "Sid": sid}, sid)
-        return cls(account_id, region_name, bus_name, sid)
+        return cls(account_id, region, bus_name, sid)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
-        cls, original_resource: Any, new_resource_name: str,
-        cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> "EventBusPolicyResource":
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-        region_name: str,
-    ) -> None:
-        properties = cloudformation_json["Properties"]
-        bus_name = (properties.get("EventBusName") or "default").split(":event-bus/")[-1]
-        bus = events_backends[account_id][region_name].describe_event_bus(bus_name)
+    def delete(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> None:
+        bus = events_backends[account_id][region].describe_event_bus(_bus_name(properties))
         bus.remove_statement(properties["StatementId"])
 
 
-_moto_event_bus_create = EventBus.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+def _bus_name(properties: dict[str, Any]) -> str:
+    """EventBusName may be a name or an ARN; absent means the default bus."""
+    return str(properties.get("EventBusName") or "default").split(":event-bus/")[-1]
 
 
-def _event_bus_create_with_policy(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
-    bus = _moto_event_bus_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-    policy = cloudformation_json["Properties"].get("Policy")
+def _apply_bus_policy(bus: EventBus, properties: dict[str, Any]) -> None:
+    # moto ignores the Policy property of AWS::Events::EventBus.
+    policy = properties.get("Policy")
     if policy:
         for index, statement in enumerate(_as_dict(policy)["Statement"]):
             _add_bus_statement(bus, statement, default_sid=f"Statement{index}")
-    return bus
 
 
 # --------------------------------------------------------------------------- StackSet instances
 
-_moto_stack_instance_init = StackInstance.__init__
-_moto_stack_instance_to_dict = StackInstance.to_dict
-_moto_stack_instance_delete = StackInstance.delete
 
-
-def _stack_instance_init(self, account_id, region_name, stackset_id, stack_name, name, template,  # type: ignore[no-untyped-def]
-                         parameters, permission_model):
+def _stack_instance_init(
+    moto_init: Any,
+    self: Any,
+    account_id: str,
+    region_name: str,
+    stackset_id: str,
+    stack_name: str,
+    name: str,
+    template: str,
+    parameters: Any,
+    permission_model: str,
+) -> None:
     """A StackSet instance whose stack CloudFormation refuses is OUTDATED with the reason
     (parameters, Rules, or the failed resource), not an error of CreateStackInstances."""
-    values = parameters if isinstance(parameters, dict) else {
-        p["ParameterKey"]: p["ParameterValue"] for p in (parameters or [])}
+    values = (
+        parameters
+        if isinstance(parameters, dict)
+        else {p["ParameterKey"]: p["ParameterValue"] for p in (parameters or [])}
+    )
     self.sandbox_status_reason = parameter_refusal(template, values, account_id, region_name)
     if self.sandbox_status_reason:
         self.account_id, self.region_name, self.stackset_id = account_id, region_name, stackset_id
@@ -440,33 +454,38 @@ def _stack_instance_init(self, account_id, region_name, stackset_id, stack_name,
         self.parameters, self.permission_model = parameters or [], permission_model
         self.stack = None
         return
-    _moto_stack_instance_init(self, account_id, region_name, stackset_id, stack_name, name, template,
-                              parameters, permission_model)
+    moto_init(self, account_id, region_name, stackset_id, stack_name, name, template, parameters, permission_model)
     if self.stack.status == "ROLLBACK_COMPLETE":
         failed = next(e for e in self.stack.events if e.resource_status == "CREATE_FAILED")
-        self.sandbox_status_reason = (f"ResourceLogicalId:{failed.logical_resource_id}, ResourceType:"
-                                      f"{failed.resource_type}, ResourceStatusReason:{failed.resource_status_reason}")
+        self.sandbox_status_reason = (
+            f"ResourceLogicalId:{failed.logical_resource_id}, ResourceType:"
+            f"{failed.resource_type}, ResourceStatusReason:{failed.resource_status_reason}"
+        )
 
 
-def _stack_instance_to_dict(self) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    described = _moto_stack_instance_to_dict(self)
+def _stack_instance_to_dict(moto_to_dict: Any, self: Any) -> dict[str, Any]:
+    described: dict[str, Any] = moto_to_dict(self)
     if getattr(self, "sandbox_status_reason", None):
-        described.update({"Status": "OUTDATED", "StatusReason": self.sandbox_status_reason,
-                          "StackInstanceStatus": {"DetailedStatus": "FAILED"}})
+        described.update(
+            {
+                "Status": "OUTDATED",
+                "StatusReason": self.sandbox_status_reason,
+                "StackInstanceStatus": {"DetailedStatus": "FAILED"},
+            }
+        )
     return described
 
 
-def _stack_instance_delete(self) -> None:  # type: ignore[no-untyped-def]
+def _stack_instance_delete(moto_delete: Any, self: Any) -> None:
     if self.stack is not None:
-        _moto_stack_instance_delete(self)
+        moto_delete(self)
 
 
-_moto_create_stack_instances = StackSet.create_stack_instances
-
-
-def _create_stack_instances_reporting_failures(self, accounts, regions, *args, **kwargs):  # type: ignore[no-untyped-def]
+def _create_stack_instances_reporting_failures(
+    moto_create: Any, self: StackSet, accounts: list[str], regions: list[str], *args: Any, **kwargs: Any
+) -> str:
     """The operation FAILED when an instance failed (no failure tolerance is modelled)."""
-    operation_id = _moto_create_stack_instances(self, accounts, regions, *args, **kwargs)
+    operation_id: str = moto_create(self, accounts, regions, *args, **kwargs)
     instances = [self.instances.get_instance(account, region) for account in accounts for region in regions]
     if any(getattr(instance, "sandbox_status_reason", None) for instance in instances if instance):
         self.get_operation(operation_id)["Status"] = "FAILED"
@@ -475,14 +494,12 @@ def _create_stack_instances_reporting_failures(self, accounts, regions, *args, *
 
 # --------------------------------------------------------------------------- AWS::NoValue in lists
 
-_moto_clean_json = parsing.clean_json
 
-
-def _clean_json_dropping_novalue(resource_json: Any, resources_map: Any) -> Any:
+def _clean_json_dropping_novalue(moto_clean_json: Any, resource_json: Any, resources_map: Any) -> Any:
     """moto turns `Fn::If [c, x, !Ref AWS::NoValue]` inside a list into None; CloudFormation
     removes the element (docs/TESTING.md). moto's clean_json recurses through the module
     global, so this fixes nested lists too."""
-    cleaned = _moto_clean_json(resource_json, resources_map)
+    cleaned = moto_clean_json(resource_json, resources_map)
     if isinstance(resource_json, list) and isinstance(cleaned, list):
         return [item for item in cleaned if item is not None]
     return cleaned
@@ -491,8 +508,9 @@ def _clean_json_dropping_novalue(resource_json: Any, resources_map: Any) -> Any:
 # --------------------------------------------------------------------------- parameters
 
 
-def parameter_refusal(template: str | dict[str, Any], parameters: dict[str, Any] | None,
-                      account_id: str, region: str) -> str | None:
+def parameter_refusal(
+    template: str | dict[str, Any], parameters: dict[str, Any] | None, account_id: str, region: str
+) -> str | None:
     """CloudFormation's ValidationError text for these parameter values (None: accepted).
 
     Constraints first, then Rules, as CloudFormation checks them before it touches
@@ -512,15 +530,18 @@ def _refuse_bad_parameters(template: Any, parameters: dict[str, Any] | None, acc
         raise ValidationError(message=message)
 
 
-_moto_create_stack = CloudFormationBackend.create_stack
-_moto_update_stack = CloudFormationBackend.update_stack
-_moto_create_change_set = CloudFormationBackend.create_change_set
-
-
-def _create_stack_checking_parameters(self, name, template, parameters, *args, **kwargs):  # type: ignore[no-untyped-def]
+def _create_stack_checking_parameters(
+    moto_create_stack: Any,
+    self: CloudFormationBackend,
+    name: str,
+    template: str,
+    parameters: Any,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
     _refuse_bad_parameters(template, parameters, self.account_id, self.region_name)
     try:
-        return _moto_create_stack(self, name, template, parameters, *args, **kwargs)
+        return moto_create_stack(self, name, template, parameters, *args, **kwargs)
     except ResourceRefused as refused:
         # moto may create resources before create_resources (to compute exports).
         stack = next(s for s in self.stacks.values() if s.name == name and s.status != "DELETE_COMPLETE")
@@ -528,16 +549,33 @@ def _create_stack_checking_parameters(self, name, template, parameters, *args, *
         return stack
 
 
-def _update_stack_checking_parameters(self, name, template, role_arn, parameters, tags):  # type: ignore[no-untyped-def]
+def _update_stack_checking_parameters(
+    moto_update_stack: Any,
+    self: CloudFormationBackend,
+    name: str,
+    template: str,
+    role_arn: Any,
+    parameters: Any,
+    tags: Any,
+) -> Any:
     stack = self.get_stack(name)
     resolved = self._resolve_update_parameters(instance=stack, incoming_params=parameters or [])
     _refuse_bad_parameters(template or stack.template, resolved, self.account_id, self.region_name)
-    return _moto_update_stack(self, name, template, role_arn, parameters, tags)
+    return moto_update_stack(self, name, template, role_arn, parameters, tags)
 
 
-def _create_change_set_checking_parameters(self, stack_name, change_set_name, template, parameters, *args, **kwargs):  # type: ignore[no-untyped-def]
+def _create_change_set_checking_parameters(
+    moto_create_change_set: Any,
+    self: CloudFormationBackend,
+    stack_name: str,
+    change_set_name: str,
+    template: str,
+    parameters: Any,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
     _refuse_bad_parameters(template, parameters, self.account_id, self.region_name)
-    return _moto_create_change_set(self, stack_name, change_set_name, template, parameters, *args, **kwargs)
+    return moto_create_change_set(self, stack_name, change_set_name, template, parameters, *args, **kwargs)
 
 
 # --------------------------------------------------------------------------- policies
@@ -554,11 +592,19 @@ class ResourceRefused(Exception):
 
 
 # Resource type -> the service that validates its documents, as CloudFormation names it.
-_POLICY_SERVICES = {
-    "AWS::IAM::Role": "Iam", "AWS::IAM::Policy": "Iam", "AWS::IAM::ManagedPolicy": "Iam",
-    "AWS::IAM::RolePolicy": "Iam", "AWS::Backup::BackupVault": "Backup", "AWS::SQS::QueuePolicy": "Sqs",
-    "AWS::Events::EventBus": "EventBridge", "AWS::Events::EventBusPolicy": "EventBridge", "AWS::KMS::Key": "Kms",
-}
+_POLICY_SERVICES = MappingProxyType(
+    {
+        "AWS::IAM::Role": "Iam",
+        "AWS::IAM::Policy": "Iam",
+        "AWS::IAM::ManagedPolicy": "Iam",
+        "AWS::IAM::RolePolicy": "Iam",
+        "AWS::Backup::BackupVault": "Backup",
+        "AWS::SQS::QueuePolicy": "Sqs",
+        "AWS::Events::EventBus": "EventBridge",
+        "AWS::Events::EventBusPolicy": "EventBridge",
+        "AWS::KMS::Key": "Kms",
+    }
+)
 
 
 def policy_documents(resource_type: str, properties: dict[str, Any]) -> list[tuple[str, str, Any]]:
@@ -585,7 +631,7 @@ def policy_documents(resource_type: str, properties: dict[str, Any]) -> list[tup
     return documents
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _lambda_input_pattern(shape: str) -> re.Pattern[str]:
     """An AddPermission input's pattern, from Lambda's API model as botocore ships it."""
     import botocore.session
@@ -594,16 +640,18 @@ def _lambda_input_pattern(shape: str) -> re.Pattern[str]:
     return re.compile(model.shape_for(shape).metadata["pattern"])
 
 
-
 def _lambda_permission_refusal(properties: dict[str, Any]) -> str | None:
     action, source_arn = str(properties.get("Action", "")), properties.get("SourceArn")
-    if not _lambda_input_pattern("Action").fullmatch(action) or (action.startswith("lambda:") and action != "lambda:*"
-                                                 and not iam_validation.matching_actions(action)):
+    if not _lambda_input_pattern("Action").fullmatch(action) or (
+        action.startswith("lambda:") and action != "lambda:*" and not iam_validation.matching_actions(action)
+    ):
         return f"Action {action} is not a Lambda action"
     arn_pattern = _lambda_input_pattern("Arn")
     if source_arn is not None and not arn_pattern.fullmatch(str(source_arn)):
-        return (f"1 validation error detected: Value '{source_arn}' at 'sourceArn' failed to satisfy "
-                f"constraint: Member must satisfy regular expression pattern: {arn_pattern.pattern}")
+        return (
+            f"1 validation error detected: Value '{source_arn}' at 'sourceArn' failed to satisfy "
+            f"constraint: Member must satisfy regular expression pattern: {arn_pattern.pattern}"
+        )
     return None
 
 
@@ -612,8 +660,9 @@ def resource_refusal(resource_type: str, properties: dict[str, Any], region: str
     refused (None: every document passes). docs/AWS-BEHAVIOUR.md §11.1, §11.2, §12."""
     if resource_type == "AWS::Lambda::Permission":
         message = _lambda_permission_refusal(properties)
-        return (f'Resource handler returned message: "{message} (Service: Lambda, Status Code: 400)"'
-                if message else None)
+        return (
+            f'Resource handler returned message: "{message} (Service: Lambda, Status Code: 400)"' if message else None
+        )
     for where, kind, document in policy_documents(resource_type, properties):
         if document is None:
             continue
@@ -621,16 +670,15 @@ def resource_refusal(resource_type: str, properties: dict[str, Any], region: str
         if problems:
             first = problems[0]
             statement = f", statement {first.statement}" if first.statement else ""
-            return (f'Resource handler returned message: "{first.code}: {first.message} '
-                    f'(Service: {_POLICY_SERVICES[resource_type]}, Status Code: 400)" ({where}{statement})')
+            return (
+                f'Resource handler returned message: "{first.code}: {first.message} '
+                f'(Service: {_POLICY_SERVICES[resource_type]}, Status Code: 400)" ({where}{statement})'
+            )
     return None
 
 
-_moto_parse_resource_and_generate_name = parsing.parse_resource_and_generate_name
-
-
-def _parse_resource_checking_policies(logical_id, resource_json, resources_map):  # type: ignore[no-untyped-def]
-    parsed = _moto_parse_resource_and_generate_name(logical_id, resource_json, resources_map)
+def _parse_resource_checking_policies(moto_parse: Any, logical_id: str, resource_json: Any, resources_map: Any) -> Any:
+    parsed = moto_parse(logical_id, resource_json, resources_map)
     if parsed:
         _, cleaned, _ = parsed
         resource_type = cleaned.get("Type", "")
@@ -640,16 +688,19 @@ def _parse_resource_checking_policies(logical_id, resource_json, resources_map):
     return parsed
 
 
-_moto_create_resources = Stack.create_resources
-_moto_stack_update = Stack.update
-
-
 def _resource_event(stack: Stack, refused: ResourceRefused, status: str) -> None:
-    stack.events.append(Event(
-        stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=refused.logical_id,
-        physical_resource_id="", resource_type=refused.resource_type, resource_status=status,
-        resource_status_reason=refused.reason, resource_properties=None,
-    ))
+    stack.events.append(
+        Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=refused.logical_id,
+            physical_resource_id="",
+            resource_type=refused.resource_type,
+            resource_status=status,
+            resource_status_reason=refused.reason,
+            resource_properties=None,
+        )
+    )
 
 
 class _NoOutputs:
@@ -664,31 +715,30 @@ class _NoOutputs:
 def roll_back(stack: Stack, refused: ResourceRefused) -> None:
     """Fail the refused resource and roll the stack back, as CloudFormation does on create."""
     _resource_event(stack, refused, "CREATE_FAILED")
-    stack.status_reason = (f"The following resource(s) failed to create: [{refused.logical_id}]. "
-                           "Rollback requested by user.")
+    stack.status_reason = (
+        f"The following resource(s) failed to create: [{refused.logical_id}]. Rollback requested by user."
+    )
     stack.status = "ROLLBACK_IN_PROGRESS"
     stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=stack.status_reason)
-    try:
+    with contextlib.suppress(Exception):  # a rollback deletes what it can
         stack.resource_map.delete()  # what was created before the failure
-    except Exception:  # noqa: BLE001 - a rollback deletes what it can
-        pass
     stack.resource_map._resource_json_map = {}  # nothing left to create lazily
     stack.output_map = _NoOutputs()  # type: ignore[assignment]
     stack.status = "ROLLBACK_COMPLETE"
     stack._add_stack_event("ROLLBACK_COMPLETE")
 
 
-def _create_resources_or_roll_back(self: Stack) -> None:
+def _create_resources_or_roll_back(moto_create_resources: Any, self: Stack) -> None:
     try:
-        _moto_create_resources(self)
+        moto_create_resources(self)
     except ResourceRefused as refused:
         roll_back(self, refused)
 
 
-def _update_or_roll_back(self: Stack, template: str, *args: Any, **kwargs: Any) -> None:
+def _update_or_roll_back(moto_update: Any, self: Stack, template: str, *args: Any, **kwargs: Any) -> None:
     previous = self.template
     try:
-        _moto_stack_update(self, template, *args, **kwargs)
+        moto_update(self, template, *args, **kwargs)
     except ResourceRefused as refused:
         _resource_event(self, refused, "UPDATE_FAILED")
         self.template = previous
@@ -701,53 +751,102 @@ def _update_or_roll_back(self: Stack, template: str, *args: Any, **kwargs: Any) 
 # --------------------------------------------------------------------------- install
 
 
-def _log_group_attribute(self, attribute_name: str) -> str:  # type: ignore[no-untyped-def]
+def _log_group_attribute(moto_get_att: Any, self: LogGroup, attribute_name: str) -> Any:
     # CloudFormation's GetAtt Arn of AWS::Logs::LogGroup ends in ":*" (moto's has no
     # suffix); an IAM statement on it then covers the group's log streams
     # (docs/AWS-BEHAVIOUR.md §11.1).
     if attribute_name == "Arn":
         return f"{self.arn}:*"
-    return _moto_log_group_attribute(self, attribute_name)
+    return moto_get_att(self, attribute_name)
 
 
-_moto_log_group_attribute = LogGroup.get_cfn_attribute
+def _log_group_key_refusal(properties: dict[str, Any], name: str, account_id: str, region: str) -> str | None:
+    key = properties.get("KmsKeyId")
+    if not key:
+        return None
+    arn = f"arn:{get_partition(region)}:logs:{region}:{account_id}:log-group:{name}"
+    return log_group_key_refusal(authorization.decide, str(key), account_id, region, arn)
 
 
-def install() -> None:
-    """Make moto's CloudFormation create the types above (idempotent)."""
-    LogGroup.get_cfn_attribute = _log_group_attribute  # type: ignore[method-assign]
-    LambdaFunction.create_from_cloudformation_json = classmethod(_function_create_keeping_extras)  # type: ignore[method-assign,assignment]
-    EventBus.create_from_cloudformation_json = classmethod(_event_bus_create_with_policy)  # type: ignore[method-assign,assignment]
-    # Ref on AWS::Events::EventBus returns the bus name; moto's model has no
-    # physical_resource_id, so its Ref yields the Python object.
-    EventBus.physical_resource_id = property(lambda bus: bus.name)  # type: ignore[attr-defined]
-    parsing.clean_json = _clean_json_dropping_novalue
-    parsing.parse_resource_and_generate_name = _parse_resource_checking_policies
-    Stack.create_resources = _create_resources_or_roll_back  # type: ignore[method-assign]
-    Stack.update = _update_or_roll_back  # type: ignore[method-assign]
-    CloudFormationBackend.create_stack = _create_stack_checking_parameters  # type: ignore[method-assign]
-    CloudFormationBackend.update_stack = _update_stack_checking_parameters  # type: ignore[method-assign]
-    CloudFormationBackend.create_change_set = _create_change_set_checking_parameters  # type: ignore[method-assign]
-    StackInstance.__init__ = _stack_instance_init  # type: ignore[method-assign]
-    StackInstance.to_dict = _stack_instance_to_dict  # type: ignore[method-assign]
-    StackInstance.delete = _stack_instance_delete  # type: ignore[method-assign]
-    StackSet.create_stack_instances = _create_stack_instances_reporting_failures  # type: ignore[method-assign]
-    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+def _create_log_group_checking_key(
+    moto_create: Any,
+    cls: Any,
+    resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> Any:
+    # CloudWatch Logs refuses a KmsKeyId its service principal may not use; the stack fails
+    # (docs/AWS-BEHAVIOUR.md §19 item 72).
+    properties = cloudformation_json.get("Properties") or {}
+    name = properties.get("LogGroupName") or resource_name
+    refused = _log_group_key_refusal(properties, name, account_id, region_name)
+    if refused:
+        raise ResourceRefused(
+            kwargs.get("LogicalId", name),
+            "AWS::Logs::LogGroup",
+            f'Resource handler returned message: "{refused} (Service: CloudWatchLogs, Status Code: 400)"',
+        )
+    group = moto_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    if properties.get("KmsKeyId"):  # moto reads only the API's spelling, kmsKeyId
+        group.kms_key_id = str(properties["KmsKeyId"])
+    return group
+
+
+# (owner, attribute, wrapper): each wrapper takes what moto had there as its first argument.
+_WRAPPED: tuple[tuple[Any, str, Any], ...] = (
+    (LogGroup, "get_cfn_attribute", _log_group_attribute),
+    (LogGroup, "create_from_cloudformation_json", _create_log_group_checking_key),
+    (LambdaFunction, "create_from_cloudformation_json", _created_then(_keep_function_extras)),
+    (EventBus, "create_from_cloudformation_json", _created_then(_apply_bus_policy)),
+    (parsing, "clean_json", _clean_json_dropping_novalue),
+    (parsing, "parse_resource_and_generate_name", _parse_resource_checking_policies),
+    (Stack, "create_resources", _create_resources_or_roll_back),
+    (Stack, "update", _update_or_roll_back),
+    (CloudFormationBackend, "create_stack", _create_stack_checking_parameters),
+    (CloudFormationBackend, "update_stack", _update_stack_checking_parameters),
+    (CloudFormationBackend, "create_change_set", _create_change_set_checking_parameters),
+    (StackInstance, "__init__", _stack_instance_init),
+    (StackInstance, "to_dict", _stack_instance_to_dict),
+    (StackInstance, "delete", _stack_instance_delete),
+    (StackSet, "create_stack_instances", _create_stack_instances_reporting_failures),
+)
+_MODEL_CACHES = (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map)
+
+
+def _bus_physical_id(bus: EventBus) -> str:
+    return str(bus.name)
+
+
+class CloudFormationSupport:
+    """Makes moto's CloudFormation create the types above and refuse what CloudFormation refuses,
+    for as long as it is installed."""
+
+    def __init__(self) -> None:
+        self.patches = Patches()
+
+    def install(self) -> CloudFormationSupport:
+        if self.patches.active:
+            return self
+        for owner, name, wrapper in _WRAPPED:
+            self.patches.wrap(owner, name, wrapper)
+        # Ref on AWS::Events::EventBus returns the bus name; moto's model has no
+        # physical_resource_id, so its Ref yields the Python object.
+        self.patches.replace(EventBus, "physical_resource_id", property(_bus_physical_id))
+        self.patches.on_undo(_forget_sandbox_models)
+        for cached in _MODEL_CACHES:
+            cached.cache_clear()  # rebuilt on first use, with every SandboxResource class
+        return self
+
+    def uninstall(self) -> None:
+        self.patches.undo()
+
+
+def _forget_sandbox_models() -> None:
+    """moto's type map as it is without the sandbox: the resource classes stay subclasses of
+    CloudFormationModel while Python holds them, so the rebuilt list is filtered in place."""
+    for cached in _MODEL_CACHES:
         cached.cache_clear()
-
-
-def uninstall() -> None:
-    LogGroup.get_cfn_attribute = _moto_log_group_attribute  # type: ignore[method-assign]
-    parsing.clean_json = _moto_clean_json
-    parsing.parse_resource_and_generate_name = _moto_parse_resource_and_generate_name
-    Stack.create_resources = _moto_create_resources  # type: ignore[method-assign]
-    Stack.update = _moto_stack_update  # type: ignore[method-assign]
-    CloudFormationBackend.create_stack = _moto_create_stack  # type: ignore[method-assign]
-    CloudFormationBackend.update_stack = _moto_update_stack  # type: ignore[method-assign]
-    CloudFormationBackend.create_change_set = _moto_create_change_set  # type: ignore[method-assign]
-    StackInstance.__init__ = _moto_stack_instance_init  # type: ignore[method-assign]
-    StackInstance.to_dict = _moto_stack_instance_to_dict  # type: ignore[method-assign]
-    StackInstance.delete = _moto_stack_instance_delete  # type: ignore[method-assign]
-    StackSet.create_stack_instances = _moto_create_stack_instances  # type: ignore[method-assign]
-    LambdaFunction.create_from_cloudformation_json = classmethod(_moto_function_create)  # type: ignore[method-assign,assignment]
-    EventBus.create_from_cloudformation_json = classmethod(_moto_event_bus_create)  # type: ignore[method-assign,assignment]
+    models = parsing.get_model_list()
+    models[:] = [model for model in models if not issubclass(model, SandboxResource)]

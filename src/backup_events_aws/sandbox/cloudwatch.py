@@ -29,8 +29,10 @@ from __future__ import annotations
 import datetime
 import json
 import math
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from moto.cloudwatch.models import MetricDatum, cloudwatch_backends
@@ -39,16 +41,20 @@ from moto.logs.models import LogsBackend
 from moto.sqs.models import SQSBackend
 
 from .clock import Clock
+from .cloudformation import SandboxResource
+from .patches import Patches
 
 SQS_METRIC_DELAY_SECONDS = 300  # stricter than the documented one-minute push (§19)
 EVALUATION_SECONDS = 60  # CloudWatch evaluates a one-minute-or-longer alarm every minute
 UTC = datetime.UTC
-COMPARISONS: dict[str, Callable[[float, float], bool]] = {
-    "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
-    "GreaterThanThreshold": lambda v, t: v > t,
-    "LessThanThreshold": lambda v, t: v < t,
-    "LessThanOrEqualToThreshold": lambda v, t: v <= t,
-}
+COMPARISONS: Mapping[str, Callable[[float, float], bool]] = MappingProxyType(
+    {
+        "GreaterThanOrEqualToThreshold": operator.ge,
+        "GreaterThanThreshold": operator.gt,
+        "LessThanThreshold": operator.lt,
+        "LessThanOrEqualToThreshold": operator.le,
+    }
+)
 
 
 @dataclass
@@ -89,25 +95,93 @@ class SandboxAlarm:
 class CloudWatch:
     """Metrics and alarm evaluation of every account and region of the sandbox."""
 
-    def __init__(self, clock: Clock, emit: Callable[[dict[str, Any], str, str], None],
-                 new_id: Callable[[], str]):
+    def __init__(self, clock: Clock, emit: Callable[[dict[str, Any], str, str], None], new_id: Callable[[], str]):
         self.clock, self.emit, self.new_id = clock, emit, new_id
         self.datapoints: dict[tuple[str, str], list[Datapoint]] = {}
         self.alarms: dict[tuple[str, str, str], SandboxAlarm] = {}
         self._scheduled: set[tuple[tuple[str, str, str], datetime.datetime]] = set()
+        self.patches = Patches()
+
+    # ------------------------------------------------------------------ install
+
+    def install(self) -> CloudWatch:
+        """Count SQS sends, extract EMF from log events, evaluate the alarms templates create."""
+        if self.patches.active:
+            return self
+        cloudwatch = self
+
+        def send_message(moto_send: Any, backend: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+            # SendMessageBatch sends each entry through here too.
+            message = moto_send(backend, queue_name, *args, **kwargs)
+            cloudwatch.sqs_message_sent(backend.account_id, backend.region_name, queue_name)
+            return message
+
+        def put_log_events(
+            moto_put: Any,
+            backend: LogsBackend,
+            log_group_name: str,
+            log_stream_name: str,
+            log_events: list[dict[str, Any]],
+        ) -> Any:
+            if log_group_name in backend.groups:
+                for log_event in log_events:
+                    cloudwatch.log_event(backend.account_id, backend.region_name, log_event["message"])
+            return moto_put(backend, log_group_name, log_stream_name, log_events)
+
+        def create_alarm(moto_create: Any, cls: Any, *args: Any, **kwargs: Any) -> AlarmResource:
+            resource: AlarmResource = moto_create(cls, *args, **kwargs)
+            cloudwatch.add_alarm(resource.alarm)
+            return resource
+
+        def delete_alarm(
+            moto_delete: Any,
+            cls: Any,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+        ) -> None:
+            moto_delete(cls, resource_name, cloudformation_json, account_id, region_name)
+            name = (cloudformation_json.get("Properties") or {}).get("AlarmName", resource_name)
+            cloudwatch.remove_alarm(account_id, region_name, name)
+
+        self.patches.wrap(SQSBackend, "send_message", send_message)
+        self.patches.wrap(LogsBackend, "put_log_events", put_log_events)
+        self.patches.wrap(AlarmResource, "create_from_cloudformation_json", create_alarm)
+        self.patches.wrap(AlarmResource, "delete_from_cloudformation_json", delete_alarm)
+        return self
+
+    def uninstall(self) -> None:
+        self.patches.undo()
 
     # ------------------------------------------------------------------ metrics
 
-    def put(self, account: str, region: str, namespace: str, name: str, dimensions: dict[str, str],
-            value: float, at: datetime.datetime, delay_seconds: float = 0.0) -> None:
+    def put(
+        self,
+        account: str,
+        region: str,
+        namespace: str,
+        name: str,
+        dimensions: dict[str, str],
+        value: float,
+        at: datetime.datetime,
+        delay_seconds: float = 0.0,
+    ) -> None:
         visible = at + datetime.timedelta(seconds=delay_seconds)
         self.datapoints.setdefault((account, region), []).append(
-            Datapoint(namespace, name, dict(dimensions), at, float(value), visible))
-        cloudwatch_backends[account][region].metric_data.append(MetricDatum(
-            namespace, name, float(value), [{"Name": k, "Value": v} for k, v in dimensions.items()], at))
+            Datapoint(namespace, name, dict(dimensions), at, float(value), visible)
+        )
+        cloudwatch_backends[account][region].metric_data.append(
+            MetricDatum(namespace, name, float(value), [{"Name": k, "Value": v} for k, v in dimensions.items()], at)
+        )
         for key, alarm in list(self.alarms.items()):
             if (alarm.account, alarm.region, alarm.namespace, alarm.metric, alarm.dimensions) == (
-                    account, region, namespace, name, dimensions):
+                account,
+                region,
+                namespace,
+                name,
+                dimensions,
+            ):
                 self._schedule_evaluations(key, alarm, visible)
 
     def sqs_message_sent(self, account: str, region: str, queue_name: str) -> None:
@@ -127,16 +201,26 @@ class CloudWatch:
             for dimension_set in directive["Dimensions"]:
                 dimensions = {name: document[name] for name in dimension_set}
                 for metric in directive["Metrics"]:
-                    self.put(account, region, directive["Namespace"], metric["Name"], dimensions,
-                             document[metric["Name"]], at)
+                    self.put(
+                        account,
+                        region,
+                        directive["Namespace"],
+                        metric["Name"],
+                        dimensions,
+                        document[metric["Name"]],
+                        at,
+                    )
                     made += 1
         return made
 
-    def metric_sum(self, account: str, region: str, namespace: str, name: str,
-                   dimensions: dict[str, str] | None = None) -> float:
-        return sum(p.value for p in self.datapoints.get((account, region), [])
-                   if (p.namespace, p.name) == (namespace, name)
-                   and (dimensions is None or p.dimensions == dimensions))
+    def metric_sum(
+        self, account: str, region: str, namespace: str, name: str, dimensions: dict[str, str] | None = None
+    ) -> float:
+        return sum(
+            p.value
+            for p in self.datapoints.get((account, region), [])
+            if (p.namespace, p.name) == (namespace, name) and (dimensions is None or p.dimensions == dimensions)
+        )
 
     def latest(self, account: str, region: str, namespace: str, name: str) -> Datapoint | None:
         points = [p for p in self.datapoints.get((account, region), []) if (p.namespace, p.name) == (namespace, name)]
@@ -150,8 +234,7 @@ class CloudWatch:
     def remove_alarm(self, account: str, region: str, name: str) -> None:
         self.alarms.pop((account, region, name), None)
 
-    def _schedule_evaluations(self, key: tuple[str, str, str], alarm: SandboxAlarm,
-                              visible: datetime.datetime) -> None:
+    def _schedule_evaluations(self, key: tuple[str, str, str], alarm: SandboxAlarm, visible: datetime.datetime) -> None:
         """Evaluate every minute from when the datapoint is visible until it has left the window."""
         first = _ceil_minute(max(visible, self.clock.now()))
         window = alarm.period * alarm.evaluation_periods + EVALUATION_SECONDS
@@ -182,9 +265,12 @@ class CloudWatch:
     def period_values(self, alarm: SandboxAlarm, at: datetime.datetime) -> list[float | None]:
         """The statistic of each of the last EvaluationPeriods periods ending at `at`, newest
         first, from the datapoints visible by then (None: no data)."""
-        points = [p for p in self.datapoints.get((alarm.account, alarm.region), [])
-                  if (p.namespace, p.name, p.dimensions) == (alarm.namespace, alarm.metric, alarm.dimensions)
-                  and p.visible_at <= at]
+        points = [
+            p
+            for p in self.datapoints.get((alarm.account, alarm.region), [])
+            if (p.namespace, p.name, p.dimensions) == (alarm.namespace, alarm.metric, alarm.dimensions)
+            and p.visible_at <= at
+        ]
         end = _floor(at, alarm.period)
         values: list[float | None] = []
         for index in range(alarm.evaluation_periods):
@@ -197,10 +283,12 @@ class CloudWatch:
     def _change(self, alarm: SandboxAlarm, state: str, values: list[float | None], at: datetime.datetime) -> None:
         previous = {"value": alarm.state, "reason": alarm.state_reason, "timestamp": alarm.state_timestamp}
         shown = [v for v in values if v is not None]
-        reason = (f"Threshold Crossed: {sum(1 for v in shown if COMPARISONS[alarm.comparison](v, alarm.threshold))}"
-                  f" out of the last {alarm.evaluation_periods} datapoints {shown} was "
-                  f"{'' if state == 'ALARM' else 'not '}{_words(alarm.comparison)} the threshold "
-                  f"({alarm.threshold}) (minimum {alarm.datapoints_to_alarm} datapoint for OK -> ALARM transition).")
+        reason = (
+            f"Threshold Crossed: {sum(1 for v in shown if COMPARISONS[alarm.comparison](v, alarm.threshold))}"
+            f" out of the last {alarm.evaluation_periods} datapoints {shown} was "
+            f"{'' if state == 'ALARM' else 'not '}{_words(alarm.comparison)} the threshold "
+            f"({alarm.threshold}) (minimum {alarm.datapoints_to_alarm} datapoint for OK -> ALARM transition)."
+        )
         stamp = at.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
         alarm.state, alarm.state_reason, alarm.state_timestamp = state, reason, stamp
         alarm.history.append(state)
@@ -209,18 +297,49 @@ class CloudWatch:
             moto_alarm.update_state(reason, json.dumps({"recentDatapoints": shown}), state)
         # The documented "CloudWatch Alarm State Change" event of a single-metric alarm (§18).
         event = {
-            "version": "0", "id": self.new_id(), "detail-type": "CloudWatch Alarm State Change",
-            "source": "aws.cloudwatch", "account": alarm.account,
-            "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": alarm.region, "resources": [alarm.arn],
+            "version": "0",
+            "id": self.new_id(),
+            "detail-type": "CloudWatch Alarm State Change",
+            "source": "aws.cloudwatch",
+            "account": alarm.account,
+            "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": alarm.region,
+            "resources": [alarm.arn],
             "detail": {
                 "alarmName": alarm.name,
-                "state": {"value": state, "reason": reason, "timestamp": stamp, "reasonData": json.dumps({
-                    "version": "1.0", "queryDate": stamp, "statistic": alarm.statistic, "period": alarm.period,
-                    "recentDatapoints": shown, "threshold": alarm.threshold})},
+                "state": {
+                    "value": state,
+                    "reason": reason,
+                    "timestamp": stamp,
+                    "reasonData": json.dumps(
+                        {
+                            "version": "1.0",
+                            "queryDate": stamp,
+                            "statistic": alarm.statistic,
+                            "period": alarm.period,
+                            "recentDatapoints": shown,
+                            "threshold": alarm.threshold,
+                        }
+                    ),
+                },
                 "previousState": previous,
-                "configuration": {"metrics": [{"id": "m1", "returnData": True, "metricStat": {
-                    "metric": {"namespace": alarm.namespace, "name": alarm.metric, "dimensions": alarm.dimensions},
-                    "period": alarm.period, "stat": alarm.statistic}}]},
+                "configuration": {
+                    "metrics": [
+                        {
+                            "id": "m1",
+                            "returnData": True,
+                            "metricStat": {
+                                "metric": {
+                                    "namespace": alarm.namespace,
+                                    "name": alarm.metric,
+                                    "dimensions": alarm.dimensions,
+                                },
+                                "period": alarm.period,
+                                "stat": alarm.statistic,
+                            },
+                        }
+                    ]
+                },
             },
         }
         self.emit(event, alarm.account, alarm.region)
@@ -237,13 +356,18 @@ def _floor(moment: datetime.datetime, seconds: int) -> datetime.datetime:
 
 
 def _statistic(name: str, values: list[float]) -> float:
-    return {"Sum": sum, "Maximum": max, "Minimum": min, "SampleCount": len,
-            "Average": lambda v: sum(v) / len(v)}[name](values)
+    return {"Sum": sum, "Maximum": max, "Minimum": min, "SampleCount": len, "Average": lambda v: sum(v) / len(v)}[name](
+        values
+    )
 
 
 def _words(comparison: str) -> str:
-    return {"GreaterThanOrEqualToThreshold": "greater than or equal to", "GreaterThanThreshold": "greater than",
-            "LessThanThreshold": "less than", "LessThanOrEqualToThreshold": "less than or equal to"}[comparison]
+    return {
+        "GreaterThanOrEqualToThreshold": "greater than or equal to",
+        "GreaterThanThreshold": "greater than",
+        "LessThanThreshold": "less than",
+        "LessThanOrEqualToThreshold": "less than or equal to",
+    }[comparison]
 
 
 def embedded_metrics(text: str) -> dict[str, Any] | None:
@@ -279,40 +403,30 @@ def embedded_metrics(text: str) -> dict[str, Any] | None:
 
 # --------------------------------------------------------------------------- CloudFormation
 
-_active: CloudWatch | None = None
 
+class AlarmResource(SandboxResource, CloudFormationModel):
+    """AWS::CloudWatch::Alarm (one metric), in moto's store. Ref = name; GetAtt Arn. The
+    CloudWatch that is installed evaluates it (`CloudWatch.install`)."""
 
-class AlarmResource(CloudFormationModel):
-    """AWS::CloudWatch::Alarm (one metric). Ref = name; GetAtt Arn."""
+    resource_type, name_property, physical_id_attribute = "AWS::CloudWatch::Alarm", "AlarmName", "name"
+    get_att = {"Arn": "arn"}
 
     def __init__(self, alarm: SandboxAlarm):
         self.alarm = alarm
 
     @property
-    def physical_resource_id(self) -> str:
+    def name(self) -> str:
         return self.alarm.name
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "AlarmName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CloudWatch::Alarm"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
+    @property
+    def arn(self) -> str:
         return self.alarm.arn
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-        region_name: str, **kwargs: Any,
+    def create(
+        cls, name: str, properties: dict[str, Any], account_id: str, region: str, logical_id: str
     ) -> AlarmResource:
-        p = cloudformation_json["Properties"]
+        p = properties
         for required in ("ComparisonOperator", "EvaluationPeriods"):
             if required not in p:
                 raise ValueError(f"Property {required} cannot be empty.")
@@ -322,71 +436,39 @@ class AlarmResource(CloudFormationModel):
             raise ValueError("Period must be 10, 30 or a multiple of 60")
         evaluations = int(p["EvaluationPeriods"])
         alarm = SandboxAlarm(
-            account_id, region_name, p.get("AlarmName", resource_name), p["Namespace"], p["MetricName"],
-            {d["Name"]: str(d["Value"]) for d in p.get("Dimensions", [])}, p["Statistic"], period, evaluations,
-            int(p.get("DatapointsToAlarm", evaluations)), float(p["Threshold"]), p["ComparisonOperator"],
-            p.get("TreatMissingData", "missing"))
+            account_id,
+            region,
+            p.get("AlarmName", name),
+            p["Namespace"],
+            p["MetricName"],
+            {d["Name"]: str(d["Value"]) for d in p.get("Dimensions", [])},
+            p["Statistic"],
+            period,
+            evaluations,
+            int(p.get("DatapointsToAlarm", evaluations)),
+            float(p["Threshold"]),
+            p["ComparisonOperator"],
+            p.get("TreatMissingData", "missing"),
+        )
         if alarm.comparison not in COMPARISONS or not 1 <= alarm.datapoints_to_alarm <= evaluations:
             raise ValueError(f"Unsupported alarm {alarm.name}: {alarm.comparison}, {alarm.datapoints_to_alarm}")
-        cloudwatch_backends[account_id][region_name].put_metric_alarm(
-            name=alarm.name, namespace=alarm.namespace, metric_name=alarm.metric,
-            comparison_operator=alarm.comparison, evaluation_periods=evaluations, period=period,
-            threshold=alarm.threshold, statistic=alarm.statistic, description=p.get("AlarmDescription", ""),
-            dimensions=[{"Name": k, "Value": v} for k, v in alarm.dimensions.items()], alarm_actions=[],
-            datapoints_to_alarm=alarm.datapoints_to_alarm, treat_missing_data=alarm.treat_missing_data)
-        if _active is not None:
-            _active.add_alarm(alarm)
+        cloudwatch_backends[account_id][region].put_metric_alarm(
+            name=alarm.name,
+            namespace=alarm.namespace,
+            metric_name=alarm.metric,
+            comparison_operator=alarm.comparison,
+            evaluation_periods=evaluations,
+            period=period,
+            threshold=alarm.threshold,
+            statistic=alarm.statistic,
+            description=p.get("AlarmDescription", ""),
+            dimensions=[{"Name": k, "Value": v} for k, v in alarm.dimensions.items()],
+            alarm_actions=[],
+            datapoints_to_alarm=alarm.datapoints_to_alarm,
+            treat_missing_data=alarm.treat_missing_data,
+        )
         return cls(alarm)
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> None:
-        name = cloudformation_json["Properties"].get("AlarmName", resource_name)
-        cloudwatch_backends[account_id][region_name].alarms.pop(name, None)
-        if _active is not None:
-            _active.remove_alarm(account_id, region_name, name)
-
-
-# --------------------------------------------------------------------------- install
-
-_saved: dict[str, Any] = {}
-
-
-def install(cloudwatch: CloudWatch) -> None:
-    """Count SQS sends, extract EMF from log events, create alarms from templates (idempotent)."""
-    global _active
-    from moto.cloudformation import parsing
-
-    _active = cloudwatch
-    if not _saved:
-        _saved.update(send=SQSBackend.send_message, logs=LogsBackend.put_log_events)
-
-    def send_message(backend: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
-        # SendMessageBatch sends each entry through here too.
-        message = _saved["send"](backend, queue_name, *args, **kwargs)
-        if _active is not None:
-            _active.sqs_message_sent(backend.account_id, backend.region_name, queue_name)
-        return message
-
-    def put_log_events(backend: LogsBackend, log_group_name: str, log_stream_name: str,
-                       log_events: list[dict[str, Any]]) -> Any:
-        # Before moto's own checks: moto refuses events older than 14 days of *real* time,
-        # which simulated time always is; CloudWatch Logs would take them.
-        if _active is not None and log_group_name in backend.groups:
-            for log_event in log_events:
-                _active.log_event(backend.account_id, backend.region_name, log_event["message"])
-        return _saved["logs"](backend, log_group_name, log_stream_name, log_events)
-
-    SQSBackend.send_message = send_message  # type: ignore[method-assign]
-    LogsBackend.put_log_events = put_log_events  # type: ignore[method-assign]
-    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
-        cached.cache_clear()
-
-
-def uninstall() -> None:
-    global _active
-    _active = None
-    if _saved:
-        SQSBackend.send_message = _saved["send"]  # type: ignore[method-assign]
-        LogsBackend.put_log_events = _saved["logs"]  # type: ignore[method-assign]
+    def delete(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> None:
+        cloudwatch_backends[account_id][region].alarms.pop(properties.get("AlarmName", name), None)

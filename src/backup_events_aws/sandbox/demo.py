@@ -8,6 +8,7 @@ with every vault's recovery points and the original's new retention.
 
 from __future__ import annotations
 
+from types import MappingProxyType
 import json
 import sys
 from dataclasses import dataclass, field
@@ -18,10 +19,10 @@ if TYPE_CHECKING:
 
 BACKUP_RETENTION_DAYS = 35  # the quick start's on-demand backups
 ALERT_EMAIL = "backup-team@example.com"  # the failures scenario's alert subscription
-EVENT_WORDS = {
+EVENT_WORDS = MappingProxyType({
     "Backup Job State Change": "backup job",
     "Copy Job State Change": "copy job",
-}
+})
 
 
 @dataclass
@@ -53,9 +54,8 @@ class Story:
             self.say(event["account"], event["region"], describe_event(event))
             deliver(event, event["account"], event["region"])
 
-        from backup_events_aws.sandbox import backup as sandbox_backup
-
-        sandbox_backup.set_event_sink(sink)
+        assert self.org.backup_service is not None, "the organisation is started"
+        self.org.backup_service.set_event_sink(sink)
 
     def add_function_actions(self) -> None:
         for delivery in self.org.deliveries():
@@ -230,8 +230,6 @@ def back_up(org: Organization, story: Story, kind: str, account: str, region: st
 
 def run_failures(org: Organization, story: Story) -> None:
     """Three things AWS refuses, one after the other, and where each is recorded."""
-    from backup_events_aws.sandbox import backup as sandbox_backup
-
     main, backup, region = org.main_account, org.backup_account, org.layout.resource_regions[0]
     # 1. The backup account's vault no longer admits copies: the copy job FAILS.
     vault = org.client("backup", backup, region)
@@ -254,7 +252,7 @@ def run_failures(org: Organization, story: Story) -> None:
     org.run_until_idle()
     # 3. The function may not start copies: it fails 3 times, then Lambda
     #    records the event in the error queue.
-    sandbox_backup.deny_access("StartCopyJob", main, region)
+    org.backup_service.deny_access("StartCopyJob", main, region)
     story.say(main, region, "(scenario) StartCopyJob denied to the function's role")
     back_up(org, story, "EFS", main, region)
 

@@ -24,4 +24,4 @@ def random_uuid(rng: random.Random) -> str:
 
 def envelope_time(moment: datetime.datetime) -> str:
     """An event envelope's `time`: UTC, to the second, no fraction (docs/AWS-BEHAVIOUR.md §1.2)."""
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

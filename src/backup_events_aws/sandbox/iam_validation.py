@@ -28,6 +28,7 @@ fails at deploy time instead of making every later call "AccessDenied".
 
 from __future__ import annotations
 
+from types import MappingProxyType
 import fnmatch
 import functools
 import json
@@ -50,7 +51,7 @@ PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e"
 # AWS global condition context keys and their types (IAM User Guide, "AWS global
 # condition context keys"; docs/AWS-BEHAVIOUR.md §11.2). The Service Authorization
 # Reference lists service keys only, so the global ones are listed here.
-GLOBAL_CONDITION_KEYS = {
+GLOBAL_CONDITION_KEYS = MappingProxyType({
     "aws:CalledVia": "ArrayOfString", "aws:CalledViaFirst": "String", "aws:CalledViaLast": "String",
     "aws:CurrentTime": "Date", "aws:EpochTime": "Numeric", "aws:FederatedProvider": "String",
     "aws:MultiFactorAuthAge": "Numeric", "aws:MultiFactorAuthPresent": "Bool",
@@ -69,7 +70,7 @@ GLOBAL_CONDITION_KEYS = {
     "aws:VpceAccount": "String", "aws:VpceOrgID": "String", "aws:VpceOrgPaths": "ArrayOfString",
     "aws:Ec2InstanceSourceVpc": "String", "aws:Ec2InstanceSourcePrivateIPv4": "IPAddress",
     "aws:ChatbotSourceArn": "ARN", "aws:IsMcpServiceAction": "Bool",
-}
+})
 
 # AWS Backup's recoveryPoint resource type has the ARN of the service that holds the
 # backup unless AWS Backup fully manages the type (AWS Backup Developer Guide,
@@ -90,7 +91,7 @@ RECOVERY_POINT_ARNS = (
 
 # Condition operator family -> the key types it fits. String operators also fit ARN
 # keys (IAM compares them as strings); Arn operators fit only ARN keys.
-_OPERATOR_TYPES = {
+_OPERATOR_TYPES = MappingProxyType({
     "String": {"String", "ArrayOfString", "ARN", "ArrayOfARN"},
     "Arn": {"ARN", "ArrayOfARN"},
     "Numeric": {"Numeric", "ArrayOfNumeric", "Long", "ArrayOfLong", "Integer"},
@@ -99,7 +100,7 @@ _OPERATOR_TYPES = {
     "IpAddress": {"IPAddress", "ArrayOfIPAddress"},
     "NotIpAddress": {"IPAddress", "ArrayOfIPAddress"},
     "Binary": {"Binary", "ArrayOfBinary"},
-}
+})
 
 
 @dataclass(frozen=True)

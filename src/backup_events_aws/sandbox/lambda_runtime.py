@@ -59,16 +59,19 @@ import random
 import sys
 import traceback
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 
+from .authorization import decide, principal_context, session_arn_of
 from .clock import Clock
-from .helpers import arn_parts, random_uuid
 from .cloudformation import event_invoke_config_of, function_extras_of
-from .authorization import decide, principal_context, role_policy_statements, session_arn_of
-from .policies import Request, denial_message, statements_of
+from .helpers import arn_parts, random_uuid
+from .key_use import queue_key_refusal
+from .patches import Patches
+from .policies import Decision, Request, denial_message, statements_of
 
 # Lambda async retry schedule on function errors (docs/AWS-BEHAVIOUR.md §5.3): 2 retries by
 # default, 1 minute before the 2nd attempt and 2 minutes before the 3rd.
@@ -94,14 +97,19 @@ def reservation_refusal(quota: int, reserved_elsewhere: int, reservation: int) -
     """PutFunctionConcurrency's refusal when `reservation` leaves too little unreserved, else None."""
     if reservation <= 0 or quota - reserved_elsewhere - reservation >= minimum_unreserved(quota):
         return None
-    return ("Specified ReservedConcurrentExecutions for function decreases account's "
-            f"UnreservedConcurrentExecution below its minimum value of [{minimum_unreserved(quota)}].")
+    return (
+        "Specified ReservedConcurrentExecutions for function decreases account's "
+        f"UnreservedConcurrentExecution below its minimum value of [{minimum_unreserved(quota)}]."
+    )
+
+
 # Simulated cost of one AWS API round trip inside the region (bench/run.py assumes the same).
 API_LATENCY_SECONDS = 0.06
 COLD_START_SECONDS = 0.25
 
 # (role ARN, session name) -> AccessKeyId/SecretAccessKey/SessionToken
 CredentialsFor = Callable[[str, str], dict[str, str]]
+Decide = Callable[..., Decision]  # authorization.decide's signature
 
 
 def function_arn(region: str, account: str, name: str, partition: str = "aws") -> str:
@@ -198,20 +206,28 @@ class _CapturingHandler(logging.Handler):
 
 
 def _iso(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(datetime.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class LambdaRuntime:
     """Runs deployed functions asynchronously; keeps their environments and invocations."""
 
-    def __init__(self, clock: Clock, credentials_for: CredentialsFor, seed: int = 0,
-                 concurrency_quota: int = NEW_ACCOUNT_CONCURRENCY):
+    def __init__(
+        self,
+        clock: Clock,
+        credentials_for: CredentialsFor,
+        seed: int = 0,
+        concurrency_quota: int = NEW_ACCOUNT_CONCURRENCY,
+        decide: Decide = decide,
+    ):
+        """decide: the sandbox's authorisation (its Gate's `decide`, which tells its listeners)."""
         self.clock = clock
+        self.decide = decide
         # Concurrent executions quota per account (all regions alike), settable per account;
         # `concurrency_quota` for the others (docs/AWS-BEHAVIOUR.md §13).
         self.default_concurrency_quota = concurrency_quota
         self.concurrency_quotas: dict[str, int] = {}
-        self._saved_lambda: dict[str, Any] = {}
+        self.patches = Patches()
         self.credentials_for = credentials_for
         self.random = random.Random(seed)
         self.invocations: list[Invocation] = []
@@ -231,25 +247,33 @@ class LambdaRuntime:
 
     # ------------------------------------------------------------------ public
 
-    def install(self) -> None:
-        """botocore's retry sleeps spend simulated time while a function runs (see `_SimulatedTime`)."""
-        global _active_runtime
+    def install(self) -> LambdaRuntime:
+        """botocore's retry sleeps spend simulated time while a function runs (see `_SimulatedTime`);
+        CreateFunction (CloudFormation's path) and PutFunctionConcurrency check the quota."""
         import botocore.endpoint
+        from moto.awslambda.models import LambdaBackend
 
-        if not isinstance(botocore.endpoint.time, _SimulatedTime):
-            botocore.endpoint.time = _SimulatedTime(botocore.endpoint.time)  # type: ignore[assignment]
-        _active_runtime = self
-        self._install_concurrency_quota()
+        if self.patches.active:
+            return self
+        self.patches.replace(botocore.endpoint, "time", _SimulatedTime(botocore.endpoint.time, self))
+        runtime = self
+
+        def create_function(moto_create: Any, backend: Any, spec: dict[str, Any]) -> Any:
+            runtime._check_reservation(backend, spec.get("FunctionName", ""), spec.get("ReservedConcurrentExecutions"))
+            return moto_create(backend, spec)
+
+        def put_function_concurrency(backend: Any, function_name: str, reserved_concurrency: str) -> str:
+            name = function_name.split(":function:")[-1].split(":")[0]
+            runtime._check_reservation(backend, name, reserved_concurrency)
+            backend.get_function(function_name).reserved_concurrency = reserved_concurrency
+            return reserved_concurrency
+
+        self.patches.wrap(LambdaBackend, "create_function", create_function)
+        self.patches.replace(LambdaBackend, "put_function_concurrency", put_function_concurrency)
+        return self
 
     def uninstall(self) -> None:
-        global _active_runtime
-        import botocore.endpoint
-
-        if _active_runtime is self:
-            _active_runtime = None
-        self._uninstall_concurrency_quota()
-        if isinstance(botocore.endpoint.time, _SimulatedTime):
-            botocore.endpoint.time = botocore.endpoint.time.real  # type: ignore[assignment]
+        self.patches.undo()
 
     def invoke_async(self, function: Any, payload: Any) -> str:
         """Queue an asynchronous invocation (InvocationType Event); returns its request id."""
@@ -277,43 +301,14 @@ class LambdaRuntime:
 
         if reservation in (None, ""):
             return
-        elsewhere = sum(int(f.reserved_concurrency) for f in backend.list_functions()
-                        if f.reserved_concurrency not in (None, "") and f.function_name != function_name)
+        elsewhere = sum(
+            int(f.reserved_concurrency)
+            for f in backend.list_functions()
+            if f.reserved_concurrency not in (None, "") and f.function_name != function_name
+        )
         refusal = reservation_refusal(self.concurrency_quota(backend.account_id), elsewhere, int(reservation))
         if refusal:
             raise InvalidParameterValueException(refusal)
-
-    def _install_concurrency_quota(self) -> None:
-        """CreateFunction (CloudFormation's path) and PutFunctionConcurrency check the quota."""
-        from moto.awslambda.models import LambdaBackend
-
-        if self._saved_lambda:
-            return
-        self._saved_lambda = {"create_function": LambdaBackend.create_function,
-                              "put_function_concurrency": LambdaBackend.put_function_concurrency,
-                              "get_account_settings": getattr(LambdaBackend, "get_account_settings", None)}
-        runtime, saved = self, self._saved_lambda
-
-        def create_function(backend: Any, spec: dict[str, Any]) -> Any:
-            runtime._check_reservation(backend, spec.get("FunctionName", ""), spec.get("ReservedConcurrentExecutions"))
-            return saved["create_function"](backend, spec)
-
-        def put_function_concurrency(backend: Any, function_name: str, reserved_concurrency: str) -> str:
-            name = function_name.split(":function:")[-1].split(":")[0]
-            runtime._check_reservation(backend, name, reserved_concurrency)
-            backend.get_function(function_name).reserved_concurrency = reserved_concurrency
-            return reserved_concurrency
-
-        LambdaBackend.create_function = create_function  # type: ignore[method-assign]
-        LambdaBackend.put_function_concurrency = put_function_concurrency  # type: ignore[method-assign]
-
-    def _uninstall_concurrency_quota(self) -> None:
-        from moto.awslambda.models import LambdaBackend
-
-        if self._saved_lambda:
-            LambdaBackend.create_function = self._saved_lambda["create_function"]  # type: ignore[method-assign]
-            LambdaBackend.put_function_concurrency = self._saved_lambda["put_function_concurrency"]  # type: ignore[method-assign]
-            self._saved_lambda = {}
 
     def running(self, function_arn_: str) -> int:
         return self._running.get(function_arn_, 0)
@@ -344,9 +339,13 @@ class LambdaRuntime:
         max_age = int(config.get("MaximumEventAgeInSeconds", DEFAULT_MAXIMUM_EVENT_AGE_SECONDS))
         if (self.clock.now() - queued.enqueued_at).total_seconds() > max_age:
             error = queued.last_error or {
-                "errorMessage": "Rate Exceeded.", "errorType": "TooManyRequestsException", "stackTrace": []}
-            self._send_failure(function, queued.payload, queued.request_id, queued.attempt - 1, error,
-                               "EventAgeExceeded")
+                "errorMessage": "Rate Exceeded.",
+                "errorType": "TooManyRequestsException",
+                "stackTrace": [],
+            }
+            self._send_failure(
+                function, queued.payload, queued.request_id, queued.attempt - 1, error, "EventAgeExceeded"
+            )
             return
         arn = function.function_arn
         if self.running(arn) >= self.concurrency_limit(function):
@@ -363,8 +362,9 @@ class LambdaRuntime:
         # The environment and the concurrency stay taken until the invocation's simulated end.
         self.clock.schedule(invocation.seconds, lambda: self._finished(queued, invocation, environment))
 
-    def _finished(self, queued: _QueuedEvent, invocation: Invocation,
-                  environment: _ExecutionEnvironment | None) -> None:
+    def _finished(
+        self, queued: _QueuedEvent, invocation: Invocation, environment: _ExecutionEnvironment | None
+    ) -> None:
         function = queued.function
         self._running[function.function_arn] -= 1
         self._release(environment)
@@ -383,11 +383,11 @@ class LambdaRuntime:
                 queued.throttles = 0
                 self.clock.schedule(delay, lambda: self._poll(queued))
                 return
-            self._send_failure(function, queued.payload, queued.request_id, attempt, invocation.error,
-                               "EventAgeExceeded")
+            self._send_failure(
+                function, queued.payload, queued.request_id, attempt, invocation.error, "EventAgeExceeded"
+            )
             return
-        self._send_failure(function, queued.payload, queued.request_id, attempt, invocation.error,
-                           "RetriesExhausted")
+        self._send_failure(function, queued.payload, queued.request_id, attempt, invocation.error, "RetriesExhausted")
 
     def run_once(self, function: Any, payload: Any, request_id: str | None = None, attempt: int = 1) -> Invocation:
         """Run the handler once, now (no retries, no concurrency limit); returns the invocation."""
@@ -395,8 +395,9 @@ class LambdaRuntime:
         self._release(environment)
         return invocation
 
-    def _run(self, function: Any, payload: Any, request_id: str | None,
-             attempt: int) -> tuple[Invocation, _ExecutionEnvironment | None]:
+    def _run(
+        self, function: Any, payload: Any, request_id: str | None, attempt: int
+    ) -> tuple[Invocation, _ExecutionEnvironment | None]:
         request_id = request_id or random_uuid(self.random)
         arn = function.function_arn
         invocation = Invocation(arn, request_id, attempt, False, self.clock.now(), payload)
@@ -427,14 +428,16 @@ class LambdaRuntime:
                     "errorType": type(error).__name__,
                     "stackTrace": traceback.format_tb(error.__traceback__),
                 }
-                invocation.logs.append({
-                    "timestamp": _iso(self.clock.now()),
-                    "level": "ERROR",
-                    "message": invocation.error["errorMessage"],
-                    "errorType": invocation.error["errorType"],
-                    "stackTrace": invocation.error["stackTrace"],
-                    "requestId": request_id,
-                })
+                invocation.logs.append(
+                    {
+                        "timestamp": _iso(self.clock.now()),
+                        "level": "ERROR",
+                        "message": invocation.error["errorMessage"],
+                        "errorType": invocation.error["errorType"],
+                        "stackTrace": invocation.error["stackTrace"],
+                        "requestId": request_id,
+                    }
+                )
             finally:
                 self._current_invocation = None
         invocation.seconds = span.seconds
@@ -443,11 +446,19 @@ class LambdaRuntime:
             # on-failure destination; docs/AWS-BEHAVIOUR.md §5.3), and the environment is not reused.
             invocation.seconds = float(timeout)
             invocation.result = None
-            message = f"{_iso(span.start + datetime.timedelta(seconds=timeout))} {request_id} " \
-                      f"Task timed out after {timeout:.2f} seconds"
+            message = (
+                f"{_iso(span.start + datetime.timedelta(seconds=timeout))} {request_id} "
+                f"Task timed out after {timeout:.2f} seconds"
+            )
             invocation.error = {"errorMessage": message, "errorType": "Sandbox.Timedout", "stackTrace": []}
-            invocation.logs.append({"timestamp": _iso(span.start + datetime.timedelta(seconds=timeout)),
-                                    "level": "ERROR", "message": message, "requestId": request_id})
+            invocation.logs.append(
+                {
+                    "timestamp": _iso(span.start + datetime.timedelta(seconds=timeout)),
+                    "level": "ERROR",
+                    "message": message,
+                    "requestId": request_id,
+                }
+            )
             if environment is not None:
                 self._live.discard(id(environment))
         self._write_to_log_group(function, invocation)
@@ -493,8 +504,9 @@ class LambdaRuntime:
             setattr(module, handler_name, build(clock=self.clock.now, sleep=self.clock.spend))
         elif callable(getattr(module, "now", None)):
             module.now = self.clock.now
-        environment = _ExecutionEnvironment(key, module, getattr(module, handler_name),
-                                            self._current_session, self._current_environment)
+        environment = _ExecutionEnvironment(
+            key, module, getattr(module, handler_name), self._current_session, self._current_environment
+        )
         self._live.add(id(environment))
         self.cold_starts += 1
         return environment
@@ -529,8 +541,9 @@ class LambdaRuntime:
         return variables
 
     @contextlib.contextmanager
-    def _running_as(self, function: Any, request_id: str, log_sink: list[dict[str, Any]],
-                    existing: _ExecutionEnvironment | None):
+    def _running_as(
+        self, function: Any, request_id: str, log_sink: list[dict[str, Any]], existing: _ExecutionEnvironment | None
+    ):
         """Environment variables, boto3 session, logging and stdout of the function, then restore."""
         variables = self._runtime_environment(function)
         saved_environ = {name: os.environ.get(name) for name in [*variables, "MOTO_ACCOUNT_ID"]}
@@ -560,8 +573,15 @@ class LambdaRuntime:
                 else:
                     os.environ[name] = value
             for line in stdout.getvalue().splitlines():
-                log_sink.append({"timestamp": _iso(self.clock.now()), "level": "INFO",
-                                 "message": line, "logger": "stdout", "requestId": request_id})
+                log_sink.append(
+                    {
+                        "timestamp": _iso(self.clock.now()),
+                        "level": "INFO",
+                        "message": line,
+                        "logger": "stdout",
+                        "requestId": request_id,
+                    }
+                )
 
     def _new_session(self, variables: dict[str, str], region: str) -> boto3.Session:
         import botocore.session
@@ -574,7 +594,8 @@ class LambdaRuntime:
             aws_access_key_id=variables["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=variables["AWS_SECRET_ACCESS_KEY"],
             aws_session_token=variables["AWS_SESSION_TOKEN"],
-            region_name=region, botocore_session=core,
+            region_name=region,
+            botocore_session=core,
         )
         # Every HTTP request of the function's clients (retries included) costs one API
         # round trip of simulated time. Must return None: a value would replace the response.
@@ -587,8 +608,9 @@ class LambdaRuntime:
 
     # ------------------------------------------------------------------ failures
 
-    def _send_failure(self, function: Any, payload: Any, request_id: str, attempts: int,
-                      error: dict[str, Any], condition: str) -> None:
+    def _send_failure(
+        self, function: Any, payload: Any, request_id: str, attempts: int, error: dict[str, Any], condition: str
+    ) -> None:
         # The invocation record Lambda sends to an on-failure destination (docs/AWS-BEHAVIOUR.md §5.3).
         record = {
             "version": "1.0",
@@ -601,8 +623,11 @@ class LambdaRuntime:
             },
             "requestPayload": payload,
             "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-            "responsePayload": {"errorMessage": error["errorMessage"], "errorType": error["errorType"],
-                                "stackTrace": error["stackTrace"]},
+            "responsePayload": {
+                "errorMessage": error["errorMessage"],
+                "errorType": error["errorType"],
+                "stackTrace": error["stackTrace"],
+            },
         }
         destination = (event_invoke_config_of(function).get("DestinationConfig") or {}).get("OnFailure", {})
         destination_arn = destination.get("Destination")
@@ -613,42 +638,70 @@ class LambdaRuntime:
             self._report(function, event_id, outcome, destination_arn, reason)
         elif dead_letter_arn:
             # A function DLQ gets the event itself, with the error as attributes.
-            outcome, reason = self._send_as_function(function, dead_letter_arn, json.dumps(payload, default=str), {
-                "RequestID": request_id, "ErrorCode": "200", "ErrorMessage": error["errorMessage"],
-            })
+            outcome, reason = self._send_as_function(
+                function,
+                dead_letter_arn,
+                json.dumps(payload, default=str),
+                {
+                    "RequestID": request_id,
+                    "ErrorCode": "200",
+                    "ErrorMessage": error["errorMessage"],
+                },
+            )
             self._report(function, event_id, outcome, dead_letter_arn, reason)
         else:  # Lambda discards the event; the trace still says so
-            self._report(function, event_id, "on-failure-discarded", None,
-                         (condition, f"{function.function_arn} has no on-failure destination"))
+            self._report(
+                function,
+                event_id,
+                "on-failure-discarded",
+                None,
+                (condition, f"{function.function_arn} has no on-failure destination"),
+            )
 
-    def _send_as_function(self, function: Any, queue_arn: str, body: str,
-                          attributes: dict[str, str] | None = None) -> tuple[str, tuple[str, str] | None]:
+    def _send_as_function(
+        self, function: Any, queue_arn: str, body: str, attributes: dict[str, str] | None = None
+    ) -> tuple[str, tuple[str, str] | None]:
         """Lambda sends on-failure records with the function's execution role: the role must allow
         sqs:SendMessage and the queue policy must admit it (policies.py). Returns the outcome."""
         from moto.sqs.models import sqs_backends
 
         if ":sqs:" not in queue_arn:
-            return "on-failure-unsupported", ("UNSUPPORTED", f"The sandbox sends on-failure records to SQS only: {queue_arn}")
+            return "on-failure-unsupported", (
+                "UNSUPPORTED",
+                f"The sandbox sends on-failure records to SQS only: {queue_arn}",
+            )
         _, _, region, account, name = arn_parts(queue_arn)
         queue = sqs_backends[account][region].queues.get(name)
         if queue is None:
             return "on-failure-refused", ("NO_RESOURCE", f"Queue not found: {queue_arn}")
         # Sent by a session of the execution role (named after the function): the role's keys, no
         # aws:SourceArn (docs/AWS-BEHAVIOUR.md §11.4).
-        request = Request(action="sqs:SendMessage", resource=queue_arn, principal_account=function.account_id,
-                          principal_arn=function.role, session_arn=session_arn_of(function.role, function.function_name),
-                          context=principal_context(function.account_id, function.role))
-        decision = decide(request, statements_of(queue.policy), account)
+        request = Request(
+            action="sqs:SendMessage",
+            resource=queue_arn,
+            principal_account=function.account_id,
+            principal_arn=function.role,
+            session_arn=session_arn_of(function.role, function.function_name),
+            context=principal_context(function.account_id, function.role),
+        )
+        decision = self.decide(request, statements_of(queue.policy), account)
         if not decision.allowed:
             return "on-failure-refused", ("NO_PERMISSIONS", denial_message(request, decision))
+        # A queue under a customer managed key: the role must be allowed its use, by its identity
+        # policy and the key policy (docs/AWS-BEHAVIOUR.md §19 items 60, 71).
+        key_refused = queue_key_refusal(self.decide, request, queue, queue_arn)
+        if key_refused is not None:
+            return "on-failure-refused", ("KMS.AccessDeniedException", key_refused.message)
         _send_sqs(queue_arn, body, attributes)
         return "on-failure-delivered", None
 
-    def _report(self, function: Any, event_id: str, outcome: str, destination_arn: str | None,
-                reason: tuple[str, str] | None) -> None:
+    def _report(
+        self, function: Any, event_id: str, outcome: str, destination_arn: str | None, reason: tuple[str, str] | None
+    ) -> None:
         if self.report is not None:
-            self.report(event_id, function.account_id, function.region, outcome, function.function_arn,
-                        destination_arn, reason)
+            self.report(
+                event_id, function.account_id, function.region, outcome, function.function_arn, destination_arn, reason
+            )
 
     # ------------------------------------------------------------------ logs
 
@@ -670,13 +723,17 @@ class LambdaRuntime:
         millis = int(invocation.at.timestamp() * 1000)
         # What the function prints is written as it is (Lambda's JSON log format wraps only
         # logger records): an Embedded Metric Format line stays one (docs/AWS-BEHAVIOUR.md §18).
-        backend.put_log_events(group_name, stream, [
-            {"timestamp": millis, "message": entry["message"] if entry.get("logger") == "stdout"
-             else json.dumps(entry, default=str)} for entry in invocation.logs
-        ])
-
-
-_active_runtime: "LambdaRuntime | None" = None
+        backend.put_log_events(
+            group_name,
+            stream,
+            [
+                {
+                    "timestamp": millis,
+                    "message": entry["message"] if entry.get("logger") == "stdout" else json.dumps(entry, default=str),
+                }
+                for entry in invocation.logs
+            ],
+        )
 
 
 def _shared_data_loader() -> Any:
@@ -688,15 +745,15 @@ class _SimulatedTime:
     """Stands in for the `time` module inside botocore.endpoint, whose `time.sleep` is the wait
     between retries: inside a simulated invocation it spends simulated time, never real time."""
 
-    def __init__(self, real: Any):
+    def __init__(self, real: Any, runtime: LambdaRuntime):
         self.real = real
+        self.runtime = runtime
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
 
     def sleep(self, seconds: float) -> None:
-        runtime = _active_runtime
-        if runtime is None or not runtime.clock.spend(seconds):
+        if not self.runtime.clock.spend(seconds):
             self.real.sleep(seconds)
 
 

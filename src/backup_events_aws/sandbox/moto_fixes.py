@@ -7,8 +7,9 @@ for as long as a sandbox runs: `MotoFixes(clock).install()`, undone by `uninstal
   so everything the sandbox stamps agrees, and CloudWatch Logs accepts the function's log events:
   PutLogEvents drops events more than 14 days older than its clock (as CloudWatch Logs does), and
   that was the real one. Each in-process answer's Date header carries it too (`sandbox serve` puts it
-  in its own answers), the way AWS tells a client its time. SQS and STS keep the real clock: their time-outs (message visibility,
-  credential expiry) must pass in real time for a client polling a server.
+  in its own answers), the way AWS tells a client its time. SQS and STS keep the real clock: their
+  time-outs (message visibility, credential expiry) must pass in real time for a client polling a
+  server.
 * YAML templates. moto reads the short form `!Condition Name` as `{"Fn::Condition": Name}`, which
   its condition evaluation takes for always true; CloudFormation reads it as `{"Condition": Name}`.
 * JSON templates. moto parses every template with PyYAML's pure-Python loader (about a second
@@ -29,24 +30,42 @@ import datetime
 import importlib
 import json
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
+
+from .patches import Patches
 
 # moto services whose stamps follow the sandbox clock (their models import `utcnow` by name).
-SIMULATED_TIME_SERVICES = ("backup", "cloudformation", "awslambda", "logs", "iam", "events", "ec2", "efs",
-                           "rds", "kms", "organizations", "dynamodb", "s3", "sns", "cloudwatch")
+SIMULATED_TIME_SERVICES = (
+    "backup",
+    "cloudformation",
+    "awslambda",
+    "logs",
+    "iam",
+    "events",
+    "ec2",
+    "efs",
+    "rds",
+    "kms",
+    "organizations",
+    "dynamodb",
+    "s3",
+    "sns",
+    "cloudwatch",
+)
 
 
 class MotoFixes:
     def __init__(self, now: Callable[[], datetime.datetime]):
         self.now = now  # the sandbox clock (aware, UTC)
-        self._undo: list[Callable[[], None]] = []
+        self.patches = Patches()
 
     @property
     def installed(self) -> bool:
-        return bool(self._undo)
+        return self.patches.active
 
-    def install(self) -> "MotoFixes":
-        if self._undo:
+    def install(self) -> MotoFixes:
+        if self.patches.active:
             return self
         self._install_clock()
         self._install_yaml_conditions()
@@ -56,14 +75,13 @@ class MotoFixes:
         return self
 
     def uninstall(self) -> None:
-        while self._undo:
-            self._undo.pop()()
+        self.patches.undo()
 
     # ------------------------------------------------------------------ one clock
 
     def utcnow(self) -> datetime.datetime:
         """moto's `utcnow()`: naive UTC, from the sandbox clock."""
-        return self.now().astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        return self.now().astimezone(datetime.UTC).replace(tzinfo=None)
 
     def _install_clock(self) -> None:
         from moto.core import utils
@@ -121,20 +139,22 @@ class MotoFixes:
 
         moto_update = parsing.parse_and_update_resource
 
-        def update(logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str,
-                   region_name: str) -> Any:
+        def update(
+            logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
+        ) -> Any:
             condition = resource_json.get("Condition")
             wanted = not condition or bool(resources_map.lazy_condition_map[condition])
             existing = resources_map._parsed_resources.get(logical_id)
             if not wanted:
                 if existing is not None:  # the condition became false: CloudFormation deletes it
                     parsing.parse_and_delete_resource(
-                        getattr(existing, "physical_resource_id", logical_id), resource_json, account_id,
-                        region_name)
+                        getattr(existing, "physical_resource_id", logical_id), resource_json, account_id, region_name
+                    )
                 return None
             if existing is None:  # the condition became true: CloudFormation creates it
-                return parsing.parse_and_create_resource(logical_id, resource_json, resources_map,
-                                                         account_id, region_name)
+                return parsing.parse_and_create_resource(
+                    logical_id, resource_json, resources_map, account_id, region_name
+                )
             return moto_update(logical_id, resource_json, resources_map, account_id, region_name)
 
         self._replace(parsing, "parse_and_update_resource", update)
@@ -142,9 +162,7 @@ class MotoFixes:
     # ------------------------------------------------------------------ helpers
 
     def _replace(self, owner: Any, name: str, value: Any) -> None:
-        original = getattr(owner, name)
-        setattr(owner, name, value)
-        self._undo.append(lambda: setattr(owner, name, original))
+        self.patches.replace(owner, name, value)
 
 
 class _JsonFirstYaml:

@@ -1,11 +1,10 @@
 """A local AWS organisation on moto, with the template deployed as real stack instances.
 
-`Organization` starts moto in-process, installs the sandbox's AWS Backup emulation
-(backup.py), CloudFormation support (cloudformation.py) and EventBridge delivery
-(bridge.py), creates the copy role in every account, and deploys
-`backup_events_aws.yaml` to each (account, region) of the layout, backup account
-first (README: Accounts, regions and stack instances). Then tests and the demo drive it: take backups,
-advance the simulated clock, and read vaults, error queues and function logs.
+`Organization` runs on a `Sandbox` (sandbox.py: moto in-process with every extension), given or
+made by it; it only deploys and observes: creates the copy role in every account, the layout's
+organisation, and deploys `backup_events_aws.yaml` to each (account, region) of the layout, backup
+account first (README: Accounts, regions and stack instances). Then tests and the demo drive it:
+take backups, advance the simulated clock, and read vaults, error queues and function logs.
 
     with Organization.minimum() as org:
         resource = org.create_resource("EFS", org.main_account, "us-east-1")
@@ -22,28 +21,18 @@ from __future__ import annotations
 import datetime
 import functools
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
 import cfn_flip
-from moto import mock_aws
 
-from . import backup as sandbox_backup
-from .authorization import Gate
-from .stacksets import StackSetTargets
-from . import cloudformation as sandbox_cloudformation
-from . import cloudwatch as sandbox_cloudwatch
-from . import sns as sandbox_sns
-from . import destinations as sandbox_destinations
-from .bridge import Bridge, Delivery, Faults, MotoCredentials
+from .bridge import Delivery, Faults
 from .clock import Clock
-from .lambda_runtime import ACCOUNT_CONCURRENCY
 from .helpers import arn_parts
-from .lambda_api import LambdaApi
-from .moto_fixes import MotoFixes
+from .lambda_runtime import ACCOUNT_CONCURRENCY
+from .sandbox import Sandbox
 
 STACK_NAME = "BackupEvents"
 COPY_ROLE_PATH = "/service-role/"
@@ -105,53 +94,82 @@ class Layout:
             **self.parameters,
         }
 
+    def org_of_account(self, account: str) -> str | None:
+        """The layout's organisation for its accounts; None for any other account."""
+        accounts = (self.backup_account, *self.resource_accounts)
+        return self.org_id if account in accounts else None
+
 
 def minimum_layout(**parameters: str) -> Layout:
     """Main 000022224444 in us-east-1; backup 999977775555 in us-east-1 and us-west-2."""
-    return Layout("o-xxxxxxxxxx", "999977775555", ("000022224444",), ("us-east-1",),
-                  "us-west-2", "us-east-1", dict(parameters))
+    return Layout(
+        "o-xxxxxxxxxx", "999977775555", ("000022224444",), ("us-east-1",), "us-west-2", "us-east-1", dict(parameters)
+    )
 
 
 def typical_layout(**parameters: str) -> Layout:
     """3 resource accounts with resources in us-east-1 and us-west-1; backup region us-west-2."""
-    return Layout("o-xxxxxxxxxx", "999977775555", ("000022224444", "111133335555", "222244446666"),
-                  ("us-east-1", "us-west-1"), "us-west-2", "us-east-1", dict(parameters))
+    return Layout(
+        "o-xxxxxxxxxx",
+        "999977775555",
+        ("000022224444", "111133335555", "222244446666"),
+        ("us-east-1", "us-west-1"),
+        "us-west-2",
+        "us-east-1",
+        dict(parameters),
+    )
 
 
 class Organization:
-    def __init__(self, layout: Layout, seed: int = 0, faults: Faults | None = None,
-                 clock: Clock | None = None, template_path: str | Path | None = None,
-                 concurrency_quota: int = ACCOUNT_CONCURRENCY):
+    def __init__(
+        self,
+        layout: Layout,
+        seed: int = 0,
+        faults: Faults | None = None,
+        clock: Clock | None = None,
+        template_path: str | Path | None = None,
+        concurrency_quota: int = ACCOUNT_CONCURRENCY,
+        sandbox: Sandbox | None = None,
+    ):
         """concurrency_quota: each account's Lambda concurrent executions quota. The default is the
         standard 1,000 of an established account; a new account gets NEW_ACCOUNT_CONCURRENCY (10),
-        where the template's default reservation fails the stack (docs/AWS-BEHAVIOUR.md §13)."""
+        where the template's default reservation fails the stack (docs/AWS-BEHAVIOUR.md §13).
+
+        sandbox: the Sandbox to deploy on (started by `start()` if it is not yet, and then stopped
+        by `stop()`); without one, a Sandbox is made from seed, faults, clock and concurrency_quota
+        with the layout's organisations."""
         self.layout = layout
-        self.clock = clock or Clock()
-        self.seed = seed
+        self.sandbox = sandbox or Sandbox(
+            clock,
+            seed=seed,
+            faults=faults,
+            concurrency_quota=concurrency_quota,
+            org_of_account=layout.org_of_account,
+            region=layout.resource_regions[0],
+        )
+        self.seed = self.sandbox.seed
         self.template_path = Path(template_path) if template_path else default_template_path()
-        self.credentials = MotoCredentials()
-        self.bridge = Bridge(self.clock, org_of_account=self.org_of_account, seed=seed,
-                             faults=faults, credentials=self.credentials, concurrency_quota=concurrency_quota)
-        # The alert path (docs/AWS-BEHAVIOUR.md §18): metrics, alarms, and what SNS delivers.
-        self.cloudwatch = sandbox_cloudwatch.CloudWatch(
-            self.clock, lambda event, account, region: self.bridge.deliver(event, account, region, durable=True),
-            self.bridge._new_id)
-        self.sns = sandbox_sns.Sns(self.clock.now)
-        self._mock: Any = None
-        self.moto_fixes = MotoFixes(self.clock.now)
-        self.lambda_api = LambdaApi(self.bridge.runtime, self.bridge.runtime.concurrency_quota)
-        self.gate = Gate()  # every governed request is authorised (authorization.py)
-        self.stackset_targets = StackSetTargets()  # DeploymentTargets.AccountFilterType (stacksets.py)
-        self._saved_environ: dict[str, str] = {}
+        # What tests, the demo and serve reach through the organisation (the sandbox's own).
+        self.clock = self.sandbox.clock
+        self.credentials = self.sandbox.credentials
+        self.bridge = self.sandbox.bridge
+        self.cloudwatch = self.sandbox.cloudwatch
+        self.sns = self.sandbox.sns
+        self.moto_fixes = self.sandbox.moto_fixes
+        self.lambda_api = self.sandbox.lambda_api
+        self.gate = self.sandbox.gate
+        self.stackset_targets = self.sandbox.stackset_targets
+        self.backup_service = self.sandbox.backup  # AWS Backup (backup/service.py)
+        self._owns_start = False
         self._resource_numbers = iter(range(1, 1_000_000))
         self._clients: dict[tuple[str, str, str], Any] = {}
 
     @classmethod
-    def minimum(cls, **kwargs: Any) -> "Organization":
+    def minimum(cls, **kwargs: Any) -> Organization:
         return cls(minimum_layout(**kwargs.pop("parameters", {})), **kwargs)
 
     @classmethod
-    def typical(cls, **kwargs: Any) -> "Organization":
+    def typical(cls, **kwargs: Any) -> Organization:
         return cls(typical_layout(**kwargs.pop("parameters", {})), **kwargs)
 
     # ------------------------------------------------------------------ accounts
@@ -169,7 +187,7 @@ class Organization:
         return [self.backup_account, *self.layout.resource_accounts]
 
     def org_of_account(self, account: str) -> str | None:
-        return self.layout.org_id if account in self.accounts else None
+        return self.layout.org_of_account(account)
 
     def client(self, service: str, account: str, region: str) -> Any:
         """A boto3 client acting in `account` (made once per service, account and region: making
@@ -178,39 +196,23 @@ class Organization:
         if key not in self._clients:
             keys = self.credentials.for_account(account)
             self._clients[key] = boto3.client(
-                service, region_name=region, aws_access_key_id=keys["AccessKeyId"],
-                aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"],
+                service,
+                region_name=region,
+                aws_access_key_id=keys["AccessKeyId"],
+                aws_secret_access_key=keys["SecretAccessKey"],
+                aws_session_token=keys["SessionToken"],
             )
         return self._clients[key]
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self, deploy: bool = True, organization: bool = True) -> "Organization":
-        """Start moto with the extensions; create the layout's organisation in Organizations
-        (unless `organization` is False: a test that sets up its own) and deploy the stacks."""
-        self._saved_environ = dict(os.environ)
-        os.environ.pop("MOTO_ACCOUNT_ID", None)  # it would override the per-account credentials
-        os.environ.update({"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox",
-                           "AWS_DEFAULT_REGION": self.layout.resource_regions[0]})
-        self._mock = mock_aws()
-        self._mock.start()
-        self.moto_fixes.install()  # before anything is created: moto stamps it with the sandbox clock
-        sandbox_backup.reset_sandbox()
-        sandbox_backup.configure(seed=self.seed)
-        sandbox_backup.set_clock(self.clock)
-        sandbox_backup.set_organization_lookup(self.org_of_account)  # one registry: the layout
-        # AWS Backup events land on the default bus of the account and region that
-        # emitted them (docs/AWS-BEHAVIOUR.md §1.1); the event says which.
-        sandbox_backup.set_event_sink(lambda event: self.bridge.deliver(event, event["account"], event["region"]))
-        sandbox_backup.install()
-        sandbox_destinations.install()
-        sandbox_cloudformation.install()
-        sandbox_cloudwatch.install(self.cloudwatch)
-        sandbox_sns.install(self.sns)
-        self.bridge.install()
-        self.lambda_api.install()
-        self.gate.install()
-        self.stackset_targets.install()
+    def start(self, deploy: bool = True, organization: bool = True) -> Organization:
+        """Start the sandbox (unless it runs already); create the layout's organisation in
+        Organizations (unless `organization` is False: a test that sets up its own) and deploy the
+        stacks."""
+        if not self.sandbox.started:
+            self.sandbox.start()
+            self._owns_start = True
         try:
             for account in self.accounts:
                 self._create_copy_role(account)
@@ -225,26 +227,12 @@ class Organization:
         return self
 
     def stop(self) -> None:
-        self.stackset_targets.uninstall()
-        self.gate.uninstall()
-        self.lambda_api.uninstall()
-        self.bridge.uninstall()
-        sandbox_sns.uninstall()
-        sandbox_cloudwatch.uninstall()
-        sandbox_cloudformation.uninstall()
-        sandbox_destinations.uninstall()
-        sandbox_backup.uninstall()
-        sandbox_backup.reset_sandbox()
-        self.moto_fixes.uninstall()
-        if self._mock is not None:
-            self._mock.stop()
-            self._mock = None
-        self.credentials.clear()
         self._clients.clear()
-        os.environ.clear()
-        os.environ.update(self._saved_environ)
+        if self._owns_start:
+            self._owns_start = False
+            self.sandbox.stop()
 
-    def __enter__(self) -> "Organization":
+    def __enter__(self) -> Organization:
         return self.start()
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -252,21 +240,38 @@ class Organization:
 
     def _create_copy_role(self, account: str) -> None:
         # The role AWS Backup assumes for copies (CopyRoleName default), in every account.
-        trust = {"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
         iam = self.client("iam", account, "us-east-1")
         iam.create_role(RoleName=COPY_ROLE_NAME, Path=COPY_ROLE_PATH, AssumeRolePolicyDocument=json.dumps(trust))
         # What the sandbox evaluates of the AWS managed AWSBackupServiceRolePolicyForBackup that
         # AWS attaches to this role: copying into any vault, and using KMS keys for it
         # (docs/AWS-BEHAVIOUR.md §7, §11.3; a stand-in, not the managed policy's text).
-        iam.put_role_policy(RoleName=COPY_ROLE_NAME, PolicyName="AWSBackupServiceRolePolicyForBackup", PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Action": ["backup:DescribeBackupVault", "backup:CopyIntoBackupVault"],
-                 "Resource": "arn:aws:backup:*:*:backup-vault:*"},
-                {"Effect": "Allow", "Action": ["kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey",
-                                               "kms:CreateGrant"], "Resource": "*"},
-            ]}))
+        iam.put_role_policy(
+            RoleName=COPY_ROLE_NAME,
+            PolicyName="AWSBackupServiceRolePolicyForBackup",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["backup:DescribeBackupVault", "backup:CopyIntoBackupVault"],
+                            "Resource": "arn:aws:backup:*:*:backup-vault:*",
+                        },
+                        {
+                            "Effect": "Allow",
+                            "Action": ["kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant"],
+                            "Resource": "*",
+                        },
+                    ],
+                }
+            ),
+        )
 
     @property
     def management_account(self) -> str:
@@ -303,7 +308,8 @@ class Organization:
             organizations.enable_policy_type(RootId=root["Id"], PolicyType="SERVICE_CONTROL_POLICY")
         organizations.enable_aws_service_access(ServicePrincipal="backup.amazonaws.com")
         self.client("backup", management, self.layout.backup_region).update_global_settings(
-            GlobalSettings={"isCrossAccountBackupEnabled": "true"})
+            GlobalSettings={"isCrossAccountBackupEnabled": "true"}
+        )
 
     def copy_role_arn(self, account: str) -> str:
         return f"arn:aws:iam::{account}:role{COPY_ROLE_PATH}{COPY_ROLE_NAME}"
@@ -316,18 +322,24 @@ class Organization:
 
     def deploy(self) -> None:
         body = self.template_body()
-        parameters = [{"ParameterKey": k, "ParameterValue": str(v)}
-                      for k, v in self.layout.template_parameters().items()]
+        parameters = [
+            {"ParameterKey": k, "ParameterValue": str(v)} for k, v in self.layout.template_parameters().items()
+        ]
         for instance in self.layout.instances():
             cloudformation = self.client("cloudformation", instance.account, instance.region)
-            cloudformation.create_stack(StackName=STACK_NAME, TemplateBody=body, Parameters=parameters,
-                                        Capabilities=["CAPABILITY_NAMED_IAM"])
+            cloudformation.create_stack(
+                StackName=STACK_NAME, TemplateBody=body, Parameters=parameters, Capabilities=["CAPABILITY_NAMED_IAM"]
+            )
             status = cloudformation.describe_stacks(StackName=STACK_NAME)["Stacks"][0]["StackStatus"]
             if status != "CREATE_COMPLETE":
-                reasons = [e.get("ResourceStatusReason") for e in cloudformation.describe_stack_events(
-                    StackName=STACK_NAME)["StackEvents"] if e.get("ResourceStatus", "").endswith("_FAILED")]
-                raise RuntimeError(f"Stack in {instance.account}/{instance.region}: {status}: "
-                                   + "; ".join(r for r in reasons if r))
+                reasons = [
+                    e.get("ResourceStatusReason")
+                    for e in cloudformation.describe_stack_events(StackName=STACK_NAME)["StackEvents"]
+                    if e.get("ResourceStatus", "").endswith("_FAILED")
+                ]
+                raise RuntimeError(
+                    f"Stack in {instance.account}/{instance.region}: {status}: " + "; ".join(r for r in reasons if r)
+                )
 
     def stack_outputs(self, account: str, region: str) -> dict[str, str]:
         stack = self.client("cloudformation", account, region).describe_stacks(StackName=STACK_NAME)["Stacks"][0]
@@ -335,11 +347,15 @@ class Organization:
 
     def stack_resources(self, account: str, region: str) -> dict[str, dict[str, str]]:
         """Logical ID -> {type, physical id} of the instance's stack."""
-        resources = self.client("cloudformation", account, region).describe_stack_resources(
-            StackName=STACK_NAME)["StackResources"]
+        resources = self.client("cloudformation", account, region).describe_stack_resources(StackName=STACK_NAME)[
+            "StackResources"
+        ]
         # moto lists resources whose Condition is false as entries without a logical ID.
-        return {r["LogicalResourceId"]: {"type": r["ResourceType"], "id": r.get("PhysicalResourceId", "")}
-                for r in resources if "LogicalResourceId" in r}
+        return {
+            r["LogicalResourceId"]: {"type": r["ResourceType"], "id": r.get("PhysicalResourceId", "")}
+            for r in resources
+            if "LogicalResourceId" in r
+        }
 
     # ------------------------------------------------------------------ resources and backups
 
@@ -354,8 +370,13 @@ class Organization:
             return f"arn:aws:ec2:{region}:{account}:volume/{volume['VolumeId']}"
         if resource_type == "RDS":
             instance = self.client("rds", account, region).create_db_instance(
-                DBInstanceIdentifier=f"db-{number}", DBInstanceClass="db.t3.micro", Engine="postgres",
-                MasterUsername="admin", MasterUserPassword="sandbox-password", AllocatedStorage=20)
+                DBInstanceIdentifier=f"db-{number}",
+                DBInstanceClass="db.t3.micro",
+                Engine="postgres",
+                MasterUsername="admin",
+                MasterUserPassword="sandbox-password",
+                AllocatedStorage=20,
+            )
             return instance["DBInstance"]["DBInstanceArn"]
         raise ValueError(f"Unsupported resource type {resource_type}")
 
@@ -363,17 +384,28 @@ class Organization:
     def vault_name(self) -> str:
         return self.layout.parameters.get("VaultName", "BackupEvents-Sample")
 
-    def start_backup(self, account: str, region: str, resource_arn: str, vault_name: str | None = None,
-                     delete_after_days: int = 35, scheduled: bool = False) -> str:
+    def start_backup(
+        self,
+        account: str,
+        region: str,
+        resource_arn: str,
+        vault_name: str | None = None,
+        delete_after_days: int = 35,
+        scheduled: bool = False,
+    ) -> str:
         """Start an on-demand (StartBackupJob) or plan-created backup job; returns the job id."""
         vault_name = vault_name or self.vault_name
         lifecycle = {"DeleteAfterDays": delete_after_days}
         if scheduled:
-            return sandbox_backup.start_scheduled_backup(
-                account, region, vault_name, resource_arn, self.copy_role_arn(account), lifecycle)
+            return self.backup_service.start_scheduled_backup(
+                account, region, vault_name, resource_arn, self.copy_role_arn(account), lifecycle
+            )
         return self.client("backup", account, region).start_backup_job(
-            BackupVaultName=vault_name, ResourceArn=resource_arn, IamRoleArn=self.copy_role_arn(account),
-            Lifecycle=lifecycle)["BackupJobId"]
+            BackupVaultName=vault_name,
+            ResourceArn=resource_arn,
+            IamRoleArn=self.copy_role_arn(account),
+            Lifecycle=lifecycle,
+        )["BackupJobId"]
 
     # ------------------------------------------------------------------ time
 
@@ -393,14 +425,17 @@ class Organization:
 
     # ------------------------------------------------------------------ observation
 
-    def recovery_points(self, account: str | None = None, region: str | None = None,
-                        vault_name: str | None = None) -> list[dict[str, Any]]:
+    def recovery_points(
+        self, account: str | None = None, region: str | None = None, vault_name: str | None = None
+    ) -> list[dict[str, Any]]:
         """Recovery points as DescribeRecoveryPoint shows them, with Account/Region.
 
         Read from the sandbox's state, not through the API: observing must not spend the
         accounts' AWS Backup request rates (nor meet injected throttling)."""
-        return [{"Account": point.account, "Region": point.region, **point.to_api()}
-                for point in sandbox_backup.recovery_points(account, region, vault_name)]
+        return [
+            {"Account": point.account, "Region": point.region, **point.to_api()}
+            for point in self.backup_service.recovery_points(account, region, vault_name)
+        ]
 
     def error_messages(self, account: str, region: str) -> list[dict[str, Any]]:
         """The instance's error queue, read without consuming: body (parsed) and attributes."""

@@ -29,6 +29,7 @@ An explicit Deny wins; otherwise some Allow must match (IAM's evaluation order).
 from __future__ import annotations
 
 import functools
+from types import MappingProxyType
 import json
 import re
 from dataclasses import dataclass, field
@@ -129,7 +130,7 @@ def _bool(pattern: str, value: str) -> bool:
 
 
 # base operator -> (value matcher, negated)
-_OPERATORS = {
+_OPERATORS = MappingProxyType({
     "StringEquals": (_equals, False),
     "StringNotEquals": (_equals, True),
     "StringEqualsIgnoreCase": (_equals_ignore_case, False),
@@ -141,7 +142,7 @@ _OPERATORS = {
     "ArnNotEquals": (arn_match, True),
     "ArnNotLike": (arn_match, True),
     "Bool": (_bool, False),
-}
+})
 
 
 def _parse_operator(operator: str) -> tuple[str | None, str, bool]:
@@ -341,6 +342,12 @@ def _names_principal_itself(statements: Iterable[dict[str, Any]], request: Reque
     return False
 
 
+def is_kms_key(resource: str) -> bool:
+    """A KMS key's ARN (arn:aws:kms:region:account:key/id): the resource a key policy guards."""
+    parts = resource.split(":", 5)
+    return len(parts) == 6 and parts[2] == "kms" and parts[5].startswith("key/")
+
+
 def evaluate(identity_statements: Iterable[dict[str, Any]] | None,
              resource_statements: Iterable[dict[str, Any]] | None,
              request: Request, resource_account: str | None) -> Decision:
@@ -362,6 +369,16 @@ def evaluate(identity_statements: Iterable[dict[str, Any]] | None,
             return Decision(True)
         return Decision(False, f"because no resource-based policy allows the {action} action")
     same_account = resource_account in (None, request.principal_account)
+    if same_account and resource is not None and is_kms_key(request.resource):
+        # A key policy is the one policy KMS must find an Allow in, even in the key's own
+        # account: naming the principal, or the account (delegating to identity policies,
+        # which must then allow too). docs/AWS-BEHAVIOUR.md §11.3, §19 item 60.
+        if resource_decision == ALLOW and (identity_decision == ALLOW
+                                           or _names_principal_itself(resource, request)):
+            return Decision(True)
+        if resource_decision != ALLOW:
+            return Decision(False, f"because no resource-based policy allows the {action} action")
+        return Decision(False, f"because no identity-based policy allows the {action} action")
     if same_account:
         if identity_decision == ALLOW or (resource_decision == ALLOW
                                           and _names_principal_itself(resource or [], request)):

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import backup as sandbox_backup
+from .backup import RATE_LIMITS
 from .bridge import Faults
 from .organization import Organization
 
@@ -86,10 +86,10 @@ def burst_bounds(org: Organization, backups: int, locations: list[tuple[str, str
     """Each AWS limit's best case for this burst (see the module's docstring), largest first.
     Copy 1 goes from the resource account to the backup account in the same region; copy 2 from
     there to the backup region (the alternate one for backups made in the backup region)."""
-    settings = sandbox_backup.settings
+    settings = org.backup_service.settings
     start, backup_s, copy_s = settings.job_start_seconds, settings.backup_run_seconds, settings.copy_run_seconds
     slots = settings.copy_concurrency_per_region + settings.copy_concurrency_extra_per_vault  # one vault
-    update_rate = sandbox_backup.RATE_LIMITS["UpdateRecoveryPointLifecycle"]
+    update_rate = RATE_LIMITS["UpdateRecoveryPointLifecycle"]
     layout, backup_account = org.layout, org.backup_account
     per_location: dict[tuple[str, str], int] = {}
     for n in range(backups):
@@ -125,7 +125,7 @@ def start_backups(org: Organization, count: int, window_seconds: float,
         resource = _file_system(account, region, f"burst-{n}-{rng.getrandbits(32):08x}")
 
         def start(account: str = account, region: str = region, resource: str = resource) -> None:
-            started.append(sandbox_backup.start_scheduled_backup(
+            started.append(org.backup_service.start_scheduled_backup(
                 account, region, org.vault_name, resource, org.copy_role_arn(account),
                 {"DeleteAfterDays": 35}))
 
@@ -152,12 +152,12 @@ def _error_queue_sources(org: Organization) -> set[str]:
 def examine(org: Organization, backups: int, started_at: datetime.datetime) -> BurstResult:
     """Check every original against the design's promises (reads the sandbox state directly)."""
     result = BurstResult(backups=backups)
-    points = sandbox_backup.recovery_points(vault_name=org.vault_name, include_deleted=True)
+    points = org.backup_service.recovery_points(vault_name=org.vault_name, include_deleted=True)
     originals = [p for p in points if p.source_vault_arn is None and p.account != org.backup_account]
     copies1: dict[str, list[Any]] = {}  # original ARN -> its copies 1 (via the copy job)
     copies2: dict[str, list[Any]] = {}  # copy 1 ARN -> its copies 2
     copy1_done: dict[str, datetime.datetime] = {}  # original ARN -> when its first copy 1 completed
-    for job in sandbox_backup.copy_jobs():
+    for job in org.backup_service.copy_jobs():
         if job.state != "COMPLETED":
             continue
         into = copies2 if job.account == org.backup_account else copies1
@@ -166,7 +166,7 @@ def examine(org: Organization, backups: int, started_at: datetime.datetime) -> B
             earliest = copy1_done.get(job.source_recovery_point_arn)
             copy1_done[job.source_recovery_point_arn] = min(filter(None, (earliest, job.completion_date)))
     last = started_at
-    for job in sandbox_backup.copy_jobs():
+    for job in org.backup_service.copy_jobs():
         if job.completion_date and job.state == "COMPLETED":
             last = max(last, job.completion_date)
     named = _error_queue_sources(org)
@@ -220,7 +220,7 @@ def run_burst(org: Organization, backups: int, window_seconds: float = 60.0,
     wall = time.perf_counter()
     locations = locations or [(a, r) for a in org.layout.resource_accounts for r in org.layout.resource_regions]
     if throttle_fraction:
-        sandbox_backup.inject_throttling(throttle_fraction)
+        org.backup_service.inject_throttling(throttle_fraction)
     started_at = org.now()
     if progress:
         progress(f"burst: starting {backups:,} backups in {len(locations)} account/region(s)")
@@ -234,12 +234,12 @@ def run_burst(org: Organization, backups: int, window_seconds: float = 60.0,
         ran += step
         if progress and (time.perf_counter() - told >= PROGRESS_EVERY_SECONDS or ran >= run_seconds):
             told = time.perf_counter()
-            jobs = sandbox_backup.copy_jobs()
+            jobs = org.backup_service.copy_jobs()
             done = sum(1 for job in jobs if job.state == "COMPLETED")
             progress(f"burst: simulated {min(ran, run_seconds) / 3600:.1f} h of {run_seconds / 3600:.0f}; "
                      f"{done:,} of {len(jobs):,} copy jobs completed, {len(org.bridge.runtime.invocations):,} "
                      "invocations")
-    sandbox_backup.inject_throttling(0.0)
+    org.backup_service.inject_throttling(0.0)
     result = examine(org, backups, started_at)
     result.wall_seconds = time.perf_counter() - wall
     return result

@@ -91,9 +91,8 @@ class Server:
             self._server.server_close()
             raise
         self._organization_started = True
-        from . import backup as sandbox_backup
 
-        org.clock.lock = sandbox_backup._lock  # one lock for requests and the clock thread
+        org.clock.lock = org.backup_service.lock  # one lock for requests and the clock thread
         self._profiles_dir = tempfile.mkdtemp(prefix="backup-events-sandbox-")
         self.write_profiles(Path(self._profiles_dir) / "config")
         self._serving = threading.Thread(target=self._server.serve_forever, name="sandbox-server", daemon=True)
@@ -291,4 +290,4 @@ def _wait_while_healthy(server: Server, wait: Callable[[], None] | None) -> None
         pass
 
 
-__all__ = ["Server", "register", "run", "free_port"]
+__all__ = ("Server", "register", "run", "free_port")

@@ -31,6 +31,7 @@ from moto.sns.exceptions import SNSException
 from moto.sns.models import SNSBackend, sns_backends
 from moto.sns.responses import SNSResponse
 
+from .cloudformation import SandboxResource
 from .helpers import arn_parts
 
 EMAIL_PROTOCOLS = ("email", "email-json")
@@ -88,53 +89,32 @@ def _all_backends() -> list[SNSBackend]:
 # --------------------------------------------------------------------------- CloudFormation
 
 
-class TopicPolicyResource(CloudFormationModel):
+class TopicPolicyResource(SandboxResource, CloudFormationModel):
     """AWS::SNS::TopicPolicy: PolicyDocument becomes the access policy of each topic in Topics."""
+
+    resource_type = "AWS::SNS::TopicPolicy"
+    get_att = {"Id": "name"}
 
     def __init__(self, name: str, topics: list[str]):
         self.name, self.topics = name, topics
 
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SNS::TopicPolicy"
-
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Id"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        return self.name
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-        region_name: str, **kwargs: Any,
-    ) -> TopicPolicyResource:
-        properties = cloudformation_json["Properties"]
+    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
+               logical_id: str) -> TopicPolicyResource:
         document = properties["PolicyDocument"]
         text = document if isinstance(document, str) else json.dumps(document)
         for topic_arn in properties["Topics"]:
-            _, _, region, account, _ = arn_parts(topic_arn)
-            sns_backends[account][region].topics[topic_arn].policy = text
-        return cls(resource_name, list(properties["Topics"]))
+            _, _, topic_region, account, _ = arn_parts(topic_arn)
+            sns_backends[account][topic_region].topics[topic_arn].policy = text
+        return cls(name, list(properties["Topics"]))
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
-    ) -> None:
-        for topic_arn in cloudformation_json["Properties"]["Topics"]:
-            _, _, region, account, _ = arn_parts(topic_arn)
-            topic = sns_backends[account][region].topics.get(topic_arn)
+    def delete(cls, name: str, properties: dict[str, Any], account_id: str, region: str) -> None:
+        for topic_arn in properties["Topics"]:
+            _, _, topic_region, account, _ = arn_parts(topic_arn)
+            topic = sns_backends[account][topic_region].topics.get(topic_arn)
             if topic is not None:
-                topic.policy = json.dumps(topic._create_default_topic_policy(region, account, topic.name))
+                topic.policy = json.dumps(topic._create_default_topic_policy(topic_region, account, topic.name))
 
 
 # --------------------------------------------------------------------------- install

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .patches import Patches
+
 
 def filtered_accounts(ou_accounts: list[str], listed: list[str], filter_type: str | None) -> list[str]:
     """The accounts a service-managed DeploymentTargets selects, in the OUs' order."""
@@ -31,34 +33,38 @@ class StackSetTargets:
     """Installs the AccountFilterType reading on moto's StackInstances, and removes it."""
 
     def __init__(self) -> None:
-        self._saved: Any = None
+        self.patches = Patches()
 
-    def install(self) -> "StackSetTargets":
+    def install(self) -> StackSetTargets:
         from moto.cloudformation.models import StackInstances
 
-        if self._saved is not None:
-            return self
-        original = StackInstances.create_instances
-        self._saved = original
-
-        def create_instances(instances: Any, accounts: list[str], regions: list[str], parameters: Any,
-                             deployment_targets: dict[str, Any], permission_model: str) -> list[dict[str, Any]]:
-            targets = deployment_targets or {}
-            if permission_model != "SERVICE_MANAGED" or not targets.get("AccountFilterType"):
-                return original(instances, accounts, regions, parameters, targets, permission_model)
-            requested = targets.get("OrganizationalUnitIds", [])
-            ous = requested + [ou.id for ou in instances.org_backend.ou if ou.parent_id in requested]
-            ou_accounts = [a.id for ou in ous for a in instances.org_backend.accounts if a.parent_id == ou]
-            chosen = filtered_accounts(ou_accounts, list(targets.get("Accounts", [])), targets["AccountFilterType"])
-            # The chosen accounts go as explicit accounts: moto deploys those and skips existing instances.
-            return original(instances, chosen, regions, parameters, {}, permission_model)
-
-        StackInstances.create_instances = create_instances  # type: ignore[method-assign]
+        if not self.patches.active:
+            self.patches.wrap(StackInstances, "create_instances", _create_instances_filtering_accounts)
         return self
 
     def uninstall(self) -> None:
-        from moto.cloudformation.models import StackInstances
+        self.patches.undo()
 
-        if self._saved is not None:
-            StackInstances.create_instances = self._saved  # type: ignore[method-assign]
-            self._saved = None
+
+def _create_instances_filtering_accounts(
+    moto_create_instances: Any,
+    instances: Any,
+    accounts: list[str],
+    regions: list[str],
+    parameters: Any,
+    deployment_targets: dict[str, Any],
+    permission_model: str,
+) -> list[dict[str, Any]]:
+    targets = deployment_targets or {}
+    if permission_model != "SERVICE_MANAGED" or not targets.get("AccountFilterType"):
+        created: list[dict[str, Any]] = moto_create_instances(
+            instances, accounts, regions, parameters, targets, permission_model
+        )
+        return created
+    requested = targets.get("OrganizationalUnitIds", [])
+    ous = requested + [ou.id for ou in instances.org_backend.ou if ou.parent_id in requested]
+    ou_accounts = [a.id for ou in ous for a in instances.org_backend.accounts if a.parent_id == ou]
+    chosen = filtered_accounts(ou_accounts, list(targets.get("Accounts", [])), targets["AccountFilterType"])
+    # The chosen accounts go as explicit accounts: moto deploys those and skips existing instances.
+    narrowed: list[dict[str, Any]] = moto_create_instances(instances, chosen, regions, parameters, {}, permission_model)
+    return narrowed

@@ -1,5 +1,5 @@
 """AWS Backup's account settings and read-outs that stock moto lacks, behind the real API
-(backup_api.py routes them here): what `backup-events preflight` and an operator ask.
+(the backend in models.py answers them from here): what `backup-events preflight` and an operator ask.
 
 * Global settings (DescribeGlobalSettings / UpdateGlobalSettings): `isCrossAccountBackupEnabled`
   belongs to the organisation; only its management account may change it, any member reads it,
@@ -22,22 +22,49 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.backup.exceptions import InvalidParameterValueException, InvalidRequestException, ResourceNotFoundException
-from moto.backup.models import BackupBackend
-
-from backup_events_aws.sandbox import backup as sandbox_backup
 
 # Opted in on a new account (modelled strictly, docs/AWS-BEHAVIOUR.md §19); the others start off.
 DEFAULT_OPTED_IN = ("DynamoDB", "EBS", "EC2", "EFS", "RDS", "Storage Gateway")
-OPT_IN_TYPES = ("Aurora", "CloudFormation", "DocumentDB", "DSQL", "DynamoDB", "EBS", "EC2", "EFS", "FSx",
-                "Neptune", "RDS", "Redshift", "Redshift Serverless", "S3", "SAP HANA on Amazon EC2",
-                "Storage Gateway", "Timestream", "VirtualMachine")
+OPT_IN_TYPES = (
+    "Aurora",
+    "CloudFormation",
+    "DocumentDB",
+    "DSQL",
+    "DynamoDB",
+    "EBS",
+    "EC2",
+    "EFS",
+    "FSx",
+    "Neptune",
+    "RDS",
+    "Redshift",
+    "Redshift Serverless",
+    "S3",
+    "SAP HANA on Amazon EC2",
+    "Storage Gateway",
+    "Timestream",
+    "VirtualMachine",
+)
 MANAGEMENT_TYPES = ("CloudFormation", "DSQL", "DynamoDB", "EFS")  # full AWS Backup management
 GLOBAL_SETTING_NAMES = ("isCrossAccountBackupEnabled", "isMpaEnabled", "isDelegatedAdministratorEnabled")
-VAULT_EVENTS = ("BACKUP_JOB_STARTED", "BACKUP_JOB_COMPLETED", "COPY_JOB_STARTED", "COPY_JOB_SUCCESSFUL",
-                "COPY_JOB_FAILED", "RESTORE_JOB_STARTED", "RESTORE_JOB_COMPLETED", "RECOVERY_POINT_MODIFIED",
-                "BACKUP_PLAN_CREATED", "BACKUP_PLAN_MODIFIED", "S3_BACKUP_OBJECT_FAILED",
-                "S3_RESTORE_OBJECT_FAILED", "CONTINUOUS_BACKUP_INTERRUPTED", "RECOVERY_POINT_INDEX_COMPLETED",
-                "RECOVERY_POINT_INDEX_DELETED", "RECOVERY_POINT_INDEXING_FAILED")
+VAULT_EVENTS = (
+    "BACKUP_JOB_STARTED",
+    "BACKUP_JOB_COMPLETED",
+    "COPY_JOB_STARTED",
+    "COPY_JOB_SUCCESSFUL",
+    "COPY_JOB_FAILED",
+    "RESTORE_JOB_STARTED",
+    "RESTORE_JOB_COMPLETED",
+    "RECOVERY_POINT_MODIFIED",
+    "BACKUP_PLAN_CREATED",
+    "BACKUP_PLAN_MODIFIED",
+    "S3_BACKUP_OBJECT_FAILED",
+    "S3_RESTORE_OBJECT_FAILED",
+    "CONTINUOUS_BACKUP_INTERRUPTED",
+    "RECOVERY_POINT_INDEX_COMPLETED",
+    "RECOVERY_POINT_INDEX_DELETED",
+    "RECOVERY_POINT_INDEXING_FAILED",
+)
 
 
 @dataclass
@@ -51,11 +78,6 @@ class RegionSettings:
 class GlobalSettings:
     values: dict[str, str] = field(default_factory=lambda: dict.fromkeys(GLOBAL_SETTING_NAMES, "false"))
     last_update: datetime.datetime | None = None
-
-
-def region_settings(backend: BackupBackend) -> RegionSettings:
-    # On the backend, like the jobs' state (backup.py): a moto reset clears it.
-    return backend.__dict__.setdefault("sandbox_region_settings", RegionSettings())
 
 
 # ------------------------------------------------------------------ global settings
@@ -91,17 +113,17 @@ def describe_global_settings(account: str) -> dict[str, Any]:
     return out
 
 
-def update_global_settings(account: str, values: dict[str, str] | None) -> None:
+def update_global_settings(account: str, values: dict[str, str] | None, now: datetime.datetime) -> None:
     if _management_account(account) != account:  # sandbox wording
         raise InvalidRequestException(
-            f"Account {account} is not the management account of an organization: only it can update "
-            "global settings.")
+            f"Account {account} is not the management account of an organization: only it can update global settings."
+        )
     settings = _global_settings(account)
     for name, value in (values or {}).items():
         if name not in GLOBAL_SETTING_NAMES or str(value).lower() not in ("true", "false"):
             raise InvalidParameterValueException(f"Invalid global setting {name}={value}")
         settings.values[name] = str(value).lower()
-    settings.last_update = sandbox_backup.get_clock().now()
+    settings.last_update = now
 
 
 def cross_account_backup_enabled(account: str) -> bool:
@@ -112,17 +134,20 @@ def cross_account_backup_enabled(account: str) -> bool:
 # ------------------------------------------------------------------ region settings
 
 
-def describe_region_settings(backend: BackupBackend) -> dict[str, Any]:
-    settings = region_settings(backend)
-    return {"ResourceTypeOptInPreference": dict(settings.opt_in),
-            "ResourceTypeManagementPreference": dict(settings.management)}
+def describe_region_settings(settings: RegionSettings) -> dict[str, Any]:
+    return {
+        "ResourceTypeOptInPreference": dict(settings.opt_in),
+        "ResourceTypeManagementPreference": dict(settings.management),
+    }
 
 
-def update_region_settings(backend: BackupBackend, opt_in: dict[str, bool] | None,
-                           management: dict[str, bool] | None) -> None:
-    settings = region_settings(backend)
-    for given, known, target in ((opt_in, OPT_IN_TYPES, settings.opt_in),
-                                 (management, MANAGEMENT_TYPES, settings.management)):
+def update_region_settings(
+    settings: RegionSettings, opt_in: dict[str, bool] | None, management: dict[str, bool] | None
+) -> None:
+    for given, known, target in (
+        (opt_in, OPT_IN_TYPES, settings.opt_in),
+        (management, MANAGEMENT_TYPES, settings.management),
+    ):
         for resource_type, value in (given or {}).items():
             if resource_type not in known:  # sandbox wording
                 raise InvalidParameterValueException(f"Unsupported resource type: {resource_type}")
@@ -132,42 +157,22 @@ def update_region_settings(backend: BackupBackend, opt_in: dict[str, bool] | Non
 # ------------------------------------------------------------------ vault notifications
 
 
-def put_vault_notifications(backend: BackupBackend, vault_name: str, topic_arn: str, events: list[str]) -> None:
-    vault = sandbox_backup._vault(backend, vault_name)
+def put_vault_notifications(
+    settings: RegionSettings, vault_name: str, vault_arn: str, topic_arn: str, events: list[str]
+) -> None:
     unknown = [e for e in events or [] if e not in VAULT_EVENTS]
     if unknown or not events:  # sandbox wording
         raise InvalidParameterValueException(f"Invalid BackupVaultEvents: {unknown or events}")
-    region_settings(backend).notifications[vault_name] = {
-        "BackupVaultName": vault_name, "BackupVaultArn": vault.backup_vault_arn, "SNSTopicArn": topic_arn,
-        "BackupVaultEvents": list(events)}
+    settings.notifications[vault_name] = {
+        "BackupVaultName": vault_name,
+        "BackupVaultArn": vault_arn,
+        "SNSTopicArn": topic_arn,
+        "BackupVaultEvents": list(events),
+    }
 
 
-def get_vault_notifications(backend: BackupBackend, vault_name: str) -> dict[str, Any]:
-    sandbox_backup._vault(backend, vault_name)
-    configuration = region_settings(backend).notifications.get(vault_name)
+def get_vault_notifications(settings: RegionSettings, vault_name: str) -> dict[str, Any]:
+    configuration = settings.notifications.get(vault_name)
     if configuration is None:  # sandbox wording
         raise ResourceNotFoundException(f"Backup vault {vault_name} has no notification configuration")
     return dict(configuration)
-
-
-def delete_vault_notifications(backend: BackupBackend, vault_name: str) -> None:
-    sandbox_backup._vault(backend, vault_name)
-    region_settings(backend).notifications.pop(vault_name, None)
-
-
-# ------------------------------------------------------------------ recovery points by resource
-
-
-def list_recovery_points_by_resource(backend: BackupBackend, resource_arn: str) -> list[dict[str, Any]]:
-    points = [rp for rp in sandbox_backup.state_of(backend).recovery_points.values()
-              if rp.resource_arn == resource_arn]
-    points.sort(key=lambda rp: (rp.creation_date, rp.arn), reverse=True)
-    out = []
-    for rp in points:
-        api = rp.to_api()
-        out.append({key: value for key, value in {
-            "RecoveryPointArn": rp.arn, "CreationDate": rp.creation_date, "Status": rp.status,
-            "EncryptionKeyArn": rp.encryption_key_arn, "BackupSizeBytes": rp.backup_size,
-            "BackupVaultName": rp.vault_name, "IsParent": False, "VaultType": "BACKUP_VAULT",
-            "EncryptionKeyType": api.get("EncryptionKeyType")}.items() if value is not None})
-    return out

@@ -44,6 +44,7 @@ def resource_exists(resource_arn: str) -> bool:
     if service == "s3" and not region and not account:
         from moto.s3.models import s3_backends
 
-        return any(resource in backends[partition].buckets
-                   for backends in list(s3_backends.values()) if partition in backends)
+        return any(
+            resource in backends[partition].buckets for backends in list(s3_backends.values()) if partition in backends
+        )
     return True

@@ -41,15 +41,21 @@ template: $(STAMP)
 check: $(STAMP)
 	$(PY) -m backup_events_aws.template check $(TEMPLATE)
 
+# Tests run on WORKERS processes (pytest-xdist): tests that share a module's organisation stay on
+# one (their xdist_group), and the slow tests start first, longest first (tests/conftest.py).
+WORKERS ?= 2
+PARALLEL := -n $(WORKERS) --dist loadgroup --no-loadscope-reorder
+
 test: check
-	$(PY) -m pytest -m "not slow" --cov=src/backup_events_aws --cov-report=term-missing:skip-covered
+	$(PY) -m pytest $(PARALLEL) -m "not slow" --cov=src/backup_events_aws --cov-report=term-missing:skip-covered
 	@# The Lambda function's own goal: at least 95% of its lines run by the tests.
 	$(PY) -m coverage report --include='*/lambda_function.py' --fail-under=95
-	@# Reliability and scale runs, without coverage's tracing (it triples their time).
-	$(PY) -m pytest -m slow
+	@# Reliability and scale runs, without coverage's tracing (it triples their time). Not in the
+	@# session above: on xdist workers pytest-cov's no_cover does not stop the tracing.
+	$(PY) -m pytest $(PARALLEL) -m slow
 
 unit: $(STAMP)
-	$(PY) -m pytest -q tests/function tests/template tests/test_cli.py
+	$(PY) -m pytest -q $(PARALLEL) tests/function tests/template tests/test_cli.py
 
 $(CHECKOV_VENV)/.installed:
 	$(PYTHON) -m venv $(CHECKOV_VENV)

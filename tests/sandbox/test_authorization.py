@@ -16,6 +16,10 @@ from backup_events_aws.sandbox.authorization import role_policy_statements
 from backup_events_aws.sandbox.organization import default_template_path
 from backup_events_aws.sandbox.policies import Request, denial_message, evaluate, resource_matches
 
+# The module's organisation is built once: on pytest-xdist workers (make test), all its tests
+# run on the same one (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_authorization")
+
 MAIN, BACKUP, OTHER = "000022224444", "999977775555", "111122223333"
 EAST = "us-east-1"
 RECOVERY_POINT = f"arn:aws:backup:{EAST}:{MAIN}:recovery-point:1EB3B5E7"

@@ -20,7 +20,8 @@ import pytest
 from backup_events_aws.sandbox import backup as sandbox_backup
 from backup_events_aws.sandbox import serve
 
-pytestmark = pytest.mark.slow
+# One server for the module: on pytest-xdist workers (make test), its tests run on the same one.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_aws_cli")]
 
 BIN = Path(sys.executable).parent
 VAULT = "BackupEvents-Sample"

@@ -8,12 +8,17 @@ from backup_events_aws import cli
 from backup_events_aws import lambda_function
 from backup_events_aws.sandbox import demo
 
+# The quick start runs once for the tests that read it: on pytest-xdist workers (make test), they
+# run on the same one (--dist loadgroup).
+QUICKSTART = pytest.mark.xdist_group("test_demo quickstart")
+
 
 @pytest.fixture(scope="module")
 def quickstart():
     return demo.quick_start()
 
 
+@QUICKSTART
 def test_quickstart_ends_with_copies_in_both_regions_and_the_original_at_8_days(quickstart):
     rows = {(r["account"], r["region"], r["source"] == "original"): r
             for r in quickstart["recovery_points"]}
@@ -24,6 +29,7 @@ def test_quickstart_ends_with_copies_in_both_regions_and_the_original_at_8_days(
     assert quickstart["error_queues"] == {}
 
 
+@QUICKSTART
 def test_quickstart_tells_each_step_where_it_happened(quickstart):
     steps = [(s["account"], s["region"], s["text"]) for s in quickstart["steps"]]
     texts = [text for _, _, text in steps]

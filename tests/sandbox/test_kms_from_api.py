@@ -12,6 +12,10 @@ import pytest
 from backup_events_aws.sandbox import Organization, minimum_layout
 from backup_events_aws.sandbox import backup as sandbox_backup
 
+# The module's organisation is built once: on pytest-xdist workers (make test), all its tests
+# run on the same one (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_kms_from_api")
+
 MAIN, BACKUP = "000022224444", "999977775555"
 EAST = "us-east-1"
 

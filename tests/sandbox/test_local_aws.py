@@ -12,6 +12,10 @@ from botocore.exceptions import ClientError
 
 from backup_events_aws.sandbox import Organization
 
+# The module's organisation is built once: on pytest-xdist workers (make test), all its tests
+# run on the same one (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_local_aws")
+
 EAST, WEST = "us-east-1", "us-west-2"
 
 

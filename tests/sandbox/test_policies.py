@@ -13,6 +13,10 @@ from backup_events_aws.sandbox.policies import (
     Request, UnsupportedPolicy, access_allowed, decide, is_allowed, is_denied, statements_of,
 )
 
+# The module's organisation is built once: on pytest-xdist workers (make test), all its tests
+# run on the same one (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("test_policies")
+
 MAIN, BACKUP, OTHER = "000022224444", "999977775555", "111122223333"
 EAST, WEST = "us-east-1", "us-west-2"
 RULE = f"arn:aws:events:{EAST}:{MAIN}:rule/BackupEvents-JobFailed"

@@ -82,7 +82,7 @@ def test_examine_catches_a_shortening_before_copy_1_completed(early):
     assert (result.shortened, result.shortened_early) == (1, 1 if early else 0)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=4)
 def test_ten_thousand_backups_in_one_account_and_region_are_all_processed(progress):
     with Organization.minimum() as org:
         result = scale_run(org, BACKUPS, progress)

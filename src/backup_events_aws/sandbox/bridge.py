@@ -114,18 +114,20 @@ class MotoCredentials:
 
     def __init__(self) -> None:
         self._cache: dict[str, dict[str, str]] = {}
+        self._sts: Any = None  # one client for every role: making a client costs more than the call
 
     def for_role(self, role_arn: str, session_name: str = "sandbox") -> dict[str, str]:
         """A session of the role; Lambda names its sessions after the function."""
         key = f"{role_arn}|{session_name}"
         if key not in self._cache:
-            sts = boto3.client(
-                "sts",
-                region_name="us-east-1",
-                aws_access_key_id="AKIASANDBOXBOOTSTRAP",
-                aws_secret_access_key="sandbox",
-            )
-            credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+            if self._sts is None:
+                self._sts = boto3.client(
+                    "sts",
+                    region_name="us-east-1",
+                    aws_access_key_id="AKIASANDBOXBOOTSTRAP",
+                    aws_secret_access_key="sandbox",
+                )
+            credentials = self._sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
             self._cache[key] = {
                 "AccessKeyId": credentials["AccessKeyId"],
                 "SecretAccessKey": credentials["SecretAccessKey"],
@@ -138,6 +140,7 @@ class MotoCredentials:
 
     def clear(self) -> None:
         self._cache.clear()
+        self._sts = None
 
 
 # ---------------------------------------------------------------------------- the bridge

@@ -19,6 +19,7 @@ clients use credentials from `sts.assume_role` on a role ARN of that account.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,13 @@ COPY_ROLE_PATH = "/service-role/"
 COPY_ROLE_NAME = "AWSBackupDefaultServiceRole"
 _REPOSITORY_TEMPLATE = Path(__file__).resolve().parents[3] / "backup_events_aws.yaml"
 _PACKAGED_TEMPLATE = Path(__file__).resolve().parents[1] / "backup_events_aws.yaml"
+
+
+@functools.lru_cache(maxsize=8)
+def _as_json(template_text: str) -> str:
+    """The template converted to JSON, once per text: converting the 51 kB of YAML costs about a
+    quarter of a deploy's CPU, and the tests deploy the same text hundreds of times."""
+    return cfn_flip.to_json(template_text)
 
 
 def default_template_path() -> Path:
@@ -310,7 +318,7 @@ class Organization:
 
     def template_body(self) -> str:
         # JSON, not YAML: moto mis-parses the short form !Condition (docs/TESTING.md).
-        return cfn_flip.to_json(self.template_path.read_text())
+        return _as_json(self.template_path.read_text())
 
     def deploy(self) -> None:
         body = self.template_body()

@@ -28,6 +28,7 @@ An explicit Deny wins; otherwise some Allow must match (IAM's evaluation order).
 
 from __future__ import annotations
 
+import functools
 from types import MappingProxyType
 import json
 import re
@@ -78,10 +79,16 @@ def as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+@functools.lru_cache(maxsize=4096)
+def _wildcard_regex(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
+    # Compiled once per pattern: a burst evaluates the same few policies hundreds of thousands of times.
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(regex, 0 if case_sensitive else re.IGNORECASE | re.DOTALL)
+
+
 def wildcard_match(pattern: str, value: str, case_sensitive: bool = True) -> bool:
     """IAM wildcards: `*` any run of characters, `?` one character; nothing else is special."""
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, 0 if case_sensitive else re.IGNORECASE | re.DOTALL) is not None
+    return _wildcard_regex(pattern, case_sensitive).fullmatch(value) is not None
 
 
 def arn_match(pattern: str, value: str) -> bool:

@@ -4,6 +4,7 @@ matching and IAM's refusal text (docs/AWS-BEHAVIOUR.md §11.1, §11.3, §11.4)."
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -259,9 +260,9 @@ def test_passing_the_copy_role_needs_iam_pass_role_to_backup(explicit_org):
     from moto.iam.models import iam_backends
 
     role = iam_backends[MAIN]["aws"].get_role(role_arn.rsplit("/", 1)[-1])
-    saved = dict(role.policies)
+    saved = copy.deepcopy(dict(role.policies))  # moto may hold a document as a dict: edited below
     try:
-        for name, document in saved.items():
+        for name, document in copy.deepcopy(saved).items():
             parsed = json.loads(document) if isinstance(document, str) else document
             for statement in parsed["Statement"]:
                 if statement.get("Action") == "iam:PassRole":

@@ -23,8 +23,11 @@ def event():
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "slow(minutes=1): a large sandbox run (about `minutes` of CPU on "
-                            "one core, the longest first); deselect with -m 'not slow'")
+    config.addinivalue_line(
+        "markers",
+        "slow(minutes=1): a large sandbox run (about `minutes` of CPU on "
+        "one core, the longest first); deselect with -m 'not slow'",
+    )
 
 
 def _slow_minutes(item):
@@ -47,6 +50,7 @@ def pytest_collection_modifyitems(config, items):
 # Progress in the slow tier: which slow test runs (n of N) and, through the `progress` fixture,
 # what it is doing and how far it got, on the terminal as it happens (no -s needed).
 
+
 @pytest.hookimpl(trylast=True)  # after -m deselected what will not run
 def pytest_collection_finish(session):
     slow = [item for item in session.items if item.get_closest_marker("slow")]
@@ -65,7 +69,7 @@ def _say(config, text):
             reporter.write_line(text)
         else:  # on a worker, stdout and its reporter write nowhere (xdist keeps fd 1); stderr is the terminal
             line = text.lstrip("\n")
-            sys.stderr.write(f"{text[:len(text) - len(line)]}[{worker}] {line}\n")
+            sys.stderr.write(f"{text[: len(text) - len(line)]}[{worker}] {line}\n")
             sys.stderr.flush()
 
 

@@ -27,14 +27,15 @@ import logging
 import os
 import re
 import time
-from typing import Any, Callable, Mapping, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 import boto3  # type: ignore[import-untyped,unused-ignore]
 import botocore.config  # type: ignore[import-untyped,unused-ignore]
 import botocore.exceptions  # type: ignore[import-untyped,unused-ignore]
 
 VERSION = "0.2.0"
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 Clock = Callable[[], datetime.datetime]
 Event = Any  # an EventBridge event: a dict, or anything a caller sends
 
@@ -98,8 +99,7 @@ def log(level: int, log_type: str, event: Event, **fields: Any) -> None:
     """One JSON object: type, version, event id, then the action's own fields."""
     if logger.isEnabledFor(level):
         event_id = event.get("id") if isinstance(event, dict) else None
-        logger.log(level, LogRecord(type=log_type, version=VERSION,
-                                    event_id=event_id, **fields))
+        logger.log(level, LogRecord(type=log_type, version=VERSION, event_id=event_id, **fields))
 
 
 def error_fields(error: BaseException) -> dict[str, Any]:
@@ -109,6 +109,7 @@ def error_fields(error: BaseException) -> dict[str, Any]:
 
 
 # --- Settings: read once, validated ------------------------------------------
+
 
 class Settings(NamedTuple):
     backup_account_id: str
@@ -160,41 +161,62 @@ class Settings(NamedTuple):
             text("BACKUP_REGION", region, "set a region code such as us-west-2"),
             text("BACKUP_REGION_ALTERNATE", region, "set a region code such as us-east-1"),
             text("VAULT_NAME", r"[A-Za-z0-9_-]{2,50}", "set the watched vault's name"),
-            text("COPY_ROLE_ARN", r"arn:[a-z-]+:iam::\d{12}:role/\S+",
-                 "set the copy role's ARN (arn:aws:iam::ACCOUNT:role/NAME)"),
+            text(
+                "COPY_ROLE_ARN",
+                r"arn:[a-z-]+:iam::\d{12}:role/\S+",
+                "set the copy role's ARN (arn:aws:iam::ACCOUNT:role/NAME)",
+            ),
             number("NEW_DELETE_AFTER_DAYS", 7, 1, MAXIMUM_DELETE_AFTER_DAYS),
             choice("ENABLE_COPY", BOOLEAN) == "true",
             choice("ENABLE_SHORTEN_RETENTION", BOOLEAN) == "true",
             choice("BACKUPS_TO_COVER", ("all", "on-demand", "scheduled")),
             number("CATCH_UP_DAYS", 7, 1, 365),
             number("ALERT_AFTER_HOURS", 24, 1, 8760),
-            text("ALERT_TOPIC_ARN", r"(arn:[a-z-]+:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256})?",
-                 "set an SNS topic's ARN, or leave it empty"),
+            text(
+                "ALERT_TOPIC_ARN",
+                r"(arn:[a-z-]+:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256})?",
+                "set an SNS topic's ARN, or leave it empty",
+            ),
             text("ERROR_QUEUE_URL", r"(https://\S+)?", "set the error queue's URL"),
-            ((0, 0),) + tuple(day_pair(text(f"COPY{n}_RETENTION", r"inherit|"
-                              r"\d{1,5}(/\d{1,5})?", "set inherit, DAYS or DAYS/COLD")
-                              if f"COPY{n}_RETENTION" in environ else "") for n in (1, 2)),
-            day_pair(text("BACKUP_VAULT_RETENTION", r"none|\d{0,5}-\d{0,5}",
-                          "set none or MIN-MAX days")
-                     if "BACKUP_VAULT_RETENTION" in environ else ""),
+            ((0, 0),)
+            + tuple(
+                day_pair(
+                    text(
+                        f"COPY{n}_RETENTION",
+                        r"inherit|"
+                        r"\d{1,5}(/\d{1,5})?",
+                        "set inherit, DAYS or DAYS/COLD",
+                    )
+                    if f"COPY{n}_RETENTION" in environ
+                    else ""
+                )
+                for n in (1, 2)
+            ),
+            day_pair(
+                text("BACKUP_VAULT_RETENTION", r"none|\d{0,5}-\d{0,5}", "set none or MIN-MAX days")
+                if "BACKUP_VAULT_RETENTION" in environ
+                else ""
+            ),
             choice("BACKUP_VAULT_TYPE", ("standard", "air-gapped")) != "standard",
-            choice("ALERTS_ON", BOOLEAN[::-1]) == "true")
+            choice("ALERTS_ON", BOOLEAN[::-1]) == "true",
+        )
 
 
 def day_pair(text: str) -> tuple[int, int]:
-    """"365/30" -> (365, 30); "-3650" -> (0, 3650); inherit, none -> (0, 0)"""
+    """ "365/30" -> (365, 30); "-3650" -> (0, 3650); inherit, none -> (0, 0)"""
     parts = re.split("[/-]", text) + [""]
-    return (int(parts[0] or 0) if parts[0].isdigit() else 0,
-            int(parts[1] or 0) if parts[1].isdigit() else 0)
+    return (int(parts[0] or 0) if parts[0].isdigit() else 0, int(parts[1] or 0) if parts[1].isdigit() else 0)
 
 
 # --- AWS clients: one per process and region, created on first use --------
 
-@functools.lru_cache(maxsize=None)
+
+@functools.cache
 def backup_client(region: str) -> Any:
     # 10 retries with backoff: a burst meets AWS Backup's rate limits (5 calls/s)
-    return boto3.client("backup", region_name=region, config=botocore.config.Config(
-        retries={"mode": "standard", "max_attempts": 10}))
+    return boto3.client(
+        "backup", region_name=region, config=botocore.config.Config(retries={"mode": "standard", "max_attempts": 10})
+    )
 
 
 def service_client(service: str, region: str) -> Any:
@@ -204,12 +226,12 @@ def service_client(service: str, region: str) -> Any:
 
 # --- Pure decisions --------------------------------------------------------
 
+
 class Place:
     """Where this function runs, from its own ARN (partition, account), and
     the settings it runs with."""
 
-    def __init__(self, partition: str, account: str, region: str,
-                 settings: Settings) -> None:
+    def __init__(self, partition: str, account: str, region: str, settings: Settings) -> None:
         self.partition, self.account, self.region = partition, account, region
         self.settings = settings
         self.in_backup_account = account == settings.backup_account_id
@@ -222,8 +244,10 @@ class Place:
         return cls(arn[1], arn[4], os.environ.get("AWS_REGION", arn[3]), settings)
 
     def vault_arn(self, region: str | None = None, account: str | None = None) -> str:
-        return (f"arn:{self.partition}:backup:{region or self.region}:"
-                f"{account or self.account}:backup-vault:{self.settings.vault_name}")
+        return (
+            f"arn:{self.partition}:backup:{region or self.region}:"
+            f"{account or self.account}:backup-vault:{self.settings.vault_name}"
+        )
 
 
 class Action(NamedTuple):
@@ -243,8 +267,7 @@ def backup_region_for(region: str, settings: Settings) -> str:
     return settings.backup_region
 
 
-def idempotency_token(source_recovery_point_arn: str, destination_vault_arn: str,
-                      attempt: int = 0) -> str:
+def idempotency_token(source_recovery_point_arn: str, destination_vault_arn: str, attempt: int = 0) -> str:
     """Same copy, same token: a duplicate delivery starts no second job.
     32 hex characters, whatever the lengths of the ARNs."""
     name = f"{source_recovery_point_arn} {destination_vault_arn}"
@@ -253,15 +276,15 @@ def idempotency_token(source_recovery_point_arn: str, destination_vault_arn: str
     return hashlib.sha256(name.encode()).hexdigest()[:32]
 
 
-def copy_arguments(place: Place, recovery_point_arn: str, destination_vault_arn: str,
-                   attempt: int = 0) -> dict[str, Any]:
+def copy_arguments(
+    place: Place, recovery_point_arn: str, destination_vault_arn: str, attempt: int = 0
+) -> dict[str, Any]:
     return {
         "RecoveryPointArn": recovery_point_arn,
         "SourceBackupVaultName": place.settings.vault_name,
         "DestinationBackupVaultArn": destination_vault_arn,
         "IamRoleArn": place.settings.copy_role_arn,
-        "IdempotencyToken": idempotency_token(
-            recovery_point_arn, destination_vault_arn, attempt),
+        "IdempotencyToken": idempotency_token(recovery_point_arn, destination_vault_arn, attempt),
     }
 
 
@@ -295,8 +318,7 @@ def is_continuous(arn: str, resource_type: Any) -> bool:
     timestamp (S3 periodic: bucket-YYYYMMDDhhmmss-suffix) (docs/AWS-BEHAVIOUR.md §2.1, §15)."""
     if ":continuous:" in arn:
         return True
-    return (resource_type == "S3" and ":recovery-point:" in arn
-            and not S3_PERIODIC_ID.search(arn))
+    return resource_type == "S3" and ":recovery-point:" in arn and not S3_PERIODIC_ID.search(arn)
 
 
 def first_resource(event: Event) -> str:
@@ -346,8 +368,7 @@ def decide_backup_job(event: Event, place: Place) -> Action:
     # The backup job made this recovery point: its createdBy is the original's.
     if not is_covered(detail.get("createdBy"), settings):
         return ignore(not_covered(settings))
-    return Action("copy_to_backup_account", "backup completed", copy_arguments(
-        place, arn, place.backup_vault))
+    return Action("copy_to_backup_account", "backup completed", copy_arguments(place, arn, place.backup_vault))
 
 
 def decide_copy_job(event: Event, place: Place) -> Action:
@@ -368,10 +389,12 @@ def decide_copy_job(event: Event, place: Place) -> Action:
             return ignore("part of a composite copy: copied with its parent")
         # Act only on a recovery point in our own vault, here.
         if not isinstance(copy, str) or copy.split(":")[3:4] != [place.region]:
-            raise BadEvent("destinationRecoveryPointArn is not a recovery "
-                           "point in this region")
-        return Action("copy_to_backup_region", "copy 1 completed", copy_arguments(
-            place, copy, place.vault_arn(region=backup_region_for(place.region, settings))))
+            raise BadEvent("destinationRecoveryPointArn is not a recovery point in this region")
+        return Action(
+            "copy_to_backup_region",
+            "copy 1 completed",
+            copy_arguments(place, copy, place.vault_arn(region=backup_region_for(place.region, settings))),
+        )
     if detail.get("sourceBackupVaultArn") != place.watched_vault:
         return ignore("copy from another vault")
     if not settings.enable_shorten_retention:
@@ -379,8 +402,11 @@ def decide_copy_job(event: Event, place: Place) -> Action:
     if not isinstance(copy, str) or not copy:
         # Safety: shorten only once the cross-account copy surely exists.
         raise BadEvent("COMPLETED copy without destinationRecoveryPointArn")
-    return Action("shorten_retention", "cross-account copy completed", {
-        "BackupVaultName": settings.vault_name, "RecoveryPointArn": first_resource(event)})
+    return Action(
+        "shorten_retention",
+        "cross-account copy completed",
+        {"BackupVaultName": settings.vault_name, "RecoveryPointArn": first_resource(event)},
+    )
 
 
 def whole_days_old(created: datetime.datetime, at: datetime.datetime) -> int:
@@ -401,13 +427,12 @@ def keeps_cold_transition(recovery_point: dict[str, Any], at: datetime.datetime)
     if cold is None or cold < 0:
         return False
     due = recovery_point["CreationDate"] + datetime.timedelta(days=cold)
-    return (recovery_point.get("StorageClass") == "COLD"
-            or abs(due - at) <= COLD_TRANSITION_MARGIN)
+    return recovery_point.get("StorageClass") == "COLD" or abs(due - at) <= COLD_TRANSITION_MARGIN
 
 
-def new_lifecycle(recovery_point: dict[str, Any], at: datetime.datetime,
-                  new_delete_after_days: int, lock_minimum_days: int | None
-                  ) -> tuple[dict[str, Any] | None, str]:
+def new_lifecycle(
+    recovery_point: dict[str, Any], at: datetime.datetime, new_delete_after_days: int, lock_minimum_days: int | None
+) -> tuple[dict[str, Any] | None, str]:
     """The lifecycle that shortens retention safely at `at`, or (None, why not).
 
     new DeleteAfterDays = max(age, NewDeleteAfterDays, 1, vault lock minimum,
@@ -416,8 +441,7 @@ def new_lifecycle(recovery_point: dict[str, Any], at: datetime.datetime,
     cancelled: the update replaces the whole lifecycle, so leaving
     MoveToColdStorageAfterDays out cancels it (docs/AWS-BEHAVIOUR.md §3.2, §16).
     """
-    if (recovery_point.get("StorageClass") == "DELETED"
-            or recovery_point.get("Status") in ("DELETING", "EXPIRED")):
+    if recovery_point.get("StorageClass") == "DELETED" or recovery_point.get("Status") in ("DELETING", "EXPIRED"):
         return None, "recovery point deleted or being deleted"
     if is_continuous(recovery_point["RecoveryPointArn"], recovery_point.get("ResourceType")):
         # UpdateRecoveryPointLifecycle does not support continuous backups.
@@ -427,19 +451,16 @@ def new_lifecycle(recovery_point: dict[str, Any], at: datetime.datetime,
         # AWS deletes it after its copy, or at DeleteAfterDays, whichever comes first
         # (docs/AWS-BEHAVIOUR.md §3.2): ours to leave alone, as it is sooner than ours.
         return None, f"AWS deletes it at an event ({current['DeleteAfterEvent']})"
-    floor = max(whole_days_old(recovery_point["CreationDate"], at),
-                new_delete_after_days, 1, lock_minimum_days or 0)
+    floor = max(whole_days_old(recovery_point["CreationDate"], at), new_delete_after_days, 1, lock_minimum_days or 0)
     lifecycle: dict[str, Any] = {}
     if keeps_cold_transition(recovery_point, at):
         cold = current["MoveToColdStorageAfterDays"]
         floor = max(floor, cold + COLD_STORAGE_MINIMUM_DAYS)
         lifecycle["MoveToColdStorageAfterDays"] = cold
         if "OptInToArchiveForSupportedResources" in current:
-            lifecycle["OptInToArchiveForSupportedResources"] = current[
-                "OptInToArchiveForSupportedResources"]
+            lifecycle["OptInToArchiveForSupportedResources"] = current["OptInToArchiveForSupportedResources"]
     lifecycle["DeleteAfterDays"] = floor + 1
-    if is_set(current.get("DeleteAfterDays")) and (
-            lifecycle["DeleteAfterDays"] >= current["DeleteAfterDays"]):
+    if is_set(current.get("DeleteAfterDays")) and (lifecycle["DeleteAfterDays"] >= current["DeleteAfterDays"]):
         return None, "retention already at most the new value (never lengthen)"
     if lifecycle["DeleteAfterDays"] > MAXIMUM_DELETE_AFTER_DAYS:
         return None, "new retention above the AWS maximum"
@@ -448,14 +469,14 @@ def new_lifecycle(recovery_point: dict[str, Any], at: datetime.datetime,
 
 def json_safe(value: Any) -> Any:
     if isinstance(value, dict):
-        return {key: json_safe(item) for key, item in value.items()
-                if key != "ResponseMetadata"}
+        return {key: json_safe(item) for key, item in value.items() if key != "ResponseMetadata"}
     if isinstance(value, datetime.datetime):
         return value.isoformat()
     return value
 
 
 # --- Catch-up sweep: pure parts ----------------------------------------------
+
 
 def sweep_destination(place: Place) -> str:
     if place.in_backup_account:
@@ -483,15 +504,17 @@ def is_ours_to_copy(point: dict[str, Any], place: Place) -> bool:
 
 def fix_for(code: Any) -> str:
     """What to do about a failed sweep action, in one line."""
-    return {"AccessDeniedException": "check the role, the vault access policy and the key policy",
-            "ThrottlingException": "none: AWS was busy; the next sweep retries it",
-            "InvalidParameterValueException": "AWS refuses this recovery point: see the message",
-            "ResourceNotFoundException": "none if it was deleted; else check the vault",
-            }.get(code, "see the message; the next sweep retries it")
+    return {
+        "AccessDeniedException": "check the role, the vault access policy and the key policy",
+        "ThrottlingException": "none: AWS was busy; the next sweep retries it",
+        "InvalidParameterValueException": "AWS refuses this recovery point: see the message",
+        "ResourceNotFoundException": "none if it was deleted; else check the vault",
+    }.get(code, "see the message; the next sweep retries it")
 
 
-def sweep_actions(points: list[dict[str, Any]], copy_job_states: dict[str, list[str]],
-                  place: Place, at: datetime.datetime) -> list[Action]:
+def sweep_actions(
+    points: list[dict[str, Any]], copy_job_states: dict[str, list[str]], place: Place, at: datetime.datetime
+) -> list[Action]:
     """Pure: what the sweep must start or apply, given what exists at `at`.
 
     copy_job_states maps a source recovery point ARN to the states of our
@@ -505,50 +528,65 @@ def sweep_actions(points: list[dict[str, Any]], copy_job_states: dict[str, list[
     for point in points:
         arn = point["RecoveryPointArn"]
         if point.get("Status") not in ("COMPLETED", "AVAILABLE") or (
-                is_continuous(arn, point.get("ResourceType"))
-                or (point.get("Lifecycle") or {}).get("DeleteAfterEvent")  # AWS's own, deleted after its copy
-                or not is_ours_to_copy(point, place)):
+            is_continuous(arn, point.get("ResourceType"))
+            or (point.get("Lifecycle") or {}).get("DeleteAfterEvent")  # AWS's own, deleted after its copy
+            or not is_ours_to_copy(point, place)
+        ):
             continue
         states = copy_job_states.get(arn, [])
         if "COMPLETED" in states:
-            if (not place.in_backup_account and settings.enable_shorten_retention
-                    and new_lifecycle(point, at, settings.new_delete_after_days, 0)[0]):
-                actions.append(Action("shorten_retention", "copy exists", {
-                    "BackupVaultName": settings.vault_name, "RecoveryPointArn": arn}))
-        elif (settings.enable_copy and not {"CREATED", "RUNNING"} & set(states)
-              and not point.get("ParentRecoveryPointArn")):
+            if (
+                not place.in_backup_account
+                and settings.enable_shorten_retention
+                and new_lifecycle(point, at, settings.new_delete_after_days, 0)[0]
+            ):
+                actions.append(
+                    Action(
+                        "shorten_retention",
+                        "copy exists",
+                        {"BackupVaultName": settings.vault_name, "RecoveryPointArn": arn},
+                    )
+                )
+        elif (
+            settings.enable_copy
+            and not {"CREATED", "RUNNING"} & set(states)
+            and not point.get("ParentRecoveryPointArn")
+        ):
             # A nested point is copied with its composite parent
             # (docs/AWS-BEHAVIOUR.md §15). A failed copy is retried under a new
             # token: AWS answers a reused token with "success, no action" (§3.1).
-            actions.append(Action("copy", "copy missing", copy_arguments(
-                place, arn, destination, attempt=len(states))))
+            actions.append(Action("copy", "copy missing", copy_arguments(place, arn, destination, attempt=len(states))))
     return actions
 
 
-def sweep_inputs(place: Place, client: Any, at: datetime.datetime
-                 ) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+def sweep_inputs(place: Place, client: Any, at: datetime.datetime) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
     """What exists: the watched vault's recovery points of the last
     CATCH_UP_DAYS days, and the states of our copy jobs to the sweep's
     destination (a plan's copy jobs are not ours)."""
     since = at - datetime.timedelta(days=place.settings.catch_up_days)
     states: dict[str, list[str]] = {}
     for page in client.get_paginator("list_copy_jobs").paginate(
-            ByDestinationVaultArn=sweep_destination(place), ByCreatedAfter=since):
+        ByDestinationVaultArn=sweep_destination(place), ByCreatedAfter=since
+    ):
         for job in page.get("CopyJobs", []):
             if not plan_of(job.get("CreatedBy")):
                 states.setdefault(job["SourceRecoveryPointArn"], []).append(job["State"])
-    points = [point for page in client.get_paginator(
-        "list_recovery_points_by_backup_vault").paginate(
-            BackupVaultName=place.settings.vault_name, ByCreatedAfter=since)
-        for point in page.get("RecoveryPoints", [])]
+    points = [
+        point
+        for page in client.get_paginator("list_recovery_points_by_backup_vault").paginate(
+            BackupVaultName=place.settings.vault_name, ByCreatedAfter=since
+        )
+        for point in page.get("RecoveryPoints", [])
+    ]
     return points, states
 
 
 # §4.3; backup-events redrive explains failed copies in these words too.
-KEY_FIX = ("Fix: encrypt the resource with a customer managed key whose "
-           "policy admits the backup account, then back it up again")
-AWS_MANAGED_KEY = ("{} backups keep the resource's key, and an AWS managed "
-                   "key can't leave its account. " + KEY_FIX)
+KEY_FIX = (
+    "Fix: encrypt the resource with a customer managed key whose "
+    "policy admits the backup account, then back it up again"
+)
+AWS_MANAGED_KEY = "{} backups keep the resource's key, and an AWS managed key can't leave its account. " + KEY_FIX
 
 
 # --- Alerts and coverage (issue 12) -----------------------------------------
@@ -560,37 +598,56 @@ AWS_MANAGED_KEY = ("{} backups keep the resource's key, and an AWS managed "
 # Copy failure messages (docs/AWS-BEHAVIOUR.md §4.4), matched by substring.
 KNOWN_FAILURES = [
     ("same organization", "put both accounts in the organization OrgId"),
-    ("not supported for provided resource type",
-     "this type can't copy across accounts and regions at once"),
-    ("on the default CMK", "the AMI is encrypted with the default (AWS managed) key, which "
-     "can't leave its account. " + KEY_FIX),
-    ("Given key ID is not accessible", "the source's key doesn't admit the backup account, or is "
-     "AWS managed (aws/ebs...) and can't leave its account. " + KEY_FIX + " ('backup-events "
-     "preflight' names a missing key policy statement)"),
-    ("KMS key does not exist, is not enabled", "the source snapshot's key is disabled, or doesn't "
-     "admit the backup account, or is AWS managed (aws/rds). " + KEY_FIX),
-    ("outside the range allowed by the destination backup vault", "the copy's retention is "
-     "outside the backup vault's Vault Lock or air-gapped limits: set BackupVaultRetention to "
-     "those limits and Copy1Retention/Copy2Retention within them"),
-    ("Access Denied trying to call AWS Backup", "the backup account's vault access "
-     "policy must Allow backup:CopyIntoBackupVault: redeploy it"),
+    ("not supported for provided resource type", "this type can't copy across accounts and regions at once"),
+    (
+        "on the default CMK",
+        "the AMI is encrypted with the default (AWS managed) key, which can't leave its account. " + KEY_FIX,
+    ),
+    (
+        "Given key ID is not accessible",
+        "the source's key doesn't admit the backup account, or is "
+        "AWS managed (aws/ebs...) and can't leave its account. " + KEY_FIX + " ('backup-events "
+        "preflight' names a missing key policy statement)",
+    ),
+    (
+        "KMS key does not exist, is not enabled",
+        "the source snapshot's key is disabled, or doesn't "
+        "admit the backup account, or is AWS managed (aws/rds). " + KEY_FIX,
+    ),
+    (
+        "outside the range allowed by the destination backup vault",
+        "the copy's retention is "
+        "outside the backup vault's Vault Lock or air-gapped limits: set BackupVaultRetention to "
+        "those limits and Copy1Retention/Copy2Retention within them",
+    ),
+    (
+        "Access Denied trying to call AWS Backup",
+        "the backup account's vault access policy must Allow backup:CopyIntoBackupVault: redeploy it",
+    ),
     ("while trying to list tags", "let the copy role list tags"),
     ("requires a target option group", "create the RDS option group in the destination region"),
     ("Source AMI not found in Region", "EC2 Allowed AMIs: allow the source account's images"),
     ("Failed to unshare snapshot", "restore the copy role (deleted mid-copy)"),
-    ("cannot be assumed by AWS Backup", "create the copy role CopyRoleName in this account, "
-     "trusting backup.amazonaws.com ('backup-events preflight' checks it)"),
+    (
+        "cannot be assumed by AWS Backup",
+        "create the copy role CopyRoleName in this account, "
+        "trusting backup.amazonaws.com ('backup-events preflight' checks it)",
+    ),
 ]
 # A rule's dead letter: its ERROR_CODE (docs/AWS-BEHAVIOUR.md §5.4) -> fix.
 REDEPLOY = "EventBridge can't reach the target: redeploy the stack"
-DEAD_LETTER_FIXES = {"CROSS_ACCOUNT_INGESTION_FAILED": "the backup account's bus policy must "
-                     "admit this organization: redeploy its stacks with the same OrgId"}
+DEAD_LETTER_FIXES = {
+    "CROSS_ACCOUNT_INGESTION_FAILED": "the backup account's bus policy must "
+    "admit this organization: redeploy its stacks with the same OrgId"
+}
 FAILED_STATES = ("FAILED", "ABORTED", "EXPIRED", "PARTIAL")
 
 
 def likely_fix(status: str) -> str:
-    return next((fix for part, fix in KNOWN_FAILURES if part.lower() in status.lower()),
-                "fix the cause (roles, vault policies, KMS keys), then re-submit")
+    return next(
+        (fix for part, fix in KNOWN_FAILURES if part.lower() in status.lower()),
+        "fix the cause (roles, vault policies, KMS keys), then re-submit",
+    )
 
 
 def describe_event(event: Event) -> str:
@@ -598,10 +655,16 @@ def describe_event(event: Event) -> str:
         return "an event"
     detail = event.get("detail")
     detail = detail if isinstance(detail, dict) else {}
-    return " ".join(str(word) for word in (
-        event.get("detail-type") or "event", detail.get("state"),
-        event.get("resources") and f"of {event['resources'][0]}",
-        event.get("id") and f"(event {event['id']})") if word)
+    return " ".join(
+        str(word)
+        for word in (
+            event.get("detail-type") or "event",
+            detail.get("state"),
+            event.get("resources") and f"of {event['resources'][0]}",
+            event.get("id") and f"(event {event['id']})",
+        )
+        if word
+    )
 
 
 def explain_failure(body: Any, attributes: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -610,24 +673,37 @@ def explain_failure(body: Any, attributes: Mapping[str, Any]) -> tuple[str, str,
     code = attributes.get("ERROR_CODE")
     detail = body.get("detail") if isinstance(body, dict) else None
     if code:
-        return "dead-letter", (
-            f"EventBridge could not deliver {describe_event(body)} to "
-            f"{attributes.get('TARGET_ARN')} ({code}: {attributes.get('ERROR_MESSAGE')})"
-        ), DEAD_LETTER_FIXES.get(code, REDEPLOY)
+        return (
+            "dead-letter",
+            (
+                f"EventBridge could not deliver {describe_event(body)} to "
+                f"{attributes.get('TARGET_ARN')} ({code}: {attributes.get('ERROR_MESSAGE')})"
+            ),
+            DEAD_LETTER_FIXES.get(code, REDEPLOY),
+        )
     if isinstance(body, dict) and "requestPayload" in body:
         context, error = body.get("requestContext") or {}, body.get("responsePayload") or {}
-        return "function-error", (
-            f"the function failed {context.get('approximateInvokeCount')} "
-            f"time(s) ({context.get('condition')}) on {describe_event(body['requestPayload'])}: "
-            f"{error.get('errorType')}: {error.get('errorMessage')}"), (
+        return (
+            "function-error",
+            (
+                f"the function failed {context.get('approximateInvokeCount')} "
+                f"time(s) ({context.get('condition')}) on {describe_event(body['requestPayload'])}: "
+                f"{error.get('errorType')}: {error.get('errorMessage')}"
+            ),
+            (
                 # A copy the function refused (one AWS would refuse): its message ends with the fix.
                 str(error["errorMessage"]).split("Fix: ", 1)[1] + "; then re-submit"
                 if error.get("errorType") == "CopyRefused" and "Fix: " in str(error.get("errorMessage"))
-                else likely_fix(str(error.get("errorMessage") or "")))
+                else likely_fix(str(error.get("errorMessage") or ""))
+            ),
+        )
     if isinstance(detail, dict) and detail.get("state") in FAILED_STATES:
         status = str(detail.get("statusMessage") or "no status message").strip('" ')
-        return "job-failed", (f"{body.get('detail-type')} {detail['state']}: "
-                              f"{status} ({describe_event(body)})"), likely_fix(status)
+        return (
+            "job-failed",
+            (f"{body.get('detail-type')} {detail['state']}: {status} ({describe_event(body)})"),
+            likely_fix(status),
+        )
     return "unknown", f"unrecognised: {str(body)[:200]}", "read it, delete it once dealt with"
 
 
@@ -643,21 +719,26 @@ def decide_alarm(event: Event) -> Action:
 
 def alert_text(place: Place, since: Any, messages: list[dict[str, Any]]) -> tuple[str, str]:
     """Pure: (subject, text) of the alert for these error-queue messages."""
-    lines = [f"Failures in account {place.account}, region {place.region}, "
-             f"vault {place.settings.vault_name}, since {since}. In its error queue:"]
+    lines = [
+        f"Failures in account {place.account}, region {place.region}, "
+        f"vault {place.settings.vault_name}, since {since}. In its error queue:"
+    ]
     kinds: list[str] = []
     for message in messages:
         try:
             body = json.loads(message["Body"])
         except ValueError:
             body = message["Body"]
-        kind, summary, fix = explain_failure(body, {key: value.get("StringValue") for key, value in (
-            message.get("MessageAttributes") or {}).items()})
+        kind, summary, fix = explain_failure(
+            body, {key: value.get("StringValue") for key, value in (message.get("MessageAttributes") or {}).items()}
+        )
         kinds.append(kind)
         lines += ["", f"[{kind}] {summary}", f"Likely fix: {fix}"]
-    lines += ["", f"{len(kinds)} read: " + ", ".join(
-        f"{kinds.count(kind)} {kind}" for kind in sorted(set(kinds))),
-        f"Once fixed: backup-events redrive --region {place.region} --yes, as {place.account}"]
+    lines += [
+        "",
+        f"{len(kinds)} read: " + ", ".join(f"{kinds.count(kind)} {kind}" for kind in sorted(set(kinds))),
+        f"Once fixed: backup-events redrive --region {place.region} --yes, as {place.account}",
+    ]
     return f"Backup Events: failures in {place.account} {place.region}", "\n".join(lines)
 
 
@@ -673,8 +754,11 @@ def gap_fix(row: dict[str, Any], started: Any, settings: Settings) -> str:
     if row["copy"] == "RUNNING":
         return "none if its copy job completes (a big backup takes long); if it fails, the error-queue alert says why"
     if row["copy"] == "NONE":
-        return ("the sweep's sweep_action_failed log line says why it could not start the copy"
-                if settings.enable_copy else "copying is paused: set EnableCopy to true")
+        return (
+            "the sweep's sweep_action_failed log line says why it could not start the copy"
+            if settings.enable_copy
+            else "copying is paused: set EnableCopy to true"
+        )
     return "the error-queue alert says why the copy failed (and backup-events redrive); the next sweep retries it"
 
 
@@ -683,20 +767,26 @@ def gap_alert_text(place: Place, rows: list[dict[str, Any]], started: Any = ()) 
     the first GAP_ALERT_ROWS by name; `started`: the points whose copy the sweep just started."""
     gaps = [row for row in rows if row["gap"]]
     copy = "copy 2" if place.in_backup_account else "copy 1"
-    lines = [f"{len(gaps)} backup(s) in account {place.account}, region {place.region}, vault "
-             f"{place.settings.vault_name} have no completed {copy} after "
-             f"{place.settings.alert_after_hours} h (AlertAfterHours):"]
+    lines = [
+        f"{len(gaps)} backup(s) in account {place.account}, region {place.region}, vault "
+        f"{place.settings.vault_name} have no completed {copy} after "
+        f"{place.settings.alert_after_hours} h (AlertAfterHours):"
+    ]
     for row in gaps[:GAP_ALERT_ROWS]:
-        lines += ["", f"[gap] {row['recovery_point']}: {row['age_hours']} h old, {copy} {row['copy']}",
-                  "Likely fix: " + gap_fix(row, started, place.settings)]
+        lines += [
+            "",
+            f"[gap] {row['recovery_point']}: {row['age_hours']} h old, {copy} {row['copy']}",
+            "Likely fix: " + gap_fix(row, started, place.settings),
+        ]
     if len(gaps) > GAP_ALERT_ROWS:
         lines += ["", f"... and {len(gaps) - GAP_ALERT_ROWS} more gap(s)"]
     lines += ["", f"All of them: backup-events status --region {place.region}, as {place.account}"]
     return f"Backup Events: {len(gaps)} copy gap(s) in {place.account} {place.region}", "\n".join(lines)
 
 
-def coverage(points: list[dict[str, Any]], copy_job_states: dict[str, list[str]], place: Place,
-             at: datetime.datetime) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def coverage(
+    points: list[dict[str, Any]], copy_job_states: dict[str, list[str]], place: Place, at: datetime.datetime
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Pure: (rows, counts), one rule for the sweep's metrics and `backup-events
     status`. R: its originals, their copy 1 and shortening; B: its copies 1
     and their copy 2. A gap: no completed copy after ALERT_AFTER_HOURS."""
@@ -704,20 +794,35 @@ def coverage(points: list[dict[str, Any]], copy_job_states: dict[str, list[str]]
     for point in points:
         arn = point["RecoveryPointArn"]
         if point.get("Status") not in ("COMPLETED", "AVAILABLE") or (
-                is_continuous(arn, point.get("ResourceType")) or not is_ours_to_copy(point, place)):
+            is_continuous(arn, point.get("ResourceType")) or not is_ours_to_copy(point, place)
+        ):
             continue
         states = copy_job_states.get(arn, [])
-        copy = "COMPLETED" if "COMPLETED" in states else "RUNNING" if {
-            "CREATED", "RUNNING"} & set(states) else (states or ["NONE"])[-1]
+        copy = (
+            "COMPLETED"
+            if "COMPLETED" in states
+            else "RUNNING"
+            if {"CREATED", "RUNNING"} & set(states)
+            else (states or ["NONE"])[-1]
+        )
         age = (at - point["CreationDate"]).total_seconds() / 3600
-        rows.append({"recovery_point": arn, "age_hours": round(age, 1), "copy": copy,
-                     "gap": copy != "COMPLETED" and age >= settings.alert_after_hours,
-                     "awaiting_shortening": not place.in_backup_account and copy == "COMPLETED"
-                     and settings.enable_shorten_retention
-                     and bool(new_lifecycle(point, at, settings.new_delete_after_days, 0)[0])})
-    return rows, {"Copies1" if place.in_backup_account else "Originals": len(rows),
-                  "CopyGaps": sum(row["gap"] for row in rows),
-                  "AwaitingShortening": sum(row["awaiting_shortening"] for row in rows)}
+        rows.append(
+            {
+                "recovery_point": arn,
+                "age_hours": round(age, 1),
+                "copy": copy,
+                "gap": copy != "COMPLETED" and age >= settings.alert_after_hours,
+                "awaiting_shortening": not place.in_backup_account
+                and copy == "COMPLETED"
+                and settings.enable_shorten_retention
+                and bool(new_lifecycle(point, at, settings.new_delete_after_days, 0)[0]),
+            }
+        )
+    return rows, {
+        "Copies1" if place.in_backup_account else "Originals": len(rows),
+        "CopyGaps": sum(row["gap"] for row in rows),
+        "AwaitingShortening": sum(row["awaiting_shortening"] for row in rows),
+    }
 
 
 def emit_metrics(place: Place, at: datetime.datetime, values: dict[str, int]) -> None:
@@ -725,11 +830,31 @@ def emit_metrics(place: Place, at: datetime.datetime, values: dict[str, int]) ->
     API call and no permission needed. Printed: Lambda writes stdout as it
     is, where its JSON log format would nest a logger's record
     (docs/AWS-BEHAVIOUR.md §18)."""
-    print(json.dumps({"_aws": {"Timestamp": int(at.timestamp() * 1000), "CloudWatchMetrics": [{
-        "Namespace": "BackupEvents", "Dimensions": [["Account", "Region", "Vault"]],
-        "Metrics": [{"Name": name, "Unit": "Count"} for name in values]}]},
-        "Account": place.account, "Region": place.region, "Vault": place.settings.vault_name, **values}), flush=True)
+    print(
+        json.dumps(
+            {
+                "_aws": {
+                    "Timestamp": int(at.timestamp() * 1000),
+                    "CloudWatchMetrics": [
+                        {
+                            "Namespace": "BackupEvents",
+                            "Dimensions": [["Account", "Region", "Vault"]],
+                            "Metrics": [{"Name": name, "Unit": "Count"} for name in values],
+                        }
+                    ],
+                },
+                "Account": place.account,
+                "Region": place.region,
+                "Vault": place.settings.vault_name,
+                **values,
+            }
+        ),
+        flush=True,
+    )
+
+
 # --- Destinations (issue 13): copies' retention, air-gapped, keys ---------
+
 
 class CopyRefused(ValueError):
     """A copy AWS would refuse: why, then the fix."""
@@ -737,16 +862,14 @@ class CopyRefused(ValueError):
 
 # docs/AWS-BEHAVIOUR.md §16.2: copies that can go cold; §15.3: the types an
 # air-gapped vault takes (documented ones), and not across regions.
-COLD_TYPES = {"EFS", "DynamoDB", "Timestream", "VirtualMachine",
-              "CloudFormation", "SAP HANA on Amazon EC2"}
-AIR_GAPPED_TYPES = {"EBS", "EC2", "EFS", "S3", "RDS", "Aurora", "DocumentDB",
-                    "Neptune", "Storage Gateway", "FSx"}
+COLD_TYPES = {"EFS", "DynamoDB", "Timestream", "VirtualMachine", "CloudFormation", "SAP HANA on Amazon EC2"}
+AIR_GAPPED_TYPES = {"EBS", "EC2", "EFS", "S3", "RDS", "Aurora", "DocumentDB", "Neptune", "Storage Gateway", "FSx"}
 ONE_REGION_TYPES = {"Aurora", "DocumentDB", "Neptune"}
 
 
-def copy_lifecycle(source: Any, resource_type: Any, copy: int,
-                   retention: tuple[int, int], limits: tuple[int, int],
-                   age: int = 1) -> tuple[dict[str, int] | None, str | None]:
+def copy_lifecycle(
+    source: Any, resource_type: Any, copy: int, retention: tuple[int, int], limits: tuple[int, int], age: int = 1
+) -> tuple[dict[str, int] | None, str | None]:
     """(Lifecycle, or None: inherit `source`'s; refusal or None). A copy
     keeps the source's creation date; a locked or air-gapped vault fails
     copies kept under its minimum or over its maximum (§17.3)."""
@@ -759,19 +882,18 @@ def copy_lifecycle(source: Any, resource_type: Any, copy: int,
         keep, lifecycle = delete, {"DeleteAfterDays": delete}
         if cold and resource_type in COLD_TYPES:
             if delete < cold + COLD_STORAGE_MINIMUM_DAYS:
-                return None, (f"cold copies stay cold 90 days. Fix: in {name} "
-                              "DAYS/COLD, make DAYS at least COLD + 90")
+                return None, (f"cold copies stay cold 90 days. Fix: in {name} DAYS/COLD, make DAYS at least COLD + 90")
             lifecycle["MoveToColdStorageAfterDays"] = cold
         if delete < age:
-            return None, (f"it would expire at once: created {age} days "
-                          f"ago. Fix: raise the days of {name}")
+            return None, (f"it would expire at once: created {age} days ago. Fix: raise the days of {name}")
     elif keep is not None and keep < 0:
         keep = None  # never expires
-    if (low and keep is not None and keep < low) or (high and (
-            keep is None or keep > high)):
-        return None, (f"it would be kept {keep or 'forever'} days, outside "
-                      f"the backup vault's {low or 1}..{high or 36500} (Vault "
-                      f"Lock or air-gapped). Fix: set {name} to days within them")
+    if (low and keep is not None and keep < low) or (high and (keep is None or keep > high)):
+        return None, (
+            f"it would be kept {keep or 'forever'} days, outside "
+            f"the backup vault's {low or 1}..{high or 36500} (Vault "
+            f"Lock or air-gapped). Fix: set {name} to days within them"
+        )
     return lifecycle, None
 
 
@@ -780,32 +902,41 @@ def air_gap_refusal(resource_type: Any, copy: int, air_gapped: bool) -> str | No
     if not air_gapped:
         return None
     if resource_type not in AIR_GAPPED_TYPES:
-        return (f"air-gapped vaults don't take {resource_type} backups. Fix: "
-                "keep them out of the watched vault, or use BackupVaultType "
-                "standard (with Vault Lock)")
+        return (
+            f"air-gapped vaults don't take {resource_type} backups. Fix: "
+            "keep them out of the watched vault, or use BackupVaultType "
+            "standard (with Vault Lock)"
+        )
     if copy == 2 and resource_type in ONE_REGION_TYPES:
-        return (f"{resource_type} can't be copied across regions to or from "
-                "an air-gapped vault. Fix: use BackupVaultType standard")
+        return (
+            f"{resource_type} can't be copied across regions to or from "
+            "an air-gapped vault. Fix: use BackupVaultType standard"
+        )
     return None
 
 
 def key_refusal(point: dict[str, Any], key_manager: Any) -> str | None:
     """Why copy 1 (cross-account) fails for the source's key, or None: types
     not fully managed keep their resource's key (§2.2, §4.3)."""
-    if point["RecoveryPointArn"].split(":")[2] == "backup" or (
-            key_manager != "AWS"):
+    if point["RecoveryPointArn"].split(":")[2] == "backup" or (key_manager != "AWS"):
         return None
     return AWS_MANAGED_KEY.format(point.get("ResourceType"))
 
 
 # --- The function: AWS calls, thin -------------------------------------------
 
+
 class BackupEvents:
     """The Lambda handler: call it with (event, context)."""
 
-    def __init__(self, settings: Settings, clients: Callable[[str], Any] = backup_client,
-                 clock: Clock = utc_now, sleep: Callable[[float], Any] = time.sleep,
-                 services: Callable[[str, str], Any] = service_client) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clients: Callable[[str], Any] = backup_client,
+        clock: Clock = utc_now,
+        sleep: Callable[[float], Any] = time.sleep,
+        services: Callable[[str, str], Any] = service_client,
+    ) -> None:
         self.settings, self.clients, self.clock, self.sleep = settings, clients, clock, sleep
         self.services = services
         self.key_managers: dict[str, str] = {}
@@ -829,14 +960,12 @@ class BackupEvents:
         try:
             place = self.places.get(context.invoked_function_arn)
             if place is None:
-                place = self.places[context.invoked_function_arn] = Place.of(
-                    context, self.settings)
+                place = self.places[context.invoked_function_arn] = Place.of(context, self.settings)
             action = decide(event, place)
             if action.name == "ignore":
                 log(logging.INFO, "ignored", event, reason=action.reason)
                 return {"action": "ignore", "reason": action.reason}
-            log(logging.DEBUG, "decision", event, action=action.name,
-                reason=action.reason, arguments=action.arguments)
+            log(logging.DEBUG, "decision", event, action=action.name, reason=action.reason, arguments=action.arguments)
             handler = self.handlers.get(action.name)
             if handler is None:
                 raise ValueError(f"no handler for action {action.name!r}")
@@ -845,9 +974,13 @@ class BackupEvents:
         except Exception as error:
             # One ERROR line, then raise: Lambda retries, then the on-failure
             # destination records the event in the error queue.
-            log(logging.ERROR, "error", event, **error_fields(error),
-                event_detail_type=event.get("detail-type")
-                if isinstance(event, dict) else None)
+            log(
+                logging.ERROR,
+                "error",
+                event,
+                **error_fields(error),
+                event_detail_type=event.get("detail-type") if isinstance(event, dict) else None,
+            )
             raise
 
     def key_manager(self, place: Place, key_arn: Any) -> Any:
@@ -859,46 +992,59 @@ class BackupEvents:
             return "AWS"
         if key_arn not in self.key_managers:
             try:
-                self.key_managers[key_arn] = self.services("kms", place.region).describe_key(
-                    KeyId=key_arn)["KeyMetadata"].get("KeyManager")
+                self.key_managers[key_arn] = (
+                    self.services("kms", place.region).describe_key(KeyId=key_arn)["KeyMetadata"].get("KeyManager")
+                )
             except botocore.exceptions.ClientError:
                 return None
         return self.key_managers[key_arn]
 
-    def plan_copy(self, place: Place, arguments: dict[str, Any], resource_type: Any,
-                  point: Any = None) -> dict[str, Any]:
+    def plan_copy(
+        self, place: Place, arguments: dict[str, Any], resource_type: Any, point: Any = None
+    ) -> dict[str, Any]:
         """StartCopyJob's arguments with the copy's Lifecycle, or CopyRefused.
         R reads the source (a type not fully managed, or inheriting into
         limits); B never does: copy 1 passed R's checks, the event names the type."""
         settings, copy = place.settings, 2 if place.in_backup_account else 1
         arn = arguments["RecoveryPointArn"]
-        if point is None and copy == 1 and (
-                arn.split(":")[2] != "backup" or (settings.air_gapped and not resource_type)
-                or (not settings.retention[1][0] and any(settings.limits))):
+        if (
+            point is None
+            and copy == 1
+            and (
+                arn.split(":")[2] != "backup"
+                or (settings.air_gapped and not resource_type)
+                or (not settings.retention[1][0] and any(settings.limits))
+            )
+        ):
             point = self.clients(place.region).describe_recovery_point(
-                BackupVaultName=settings.vault_name, RecoveryPointArn=arn)
+                BackupVaultName=settings.vault_name, RecoveryPointArn=arn
+            )
         known, point = point is not None, point or {"RecoveryPointArn": arn}
         resource_type = point.get("ResourceType") or resource_type
         refusal = air_gap_refusal(resource_type, copy, settings.air_gapped) or (
-            copy == 1 and key_refusal(point, self.key_manager(place, point.get("EncryptionKeyArn"))))
+            copy == 1 and key_refusal(point, self.key_manager(place, point.get("EncryptionKeyArn")))
+        )
         lifecycle = None
         if not refusal and (known or settings.retention[copy][0]):
             lifecycle, refusal = copy_lifecycle(
-                point.get("Lifecycle"), resource_type, copy, settings.retention[copy],
-                settings.limits, whole_days_old(point.get("CreationDate", self.clock()), self.clock()))
+                point.get("Lifecycle"),
+                resource_type,
+                copy,
+                settings.retention[copy],
+                settings.limits,
+                whole_days_old(point.get("CreationDate", self.clock()), self.clock()),
+            )
         if refusal:
             raise CopyRefused(f"copy {copy} of {arn} not started: {refusal}")
         return dict(arguments, Lifecycle=lifecycle) if lifecycle else arguments
 
-    def start_copy(self, place: Place, arguments: dict[str, Any], event: Event,
-                   point: Any = None) -> Any:
+    def start_copy(self, place: Place, arguments: dict[str, Any], event: Event, point: Any = None) -> Any:
         detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
         arguments = self.plan_copy(place, arguments, detail.get("resourceType"), point)
         response = self.clients(place.region).start_copy_job(**arguments)
         # A replayed token's answer may omit CopyJobId (docs/AWS-BEHAVIOUR.md §3.1): the log line
         # shows the response as it came; the id is then None.
-        log(logging.INFO, "aws_call", event, call="StartCopyJob", request=arguments,
-            response=json_safe(response))
+        log(logging.INFO, "aws_call", event, call="StartCopyJob", request=arguments, response=json_safe(response))
         return response.get("CopyJobId")
 
     def copy(self, place: Place, arguments: Any, event: Event) -> dict[str, Any]:
@@ -915,8 +1061,7 @@ class BackupEvents:
             self.vault_locks[place.region] = (now, lock)
         return lock
 
-    def shorten_retention(self, place: Place, arguments: dict[str, Any], event: Event
-                          ) -> dict[str, Any] | None:
+    def shorten_retention(self, place: Place, arguments: dict[str, Any], event: Event) -> dict[str, Any] | None:
         client = self.clients(place.region)
         point = client.describe_recovery_point(**arguments)
         lifecycle, reason = None, not_covered(place.settings)
@@ -924,21 +1069,42 @@ class BackupEvents:
             locked, minimum = self.vault_lock(place, client)
             # Vault Lock prevents lifecycle updates of the points in its vault
             # (docs/AWS-BEHAVIOUR.md §17.1, §19 item 12): keep the retention.
-            lifecycle, reason = (None, "the watched vault has Vault Lock: its retention can't be "
-                                 "changed") if locked else new_lifecycle(
-                point, self.clock(), place.settings.new_delete_after_days, minimum)
+            lifecycle, reason = (
+                (None, "the watched vault has Vault Lock: its retention can't be changed")
+                if locked
+                else new_lifecycle(point, self.clock(), place.settings.new_delete_after_days, minimum)
+            )
         if lifecycle is None:
-            log(logging.INFO, "no_change", event, action="shorten_retention",
-                reason=reason, recovery_point=arguments["RecoveryPointArn"],
-                lifecycle=point.get("Lifecycle"))
+            log(
+                logging.INFO,
+                "no_change",
+                event,
+                action="shorten_retention",
+                reason=reason,
+                recovery_point=arguments["RecoveryPointArn"],
+                lifecycle=point.get("Lifecycle"),
+            )
             return None
         request = dict(arguments, Lifecycle=lifecycle)
         response = client.update_recovery_point_lifecycle(**request)
-        log(logging.INFO, "aws_call", event, call="UpdateRecoveryPointLifecycle",
-            request=request, previous=point.get("Lifecycle"), response=json_safe(response))
+        log(
+            logging.INFO,
+            "aws_call",
+            event,
+            call="UpdateRecoveryPointLifecycle",
+            request=request,
+            previous=point.get("Lifecycle"),
+            response=json_safe(response),
+        )
         before = (point.get("Lifecycle") or {}).get("DeleteAfterDays")
-        emit_metrics(place, self.clock(), {"OriginalsShortened": 1, "StorageDaysRemoved": (
-            before - lifecycle["DeleteAfterDays"] if is_set(before) else 0)})
+        emit_metrics(
+            place,
+            self.clock(),
+            {
+                "OriginalsShortened": 1,
+                "StorageDaysRemoved": (before - lifecycle["DeleteAfterDays"] if is_set(before) else 0),
+            },
+        )
         return lifecycle
 
     def shorten(self, place: Place, arguments: Any, event: Event) -> dict[str, Any]:
@@ -959,8 +1125,7 @@ class BackupEvents:
         started = set()
         listed = {point["RecoveryPointArn"]: point for point in points}
         actions = sweep_actions(points, states, place, at)
-        done = {"recovery_points": len(points), "copies_started": 0,
-                "retention_checked": 0, "failed": 0}
+        done = {"recovery_points": len(points), "copies_started": 0, "retention_checked": 0, "failed": 0}
         for number, action in enumerate(actions):
             if self.remaining_ms is not None and self.remaining_ms() < SWEEP_RESERVE_MS:
                 done["not_reached"] = len(actions) - number
@@ -970,8 +1135,7 @@ class BackupEvents:
             assert action.arguments is not None
             try:
                 if action.name == "copy":
-                    self.start_copy(place, action.arguments, event,
-                                    listed[action.arguments["RecoveryPointArn"]])
+                    self.start_copy(place, action.arguments, event, listed[action.arguments["RecoveryPointArn"]])
                     started.add(action.arguments["RecoveryPointArn"])
                     done["copies_started"] += 1
                 else:
@@ -980,9 +1144,15 @@ class BackupEvents:
             except Exception as error:  # each failure logged, then the next one
                 done["failed"] += 1
                 fields = error_fields(error)
-                log(logging.ERROR, "sweep_action_failed", event, action=action.name,
+                log(
+                    logging.ERROR,
+                    "sweep_action_failed",
+                    event,
+                    action=action.name,
                     recovery_point=action.arguments["RecoveryPointArn"],
-                    fix=fix_for(fields["aws_error_code"]), **fields)
+                    fix=fix_for(fields["aws_error_code"]),
+                    **fields,
+                )
         # After the repairs: a failed publish loses none of them, and raises like a failed action.
         # Lambda's retry of a failed sweep (same event) on this warm instance doesn't repeat it.
         event_id = event.get("id") if isinstance(event, dict) else None
@@ -993,14 +1163,20 @@ class BackupEvents:
                 self.gap_alerted.add(event_id)
             except Exception as error:
                 done["gap_alert_failed"] = counts["CopyGaps"]
-                log(logging.ERROR, "gap_alert_failed", event, fix="the alert topic's policy and "
-                    "its KMS key's policy must admit this function's role", **error_fields(error))
+                log(
+                    logging.ERROR,
+                    "gap_alert_failed",
+                    event,
+                    fix="the alert topic's policy and its KMS key's policy must admit this function's role",
+                    **error_fields(error),
+                )
         log(logging.INFO, "sweep", event, result=done)
         if done["failed"] or done.get("not_reached") or "gap_alert_failed" in done:
             raise SweepIncomplete(
                 f"{done['failed']} of {len(actions)} sweep actions failed"
                 f"{', its gap alert too' if 'gap_alert_failed' in done else ''} (see the ERROR lines "
-                f"before), {done.get('not_reached', 0)} not reached before the timeout; the rest are done")
+                f"before), {done.get('not_reached', 0)} not reached before the timeout; the rest are done"
+            )
         return done
 
     def publish(self, place: Place, subject: str, text: str, event: Event) -> str:
@@ -1008,34 +1184,49 @@ class BackupEvents:
         settings = place.settings
         topic = settings.alert_topic_arn or (
             f"arn:{place.partition}:sns:{settings.backup_region}:{settings.backup_account_id}:"
-            f"{os.environ.get('AWS_LAMBDA_FUNCTION_NAME', 'BackupEvents')}-Alerts")
-        self.services("sns", topic.split(":")[3]).publish(
-            TopicArn=topic, Subject=subject, Message=text)
-        log(logging.INFO, "aws_call", event, call="Publish", request={
-            "TopicArn": topic, "Subject": subject, "Message": text})
+            f"{os.environ.get('AWS_LAMBDA_FUNCTION_NAME', 'BackupEvents')}-Alerts"
+        )
+        self.services("sns", topic.split(":")[3]).publish(TopicArn=topic, Subject=subject, Message=text)
+        log(
+            logging.INFO,
+            "aws_call",
+            event,
+            call="Publish",
+            request={"TopicArn": topic, "Subject": subject, "Message": text},
+        )
         return topic
 
     def alert(self, place: Place, arguments: Any, event: Event) -> dict[str, Any]:
         """Read up to 10 messages of our own error queue (visible again at
         once: redrive still finds them), then publish one summary to the alert topic."""
-        messages = self.services("sqs", place.region).receive_message(
-            QueueUrl=place.settings.error_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0,
-            WaitTimeSeconds=1, MessageAttributeNames=["All"]).get("Messages", [])
+        messages = (
+            self.services("sqs", place.region)
+            .receive_message(
+                QueueUrl=place.settings.error_queue_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=0,
+                WaitTimeSeconds=1,
+                MessageAttributeNames=["All"],
+            )
+            .get("Messages", [])
+        )
         topic = self.publish(place, *alert_text(place, arguments["since"], messages), event)
         return {"alerted": topic, "messages": len(messages)}
 
 
-def build_function(environ: Mapping[str, str] | None = None,
-                   clients: Callable[[str], Any] = backup_client, clock: Clock = utc_now,
-                   sleep: Callable[[float], Any] = time.sleep,
-                   services: Callable[[str, str], Any] = service_client) -> BackupEvents:
+def build_function(
+    environ: Mapping[str, str] | None = None,
+    clients: Callable[[str], Any] = backup_client,
+    clock: Clock = utc_now,
+    sleep: Callable[[float], Any] = time.sleep,
+    services: Callable[[str, str], Any] = service_client,
+) -> BackupEvents:
     """The one way to make the handler. A bad setting: one ERROR line naming
     the variable and the fix, then SettingsError (the cold start fails)."""
     try:
         settings = Settings.from_environment(os.environ if environ is None else environ)
     except SettingsError as error:
-        log(logging.ERROR, "bad_setting", None, variable=error.variable,
-            value=error.value, fix=error.fix)
+        log(logging.ERROR, "bad_setting", None, variable=error.variable, value=error.value, fix=error.fix)
         raise
     return BackupEvents(settings, clients, clock, sleep, services)
 

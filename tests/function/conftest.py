@@ -3,7 +3,6 @@
 import logging
 
 import pytest
-
 from lambda_support import DEFAULT_SETTINGS, MAIN, LoadedFunction, fresh_module
 
 
@@ -26,7 +25,6 @@ def log_lines(caplog):
     caplog.set_level(logging.DEBUG, logger="backup_events")
 
     def lines():
-        return [(record.levelname, record.msg) for record in caplog.records
-                if record.name == "backup_events"]
+        return [(record.levelname, record.msg) for record in caplog.records if record.name == "backup_events"]
 
     return lines

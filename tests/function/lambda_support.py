@@ -9,8 +9,7 @@ import pathlib
 import boto3
 from botocore.stub import Stubber
 
-SOURCE = (pathlib.Path(__file__).parents[2] / "src" / "backup_events_aws"
-          / "lambda_function.py")
+SOURCE = pathlib.Path(__file__).parents[2] / "src" / "backup_events_aws" / "lambda_function.py"
 MAIN, BACKUP = "000022224444", "999977775555"
 DEFAULT_SETTINGS = {
     "BACKUP_ACCOUNT_ID": BACKUP,
@@ -41,8 +40,7 @@ class Context:
     """The parts of Lambda's context object the function reads."""
 
     def __init__(self, account, region, partition="aws"):
-        self.invoked_function_arn = (
-            f"arn:{partition}:lambda:{region}:{account}:function:BackupEvents")
+        self.invoked_function_arn = f"arn:{partition}:lambda:{region}:{account}:function:BackupEvents"
         self.aws_request_id = "c0ffee00-0000-4000-8000-000000000000"
 
 
@@ -52,20 +50,22 @@ class LoadedFunction:
         self.context = Context(account, region, partition)
         self.region = region
         self.client = boto3.client(
-            "backup", region_name=region, aws_access_key_id="testing",
-            aws_secret_access_key="testing")
+            "backup", region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
         self.stubber = Stubber(self.client)
         # KMS: before copy 1 the function asks who manages a source key.
-        self.kms = boto3.client(
-            "kms", region_name=region, aws_access_key_id="testing",
-            aws_secret_access_key="testing")
+        self.kms = boto3.client("kms", region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing")
         self.kms_stubber = Stubber(self.kms)
         self.environ = environ
-        self.now = clock or datetime.datetime.now(datetime.timezone.utc)
+        self.now = clock or datetime.datetime.now(datetime.UTC)
         self.sleeps = []
         self.handler = module.build_function(
-            environ, clients=lambda region: self.client, clock=lambda: self.now,
-            sleep=self.sleeps.append, services=lambda service, region: {"kms": self.kms}[service])
+            environ,
+            clients=lambda region: self.client,
+            clock=lambda: self.now,
+            sleep=self.sleeps.append,
+            services=lambda service, region: {"kms": self.kms}[service],
+        )
         self.settings = self.handler.settings
         self.place = module.Place.of(self.context, self.settings)
 

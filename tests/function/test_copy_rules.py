@@ -5,10 +5,9 @@ import datetime
 
 import pytest
 from botocore.stub import ANY
+from lambda_support import MAIN
 
-from lambda_support import BACKUP, MAIN
-
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 VAULT = "BackupEvents-Sample"
 EBS_POINT = "arn:aws:ec2:us-east-1::snapshot/snap-0123456789abcdef0"
 EFS_POINT = f"arn:aws:backup:us-east-1:{MAIN}:recovery-point:1EB3B5E7-9EB0-435A-BAF5-7F3B5BC1A6B1"
@@ -70,16 +69,27 @@ def test_key_refusal_only_for_aws_managed_keys_of_types_not_fully_managed(module
 
 
 def test_retention_settings_are_read_from_the_environment(load_function):
-    settings = load_function(COPY1_RETENTION="400/30", COPY2_RETENTION="inherit",
-                             BACKUP_VAULT_RETENTION="-3650", BACKUP_VAULT_TYPE="air-gapped").settings
+    settings = load_function(
+        COPY1_RETENTION="400/30",
+        COPY2_RETENTION="inherit",
+        BACKUP_VAULT_RETENTION="-3650",
+        BACKUP_VAULT_TYPE="air-gapped",
+    ).settings
     assert settings.retention[1:] == ((400, 30), (0, 0))
     assert settings.limits == (0, 3650) and settings.air_gapped
     settings = load_function().settings  # the template's defaults: inherit, no limits
     assert settings.retention[1:] == ((0, 0), (0, 0)) and settings.limits == (0, 0) and not settings.air_gapped
 
 
-@pytest.mark.parametrize("name, value", [("COPY1_RETENTION", "forever"), ("COPY2_RETENTION", "365/"),
-                                         ("BACKUP_VAULT_RETENTION", "7"), ("BACKUP_VAULT_TYPE", "lag")])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("COPY1_RETENTION", "forever"),
+        ("COPY2_RETENTION", "365/"),
+        ("BACKUP_VAULT_RETENTION", "7"),
+        ("BACKUP_VAULT_TYPE", "lag"),
+    ],
+)
 def test_a_bad_destination_setting_fails_the_cold_start_naming_it(load_function, log_lines, name, value):
     with pytest.raises(Exception) as raised:
         load_function(**{name: value})
@@ -88,36 +98,54 @@ def test_a_bad_destination_setting_fails_the_cold_start_naming_it(load_function,
     assert level == "ERROR" and line["variable"] == name and line["value"] == value.lower()
 
 
-def test_copy_1_of_a_backup_under_an_aws_managed_key_is_refused_without_start_copy_job(
-        load_function, event, log_lines):
+def test_copy_1_of_a_backup_under_an_aws_managed_key_is_refused_without_start_copy_job(load_function, event, log_lines):
     function = load_function()
     backup = event("backup_completed_ebs_main")
     key = f"arn:aws:kms:us-east-1:{MAIN}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    function.stubber.add_response("describe_recovery_point", {
-        "RecoveryPointArn": backup["resources"][0], "ResourceType": "EBS", "EncryptionKeyArn": key,
-        "IsEncrypted": True}, {"BackupVaultName": VAULT, "RecoveryPointArn": backup["resources"][0]})
-    function.kms_stubber.add_response("describe_key", {"KeyMetadata": {"KeyId": key, "KeyManager": "AWS"}},
-                                      {"KeyId": key})
+    function.stubber.add_response(
+        "describe_recovery_point",
+        {
+            "RecoveryPointArn": backup["resources"][0],
+            "ResourceType": "EBS",
+            "EncryptionKeyArn": key,
+            "IsEncrypted": True,
+        },
+        {"BackupVaultName": VAULT, "RecoveryPointArn": backup["resources"][0]},
+    )
+    function.kms_stubber.add_response(
+        "describe_key", {"KeyMetadata": {"KeyId": key, "KeyManager": "AWS"}}, {"KeyId": key}
+    )
     with pytest.raises(function.module.CopyRefused):
         function(backup)  # the stubber would fail on an unexpected StartCopyJob
     [(level, line)] = log_lines()
     assert level == "ERROR" and line["error"] == "CopyRefused"
-    assert line["message"] == (f"copy 1 of {backup['resources'][0]} not started: "
-                               + function.module.AWS_MANAGED_KEY.format("EBS"))
+    assert line["message"] == (
+        f"copy 1 of {backup['resources'][0]} not started: " + function.module.AWS_MANAGED_KEY.format("EBS")
+    )
 
 
 def test_copy_1_carries_its_lifecycle_and_reads_the_source_only_when_a_rule_needs_it(load_function, event):
     # EFS is fully managed and the setting doesn't depend on the source: no describe.
     function = load_function(COPY1_RETENTION="400")
-    function.stubber.add_response("start_copy_job", {"CopyJobId": "x"}, {
-        "RecoveryPointArn": ANY, "SourceBackupVaultName": VAULT, "DestinationBackupVaultArn": ANY,
-        "IamRoleArn": ANY, "IdempotencyToken": ANY, "Lifecycle": {"DeleteAfterDays": 400}})
+    function.stubber.add_response(
+        "start_copy_job",
+        {"CopyJobId": "x"},
+        {
+            "RecoveryPointArn": ANY,
+            "SourceBackupVaultName": VAULT,
+            "DestinationBackupVaultArn": ANY,
+            "IamRoleArn": ANY,
+            "IdempotencyToken": ANY,
+            "Lifecycle": {"DeleteAfterDays": 400},
+        },
+    )
     function(event("backup_completed_efs_main"))
     # Inheriting into a vault with limits: the source's retention is read first.
     function = load_function(BACKUP_VAULT_RETENTION="60-400")
     backup = event("backup_completed_efs_main")
-    function.stubber.add_response("describe_recovery_point", {
-        "RecoveryPointArn": backup["resources"][0], "ResourceType": "EFS",
-        "Lifecycle": {"DeleteAfterDays": 90}})
+    function.stubber.add_response(
+        "describe_recovery_point",
+        {"RecoveryPointArn": backup["resources"][0], "ResourceType": "EFS", "Lifecycle": {"DeleteAfterDays": 90}},
+    )
     function.stubber.add_response("start_copy_job", {"CopyJobId": "y"})
     assert function(backup)["copy_job_id"] == "y"

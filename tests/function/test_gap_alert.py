@@ -11,21 +11,24 @@ import pytest
 from botocore.stub import ANY, Stubber
 from lambda_support import BACKUP, DEFAULT_SETTINGS, MAIN, Context, fresh_module
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 NOW = datetime.datetime(2026, 1, 10, 3, 0, tzinfo=UTC)
 VAULT = "BackupEvents-Sample"
 TOPIC = f"arn:aws:sns:us-west-2:{BACKUP}:BackupEvents-Alerts"
 
 
 def client(service):
-    return boto3.client(service, region_name="us-east-1", aws_access_key_id="testing",
-                        aws_secret_access_key="testing")
+    return boto3.client(service, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 def original(n, hours_old):
-    return {"RecoveryPointArn": f"arn:aws:backup:us-east-1:{MAIN}:recovery-point:rp-{n}",
-            "BackupVaultName": VAULT, "Status": "COMPLETED",
-            "CreationDate": NOW - datetime.timedelta(hours=hours_old), "Lifecycle": {"DeleteAfterDays": 35}}
+    return {
+        "RecoveryPointArn": f"arn:aws:backup:us-east-1:{MAIN}:recovery-point:rp-{n}",
+        "BackupVaultName": VAULT,
+        "Status": "COMPLETED",
+        "CreationDate": NOW - datetime.timedelta(hours=hours_old),
+        "Lifecycle": {"DeleteAfterDays": 35},
+    }
 
 
 class Sweeper:
@@ -35,11 +38,18 @@ class Sweeper:
         self.module = fresh_module()
         self.backup, self.sns = client("backup"), client("sns")
         self.backup_stub, self.sns_stub = Stubber(self.backup), Stubber(self.sns)
-        environ = dict(DEFAULT_SETTINGS, COPY_ROLE_ARN=DEFAULT_SETTINGS["COPY_ROLE_ARN"].format(account=MAIN),
-                       **{"ALERTS_ON": "true", **settings})
+        environ = dict(
+            DEFAULT_SETTINGS,
+            COPY_ROLE_ARN=DEFAULT_SETTINGS["COPY_ROLE_ARN"].format(account=MAIN),
+            **{"ALERTS_ON": "true", **settings},
+        )
         self.handler = self.module.build_function(
-            environ, clients=lambda region: self.backup, clock=lambda: NOW, sleep=lambda seconds: None,
-            services=lambda service, region: {"sns": self.sns}[service])
+            environ,
+            clients=lambda region: self.backup,
+            clock=lambda: NOW,
+            sleep=lambda seconds: None,
+            services=lambda service, region: {"sns": self.sns}[service],
+        )
         self.place = self.module.Place.of(Context(MAIN, "us-east-1"), self.handler.settings)
 
     def lists(self, points, jobs):
@@ -65,7 +75,8 @@ def published(log_lines):
 
 
 def test_a_copy_running_past_the_threshold_and_one_never_started_give_one_alert_after_the_repair(
-        sweeper, event, log_lines):
+    sweeper, event, log_lines
+):
     function = sweeper()
     stuck, lost, young = original(1, 30), original(2, 26), original(3, 2)
     function.lists([stuck, lost, young], [{"SourceRecoveryPointArn": stuck["RecoveryPointArn"], "State": "RUNNING"}])
@@ -91,8 +102,13 @@ def test_a_copy_running_past_the_threshold_and_one_never_started_give_one_alert_
 def test_no_gap_no_alert(sweeper, event):
     function = sweeper()
     done, young = original(1, 40), original(2, 3)
-    function.lists([done, young], [{"SourceRecoveryPointArn": done["RecoveryPointArn"], "State": "COMPLETED"},
-                                   {"SourceRecoveryPointArn": young["RecoveryPointArn"], "State": "RUNNING"}])
+    function.lists(
+        [done, young],
+        [
+            {"SourceRecoveryPointArn": done["RecoveryPointArn"], "State": "COMPLETED"},
+            {"SourceRecoveryPointArn": young["RecoveryPointArn"], "State": "RUNNING"},
+        ],
+    )
     function.backup_stub.add_response("describe_recovery_point", dict(done, StorageClass="WARM"))
     function.backup_stub.add_response("describe_backup_vault", {"BackupVaultName": VAULT})
     function.backup_stub.add_response("update_recovery_point_lifecycle", {})
@@ -133,10 +149,16 @@ def test_a_failed_publish_keeps_the_repairs_and_fails_the_sweep(sweeper, event, 
 
 def test_a_burst_of_gaps_is_one_bounded_message(sweeper):
     function = sweeper()
-    rows = [{"recovery_point": f"arn:aws:backup:us-east-1:{MAIN}:recovery-point:{n:036d}", "age_hours": 30.0,
-             "copy": ("RUNNING", "NONE", "FAILED")[n % 3], "gap": True, "awaiting_shortening": False}
-            for n in range(1000)] + [{"recovery_point": "young", "age_hours": 1.0, "copy": "NONE", "gap": False,
-                                      "awaiting_shortening": False}]
+    rows = [
+        {
+            "recovery_point": f"arn:aws:backup:us-east-1:{MAIN}:recovery-point:{n:036d}",
+            "age_hours": 30.0,
+            "copy": ("RUNNING", "NONE", "FAILED")[n % 3],
+            "gap": True,
+            "awaiting_shortening": False,
+        }
+        for n in range(1000)
+    ] + [{"recovery_point": "young", "age_hours": 1.0, "copy": "NONE", "gap": False, "awaiting_shortening": False}]
     subject, text = function.module.gap_alert_text(function.place, rows)
     assert subject == f"Backup Events: 1000 copy gap(s) in {MAIN} us-east-1" and len(subject) <= 100
     named = function.module.GAP_ALERT_ROWS
@@ -167,8 +189,9 @@ def test_lambdas_retry_of_a_failed_sweep_does_not_repeat_the_alert_on_a_warm_ins
         function.lists([lost], [])
         function.backup_stub.add_client_error("start_copy_job", "AccessDeniedException", "denied", 400)
         if attempt == 0:
-            function.sns_stub.add_response("publish", {"MessageId": "m1"}, {"TopicArn": TOPIC, "Subject": ANY,
-                                                                            "Message": ANY})
+            function.sns_stub.add_response(
+                "publish", {"MessageId": "m1"}, {"TopicArn": TOPIC, "Subject": ANY, "Message": ANY}
+            )
         with pytest.raises(function.module.SweepIncomplete, match="1 of 1 sweep actions failed"):
             function.sweep(daily)
     [alert] = published(log_lines)

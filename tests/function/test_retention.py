@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 NOW = datetime.datetime(2026, 3, 10, 15, 30, tzinfo=UTC)
 ARN = "arn:aws:backup:us-east-1:000022224444:recovery-point:abc"
 
@@ -15,7 +15,9 @@ ARN = "arn:aws:backup:us-east-1:000022224444:recovery-point:abc"
 @pytest.fixture(scope="module")
 def function(request):
     import importlib.util
+
     from lambda_support import SOURCE
+
     spec = importlib.util.spec_from_file_location("index_retention", SOURCE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -23,8 +25,7 @@ def function(request):
 
 
 def point(created, lifecycle=None, storage="WARM", status="COMPLETED", arn=ARN):
-    value = {"RecoveryPointArn": arn, "CreationDate": created,
-             "StorageClass": storage, "Status": status}
+    value = {"RecoveryPointArn": arn, "CreationDate": created, "StorageClass": storage, "Status": status}
     if lifecycle is not None:
         value["Lifecycle"] = lifecycle
     return value
@@ -55,8 +56,7 @@ def test_equal_result_makes_no_update(function):
 
 def test_no_retention_set_is_shortened(function):
     for lifecycle in (None, {}, {"DeleteAfterDays": -1}):
-        assert function.new_lifecycle(point(days_ago(1), lifecycle), NOW, 7, None)[0] == {
-            "DeleteAfterDays": 8}
+        assert function.new_lifecycle(point(days_ago(1), lifecycle), NOW, 7, None)[0] == {"DeleteAfterDays": 8}
 
 
 def test_utc_whole_days_count_the_creation_day_as_day_1(function):
@@ -69,31 +69,49 @@ def test_utc_whole_days_count_the_creation_day_as_day_1(function):
 
 
 def test_future_cold_transition_is_cancelled(function):
-    lifecycle, _ = function.new_lifecycle(point(days_ago(0), {
-        "MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365,
-        "OptInToArchiveForSupportedResources": True}), NOW, 7, None)
+    lifecycle, _ = function.new_lifecycle(
+        point(
+            days_ago(0),
+            {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365, "OptInToArchiveForSupportedResources": True},
+        ),
+        NOW,
+        7,
+        None,
+    )
     assert lifecycle == {"DeleteAfterDays": 8}
 
 
 def test_cold_backup_keeps_90_days_and_its_cold_setting(function):
-    lifecycle, _ = function.new_lifecycle(point(days_ago(40), {
-        "MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365,
-        "OptInToArchiveForSupportedResources": True}, storage="COLD"), NOW, 7, None)
-    assert lifecycle == {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 121,
-                         "OptInToArchiveForSupportedResources": True}
+    lifecycle, _ = function.new_lifecycle(
+        point(
+            days_ago(40),
+            {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365, "OptInToArchiveForSupportedResources": True},
+            storage="COLD",
+        ),
+        NOW,
+        7,
+        None,
+    )
+    assert lifecycle == {
+        "MoveToColdStorageAfterDays": 30,
+        "DeleteAfterDays": 121,
+        "OptInToArchiveForSupportedResources": True,
+    }
 
 
 def test_warm_backup_going_cold_in_5_days_is_cancelled_not_kept_96_days(function):
     # Issue 10: a plan's 5-day transition on a WARM backup is cancelled (8, not 96).
-    lifecycle, _ = function.new_lifecycle(point(days_ago(0), {
-        "MoveToColdStorageAfterDays": 5, "DeleteAfterDays": 200}), NOW, 7, None)
+    lifecycle, _ = function.new_lifecycle(
+        point(days_ago(0), {"MoveToColdStorageAfterDays": 5, "DeleteAfterDays": 200}), NOW, 7, None
+    )
     assert lifecycle == {"DeleteAfterDays": 8}
 
 
 def test_transition_due_within_the_margin_is_kept_with_its_90_days(function):
     # Created 4 days ago at 01:00, cold after 5 days: due in under a day -> may be under way.
-    lifecycle, _ = function.new_lifecycle(point(days_ago(4), {
-        "MoveToColdStorageAfterDays": 5, "DeleteAfterDays": 200}), NOW, 7, None)
+    lifecycle, _ = function.new_lifecycle(
+        point(days_ago(4), {"MoveToColdStorageAfterDays": 5, "DeleteAfterDays": 200}), NOW, 7, None
+    )
     assert lifecycle == {"MoveToColdStorageAfterDays": 5, "DeleteAfterDays": 96}
 
 
@@ -101,8 +119,9 @@ def test_transition_due_within_the_margin_is_kept_with_its_90_days(function):
 def test_the_margin_is_two_days_to_the_second(function, seconds_after_margin, kept):
     due = NOW + datetime.timedelta(days=2, seconds=seconds_after_margin)
     created = due - datetime.timedelta(days=30)
-    lifecycle, _ = function.new_lifecycle(point(created, {
-        "MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365}), NOW, 7, None)
+    lifecycle, _ = function.new_lifecycle(
+        point(created, {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365}), NOW, 7, None
+    )
     assert ("MoveToColdStorageAfterDays" in lifecycle) is kept
 
 
@@ -110,8 +129,9 @@ def test_the_margin_is_two_days_to_the_second(function, seconds_after_margin, ke
 def test_past_due_and_still_warm_keeps_the_transition_only_within_the_margin(function, days_past_due, kept):
     """Just past due, AWS's run may not have moved it yet; long past due and still WARM, it never
     will (a type without cold storage: RDS with cold=5 aged 10 days would otherwise get 96 days)."""
-    lifecycle, _ = function.new_lifecycle(point(days_ago(5 + days_past_due, 0), {
-        "MoveToColdStorageAfterDays": 5, "DeleteAfterDays": 200}), NOW, 7, None)
+    lifecycle, _ = function.new_lifecycle(
+        point(days_ago(5 + days_past_due, 0), {"MoveToColdStorageAfterDays": 5, "DeleteAfterDays": 200}), NOW, 7, None
+    )
     if kept:
         assert lifecycle == {"MoveToColdStorageAfterDays": 5, "DeleteAfterDays": 96}
     else:  # cancelled: its age (9 whole days) + 1
@@ -119,8 +139,9 @@ def test_past_due_and_still_warm_keeps_the_transition_only_within_the_margin(fun
 
 
 def test_a_point_aws_deletes_after_its_copy_is_left_alone(function):
-    lifecycle, reason = function.new_lifecycle(point(days_ago(0), {
-        "DeleteAfterDays": 35, "DeleteAfterEvent": "DELETE_AFTER_COPY"}), NOW, 7, None)
+    lifecycle, reason = function.new_lifecycle(
+        point(days_ago(0), {"DeleteAfterDays": 35, "DeleteAfterEvent": "DELETE_AFTER_COPY"}), NOW, 7, None
+    )
     assert lifecycle is None and "DELETE_AFTER_COPY" in reason
 
 
@@ -129,48 +150,53 @@ def test_vault_lock_minimum_is_respected(function):
     assert lifecycle == {"DeleteAfterDays": 22}
 
 
-@pytest.mark.parametrize("storage,status", [("DELETED", "COMPLETED"), ("WARM", "DELETING"),
-                                            ("WARM", "EXPIRED")])
+@pytest.mark.parametrize("storage,status", [("DELETED", "COMPLETED"), ("WARM", "DELETING"), ("WARM", "EXPIRED")])
 def test_deleted_points_are_never_touched(function, storage, status):
     lifecycle, reason = function.new_lifecycle(
-        point(days_ago(0), {"DeleteAfterDays": 35}, storage, status), NOW, 7, None)
+        point(days_ago(0), {"DeleteAfterDays": 35}, storage, status), NOW, 7, None
+    )
     assert lifecycle is None and "deleted" in reason
 
 
 def test_continuous_points_are_skipped(function):
     arn = "arn:aws:backup:us-east-1:000022224444:recovery-point:continuous:db-abc-1234"
-    lifecycle, reason = function.new_lifecycle(
-        point(days_ago(0), {"DeleteAfterDays": 35}, arn=arn), NOW, 7, None)
+    lifecycle, reason = function.new_lifecycle(point(days_ago(0), {"DeleteAfterDays": 35}, arn=arn), NOW, 7, None)
     assert lifecycle is None and reason == "continuous backup"
 
 
-lifecycles = st.fixed_dictionaries({}, optional={
-    "DeleteAfterDays": st.one_of(st.just(-1), st.integers(1, 36500)),
-    "MoveToColdStorageAfterDays": st.one_of(st.just(-1), st.integers(0, 400)),
-    "OptInToArchiveForSupportedResources": st.booleans(),
-    "DeleteAfterEvent": st.sampled_from(["DELETE_AFTER_COPY"]),
-})
+lifecycles = st.fixed_dictionaries(
+    {},
+    optional={
+        "DeleteAfterDays": st.one_of(st.just(-1), st.integers(1, 36500)),
+        "MoveToColdStorageAfterDays": st.one_of(st.just(-1), st.integers(0, 400)),
+        "OptInToArchiveForSupportedResources": st.booleans(),
+        "DeleteAfterEvent": st.sampled_from(["DELETE_AFTER_COPY"]),
+    },
+)
 
 
 @settings(max_examples=600, deadline=None)
-@given(age=st.integers(0, 3000), lifecycle=st.one_of(st.none(), lifecycles),
-       storage=st.sampled_from(["WARM", "COLD", "DELETED"]),
-       status=st.sampled_from(["COMPLETED", "AVAILABLE", "PARTIAL", "DELETING", "EXPIRED"]),
-       new_days=st.integers(1, 400), lock=st.one_of(st.none(), st.integers(1, 400)),
-       hour=st.integers(0, 23))
-def test_properties_for_any_recovery_point(function, age, lifecycle, storage, status,
-                                           new_days, lock, hour):
+@given(
+    age=st.integers(0, 3000),
+    lifecycle=st.one_of(st.none(), lifecycles),
+    storage=st.sampled_from(["WARM", "COLD", "DELETED"]),
+    status=st.sampled_from(["COMPLETED", "AVAILABLE", "PARTIAL", "DELETING", "EXPIRED"]),
+    new_days=st.integers(1, 400),
+    lock=st.one_of(st.none(), st.integers(1, 400)),
+    hour=st.integers(0, 23),
+)
+def test_properties_for_any_recovery_point(function, age, lifecycle, storage, status, new_days, lock, hour):
     current = lifecycle or {}
     created = days_ago(age, hour)
-    result, reason = function.new_lifecycle(
-        point(created, lifecycle, storage, status), NOW, new_days, lock)
+    result, reason = function.new_lifecycle(point(created, lifecycle, storage, status), NOW, new_days, lock)
     if storage == "DELETED" or status in ("DELETING", "EXPIRED") or current.get("DeleteAfterEvent"):
         assert result is None
         return
     cold = current.get("MoveToColdStorageAfterDays", -1)
     # The rule (README, retention): keep the transition only if cold, or due within 2 days either side.
-    keep = cold >= 0 and (storage == "COLD" or abs(created + datetime.timedelta(days=cold)
-                                                   - NOW) <= datetime.timedelta(days=2))
+    keep = cold >= 0 and (
+        storage == "COLD" or abs(created + datetime.timedelta(days=cold) - NOW) <= datetime.timedelta(days=2)
+    )
     whole_days = (NOW.date() - created.date()).days + 1
     needed = max(whole_days, new_days, 1, lock or 0, cold + 90 if keep else 0) + 1
     if 0 <= current.get("DeleteAfterDays", -1) <= needed or needed > 36500:
@@ -180,8 +206,7 @@ def test_properties_for_any_recovery_point(function, age, lifecycle, storage, st
     if keep:
         expected["MoveToColdStorageAfterDays"] = cold
         if "OptInToArchiveForSupportedResources" in current:
-            expected["OptInToArchiveForSupportedResources"] = current[
-                "OptInToArchiveForSupportedResources"]
+            expected["OptInToArchiveForSupportedResources"] = current["OptInToArchiveForSupportedResources"]
     # Never longer than needed: exactly the rule's value.
     assert result == expected
     delete = result["DeleteAfterDays"]

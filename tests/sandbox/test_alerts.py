@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import io
 import json
 from collections.abc import Iterator
 
@@ -26,7 +27,8 @@ DAY = 86400
 @contextlib.contextmanager
 def alerting(layout: str = "typical", **parameters: str) -> Iterator[Organization]:
     with (Organization.typical if layout == "typical" else Organization.minimum)(
-            parameters={"AlertEmail": EMAIL, **parameters}) as org:
+        parameters={"AlertEmail": EMAIL, **parameters}
+    ) as org:
         assert org.sns.confirm(EMAIL) == 1  # the recipient follows the link SNS mailed
         yield org
 
@@ -60,11 +62,14 @@ def first_failures(org: Organization) -> dict[tuple[str, str], datetime.datetime
 
     for record in org.function_logs():
         if record["level"] == "ERROR":
-            note((record["account"], record["region"]),
-                 datetime.datetime.fromisoformat(record["timestamp"].replace("Z", "+00:00")))
+            note(
+                (record["account"], record["region"]),
+                datetime.datetime.fromisoformat(record["timestamp"].replace("Z", "+00:00")),
+            )
     for delivery in org.deliveries():
         if delivery.outcome in ("dead-lettered", "on-failure-delivered") or (
-                delivery.outcome == "delivered" and ":sqs:" in (delivery.target_arn or "")):
+            delivery.outcome == "delivered" and ":sqs:" in (delivery.target_arn or "")
+        ):
             note((delivery.account, delivery.region), delivery.at)
     return seen
 
@@ -73,7 +78,7 @@ def remove_invoke_permission(org: Organization, account: str, region: str, rule_
     client = org.client("lambda", account, region)
     policy = json.loads(client.get_policy(FunctionName="BackupEvents")["Policy"])
     for statement in policy["Statement"]:
-        if json.dumps(statement.get("Condition", {})).find(f"BackupEvents-{rule_suffix}\"") >= 0:
+        if json.dumps(statement.get("Condition", {})).find(f'BackupEvents-{rule_suffix}"') >= 0:
             client.remove_permission(FunctionName="BackupEvents", StatementId=statement["Sid"])
 
 
@@ -98,8 +103,9 @@ def test_failed_copies_in_every_resource_instance_alert_with_the_fix():
         org.backup_service.fail_next_copies(100)  # every copy 1 FAILS: AWS Backup's access-denied message
         back_up_everywhere(org)
         org.run_until_idle()
-        assert_alerted(org, set(resource_instances(org)), "job-failed",
-                       "vault access policy must Allow backup:CopyIntoBackupVault")
+        assert_alerted(
+            org, set(resource_instances(org)), "job-failed", "vault access policy must Allow backup:CopyIntoBackupVault"
+        )
         [mail] = alerts_by_instance(org)[(org.main_account, EAST)]
         assert ":recovery-point:" in mail.message and "BackupEvents-Sample" in mail.message
 
@@ -140,8 +146,12 @@ def test_an_account_without_the_copy_role_alerts_with_the_fix():
     with alerting("minimum", CopyRoleName="team/NotCreated") as org:  # the backups use the default role
         org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
         org.run_until_idle()
-        assert_alerted(org, {(org.main_account, EAST)}, "function-error",
-                       "create the copy role CopyRoleName in this account, trusting backup.amazonaws.com")
+        assert_alerted(
+            org,
+            {(org.main_account, EAST)},
+            "function-error",
+            "create the copy role CopyRoleName in this account, trusting backup.amazonaws.com",
+        )
         assert org.backup_service.copy_jobs(account_id=org.main_account) == []
 
 
@@ -153,14 +163,18 @@ def test_events_eventbridge_could_not_deliver_alert():
             remove_invoke_permission(org, BACKUP, region, "Copy2")
         back_up_everywhere(org)
         org.run_until_idle()
-        assert_alerted(org, set(resource_instances(org)[:3]) | {(BACKUP, EAST), (BACKUP, WEST1)},
-                       "dead-letter", "redeploy the stack")
+        assert_alerted(
+            org,
+            set(resource_instances(org)[:3]) | {(BACKUP, EAST), (BACKUP, WEST1)},
+            "dead-letter",
+            "redeploy the stack",
+        )
 
 
 def test_a_burst_of_failures_gives_one_alert_that_summarises():
     with alerting("minimum") as org:
         org.backup_service.fail_next_copies(10_000)
-        for number in range(150):  # within 2 minutes, at AWS Backup's StartBackupJob rate
+        for _ in range(150):  # within 2 minutes, at AWS Backup's StartBackupJob rate
             org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
             org.advance(0.8)
         org.run_until_idle()
@@ -176,10 +190,13 @@ def test_a_forged_alarm_event_acts_on_nothing():
         intruder = org.client("events", org.main_account, EAST)  # an account of the organisation
         bus = f"arn:aws:events:{EAST}:{BACKUP}:event-bus/BackupEvents"
         alarm = f"arn:aws:cloudwatch:{EAST}:{BACKUP}:alarm:BackupEvents-Errors"
-        forged = {"Source": "aws.cloudwatch", "DetailType": "CloudWatch Alarm State Change",
-                  "Resources": [alarm], "Detail": json.dumps({"alarmName": "BackupEvents-Errors",
-                                                              "state": {"value": "ALARM"}}),
-                  "EventBusName": bus}
+        forged = {
+            "Source": "aws.cloudwatch",
+            "DetailType": "CloudWatch Alarm State Change",
+            "Resources": [alarm],
+            "Detail": json.dumps({"alarmName": "BackupEvents-Errors", "state": {"value": "ALARM"}}),
+            "EventBusName": bus,
+        }
         [answer] = intruder.put_events(Entries=[forged])["Entries"]
         assert answer["ErrorCode"] == "NotAuthorizedForSourceException"
         intruder.put_events(Entries=[dict(forged, Source="custom.cloudwatch")])
@@ -190,9 +207,17 @@ def test_a_forged_alarm_event_acts_on_nothing():
         from moto.awslambda.models import lambda_backends
 
         deployed = lambda_backends[BACKUP][EAST].get_function("BackupEvents")
-        event = {"version": "0", "id": "forged", "source": "aws.cloudwatch", "account": BACKUP,
-                 "detail-type": "CloudWatch Alarm State Change", "region": EAST, "resources": [alarm],
-                 "time": "2026-01-05T02:00:00Z", "detail": {"state": {"value": "ALARM", "timestamp": "now"}}}
+        event = {
+            "version": "0",
+            "id": "forged",
+            "source": "aws.cloudwatch",
+            "account": BACKUP,
+            "detail-type": "CloudWatch Alarm State Change",
+            "region": EAST,
+            "resources": [alarm],
+            "time": "2026-01-05T02:00:00Z",
+            "detail": {"state": {"value": "ALARM", "timestamp": "now"}},
+        }
         invocation = function.run_once(deployed, event)
         calls = [e["message"].get("call") for e in invocation.logs if isinstance(e["message"], dict)]
         assert invocation.error is None and calls == ["Publish"]
@@ -207,25 +232,41 @@ def test_an_unconfirmed_subscription_receives_nothing():
         org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
         org.run_until_idle()
         assert org.sns.mailbox == []
-        assert [a.history for a in org.cloudwatch.alarms.values() if a.account == org.main_account] == [
-            ["ALARM", "OK"]]
+        assert [a.history for a in org.cloudwatch.alarms.values() if a.account == org.main_account] == [["ALARM", "OK"]]
 
 
 def test_only_the_organisations_function_roles_may_publish_to_the_topic():
     with alerting("minimum") as org:
         topic = f"arn:aws:sns:{WEST2}:{BACKUP}:BackupEvents-Alerts"
         iam = org.client("iam", org.main_account, EAST)
-        iam.create_role(RoleName="Intruder", AssumeRolePolicyDocument=json.dumps({
-            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                    "Principal": {"AWS": org.main_account}}]}))
-        iam.put_role_policy(RoleName="Intruder", PolicyName="publish", PolicyDocument=json.dumps({
-            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}))
+        iam.create_role(
+            RoleName="Intruder",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": org.main_account}}
+                    ],
+                }
+            ),
+        )
+        iam.put_role_policy(
+            RoleName="Intruder",
+            PolicyName="publish",
+            PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}
+            ),
+        )
 
         def publish_as(role: str, text: str) -> None:
             keys = org.credentials.for_role(f"arn:aws:iam::{org.main_account}:role/{role}")
-            boto3.client("sns", region_name=WEST2, aws_access_key_id=keys["AccessKeyId"],
-                         aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"]
-                         ).publish(TopicArn=topic, Message=text)
+            boto3.client(
+                "sns",
+                region_name=WEST2,
+                aws_access_key_id=keys["AccessKeyId"],
+                aws_secret_access_key=keys["SecretAccessKey"],
+                aws_session_token=keys["SessionToken"],
+            ).publish(TopicArn=topic, Message=text)
 
         # Its own policy allows it, the topic's does not: another role of the organisation.
         with pytest.raises(Exception, match="AuthorizationError"):
@@ -236,8 +277,12 @@ def test_only_the_organisations_function_roles_may_publish_to_the_topic():
 
 def session(org: Organization, account: str, region: str) -> boto3.Session:
     keys = org.credentials.for_account(account)
-    return boto3.Session(aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"],
-                         aws_session_token=keys["SessionToken"], region_name=region)
+    return boto3.Session(
+        aws_access_key_id=keys["AccessKeyId"],
+        aws_secret_access_key=keys["SecretAccessKey"],
+        aws_session_token=keys["SessionToken"],
+        region_name=region,
+    )
 
 
 def test_the_sweeps_metrics_and_status_name_the_same_gaps(monkeypatch, capsys):
@@ -248,8 +293,12 @@ def test_the_sweeps_metrics_and_status_name_the_same_gaps(monkeypatch, capsys):
         back_up_everywhere(org)
         org.run_until_idle()
         org.advance(2 * DAY)  # two daily sweeps: the second one sees gaps older than 24 h
-        instances = status.collect([(i.account, session(org, i.account, i.region)) for i in org.layout.instances()],
-                                   "BackupEvents", None, common.Progress(out=open("/dev/null", "w")))
+        instances = status.collect(
+            [(i.account, session(org, i.account, i.region)) for i in org.layout.instances()],
+            "BackupEvents",
+            None,
+            common.Progress(out=io.StringIO()),
+        )
         for instance in instances:
             metric = org.cloudwatch.latest(instance["account"], instance["region"], "BackupEvents", "CopyGaps")
             assert metric is not None and metric.value == instance["counts"]["CopyGaps"], instance["account"]
@@ -272,8 +321,11 @@ def test_a_copy_stuck_running_past_alert_after_hours_gives_one_gap_alert_and_sta
         org.backup_service.configure(copy_run_seconds=3 * DAY)  # copy 1 stays RUNNING three days
         org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
         org.advance(DAY + 3 * 3600)  # the first daily sweeps: the backup is about 26 hours old
-        [first] = [r["message"]["result"] for r in org.function_logs(org.main_account, EAST)
-                   if isinstance(r["message"], dict) and r["message"].get("type") == "sweep"]
+        [first] = [
+            r["message"]["result"]
+            for r in org.function_logs(org.main_account, EAST)
+            if isinstance(r["message"], dict) and r["message"].get("type") == "sweep"
+        ]
         assert first["recovery_points"] == 1 and "gaps_alerted" not in first
         assert org.sns.mail_for(EMAIL) == []  # under AlertAfterHours: no gap yet
         org.advance(DAY)  # the next sweeps: about 50 hours, a gap
@@ -284,8 +336,12 @@ def test_a_copy_stuck_running_past_alert_after_hours_gives_one_gap_alert_and_sta
         assert f"[gap] {point}: " in mail.message and "copy 1 RUNNING" in mail.message
         assert "Likely fix: none if its copy job completes" in mail.message and "after 30 h" in mail.message
         # `backup-events status` names the same gap, by the same coverage rule.
-        instances = status.collect([(i.account, session(org, i.account, i.region)) for i in org.layout.instances()],
-                                   "BackupEvents", None, common.Progress(out=open("/dev/null", "w")))
+        instances = status.collect(
+            [(i.account, session(org, i.account, i.region)) for i in org.layout.instances()],
+            "BackupEvents",
+            None,
+            common.Progress(out=io.StringIO()),
+        )
         gaps = [(i["account"], i["region"], r["recovery_point"]) for i in instances for r in i["rows"] if r["gap"]]
         assert gaps == [(org.main_account, EAST, point)]
         assert status.report(instances, as_json=False) == 1
@@ -342,11 +398,19 @@ def encrypted_alerting(key_policy_admits_functions: bool) -> Iterator[tuple[Orga
         key = kms.create_key(Description="alerts")["KeyMetadata"]["Arn"]  # default policy: B's root only
         if key_policy_admits_functions:
             policy = json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
-            policy["Statement"].append({
-                "Sid": "OrganizationsFunctions", "Effect": "Allow", "Principal": {"AWS": "*"},
-                "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*",
-                "Condition": {"StringEquals": {"aws:PrincipalOrgID": org.layout.org_id},
-                              "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/BackupEvents-Function-*"}}})
+            policy["Statement"].append(
+                {
+                    "Sid": "OrganizationsFunctions",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "*"},
+                    "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                    "Resource": "*",
+                    "Condition": {
+                        "StringEquals": {"aws:PrincipalOrgID": org.layout.org_id},
+                        "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/BackupEvents-Function-*"},
+                    },
+                }
+            )
             kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(policy))
         org.layout.parameters["AlertKmsKey"] = key
         org.deploy()
@@ -363,8 +427,11 @@ def test_an_encrypted_topic_whose_key_policy_does_not_admit_the_functions_refuse
         org.start_backup(org.main_account, EAST, org.create_resource("EFS", org.main_account, EAST))
         org.run_until_idle()
         assert org.sns.mail_for(EMAIL) == []  # SNS refused to encrypt the alert for R's function
-        refused = [r["message"] for r in org.function_logs(org.main_account, EAST)
-                   if r["level"] == "ERROR" and isinstance(r["message"], dict)]
+        refused = [
+            r["message"]
+            for r in org.function_logs(org.main_account, EAST)
+            if r["level"] == "ERROR" and isinstance(r["message"], dict)
+        ]
         assert refused and {m["aws_error_code"] for m in refused} == {"KMSAccessDenied"}
         assert f"kms:GenerateDataKey on resource: {key}" in refused[0]["message"]
         assert "because no resource-based policy allows" in refused[0]["message"]
@@ -377,9 +444,13 @@ def test_an_encrypted_topic_whose_key_policy_does_not_admit_the_functions_refuse
         # B's function role, in the key's account: the key policy delegates to B's identity policies,
         # and the template granted it the two KMS actions on AlertKmsKey.
         keys = org.credentials.for_role(f"arn:aws:iam::{BACKUP}:role/BackupEvents-Function-{WEST2}")
-        boto3.client("sns", region_name=WEST2, aws_access_key_id=keys["AccessKeyId"],
-                     aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"]
-                     ).publish(TopicArn=f"arn:aws:sns:{WEST2}:{BACKUP}:BackupEvents-Alerts", Message="from B")
+        boto3.client(
+            "sns",
+            region_name=WEST2,
+            aws_access_key_id=keys["AccessKeyId"],
+            aws_secret_access_key=keys["SecretAccessKey"],
+            aws_session_token=keys["SessionToken"],
+        ).publish(TopicArn=f"arn:aws:sns:{WEST2}:{BACKUP}:BackupEvents-Alerts", Message="from B")
         assert [m.message for m in org.sns.mail_for(EMAIL)] == ["from B"]
 
 
@@ -396,21 +467,45 @@ def test_the_aws_managed_key_aws_sns_admits_only_its_own_account():
     with alerting("minimum") as org:
         sns = org.client("sns", BACKUP, WEST2)
         topic = sns.create_topic(Name="Encrypted", Attributes={"KmsMasterKeyId": "alias/aws/sns"})["TopicArn"]
-        sns.set_topic_attributes(TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps({
-            "Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Principal": "*", "Action": "sns:Publish", "Resource": topic,
-                "Condition": {"StringEquals": {"aws:PrincipalOrgID": org.layout.org_id}}}]}))
+        sns.set_topic_attributes(
+            TopicArn=topic,
+            AttributeName="Policy",
+            AttributeValue=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": "*",
+                            "Action": "sns:Publish",
+                            "Resource": topic,
+                            "Condition": {"StringEquals": {"aws:PrincipalOrgID": org.layout.org_id}},
+                        }
+                    ],
+                }
+            ),
+        )
         for account in (BACKUP, org.main_account):  # let both functions' roles publish to any topic
             org.client("iam", account, EAST).put_role_policy(
-                RoleName=f"BackupEvents-Function-{EAST}", PolicyName="any-topic", PolicyDocument=json.dumps({
-                    "Version": "2012-10-17",
-                    "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}))
+                RoleName=f"BackupEvents-Function-{EAST}",
+                PolicyName="any-topic",
+                PolicyDocument=json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}],
+                    }
+                ),
+            )
 
         def publish_as(account: str) -> None:
             keys = org.credentials.for_role(f"arn:aws:iam::{account}:role/BackupEvents-Function-{EAST}")
-            boto3.client("sns", region_name=WEST2, aws_access_key_id=keys["AccessKeyId"],
-                         aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"]
-                         ).publish(TopicArn=topic, Message=f"from {account}")
+            boto3.client(
+                "sns",
+                region_name=WEST2,
+                aws_access_key_id=keys["AccessKeyId"],
+                aws_secret_access_key=keys["SecretAccessKey"],
+                aws_session_token=keys["SessionToken"],
+            ).publish(TopicArn=topic, Message=f"from {account}")
 
         publish_as(BACKUP)  # its own account: the managed key's policy admits it through SNS
         with pytest.raises(Exception, match="KMSAccessDenied.*alias/aws/sns"):
@@ -424,13 +519,26 @@ def test_a_topic_key_that_is_gone_or_disabled_refuses_with_snss_codes():
         metadata = kms.create_key()["KeyMetadata"]
         key_id, key = metadata["KeyId"], metadata["Arn"]
         org.client("iam", BACKUP, EAST).put_role_policy(
-            RoleName=f"BackupEvents-Function-{WEST2}", PolicyName="any-topic-and-key", PolicyDocument=json.dumps({
-                "Version": "2012-10-17", "Statement": [
-                    {"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"},
-                    {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": key}]}))
+            RoleName=f"BackupEvents-Function-{WEST2}",
+            PolicyName="any-topic-and-key",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"},
+                        {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": key},
+                    ],
+                }
+            ),
+        )
         keys = org.credentials.for_role(role)
-        function = boto3.client("sns", region_name=WEST2, aws_access_key_id=keys["AccessKeyId"],
-                                aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"])
+        function = boto3.client(
+            "sns",
+            region_name=WEST2,
+            aws_access_key_id=keys["AccessKeyId"],
+            aws_secret_access_key=keys["SecretAccessKey"],
+            aws_session_token=keys["SessionToken"],
+        )
         topic = sns.create_topic(Name="Encrypted", Attributes={"KmsMasterKeyId": key})["TopicArn"]
         function.publish(TopicArn=topic, Message="the key's own account, delegated to the role's policy")
         kms.disable_key(KeyId=key_id)

@@ -39,8 +39,7 @@ EXPLICIT_RECOVERY_POINTS = [
     "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster-snapshot:awsbackup:*",
     "arn:${AWS::Partition}:fsx:${AWS::Region}:${AWS::AccountId}:backup/*",
 ]
-RECOVERY_POINT_ACTIONS = {"backup:StartCopyJob", "backup:DescribeRecoveryPoint",
-                          "backup:UpdateRecoveryPointLifecycle"}
+RECOVERY_POINT_ACTIONS = {"backup:StartCopyJob", "backup:DescribeRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"}
 
 
 # ---------------------------------------------------------------------------- ARN-aware matching
@@ -55,8 +54,9 @@ def test_resource_wildcards_stay_inside_their_arn_segment():
     assert not resource_matches("arn:aws:backup:*", RECOVERY_POINT)
     assert not resource_matches(f"arn:aws:backup:us-*-1:{MAIN}", RECOVERY_POINT)
     # the sixth segment is the resource id: there a wildcard may cover `:` and `/`
-    assert resource_matches(f"arn:aws:rds:{EAST}:{MAIN}:snapshot:*",
-                            f"arn:aws:rds:{EAST}:{MAIN}:snapshot:awsbackup:job-1")
+    assert resource_matches(
+        f"arn:aws:rds:{EAST}:{MAIN}:snapshot:*", f"arn:aws:rds:{EAST}:{MAIN}:snapshot:awsbackup:job-1"
+    )
     # no wildcard in the service segment: the pattern matches nothing (strict reading)
     assert not resource_matches(f"arn:aws:*:{EAST}:*:*", RECOVERY_POINT)
     assert not resource_matches(f"arn:aws:ec?:{EAST}::snapshot/*", SNAPSHOT)
@@ -65,8 +65,14 @@ def test_resource_wildcards_stay_inside_their_arn_segment():
 
 def role_request(action: str = "backup:StartCopyJob", resource: str = RECOVERY_POINT, **context: str) -> Request:
     role = f"arn:aws:iam::{MAIN}:role/Function"
-    return Request(action, resource, principal_account=MAIN, principal_arn=role,
-                   session_arn=f"arn:aws:sts::{MAIN}:assumed-role/Function/fn", context=context)
+    return Request(
+        action,
+        resource,
+        principal_account=MAIN,
+        principal_arn=role,
+        session_arn=f"arn:aws:sts::{MAIN}:assumed-role/Function/fn",
+        context=context,
+    )
 
 
 def allow(resource: Any, action: str = "backup:StartCopyJob", principal: Any = None, **extra: Any) -> dict:
@@ -85,7 +91,8 @@ def test_identity_and_resource_policies_combine_as_iam_does():
     assert denial_message(request, refused) == (
         f"User: arn:aws:sts::{MAIN}:assumed-role/Function/fn is not authorized to perform: "
         f"backup:StartCopyJob on resource: {RECOVERY_POINT} because no identity-based policy allows "
-        "the backup:StartCopyJob action")
+        "the backup:StartCopyJob action"
+    )
     names_role = allow("*", principal={"AWS": f"arn:aws:iam::{MAIN}:role/Function"})
     assert evaluate([], [names_role], request, MAIN)
     # a same-account grant to the account only delegates to the identity policy
@@ -94,16 +101,22 @@ def test_identity_and_resource_policies_combine_as_iam_does():
     deny = {**names_role, "Effect": "Deny"}
     assert evaluate([allow("*")], [deny], request, MAIN).reason == "with an explicit deny in a resource-based policy"
     assert evaluate([allow("*"), {**allow("*"), "Effect": "Deny"}], None, request, MAIN).reason == (
-        "with an explicit deny in an identity-based policy")
+        "with an explicit deny in an identity-based policy"
+    )
     # cross-account: both sides
-    other = Request("backup:CopyIntoBackupVault", f"arn:aws:backup:{EAST}:{BACKUP}:backup-vault:V",
-                    principal_account=MAIN, principal_arn=request.principal_arn)
+    other = Request(
+        "backup:CopyIntoBackupVault",
+        f"arn:aws:backup:{EAST}:{BACKUP}:backup-vault:V",
+        principal_account=MAIN,
+        principal_arn=request.principal_arn,
+    )
     vault_allows = allow("*", "backup:CopyIntoBackupVault", principal={"AWS": f"arn:aws:iam::{MAIN}:root"})
     assert not evaluate([], [vault_allows], other, BACKUP)
     assert not evaluate([allow("*", "backup:CopyIntoBackupVault")], [], other, BACKUP).allowed
     assert evaluate([allow("*", "backup:CopyIntoBackupVault")], [vault_allows], other, BACKUP)
     assert evaluate([allow("*", "backup:CopyIntoBackupVault")], [], other, BACKUP).reason == (
-        "because no resource-based policy allows the backup:CopyIntoBackupVault action")
+        "because no resource-based policy allows the backup:CopyIntoBackupVault action"
+    )
 
 
 def test_a_key_in_its_own_account_needs_its_key_policy_to_allow():
@@ -115,7 +128,8 @@ def test_a_key_in_its_own_account_needs_its_key_policy_to_allow():
     # delegation to the account: the identity policy must allow too
     assert evaluate([allow("*", "kms:Decrypt")], [delegates], request, MAIN)
     assert evaluate([], [delegates], request, MAIN).reason == (
-        "because no identity-based policy allows the kms:Decrypt action")
+        "because no identity-based policy allows the kms:Decrypt action"
+    )
     # a key policy naming the role is enough on its own
     assert evaluate([], [names_role], request, MAIN)
     # an identity policy alone never grants a key (unlike a queue or a vault in one account)
@@ -172,8 +186,11 @@ def set_recovery_point_resource(org: Organization, account: str, resource: str) 
 
 
 def function_errors(org: Organization, account: str) -> list[str]:
-    return [m["body"]["responsePayload"]["errorMessage"] for m in org.error_messages(account, EAST)
-            if isinstance(m["body"], dict) and "responsePayload" in m["body"]]
+    return [
+        m["body"]["responsePayload"]["errorMessage"]
+        for m in org.error_messages(account, EAST)
+        if isinstance(m["body"], dict) and "responsePayload" in m["body"]
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -197,8 +214,7 @@ def test_an_explicit_resource_list_lets_the_function_copy_and_shorten(explicit_o
     assert originals and all(p.lifecycle == {"DeleteAfterDays": 8} for p in originals)
 
 
-def test_a_wildcard_in_the_service_segment_is_refused_at_run_time_and_the_backup_is_in_the_error_queue(
-        explicit_org):
+def test_a_wildcard_in_the_service_segment_is_refused_at_run_time_and_the_backup_is_in_the_error_queue(explicit_org):
     org = explicit_org
     set_recovery_point_resource(org, MAIN, f"arn:aws:*:{EAST}:*:*")  # today's template, rendered
     try:
@@ -206,19 +222,30 @@ def test_a_wildcard_in_the_service_segment_is_refused_at_run_time_and_the_backup
         resource = org.create_resource("EFS", MAIN, EAST)
         org.start_backup(MAIN, EAST, resource)
         org.run_until_idle()
-        [point] = [p for p in explicit_org.backup_service.recovery_points(account_id=MAIN) if p.resource_arn == resource]
+        [point] = [
+            p for p in explicit_org.backup_service.recovery_points(account_id=MAIN) if p.resource_arn == resource
+        ]
         assert len(explicit_org.backup_service.copy_jobs()) == before  # nothing copied
         assert point.lifecycle == {"DeleteAfterDays": 35}  # nor shortened
         role_name = function_role_arn(org, MAIN).rsplit("/", 1)[1]
         function_name = org.stack_outputs(MAIN, EAST)["FunctionName"]  # Lambda names the session after it
-        expected = (f"User: arn:aws:sts::{MAIN}:assumed-role/{role_name}/{function_name} is not authorized "
-                    f"to perform: backup:StartCopyJob on resource: {point.arn} because no identity-based "
-                    "policy allows the backup:StartCopyJob action")
-        assert any("AccessDeniedException" in e and expected in e for e in function_errors(org, MAIN)), \
-            function_errors(org, MAIN)
+        expected = (
+            f"User: arn:aws:sts::{MAIN}:assumed-role/{role_name}/{function_name} is not authorized "
+            f"to perform: backup:StartCopyJob on resource: {point.arn} because no identity-based "
+            "policy allows the backup:StartCopyJob action"
+        )
+        assert any("AccessDeniedException" in e and expected in e for e in function_errors(org, MAIN)), function_errors(
+            org, MAIN
+        )
     finally:
-        set_recovery_point_resource(org, MAIN, [r.replace("${AWS::Partition}", "aws").replace(
-            "${AWS::Region}", EAST).replace("${AWS::AccountId}", MAIN) for r in EXPLICIT_RECOVERY_POINTS])
+        set_recovery_point_resource(
+            org,
+            MAIN,
+            [
+                r.replace("${AWS::Partition}", "aws").replace("${AWS::Region}", EAST).replace("${AWS::AccountId}", MAIN)
+                for r in EXPLICIT_RECOVERY_POINTS
+            ],
+        )
 
 
 def test_a_destination_vault_narrowed_to_the_copy_role_refuses_copies(explicit_org):
@@ -271,8 +298,10 @@ def test_passing_the_copy_role_needs_iam_pass_role_to_backup(explicit_org):
         resource = org.create_resource("EFS", MAIN, EAST)
         org.start_backup(MAIN, EAST, resource)
         org.run_until_idle()
-        assert any(f"is not authorized to perform: iam:PassRole on resource: {org.copy_role_arn(MAIN)}" in e
-                   for e in function_errors(org, MAIN)), function_errors(org, MAIN)
+        assert any(
+            f"is not authorized to perform: iam:PassRole on resource: {org.copy_role_arn(MAIN)}" in e
+            for e in function_errors(org, MAIN)
+        ), function_errors(org, MAIN)
     finally:
         role.policies.clear()
         role.policies.update(saved)
@@ -299,7 +328,9 @@ def test_each_call_carries_the_context_keys_aws_documents_for_it(explicit_org):
 
     org.gate.add_listener(listen)
     try:
-        explicit_org.backup_service.deny_access("UpdateRecoveryPointLifecycle", MAIN)  # the function fails: on-failure record
+        explicit_org.backup_service.deny_access(
+            "UpdateRecoveryPointLifecycle", MAIN
+        )  # the function fails: on-failure record
         resource = org.create_resource("EFS", MAIN, EAST)
         org.start_backup(MAIN, EAST, resource)
         org.run_until_idle()
@@ -334,14 +365,21 @@ def role_session(org: Organization, statements: list[dict], name: str = "Worker"
     import boto3
 
     iam = org.client("iam", MAIN, EAST)
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": MAIN},
-                                                      "Action": "sts:AssumeRole"}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": MAIN}, "Action": "sts:AssumeRole"}],
+    }
     arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-    iam.put_role_policy(RoleName=name, PolicyName="p",
-                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    iam.put_role_policy(
+        RoleName=name, PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements})
+    )
     keys = org.credentials.for_role(arn, "worker")
-    return boto3.Session(aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"],
-                         aws_session_token=keys["SessionToken"], region_name=EAST)
+    return boto3.Session(
+        aws_access_key_id=keys["AccessKeyId"],
+        aws_secret_access_key=keys["SecretAccessKey"],
+        aws_session_token=keys["SessionToken"],
+        region_name=EAST,
+    )
 
 
 def test_a_role_session_is_held_to_its_policies_and_the_queue_and_key_policies(explicit_org):
@@ -351,8 +389,9 @@ def test_a_role_session_is_held_to_its_policies_and_the_queue_and_key_policies(e
     sqs = org.client("sqs", MAIN, EAST)
     allowed_url = sqs.create_queue(QueueName="allowed")["QueueUrl"]
     other_url = sqs.create_queue(QueueName="other")["QueueUrl"]
-    session = role_session(org, [{"Effect": "Allow", "Action": "sqs:SendMessage",
-                                  "Resource": f"arn:aws:sqs:{EAST}:{MAIN}:allowed"}])
+    session = role_session(
+        org, [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": f"arn:aws:sqs:{EAST}:{MAIN}:allowed"}]
+    )
     worker = session.client("sqs")
     worker.send_message(QueueUrl=allowed_url, MessageBody="x")
     with pytest.raises(ClientError) as excinfo:
@@ -360,27 +399,55 @@ def test_a_role_session_is_held_to_its_policies_and_the_queue_and_key_policies(e
     assert excinfo.value.response["Error"]["Message"] == (
         f"User: arn:aws:sts::{MAIN}:assumed-role/Worker/worker is not authorized to perform: sqs:SendMessage "
         f"on resource: arn:aws:sqs:{EAST}:{MAIN}:other because no identity-based policy allows the "
-        "sqs:SendMessage action")
+        "sqs:SendMessage action"
+    )
     # a queue policy naming the role allows it on its own, in the same account
-    sqs.set_queue_attributes(QueueUrl=other_url, Attributes={"Policy": json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage",
-                                                "Principal": {"AWS": f"arn:aws:iam::{MAIN}:role/Worker"},
-                                                "Resource": f"arn:aws:sqs:{EAST}:{MAIN}:other"}]})})
+    sqs.set_queue_attributes(
+        QueueUrl=other_url,
+        Attributes={
+            "Policy": json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "sqs:SendMessage",
+                            "Principal": {"AWS": f"arn:aws:iam::{MAIN}:role/Worker"},
+                            "Resource": f"arn:aws:sqs:{EAST}:{MAIN}:other",
+                        }
+                    ],
+                }
+            )
+        },
+    )
     worker.send_message(QueueUrl=other_url, MessageBody="x")
     # KMS: the default key policy delegates to the account's identity policies
     key = org.client("kms", MAIN, EAST).create_key()["KeyMetadata"]["KeyId"]
     with pytest.raises(ClientError) as excinfo:
         session.client("kms").encrypt(KeyId=key, Plaintext=b"x")
-    assert "because no identity-based policy allows the kms:Encrypt action" in excinfo.value.response["Error"]["Message"]
+    assert (
+        "because no identity-based policy allows the kms:Encrypt action" in excinfo.value.response["Error"]["Message"]
+    )
     kms_session = role_session(org, [{"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*"}], name="KeyUser")
     kms_session.client("kms").encrypt(KeyId=key, Plaintext=b"x")  # delegated, and the identity allows
     # a key policy that does not delegate to the account: the identity policy alone is not enough
-    admin_only = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{MAIN}:role/Admin"}, "Action": "kms:*", "Resource": "*"}]}
+    admin_only = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{MAIN}:role/Admin"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ],
+    }
     org.client("kms", MAIN, EAST).put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(admin_only))
     with pytest.raises(ClientError) as excinfo:
         kms_session.client("kms").encrypt(KeyId=key, Plaintext=b"x")
-    assert "because no resource-based policy allows the kms:Encrypt action" in excinfo.value.response["Error"]["Message"]
+    assert (
+        "because no resource-based policy allows the kms:Encrypt action" in excinfo.value.response["Error"]["Message"]
+    )
 
 
 def set_recovery_point_condition(org: Organization, account: str, condition: dict) -> None:
@@ -410,13 +477,18 @@ def test_an_ebs_recovery_point_carries_no_resource_account_so_only_if_exists_adm
         org.start_backup(MAIN, EAST, ebs)
         org.start_backup(MAIN, EAST, efs)
         org.run_until_idle()
-        copied = {explicit_org.backup_service.find_recovery_point(j.source_recovery_point_arn).resource_arn
-                  for j in explicit_org.backup_service.copy_jobs() if j.source_recovery_point_arn not in before
-                  and explicit_org.backup_service.find_recovery_point(j.source_recovery_point_arn).account == MAIN}
+        copied = {
+            explicit_org.backup_service.find_recovery_point(j.source_recovery_point_arn).resource_arn
+            for j in explicit_org.backup_service.copy_jobs()
+            if j.source_recovery_point_arn not in before
+            and explicit_org.backup_service.find_recovery_point(j.source_recovery_point_arn).account == MAIN
+        }
         assert copied == {efs}
         # Before copy 1 of an EBS backup the function reads it (its key): that call is refused first.
-        assert any("not authorized to perform: backup:DescribeRecoveryPoint" in e and ":snapshot/" in e
-                   for e in function_errors(org, MAIN))
+        assert any(
+            "not authorized to perform: backup:DescribeRecoveryPoint" in e and ":snapshot/" in e
+            for e in function_errors(org, MAIN)
+        )
     finally:
         set_recovery_point_condition(org, MAIN, {"StringEqualsIfExists": {"aws:ResourceAccount": MAIN}})
     org.error_messages(MAIN, EAST)  # drained: the module's later tests start from an empty queue

@@ -36,33 +36,111 @@ NO_RETRIES = Config(retries={"total_max_attempts": 1})
 # only; the sandbox never retries, so it never sends it.
 BACKUP_DETAIL_KEYS = {
     "CREATED": {"backupJobId", "state", "creationDate"},
-    "RUNNING": {"backupJobId", "backupSizeInBytes", "backupVaultArn", "backupVaultName", "bytesTransferred",
-                "creationDate", "iamRoleArn", "resourceArn", "resourceType", "state", "startBy",
-                "expectedCompletionDate", "percentDone"},
-    "COMPLETED": {"backupJobId", "backupSizeInBytes", "backupVaultArn", "backupVaultName", "bytesTransferred",
-                  "creationDate", "iamRoleArn", "resourceArn", "resourceType", "state", "completionDate",
-                  "startBy", "percentDone"},
-    "FAILED": {"backupJobId", "backupVaultArn", "backupVaultName", "bytesTransferred", "creationDate",
-               "iamRoleArn", "resourceArn", "resourceType", "state", "statusMessage", "startBy", "percentDone"},
+    "RUNNING": {
+        "backupJobId",
+        "backupSizeInBytes",
+        "backupVaultArn",
+        "backupVaultName",
+        "bytesTransferred",
+        "creationDate",
+        "iamRoleArn",
+        "resourceArn",
+        "resourceType",
+        "state",
+        "startBy",
+        "expectedCompletionDate",
+        "percentDone",
+    },
+    "COMPLETED": {
+        "backupJobId",
+        "backupSizeInBytes",
+        "backupVaultArn",
+        "backupVaultName",
+        "bytesTransferred",
+        "creationDate",
+        "iamRoleArn",
+        "resourceArn",
+        "resourceType",
+        "state",
+        "completionDate",
+        "startBy",
+        "percentDone",
+    },
+    "FAILED": {
+        "backupJobId",
+        "backupVaultArn",
+        "backupVaultName",
+        "bytesTransferred",
+        "creationDate",
+        "iamRoleArn",
+        "resourceArn",
+        "resourceType",
+        "state",
+        "statusMessage",
+        "startBy",
+        "percentDone",
+    },
 }
 COPY_DETAIL_KEYS = {
     "CREATED": {"creationDate", "state", "sourceBackupVaultArn", "destinationBackupVaultArn"},
-    "RUNNING": {"copyJobId", "backupSizeInBytes", "creationDate", "iamRoleArn", "resourceArn", "resourceType",
-                "sourceBackupVaultArn", "state", "destinationBackupVaultArn", "destinationRecoveryPointArn"},
-    "COMPLETED": {"copyJobId", "backupSizeInBytes", "creationDate", "iamRoleArn", "resourceArn", "resourceType",
-                  "sourceBackupVaultArn", "state", "completionDate", "destinationBackupVaultArn",
-                  "destinationRecoveryPointArn"},
-    "FAILED": {"copyJobId", "backupSizeInBytes", "creationDate", "iamRoleArn", "resourceArn", "resourceType",
-               "sourceBackupVaultArn", "state", "statusMessage", "completionDate", "destinationBackupVaultArn",
-               "destinationRecoveryPointArn"},
+    "RUNNING": {
+        "copyJobId",
+        "backupSizeInBytes",
+        "creationDate",
+        "iamRoleArn",
+        "resourceArn",
+        "resourceType",
+        "sourceBackupVaultArn",
+        "state",
+        "destinationBackupVaultArn",
+        "destinationRecoveryPointArn",
+    },
+    "COMPLETED": {
+        "copyJobId",
+        "backupSizeInBytes",
+        "creationDate",
+        "iamRoleArn",
+        "resourceArn",
+        "resourceType",
+        "sourceBackupVaultArn",
+        "state",
+        "completionDate",
+        "destinationBackupVaultArn",
+        "destinationRecoveryPointArn",
+    },
+    "FAILED": {
+        "copyJobId",
+        "backupSizeInBytes",
+        "creationDate",
+        "iamRoleArn",
+        "resourceArn",
+        "resourceType",
+        "sourceBackupVaultArn",
+        "state",
+        "statusMessage",
+        "completionDate",
+        "destinationBackupVaultArn",
+        "destinationRecoveryPointArn",
+    },
 }
 ENVELOPE_KEYS = {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
 
 
 def org_policy(org_id=ORG):
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": "*", "Action": "backup:CopyIntoBackupVault", "Resource": "*",
-        "Condition": {"StringEquals": {"aws:PrincipalOrgID": [org_id]}}}]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "backup:CopyIntoBackupVault",
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:PrincipalOrgID": [org_id]}},
+                }
+            ],
+        }
+    )
 
 
 def vault_arn(account, region, name=VAULT):
@@ -91,17 +169,43 @@ def clock(service):
 
 def make_copy_role(account, trusted="backup.amazonaws.com", endpoint_url=None):
     """ROLE's name in `account`, trusting `trusted` (docs/AWS-BEHAVIOUR.md §19 item 62)."""
-    creds = boto3.client("sts", region_name=EAST, endpoint_url=endpoint_url, aws_access_key_id="testing",
-                         aws_secret_access_key="testing").assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/tests", RoleSessionName="tests")["Credentials"]
-    iam = boto3.client("iam", region_name=EAST, endpoint_url=endpoint_url, aws_access_key_id=creds["AccessKeyId"],
-                       aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
-    iam.create_role(RoleName="AWSBackupDefaultServiceRole", Path="/service-role/", AssumeRolePolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": trusted},
-                                                 "Action": "sts:AssumeRole"}]}))
-    iam.put_role_policy(RoleName="AWSBackupDefaultServiceRole", PolicyName="copies", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "backup:CopyIntoBackupVault",
-                                                "Resource": "arn:aws:backup:*:*:backup-vault:*"}]}))
+    creds = boto3.client(
+        "sts", region_name=EAST, endpoint_url=endpoint_url, aws_access_key_id="testing", aws_secret_access_key="testing"
+    ).assume_role(RoleArn=f"arn:aws:iam::{account}:role/tests", RoleSessionName="tests")["Credentials"]
+    iam = boto3.client(
+        "iam",
+        region_name=EAST,
+        endpoint_url=endpoint_url,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+    iam.create_role(
+        RoleName="AWSBackupDefaultServiceRole",
+        Path="/service-role/",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": trusted}, "Action": "sts:AssumeRole"}],
+            }
+        ),
+    )
+    iam.put_role_policy(
+        RoleName="AWSBackupDefaultServiceRole",
+        PolicyName="copies",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "backup:CopyIntoBackupVault",
+                        "Resource": "arn:aws:backup:*:*:backup-vault:*",
+                    }
+                ],
+            }
+        ),
+    )
 
 
 @pytest.fixture
@@ -111,10 +215,16 @@ def client(clock):
     def make(account=MAIN, region=EAST):
         if (account, region) not in cache:
             creds = boto3.client("sts", region_name=EAST).assume_role(
-                RoleArn=f"arn:aws:iam::{account}:role/tests", RoleSessionName="tests")["Credentials"]
+                RoleArn=f"arn:aws:iam::{account}:role/tests", RoleSessionName="tests"
+            )["Credentials"]
             cache[account, region] = boto3.client(
-                "backup", region_name=region, config=NO_RETRIES, aws_access_key_id=creds["AccessKeyId"],
-                aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+                "backup",
+                region_name=region,
+                config=NO_RETRIES,
+                aws_access_key_id=creds["AccessKeyId"],
+                aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["SessionToken"],
+            )
         return cache[account, region]
 
     return make
@@ -133,15 +243,20 @@ def org(client):
 def backed_up(client, clock, resource=EFS, lifecycle=None, account=MAIN, region=EAST):
     kwargs = {"Lifecycle": lifecycle} if lifecycle else {}
     arn = client(account, region).start_backup_job(
-        BackupVaultName=VAULT, ResourceArn=resource, IamRoleArn=ROLE, **kwargs)["RecoveryPointArn"]
+        BackupVaultName=VAULT, ResourceArn=resource, IamRoleArn=ROLE, **kwargs
+    )["RecoveryPointArn"]
     clock.advance(3600)
     return arn
 
 
 def start_copy(client, rp_arn, destination=None, **extra):
     return client(MAIN, EAST).start_copy_job(
-        RecoveryPointArn=rp_arn, SourceBackupVaultName=VAULT, IamRoleArn=ROLE,
-        DestinationBackupVaultArn=destination or vault_arn(BACKUP, EAST), **extra)["CopyJobId"]
+        RecoveryPointArn=rp_arn,
+        SourceBackupVaultName=VAULT,
+        IamRoleArn=ROLE,
+        DestinationBackupVaultArn=destination or vault_arn(BACKUP, EAST),
+        **extra,
+    )["CopyJobId"]
 
 
 def copy_job(client, job_id):
@@ -149,8 +264,11 @@ def copy_job(client, job_id):
 
 
 def events(service, detail_type, state=None):
-    return [e for e in service.recorded_events
-            if e["detail-type"] == detail_type and (state is None or e["detail"]["state"] == state)]
+    return [
+        e
+        for e in service.recorded_events
+        if e["detail-type"] == detail_type and (state is None or e["detail"]["state"] == state)
+    ]
 
 
 def error_code(excinfo):
@@ -163,8 +281,9 @@ def error_code(excinfo):
 
 def test_backup_job_progresses_with_the_clock_and_emits_documented_events(org, clock, service):
     c = org(MAIN, EAST)
-    started = c.start_backup_job(BackupVaultName=VAULT, ResourceArn=EFS, IamRoleArn=ROLE,
-                                 Lifecycle={"DeleteAfterDays": 35})
+    started = c.start_backup_job(
+        BackupVaultName=VAULT, ResourceArn=EFS, IamRoleArn=ROLE, Lifecycle={"DeleteAfterDays": 35}
+    )
     job_id, rp_arn = started["BackupJobId"], started["RecoveryPointArn"]
     assert rp_arn.startswith(f"arn:aws:backup:{EAST}:{MAIN}:recovery-point:")
     assert c.describe_backup_job(BackupJobId=job_id)["State"] == "CREATED"
@@ -202,17 +321,23 @@ def test_backup_job_progresses_with_the_clock_and_emits_documented_events(org, c
 
 
 def test_scheduled_backup_carries_created_by_plan(org, clock, service):
-    plan = org(MAIN, EAST).create_backup_plan(BackupPlan={"BackupPlanName": "daily", "Rules": [
-        {"RuleName": "r1", "TargetBackupVaultName": VAULT}]})
-    job_id = service.start_scheduled_backup(MAIN, EAST, VAULT, EFS, ROLE, {"DeleteAfterDays": 35},
-                                       backup_plan_id=plan["BackupPlanId"])
+    plan = org(MAIN, EAST).create_backup_plan(
+        BackupPlan={"BackupPlanName": "daily", "Rules": [{"RuleName": "r1", "TargetBackupVaultName": VAULT}]}
+    )
+    job_id = service.start_scheduled_backup(
+        MAIN, EAST, VAULT, EFS, ROLE, {"DeleteAfterDays": 35}, backup_plan_id=plan["BackupPlanId"]
+    )
     clock.advance(3600)
     job = org(MAIN, EAST).describe_backup_job(BackupJobId=job_id)
     assert job["CreatedBy"]["BackupPlanArn"] == plan["BackupPlanArn"]
     for event in events(service, "Backup Job State Change")[1:]:
         assert event["detail"]["createdBy"]["backupPlanArn"] == plan["BackupPlanArn"]
-        assert set(event["detail"]["createdBy"]) == {"backupPlanId", "backupPlanArn", "backupPlanVersion",
-                                                    "backupPlanRuleId"}
+        assert set(event["detail"]["createdBy"]) == {
+            "backupPlanId",
+            "backupPlanArn",
+            "backupPlanVersion",
+            "backupPlanRuleId",
+        }
     assert "createdBy" not in events(service, "Backup Job State Change", "CREATED")[0]["detail"]
 
 
@@ -279,12 +404,16 @@ def test_copy_concurrency_quota_counts_an_accounts_copies_from_every_source_regi
     service.configure(copy_concurrency_per_region=1, copy_concurrency_extra_per_vault=1)
     org(MAIN, WEST).create_backup_vault(BackupVaultName=VAULT)
     east_rp = backed_up(org, clock, EFS)
-    west_rp = backed_up(org, clock, f"arn:aws:elasticfilesystem:{WEST}:{MAIN}:file-system/fs-0fedcba987654321",
-                        region=WEST)
+    west_rp = backed_up(
+        org, clock, f"arn:aws:elasticfilesystem:{WEST}:{MAIN}:file-system/fs-0fedcba987654321", region=WEST
+    )
     first = start_copy(org, east_rp, vault_arn(BACKUP, WEST))
     second = org(MAIN, WEST).start_copy_job(
-        RecoveryPointArn=west_rp, SourceBackupVaultName=VAULT, IamRoleArn=ROLE,
-        DestinationBackupVaultArn=vault_arn(BACKUP, WEST))["CopyJobId"]
+        RecoveryPointArn=west_rp,
+        SourceBackupVaultName=VAULT,
+        IamRoleArn=ROLE,
+        DestinationBackupVaultArn=vault_arn(BACKUP, WEST),
+    )["CopyJobId"]
     clock.advance(service.settings.job_start_seconds + 1)
     assert copy_job(org, first)["State"] == "RUNNING"
     assert org(MAIN, WEST).describe_copy_job(CopyJobId=second)["CopyJob"]["State"] == "CREATED"
@@ -331,19 +460,26 @@ def test_copy_lifecycle_override_and_minus_one_keeps_source_expiry(org, clock):
     keep = start_copy(org, rp_arn, destination=vault_arn(BACKUP, WEST), Lifecycle={"DeleteAfterDays": -1})
     clock.advance(3600)
     first = org(BACKUP, EAST).describe_recovery_point(
-        BackupVaultName=VAULT, RecoveryPointArn=copy_job(org, override)["DestinationRecoveryPointArn"])
+        BackupVaultName=VAULT, RecoveryPointArn=copy_job(org, override)["DestinationRecoveryPointArn"]
+    )
     assert first["Lifecycle"]["DeleteAfterDays"] == 100
     second = org(BACKUP, WEST).describe_recovery_point(
-        BackupVaultName=VAULT, RecoveryPointArn=copy_job(org, keep)["DestinationRecoveryPointArn"])
+        BackupVaultName=VAULT, RecoveryPointArn=copy_job(org, keep)["DestinationRecoveryPointArn"]
+    )
     assert second["Lifecycle"]["DeleteAfterDays"] == 35
     # an override that leaves DeleteAfterDays out keeps the source's (docs/AWS-BEHAVIOUR.md §3.1, UNCONFIRMED detail)
     org(BACKUP, WEST).create_backup_vault(BackupVaultName="Partial")
     org(BACKUP, WEST).put_backup_vault_access_policy(BackupVaultName="Partial", Policy=org_policy())
-    partial = start_copy(org, rp_arn, destination=vault_arn(BACKUP, WEST, "Partial"),
-                         Lifecycle={"OptInToArchiveForSupportedResources": True})
+    partial = start_copy(
+        org,
+        rp_arn,
+        destination=vault_arn(BACKUP, WEST, "Partial"),
+        Lifecycle={"OptInToArchiveForSupportedResources": True},
+    )
     clock.advance(3600)
     third = org(BACKUP, WEST).describe_recovery_point(
-        BackupVaultName="Partial", RecoveryPointArn=copy_job(org, partial)["DestinationRecoveryPointArn"])
+        BackupVaultName="Partial", RecoveryPointArn=copy_job(org, partial)["DestinationRecoveryPointArn"]
+    )
     assert third["Lifecycle"] == {"DeleteAfterDays": 35, "OptInToArchiveForSupportedResources": True}
     assert third["CalculatedLifecycle"]["DeleteAt"] == first["CreationDate"] + datetime.timedelta(days=35)
 
@@ -354,8 +490,12 @@ def test_start_copy_job_idempotency_token(org, clock, service):
     # A replay succeeds without acting, and (strictly: the output has no required member) its
     # answer carries no CopyJobId (docs/AWS-BEHAVIOUR.md §3.1, §19).
     replay = org(MAIN, EAST).start_copy_job(
-        SourceBackupVaultName=VAULT, RecoveryPointArn=rp_arn, DestinationBackupVaultArn=vault_arn(BACKUP, EAST),
-        IamRoleArn=ROLE, IdempotencyToken="token-1")
+        SourceBackupVaultName=VAULT,
+        RecoveryPointArn=rp_arn,
+        DestinationBackupVaultArn=vault_arn(BACKUP, EAST),
+        IamRoleArn=ROLE,
+        IdempotencyToken="token-1",
+    )
     assert "CopyJobId" not in replay and "CreationDate" in replay
     other = start_copy(org, rp_arn, IdempotencyToken="token-2")
     assert first != other
@@ -371,18 +511,30 @@ def test_start_copy_job_validation(org, clock, service):
     rp_arn = backed_up(org, clock)
     c = org(MAIN, EAST)
     with pytest.raises(ClientError) as excinfo:
-        c.start_copy_job(RecoveryPointArn=rp_arn, SourceBackupVaultName="missing", IamRoleArn=ROLE,
-                         DestinationBackupVaultArn=vault_arn(BACKUP, EAST))
+        c.start_copy_job(
+            RecoveryPointArn=rp_arn,
+            SourceBackupVaultName="missing",
+            IamRoleArn=ROLE,
+            DestinationBackupVaultArn=vault_arn(BACKUP, EAST),
+        )
     assert error_code(excinfo) == "ResourceNotFoundException"
     c.create_backup_vault(BackupVaultName="other")
     with pytest.raises(ClientError) as excinfo:
-        c.start_copy_job(RecoveryPointArn=rp_arn, SourceBackupVaultName="other", IamRoleArn=ROLE,
-                         DestinationBackupVaultArn=vault_arn(BACKUP, EAST))
+        c.start_copy_job(
+            RecoveryPointArn=rp_arn,
+            SourceBackupVaultName="other",
+            IamRoleArn=ROLE,
+            DestinationBackupVaultArn=vault_arn(BACKUP, EAST),
+        )
     assert error_code(excinfo) == "ResourceNotFoundException"
     # the source vault is resolved in the caller's account: the backup account has no such point
     with pytest.raises(ClientError) as excinfo:
-        org(BACKUP, EAST).start_copy_job(RecoveryPointArn=rp_arn, SourceBackupVaultName=VAULT, IamRoleArn=ROLE,
-                                         DestinationBackupVaultArn=vault_arn(BACKUP, WEST))
+        org(BACKUP, EAST).start_copy_job(
+            RecoveryPointArn=rp_arn,
+            SourceBackupVaultName=VAULT,
+            IamRoleArn=ROLE,
+            DestinationBackupVaultArn=vault_arn(BACKUP, WEST),
+        )
     assert error_code(excinfo) == "ResourceNotFoundException"
     continuous = service.put_recovery_point(MAIN, EAST, VAULT, "arn:aws:s3:::bucket", continuous=True)
     with pytest.raises(ClientError) as excinfo:
@@ -391,23 +543,37 @@ def test_start_copy_job_validation(org, clock, service):
     assert not org(MAIN, EAST).list_copy_jobs()["CopyJobs"]
 
 
-DENY_OTHER_TARGETS = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Deny", "Principal": "*", "Action": "backup:CopyFromBackupVault", "Resource": "*",
-    "Condition": {"ForAllValues:ArnNotLike": {"backup:CopyTargets": [vault_arn(BACKUP, WEST)]}}}]})
+DENY_OTHER_TARGETS = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "backup:CopyFromBackupVault",
+                "Resource": "*",
+                "Condition": {"ForAllValues:ArnNotLike": {"backup:CopyTargets": [vault_arn(BACKUP, WEST)]}},
+            }
+        ],
+    }
+)
 
 
-@pytest.mark.parametrize("case, expected", [
-    ("missing destination vault", "does not exist"),
-    ("no destination policy", sb.MSG_ACCESS_DENIED),
-    ("policy admits another organisation", sb.MSG_ACCESS_DENIED),
-    ("accounts not in the same organisation", sb.MSG_NOT_SAME_ORG),
-    ("source in cold storage", "cold storage"),
-    ("EBS with an AWS managed key across accounts", sb.MSG_KEY_NOT_ACCESSIBLE),
-    ("RDS with an AWS managed key across accounts", sb.MSG_RDS_KEY_NOT_ACCESSIBLE),
-    ("Default vault across accounts", "Default backup vault"),
-    ("source vault denies this destination", sb.MSG_ACCESS_DENIED),
-    ("injected failure", "Given key ID is not accessible"),
-])
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("missing destination vault", "does not exist"),
+        ("no destination policy", sb.MSG_ACCESS_DENIED),
+        ("policy admits another organisation", sb.MSG_ACCESS_DENIED),
+        ("accounts not in the same organisation", sb.MSG_NOT_SAME_ORG),
+        ("source in cold storage", "cold storage"),
+        ("EBS with an AWS managed key across accounts", sb.MSG_KEY_NOT_ACCESSIBLE),
+        ("RDS with an AWS managed key across accounts", sb.MSG_RDS_KEY_NOT_ACCESSIBLE),
+        ("Default vault across accounts", "Default backup vault"),
+        ("source vault denies this destination", sb.MSG_ACCESS_DENIED),
+        ("injected failure", "Given key ID is not accessible"),
+    ],
+)
 def test_copy_failures_are_asynchronous_failed_jobs(org, clock, case, expected, service):
     resource, destination = EFS, vault_arn(BACKUP, EAST)
     if case == "missing destination vault":
@@ -430,8 +596,14 @@ def test_copy_failures_are_asynchronous_failed_jobs(org, clock, case, expected, 
     elif case == "injected failure":
         service.fail_next_copies(1, "Given key ID is not accessible")
     if case == "source in cold storage":
-        rp_arn = service.put_recovery_point(MAIN, EAST, VAULT, EFS, storage_class="COLD",
-                                       lifecycle={"MoveToColdStorageAfterDays": 1, "DeleteAfterDays": 91})
+        rp_arn = service.put_recovery_point(
+            MAIN,
+            EAST,
+            VAULT,
+            EFS,
+            storage_class="COLD",
+            lifecycle={"MoveToColdStorageAfterDays": 1, "DeleteAfterDays": 91},
+        )
     else:
         rp_arn = backed_up(org, clock, resource)
     job_id = start_copy(org, rp_arn, destination=destination)  # accepted: failures are asynchronous
@@ -455,16 +627,32 @@ def test_a_role_aws_backup_cannot_assume_is_refused_when_the_job_is_asked_for(or
     role = f"arn:aws:iam::{MAIN}:role/Other"
     if trusted:
         creds = boto3.client("sts", region_name=EAST).assume_role(
-            RoleArn=f"arn:aws:iam::{MAIN}:role/tests", RoleSessionName="tests")["Credentials"]
-        boto3.client("iam", region_name=EAST, aws_access_key_id=creds["AccessKeyId"],
-                     aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"],
-                     ).create_role(RoleName="Other", AssumeRolePolicyDocument=json.dumps({
-                         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": trusted},
-                                                                 "Action": "sts:AssumeRole"}]}))
-    for call in (lambda: org(MAIN, EAST).start_copy_job(
-            RecoveryPointArn=rp_arn, SourceBackupVaultName=VAULT, IamRoleArn=role,
-            DestinationBackupVaultArn=vault_arn(BACKUP, EAST)),
-            lambda: org(MAIN, EAST).start_backup_job(BackupVaultName=VAULT, ResourceArn=EFS, IamRoleArn=role)):
+            RoleArn=f"arn:aws:iam::{MAIN}:role/tests", RoleSessionName="tests"
+        )["Credentials"]
+        boto3.client(
+            "iam",
+            region_name=EAST,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        ).create_role(
+            RoleName="Other",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Principal": {"Service": trusted}, "Action": "sts:AssumeRole"}],
+                }
+            ),
+        )
+    for call in (
+        lambda: org(MAIN, EAST).start_copy_job(
+            RecoveryPointArn=rp_arn,
+            SourceBackupVaultName=VAULT,
+            IamRoleArn=role,
+            DestinationBackupVaultArn=vault_arn(BACKUP, EAST),
+        ),
+        lambda: org(MAIN, EAST).start_backup_job(BackupVaultName=VAULT, ResourceArn=EFS, IamRoleArn=role),
+    ):
         with pytest.raises(ClientError) as excinfo:
             call()
         assert excinfo.value.response["Error"]["Code"] == "InvalidParameterValueException"
@@ -480,15 +668,30 @@ def test_copies_that_policies_admit(org, clock, service):
     org(MAIN, EAST).put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=DENY_OTHER_TARGETS)
 
     def admit(principal):
-        org(BACKUP, WEST).put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=json.dumps({
-            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": [principal]},
-                                                   "Action": "backup:CopyIntoBackupVault", "Resource": "*"}]}))
+        org(BACKUP, WEST).put_backup_vault_access_policy(
+            BackupVaultName=VAULT,
+            Policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": [principal]},
+                            "Action": "backup:CopyIntoBackupVault",
+                            "Resource": "*",
+                        }
+                    ],
+                }
+            ),
+        )
 
     admit(ROLE)
     refused = start_copy(org, rp_arn, destination=vault_arn(BACKUP, WEST))
     clock.advance(3600)
     assert (copy_job(org, refused)["State"], copy_job(org, refused)["StatusMessage"]) == (
-        "FAILED", sb.MSG_ACCESS_DENIED)
+        "FAILED",
+        sb.MSG_ACCESS_DENIED,
+    )
     admit(f"arn:aws:iam::{MAIN}:root")
     allowed = start_copy(org, rp_arn, destination=vault_arn(BACKUP, WEST))
     clock.advance(3600)
@@ -543,8 +746,11 @@ def test_list_copy_jobs_filters_and_pagination(org, clock, service):
 def test_list_recovery_points_by_backup_vault_paginates(org, clock):
     arns = {backed_up(org, clock, f"{EFS}{i}") for i in range(5)}
     c = org(MAIN, EAST)
-    pages = list(c.get_paginator("list_recovery_points_by_backup_vault").paginate(
-        BackupVaultName=VAULT, PaginationConfig={"PageSize": 2}))
+    pages = list(
+        c.get_paginator("list_recovery_points_by_backup_vault").paginate(
+            BackupVaultName=VAULT, PaginationConfig={"PageSize": 2}
+        )
+    )
     assert [len(p["RecoveryPoints"]) for p in pages] == [2, 2, 1]
     assert {rp["RecoveryPointArn"] for p in pages for rp in p["RecoveryPoints"]} == arns
     only = c.list_recovery_points_by_backup_vault(BackupVaultName=VAULT, ByResourceArn=f"{EFS}3")
@@ -563,8 +769,9 @@ def test_update_lifecycle_returns_calculated_lifecycle(org, clock):
     rp_arn = backed_up(org, clock, EFS, {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365})
     c = org(MAIN, EAST)
     created = c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)["CreationDate"]
-    result = c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=rp_arn,
-                                               Lifecycle={"DeleteAfterDays": 8})
+    result = c.update_recovery_point_lifecycle(
+        BackupVaultName=VAULT, RecoveryPointArn=rp_arn, Lifecycle={"DeleteAfterDays": 8}
+    )
     assert result["Lifecycle"] == {"DeleteAfterDays": 8}  # missing MoveToColdStorageAfterDays clears it
     assert result["CalculatedLifecycle"] == {"DeleteAt": created + datetime.timedelta(days=8)}
     assert result["BackupVaultArn"] == vault_arn(MAIN, EAST) and result["RecoveryPointArn"] == rp_arn
@@ -572,23 +779,34 @@ def test_update_lifecycle_returns_calculated_lifecycle(org, clock):
     assert described["Lifecycle"] == {"DeleteAfterDays": 8}
 
 
-@pytest.mark.parametrize("lifecycle", [
-    {"DeleteAfterDays": 0}, {"DeleteAfterDays": 36501}, {"DeleteAfterDays": -5},
-    {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 119},
-])
+@pytest.mark.parametrize(
+    "lifecycle",
+    [
+        {"DeleteAfterDays": 0},
+        {"DeleteAfterDays": 36501},
+        {"DeleteAfterDays": -5},
+        {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 119},
+    ],
+)
 def test_update_lifecycle_rejects_invalid_values(org, clock, lifecycle):
     rp_arn = backed_up(org, clock)
     with pytest.raises(ClientError) as excinfo:
-        org(MAIN, EAST).update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=rp_arn,
-                                                        Lifecycle=lifecycle)
+        org(MAIN, EAST).update_recovery_point_lifecycle(
+            BackupVaultName=VAULT, RecoveryPointArn=rp_arn, Lifecycle=lifecycle
+        )
     assert error_code(excinfo) == "InvalidParameterValueException"
     assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
-@pytest.mark.parametrize("lifecycle", [
-    {"DeleteAfterDays": 1}, {"DeleteAfterDays": 36500}, {"DeleteAfterDays": -1},
-    {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 120},
-])
+@pytest.mark.parametrize(
+    "lifecycle",
+    [
+        {"DeleteAfterDays": 1},
+        {"DeleteAfterDays": 36500},
+        {"DeleteAfterDays": -1},
+        {"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 120},
+    ],
+)
 def test_update_lifecycle_accepts_boundaries(org, clock, lifecycle):
     rp_arn = backed_up(org, clock)
     c = org(MAIN, EAST)
@@ -597,8 +815,9 @@ def test_update_lifecycle_accepts_boundaries(org, clock, lifecycle):
     created = described["CreationDate"]
     kept = {k: v for k, v in lifecycle.items() if v != -1}  # -1 removes the setting (docs/AWS-BEHAVIOUR.md §3.1)
     expected_at = {"MoveToColdStorageAt": "MoveToColdStorageAfterDays", "DeleteAt": "DeleteAfterDays"}
-    calculated = {name: created + datetime.timedelta(days=kept[days])
-                  for name, days in expected_at.items() if days in kept}
+    calculated = {
+        name: created + datetime.timedelta(days=kept[days]) for name, days in expected_at.items() if days in kept
+    }
     for reply in (answer, described):
         assert reply["Lifecycle"] == kept
         assert reply.get("CalculatedLifecycle", {}) == calculated
@@ -610,23 +829,36 @@ def test_update_lifecycle_accepts_boundaries(org, clock, lifecycle):
 
 def test_update_lifecycle_rules_for_cold_continuous_lock_and_missing(org, clock, service):
     c = org(MAIN, EAST)
-    cold = service.put_recovery_point(MAIN, EAST, VAULT, EFS, storage_class="COLD",
-                                 lifecycle={"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365})
+    cold = service.put_recovery_point(
+        MAIN,
+        EAST,
+        VAULT,
+        EFS,
+        storage_class="COLD",
+        lifecycle={"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 365},
+    )
     with pytest.raises(ClientError) as excinfo:  # cold setting fixed once cold (docs/AWS-BEHAVIOUR.md §3.2)
-        c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=cold,
-                                          Lifecycle={"DeleteAfterDays": 200})
+        c.update_recovery_point_lifecycle(
+            BackupVaultName=VAULT, RecoveryPointArn=cold, Lifecycle={"DeleteAfterDays": 200}
+        )
     assert error_code(excinfo) == "InvalidParameterValueException"
-    c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=cold,
-                                      Lifecycle={"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 120})
-    continuous = service.put_recovery_point(MAIN, EAST, VAULT, "arn:aws:s3:::bucket", continuous=True,
-                                       lifecycle={"DeleteAfterDays": 35})
+    c.update_recovery_point_lifecycle(
+        BackupVaultName=VAULT,
+        RecoveryPointArn=cold,
+        Lifecycle={"MoveToColdStorageAfterDays": 30, "DeleteAfterDays": 120},
+    )
+    continuous = service.put_recovery_point(
+        MAIN, EAST, VAULT, "arn:aws:s3:::bucket", continuous=True, lifecycle={"DeleteAfterDays": 35}
+    )
     with pytest.raises(ClientError) as excinfo:
-        c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=continuous,
-                                          Lifecycle={"DeleteAfterDays": 8})
+        c.update_recovery_point_lifecycle(
+            BackupVaultName=VAULT, RecoveryPointArn=continuous, Lifecycle={"DeleteAfterDays": 8}
+        )
     assert error_code(excinfo) == "InvalidParameterValueException"
     with pytest.raises(ClientError) as excinfo:
-        c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=cold + "x",
-                                          Lifecycle={"DeleteAfterDays": 8})
+        c.update_recovery_point_lifecycle(
+            BackupVaultName=VAULT, RecoveryPointArn=cold + "x", Lifecycle={"DeleteAfterDays": 8}
+        )
     assert error_code(excinfo) == "ResourceNotFoundException"
     c.put_backup_vault_lock_configuration(BackupVaultName=VAULT, MinRetentionDays=14)
     vault = c.describe_backup_vault(BackupVaultName=VAULT)
@@ -634,18 +866,19 @@ def test_update_lifecycle_rules_for_cold_continuous_lock_and_missing(org, clock,
     warm = backed_up(org, clock, EBS, {"DeleteAfterDays": 35})
     for days in (8, 14, 20):  # docs/AWS-BEHAVIOUR.md §17.1, §19 item 12: no update in a locked vault
         with pytest.raises(ClientError) as excinfo:
-            c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=warm,
-                                              Lifecycle={"DeleteAfterDays": days})
+            c.update_recovery_point_lifecycle(
+                BackupVaultName=VAULT, RecoveryPointArn=warm, Lifecycle={"DeleteAfterDays": days}
+            )
         assert error_code(excinfo) == "InvalidRequestException" and "Vault Lock" in str(excinfo.value)
 
 
 def test_expired_recovery_points_are_deleted_within_eight_hours(org, clock, service):
     rp_arn = backed_up(org, clock, EFS, {"DeleteAfterDays": 35})
     c = org(MAIN, EAST)
-    c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=rp_arn,
-                                      Lifecycle={"DeleteAfterDays": 8})
-    delete_at = c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)[
-        "CalculatedLifecycle"]["DeleteAt"]
+    c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=rp_arn, Lifecycle={"DeleteAfterDays": 8})
+    delete_at = c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)["CalculatedLifecycle"][
+        "DeleteAt"
+    ]
     clock.run_until(delete_at - datetime.timedelta(seconds=1))
     c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)  # still there
     clock.run_until(delete_at + datetime.timedelta(hours=8))
@@ -681,11 +914,14 @@ def test_expiry_delay_is_random_but_repeatable():
             with mock_aws():
                 boto3.client("backup", region_name=EAST).create_backup_vault(BackupVaultName=VAULT)
                 old = clock.now() - datetime.timedelta(days=40)
-                arns = [service.put_recovery_point("123456789012", EAST, VAULT, f"{EFS}{i}", creation_date=old,
-                                                   lifecycle={"DeleteAfterDays": 35}) for i in range(4)]
+                arns = [
+                    service.put_recovery_point(
+                        "123456789012", EAST, VAULT, f"{EFS}{i}", creation_date=old, lifecycle={"DeleteAfterDays": 35}
+                    )
+                    for i in range(4)
+                ]
                 clock.advance(9 * 3600)
-                return [(service.find_recovery_point(a).deleted_at - old - datetime.timedelta(days=40))
-                        for a in arns]
+                return [(service.find_recovery_point(a).deleted_at - old - datetime.timedelta(days=40)) for a in arns]
         finally:
             service.uninstall()
 
@@ -705,7 +941,8 @@ def test_cold_transition_only_for_cold_capable_types(org, clock):
         return c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=arn)["StorageClass"]
 
     cold_at = c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=efs)["CalculatedLifecycle"][
-        "MoveToColdStorageAt"]
+        "MoveToColdStorageAt"
+    ]
     clock.run_until(cold_at - datetime.timedelta(seconds=1))
     assert storage(efs) == "WARM"
     clock.advance(86400)
@@ -743,12 +980,19 @@ def test_a_vault_policy_deny_refuses_describe_and_update_of_its_recovery_points(
 
     describe = lambda: c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=rp_arn)  # noqa: E731
     update = lambda: c.update_recovery_point_lifecycle(  # noqa: E731
-        BackupVaultName=VAULT, RecoveryPointArn=rp_arn, Lifecycle={"DeleteAfterDays": 8})
+        BackupVaultName=VAULT, RecoveryPointArn=rp_arn, Lifecycle={"DeleteAfterDays": 8}
+    )
 
     def deny(actions, principal="*"):
-        c.put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=json.dumps({
-            "Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": principal, "Action": actions,
-                                                    "Resource": "*"}]}))
+        c.put_backup_vault_access_policy(
+            BackupVaultName=VAULT,
+            Policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Deny", "Principal": principal, "Action": actions, "Resource": "*"}],
+                }
+            ),
+        )
 
     # docs/AWS-BEHAVIOUR.md §7: the AWS Config rule's Deny (manual deletion disabled) blocks the shortening
     deny(["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle", "backup:PutBackupVaultAccessPolicy"])
@@ -759,27 +1003,39 @@ def test_a_vault_policy_deny_refuses_describe_and_update_of_its_recovery_points(
     assert refused(describe) and not refused(update)
     # a Deny for another principal does not apply to this caller (role arn:aws:iam::MAIN:role/tests)
     c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=rp_arn, Lifecycle={"DeleteAfterDays": 35})
-    deny(["backup:DescribeRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"],
-         {"AWS": f"arn:aws:iam::{MAIN}:role/someone-else"})
+    deny(
+        ["backup:DescribeRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"],
+        {"AWS": f"arn:aws:iam::{MAIN}:role/someone-else"},
+    )
     assert not refused(describe) and not refused(update)
-    deny(["backup:DescribeRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"],
-         {"AWS": f"arn:aws:iam::{MAIN}:role/tests"})
+    deny(
+        ["backup:DescribeRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"],
+        {"AWS": f"arn:aws:iam::{MAIN}:role/tests"},
+    )
     assert refused(describe) and refused(update)
     assert service.find_recovery_point(rp_arn).lifecycle == {"DeleteAfterDays": 8}
 
 
-@pytest.mark.parametrize("operation, limit", [
-    ("UpdateRecoveryPointLifecycle", 5), ("DescribeRecoveryPoint", 15), ("DescribeBackupJob", 15),
-    ("ListRecoveryPointsByBackupVault", 20), ("ListCopyJobs", 20),
-])
+@pytest.mark.parametrize(
+    "operation, limit",
+    [
+        ("UpdateRecoveryPointLifecycle", 5),
+        ("DescribeRecoveryPoint", 15),
+        ("DescribeBackupJob", 15),
+        ("ListRecoveryPointsByBackupVault", 20),
+        ("ListCopyJobs", 20),
+    ],
+)
 def test_request_rates_per_simulated_second(org, clock, operation, limit, service):
     started = org(MAIN, EAST).start_backup_job(BackupVaultName=VAULT, ResourceArn=EFS, IamRoleArn=ROLE)
     clock.advance(3600)
     calls = {
         "UpdateRecoveryPointLifecycle": lambda c: c.update_recovery_point_lifecycle(
-            BackupVaultName=VAULT, RecoveryPointArn=started["RecoveryPointArn"], Lifecycle={"DeleteAfterDays": 9}),
+            BackupVaultName=VAULT, RecoveryPointArn=started["RecoveryPointArn"], Lifecycle={"DeleteAfterDays": 9}
+        ),
         "DescribeRecoveryPoint": lambda c: c.describe_recovery_point(
-            BackupVaultName=VAULT, RecoveryPointArn=started["RecoveryPointArn"]),
+            BackupVaultName=VAULT, RecoveryPointArn=started["RecoveryPointArn"]
+        ),
         "DescribeBackupJob": lambda c: c.describe_backup_job(BackupJobId=started["BackupJobId"]),
         "ListRecoveryPointsByBackupVault": lambda c: c.list_recovery_points_by_backup_vault(BackupVaultName=VAULT),
         "ListCopyJobs": lambda c: c.list_copy_jobs(),
@@ -802,8 +1058,13 @@ def test_total_request_rate_counts_start_copy_job(org, clock, service):
     service.configure(throttling=True)
     c = org(MAIN, EAST)
     for i in range(10):  # replays included: they count too
-        c.start_copy_job(RecoveryPointArn=rp_arn, SourceBackupVaultName=VAULT, IamRoleArn=ROLE,
-                         DestinationBackupVaultArn=vault_arn(BACKUP, EAST), IdempotencyToken=f"t{i % 2}")
+        c.start_copy_job(
+            RecoveryPointArn=rp_arn,
+            SourceBackupVaultName=VAULT,
+            IamRoleArn=ROLE,
+            DestinationBackupVaultArn=vault_arn(BACKUP, EAST),
+            IdempotencyToken=f"t{i % 2}",
+        )
     for _ in range(3):
         for _ in range(13):
             c.describe_copy_job(CopyJobId=service.copy_jobs(MAIN)[0].job_id)
@@ -887,16 +1148,23 @@ def test_works_under_threaded_moto_server():
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        c = boto3.client("backup", region_name=EAST, endpoint_url=f"http://127.0.0.1:{port}",
-                         aws_access_key_id="testing", aws_secret_access_key="testing", config=NO_RETRIES)
+        c = boto3.client(
+            "backup",
+            region_name=EAST,
+            endpoint_url=f"http://127.0.0.1:{port}",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=NO_RETRIES,
+        )
         make_copy_role(MAIN, endpoint_url=f"http://127.0.0.1:{port}")
         c.create_backup_vault(BackupVaultName=VAULT)
         started = c.start_backup_job(BackupVaultName=VAULT, ResourceArn=EFS, IamRoleArn=ROLE)
         clock.advance(3600)
         rp = c.describe_recovery_point(BackupVaultName=VAULT, RecoveryPointArn=started["RecoveryPointArn"])
         assert rp["Status"] == "COMPLETED"
-        updated = c.update_recovery_point_lifecycle(BackupVaultName=VAULT, RecoveryPointArn=rp["RecoveryPointArn"],
-                                                    Lifecycle={"DeleteAfterDays": 8})
+        updated = c.update_recovery_point_lifecycle(
+            BackupVaultName=VAULT, RecoveryPointArn=rp["RecoveryPointArn"], Lifecycle={"DeleteAfterDays": 8}
+        )
         assert updated["Lifecycle"] == {"DeleteAfterDays": 8}
         c.put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=org_policy())
         assert c.list_copy_jobs()["CopyJobs"] == []
@@ -916,15 +1184,36 @@ def test_one_gate_authorises_before_faults_and_request_rates(service, client):
     service.configure(throttling=True)
     operator = client(MAIN, EAST)  # a role IAM does not know: the sandbox's operator, not governed
     keys = boto3.client("sts", region_name=EAST).assume_role(
-        RoleArn=f"arn:aws:iam::{MAIN}:role/tests", RoleSessionName="admin")["Credentials"]
-    boto3.client("iam", region_name=EAST, aws_access_key_id=keys["AccessKeyId"],
-                 aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"]).create_role(
-        RoleName="NoBackup", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{MAIN}:root"}, "Action": "sts:AssumeRole"}]}))
+        RoleArn=f"arn:aws:iam::{MAIN}:role/tests", RoleSessionName="admin"
+    )["Credentials"]
+    boto3.client(
+        "iam",
+        region_name=EAST,
+        aws_access_key_id=keys["AccessKeyId"],
+        aws_secret_access_key=keys["SecretAccessKey"],
+        aws_session_token=keys["SessionToken"],
+    ).create_role(
+        RoleName="NoBackup",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{MAIN}:root"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+    )
     keys = boto3.client("sts", region_name=EAST).assume_role(
-        RoleArn=f"arn:aws:iam::{MAIN}:role/NoBackup", RoleSessionName="governed")["Credentials"]
-    governed = boto3.client("backup", region_name=EAST, config=NO_RETRIES, aws_access_key_id=keys["AccessKeyId"],
-                            aws_secret_access_key=keys["SecretAccessKey"], aws_session_token=keys["SessionToken"])
+        RoleArn=f"arn:aws:iam::{MAIN}:role/NoBackup", RoleSessionName="governed"
+    )["Credentials"]
+    governed = boto3.client(
+        "backup",
+        region_name=EAST,
+        config=NO_RETRIES,
+        aws_access_key_id=keys["AccessKeyId"],
+        aws_secret_access_key=keys["SecretAccessKey"],
+        aws_session_token=keys["SessionToken"],
+    )
     gate = Gate().install()
     try:
         service.deny_access("DescribeBackupJob", MAIN)

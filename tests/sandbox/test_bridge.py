@@ -8,13 +8,12 @@ import os
 
 import pytest
 from moto import mock_aws
+from stack_helpers import client, deploy, queue_policy_for_events, receive_all
 
 from backup_events_aws.sandbox import cloudformation as sandbox_cloudformation
 from backup_events_aws.sandbox.bridge import Bridge, Faults
 from backup_events_aws.sandbox.clock import Clock
 from backup_events_aws.sandbox.lambda_runtime import LambdaContext
-
-from stack_helpers import client, deploy, queue_policy_for_events, receive_all
 
 SOURCE_ACCOUNT = "111111111111"
 CENTRAL_ACCOUNT = "222222222222"
@@ -22,7 +21,7 @@ OUTSIDER_ACCOUNT = "333333333333"
 ORG_ID = "o-testorg123"
 REGION = "us-east-1"
 
-FUNCTION_CODE = '''
+FUNCTION_CODE = """
 import json, logging, os
 import boto3
 
@@ -40,52 +39,120 @@ def lambda_handler(event, context):
     if event.get("detail", {}).get("fail"):
         raise RuntimeError("asked to fail")
     return "ok"
-'''
+"""
 
 
 def function_stack(grant_permission: bool = True, timeout: int | None = None) -> dict:
     resources = {
-        "Role": {"Type": "AWS::IAM::Role", "Properties": {
-            "RoleName": "fn-role",
-            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
-            # Lambda sends on-failure records with the function's role.
-            "Policies": [{"PolicyName": "on-failure", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["ErrorQueue", "Arn"]}}]}}]}},
-        "Function": {"Type": "AWS::Lambda::Function", "Properties": {
-            "FunctionName": "handler", "Handler": "index.lambda_handler", "Runtime": "python3.13",
-            "Role": {"Fn::GetAtt": ["Role", "Arn"]}, "Code": {"ZipFile": FUNCTION_CODE},
-            "Environment": {"Variables": {"MODE": "test"}}, **({"Timeout": timeout} if timeout else {}),
-            "LoggingConfig": {"LogFormat": "JSON", "ApplicationLogLevel": "INFO"}}},
+        "Role": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "RoleName": "fn-role",
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                # Lambda sends on-failure records with the function's role.
+                "Policies": [
+                    {
+                        "PolicyName": "on-failure",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Action": "sqs:SendMessage",
+                                    "Resource": {"Fn::GetAtt": ["ErrorQueue", "Arn"]},
+                                }
+                            ],
+                        },
+                    }
+                ],
+            },
+        },
+        "Function": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "FunctionName": "handler",
+                "Handler": "index.lambda_handler",
+                "Runtime": "python3.13",
+                "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                "Code": {"ZipFile": FUNCTION_CODE},
+                "Environment": {"Variables": {"MODE": "test"}},
+                **({"Timeout": timeout} if timeout else {}),
+                "LoggingConfig": {"LogFormat": "JSON", "ApplicationLogLevel": "INFO"},
+            },
+        },
         "ErrorQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "errors"}},
-        "ErrorQueuePolicy": {"Type": "AWS::SQS::QueuePolicy", "Properties": {
-            "Queues": [{"Ref": "ErrorQueue"}], "PolicyDocument": queue_policy_for_events("ErrorQueue")}},
-        "InvokeConfig": {"Type": "AWS::Lambda::EventInvokeConfig", "Properties": {
-            "FunctionName": {"Ref": "Function"}, "Qualifier": "$LATEST", "MaximumRetryAttempts": 2,
-            "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["ErrorQueue", "Arn"]}}}}},
-        "Rule": {"Type": "AWS::Events::Rule", "Properties": {
-            "Name": "to-function",
-            "EventPattern": {"source": ["sandbox.test", "aws.backup"]},
-            "Targets": [{"Id": "fn", "Arn": {"Fn::GetAtt": ["Function", "Arn"]},
-                         "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["ErrorQueue", "Arn"]}}}]}},
+        "ErrorQueuePolicy": {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {"Queues": [{"Ref": "ErrorQueue"}], "PolicyDocument": queue_policy_for_events("ErrorQueue")},
+        },
+        "InvokeConfig": {
+            "Type": "AWS::Lambda::EventInvokeConfig",
+            "Properties": {
+                "FunctionName": {"Ref": "Function"},
+                "Qualifier": "$LATEST",
+                "MaximumRetryAttempts": 2,
+                "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["ErrorQueue", "Arn"]}}},
+            },
+        },
+        "Rule": {
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "Name": "to-function",
+                "EventPattern": {"source": ["sandbox.test", "aws.backup"]},
+                "Targets": [
+                    {
+                        "Id": "fn",
+                        "Arn": {"Fn::GetAtt": ["Function", "Arn"]},
+                        "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["ErrorQueue", "Arn"]}},
+                    }
+                ],
+            },
+        },
         "DisabledQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "disabled-target"}},
-        "DisabledQueuePolicy": {"Type": "AWS::SQS::QueuePolicy", "Properties": {
-            "Queues": [{"Ref": "DisabledQueue"}], "PolicyDocument": queue_policy_for_events("DisabledQueue")}},
-        "DisabledRule": {"Type": "AWS::Events::Rule", "Properties": {
-            "Name": "disabled", "State": "DISABLED", "EventPattern": {"source": ["sandbox.test"]},
-            "Targets": [{"Id": "q", "Arn": {"Fn::GetAtt": ["DisabledQueue", "Arn"]}}]}},
+        "DisabledQueuePolicy": {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [{"Ref": "DisabledQueue"}],
+                "PolicyDocument": queue_policy_for_events("DisabledQueue"),
+            },
+        },
+        "DisabledRule": {
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "Name": "disabled",
+                "State": "DISABLED",
+                "EventPattern": {"source": ["sandbox.test"]},
+                "Targets": [{"Id": "q", "Arn": {"Fn::GetAtt": ["DisabledQueue", "Arn"]}}],
+            },
+        },
     }
     if grant_permission:
-        resources["Permission"] = {"Type": "AWS::Lambda::Permission", "Properties": {
-            "FunctionName": {"Ref": "Function"}, "Action": "lambda:InvokeFunction",
-            "Principal": "events.amazonaws.com", "SourceArn": {"Fn::GetAtt": ["Rule", "Arn"]}}}
+        resources["Permission"] = {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "FunctionName": {"Ref": "Function"},
+                "Action": "lambda:InvokeFunction",
+                "Principal": "events.amazonaws.com",
+                "SourceArn": {"Fn::GetAtt": ["Rule", "Arn"]},
+            },
+        }
     return {"Resources": resources}
 
 
 @pytest.fixture
 def sandbox():
-    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": REGION})
+    os.environ.update(
+        {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
+    )
     os.environ.pop("MOTO_ACCOUNT_ID", None)
     with mock_aws():
         support = sandbox_cloudformation.CloudFormationSupport().install()
@@ -102,13 +169,17 @@ def sandbox():
 
 
 def put_test_event(detail: dict, account: str = SOURCE_ACCOUNT) -> dict:
-    return client("events", account).put_events(Entries=[{
-        "Source": "sandbox.test", "DetailType": "Test", "Detail": json.dumps(detail)}])
+    return client("events", account).put_events(
+        Entries=[{"Source": "sandbox.test", "DetailType": "Test", "Detail": json.dumps(detail)}]
+    )
 
 
 def handled(bridge: Bridge) -> list[dict]:
-    return [e["message"] for e in bridge.runtime.logs()
-            if isinstance(e["message"], dict) and e["message"].get("type") == "handled"]
+    return [
+        e["message"]
+        for e in bridge.runtime.logs()
+        if isinstance(e["message"], dict) and e["message"].get("type") == "handled"
+    ]
 
 
 def test_put_events_runs_the_deployed_code_in_its_own_account_and_region(sandbox):
@@ -186,8 +257,10 @@ def test_an_invocation_longer_than_the_timeout_is_a_timed_out_error_retried_then
     sandbox.clock.advance(3600)
     attempts = sandbox.runtime.invocations
     assert [i.attempt for i in attempts] == [1, 2, 3]
-    assert all(i.seconds == 3 and i.result is None and "Task timed out after 3.00 seconds" in i.error["errorMessage"]
-               for i in attempts)
+    assert all(
+        i.seconds == 3 and i.result is None and "Task timed out after 3.00 seconds" in i.error["errorMessage"]
+        for i in attempts
+    )
     assert all(i.cold_start for i in attempts)  # a timed-out environment is not reused
     [message] = receive_all(SOURCE_ACCOUNT, REGION, "errors")
     record = json.loads(message["Body"])
@@ -203,8 +276,9 @@ def test_an_invocation_longer_than_the_timeout_is_a_timed_out_error_retried_then
 def test_remaining_time_counts_down_on_the_simulated_clock():
     clock = Clock()
     with clock.span() as span:
-        context = LambdaContext("f", "arn", "id", 128, 3, "g", "s", clock=clock,
-                                deadline=span.start + datetime.timedelta(seconds=3))
+        context = LambdaContext(
+            "f", "arn", "id", 128, 3, "g", "s", clock=clock, deadline=span.start + datetime.timedelta(seconds=3)
+        )
         assert context.get_remaining_time_in_millis() == 3000
         clock.spend(1.25)
         assert context.get_remaining_time_in_millis() == 1750
@@ -237,13 +311,15 @@ def test_function_error_is_retried_at_1_and_2_minutes_then_recorded_on_failure(s
 
 def test_aws_sources_are_reserved_for_aws_services(sandbox):
     deploy(SOURCE_ACCOUNT, REGION, "fn", function_stack())
-    result = client("events", SOURCE_ACCOUNT).put_events(Entries=[{
-        "Source": "aws.backup", "DetailType": "Copy Job State Change", "Detail": "{}"}])
+    result = client("events", SOURCE_ACCOUNT).put_events(
+        Entries=[{"Source": "aws.backup", "DetailType": "Copy Job State Change", "Detail": "{}"}]
+    )
     assert result["FailedEntryCount"] == 1
     assert result["Entries"][0]["ErrorCode"] == "NotAuthorizedForSourceException"
     # The same event emitted by the service itself (the Backup emulation's sink) is delivered.
-    sandbox.deliver({"source": "aws.backup", "detail-type": "Copy Job State Change", "detail": {}},
-                    SOURCE_ACCOUNT, REGION)
+    sandbox.deliver(
+        {"source": "aws.backup", "detail-type": "Copy Job State Change", "detail": {}}, SOURCE_ACCOUNT, REGION
+    )
     sandbox.clock.advance(5)
     [log] = handled(sandbox)
     assert log["caller"] == SOURCE_ACCOUNT
@@ -253,45 +329,100 @@ def test_aws_sources_are_reserved_for_aws_services(sandbox):
 
 
 def central_stack(admit_org: bool) -> dict:
-    statement = {"Sid": "Org", "Effect": "Allow", "Principal": "*", "Action": "events:PutEvents",
-                 "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalOrgID": ORG_ID}}}
+    statement = {
+        "Sid": "Org",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "events:PutEvents",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:PrincipalOrgID": ORG_ID}},
+    }
     if not admit_org:
         statement["Condition"] = {"StringEquals": {"aws:PrincipalOrgID": "o-someoneelse"}}
-    return {"Resources": {
-        "Bus": {"Type": "AWS::Events::EventBus", "Properties": {
-            "Name": "central", "Policy": {"Version": "2012-10-17", "Statement": [statement]}}},
-        "Inbox": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "inbox"}},
-        "InboxPolicy": {"Type": "AWS::SQS::QueuePolicy", "Properties": {
-            "Queues": [{"Ref": "Inbox"}], "PolicyDocument": queue_policy_for_events("Inbox")}},
-        "Rule": {"Type": "AWS::Events::Rule", "Properties": {
-            "Name": "inbox", "EventBusName": {"Ref": "Bus"}, "EventPattern": {"source": ["aws.backup"]},
-            "Targets": [{"Id": "q", "Arn": {"Fn::GetAtt": ["Inbox", "Arn"]}}]}},
-    }}
+    return {
+        "Resources": {
+            "Bus": {
+                "Type": "AWS::Events::EventBus",
+                "Properties": {"Name": "central", "Policy": {"Version": "2012-10-17", "Statement": [statement]}},
+            },
+            "Inbox": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "inbox"}},
+            "InboxPolicy": {
+                "Type": "AWS::SQS::QueuePolicy",
+                "Properties": {"Queues": [{"Ref": "Inbox"}], "PolicyDocument": queue_policy_for_events("Inbox")},
+            },
+            "Rule": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "Name": "inbox",
+                    "EventBusName": {"Ref": "Bus"},
+                    "EventPattern": {"source": ["aws.backup"]},
+                    "Targets": [{"Id": "q", "Arn": {"Fn::GetAtt": ["Inbox", "Arn"]}}],
+                },
+            },
+        }
+    }
 
 
 def forwarder_stack(allow_put_events: bool) -> dict:
     bus_arn = f"arn:aws:events:{REGION}:{CENTRAL_ACCOUNT}:event-bus/central"
     allowed = bus_arn if allow_put_events else f"arn:aws:events:{REGION}:{CENTRAL_ACCOUNT}:event-bus/other"
-    return {"Resources": {
-        "ForwardRole": {"Type": "AWS::IAM::Role", "Properties": {
-            "RoleName": "forwarder",
-            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
-            "Policies": [{"PolicyName": "put", "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Action": "events:PutEvents", "Resource": allowed}]}}]}},
-        "Dlq": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "forward-dlq"}},
-        "DlqPolicy": {"Type": "AWS::SQS::QueuePolicy", "Properties": {
-            "Queues": [{"Ref": "Dlq"}], "PolicyDocument": queue_policy_for_events("Dlq")}},
-        "Forward": {"Type": "AWS::Events::Rule", "Properties": {
-            "Name": "forward", "EventPattern": {"source": ["aws.backup"]},
-            "Targets": [{"Id": "bus", "Arn": bus_arn, "RoleArn": {"Fn::GetAtt": ["ForwardRole", "Arn"]},
-                         "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["Dlq", "Arn"]}}}]}},
-    }}
+    return {
+        "Resources": {
+            "ForwardRole": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "RoleName": "forwarder",
+                    "AssumeRolePolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "events.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ],
+                    },
+                    "Policies": [
+                        {
+                            "PolicyName": "put",
+                            "PolicyDocument": {
+                                "Version": "2012-10-17",
+                                "Statement": [{"Effect": "Allow", "Action": "events:PutEvents", "Resource": allowed}],
+                            },
+                        }
+                    ],
+                },
+            },
+            "Dlq": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "forward-dlq"}},
+            "DlqPolicy": {
+                "Type": "AWS::SQS::QueuePolicy",
+                "Properties": {"Queues": [{"Ref": "Dlq"}], "PolicyDocument": queue_policy_for_events("Dlq")},
+            },
+            "Forward": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "Name": "forward",
+                    "EventPattern": {"source": ["aws.backup"]},
+                    "Targets": [
+                        {
+                            "Id": "bus",
+                            "Arn": bus_arn,
+                            "RoleArn": {"Fn::GetAtt": ["ForwardRole", "Arn"]},
+                            "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["Dlq", "Arn"]}},
+                        }
+                    ],
+                },
+            },
+        }
+    }
 
 
-BACKUP_EVENT = {"source": "aws.backup", "detail-type": "Copy Job State Change",
-                "resources": ["arn:aws:backup:us-east-1:111111111111:recovery-point:rp-1"],
-                "detail": {"state": "COMPLETED"}}
+BACKUP_EVENT = {
+    "source": "aws.backup",
+    "detail-type": "Copy Job State Change",
+    "resources": ["arn:aws:backup:us-east-1:111111111111:recovery-point:rp-1"],
+    "detail": {"state": "COMPLETED"},
+}
 
 
 def dead_letter_codes(account: str) -> list[str]:
@@ -361,8 +492,9 @@ def test_faults_lose_and_duplicate_events_reproducibly(sandbox):
         sandbox.faults = Faults(lose_fraction=0.3, duplicate_fraction=0.3, max_extra_delay_seconds=600)
         sandbox.runtime.invocations.clear()
         for n in range(20):
-            sandbox.deliver({"source": "sandbox.test", "detail-type": "T", "id": f"e{n}", "detail": {}},
-                            SOURCE_ACCOUNT, REGION)
+            sandbox.deliver(
+                {"source": "sandbox.test", "detail-type": "T", "id": f"e{n}", "detail": {}}, SOURCE_ACCOUNT, REGION
+            )
         sandbox.clock.advance(3600)
         return [log["eventId"] for log in handled(sandbox)]
 
@@ -379,7 +511,11 @@ def test_durable_events_are_never_lost_but_may_come_twice(sandbox):
     sandbox.faults = Faults(lose_fraction=1.0, duplicate_fraction=1.0)
     sandbox.runtime.invocations.clear()
     for n, durable in enumerate((True, False)):
-        sandbox.deliver({"source": "sandbox.test", "detail-type": "T", "id": f"e{n}", "detail": {}},
-                        SOURCE_ACCOUNT, REGION, durable=durable)
+        sandbox.deliver(
+            {"source": "sandbox.test", "detail-type": "T", "id": f"e{n}", "detail": {}},
+            SOURCE_ACCOUNT,
+            REGION,
+            durable=durable,
+        )
     sandbox.clock.advance(3600)
     assert [log["eventId"] for log in handled(sandbox)] == ["e0", "e0"]  # e1 lost, e0 twice

@@ -8,8 +8,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from backup_events_aws.sandbox import Organization
-from backup_events_aws.sandbox.lambda_runtime import NEW_ACCOUNT_CONCURRENCY, LambdaRuntime, reservation_refusal
 from backup_events_aws.sandbox.clock import Clock
+from backup_events_aws.sandbox.lambda_runtime import NEW_ACCOUNT_CONCURRENCY, LambdaRuntime, reservation_refusal
 
 MAIN = "000022224444"
 EAST = "us-east-1"
@@ -22,7 +22,8 @@ def test_a_reservation_must_leave_the_minimum_unreserved():
     assert reservation_refusal(10, 0, 0) is None  # no reservation always fits
     assert reservation_refusal(10, 0, 1) == (
         "Specified ReservedConcurrentExecutions for function decreases account's "
-        "UnreservedConcurrentExecution below its minimum value of [10].")
+        "UnreservedConcurrentExecution below its minimum value of [10]."
+    )
     assert reservation_refusal(50, 0, 5).endswith("[50].")
 
 
@@ -48,8 +49,9 @@ def test_a_stack_whose_reservation_does_not_fit_a_new_accounts_quota_fails_with_
 
 
 def test_the_fix_without_a_quota_increase_deploys_with_no_reservation_and_put_concurrency_is_checked():
-    with Organization.minimum(concurrency_quota=NEW_ACCOUNT_CONCURRENCY,
-                              parameters={"FunctionReservedConcurrency": "0"}) as org:
+    with Organization.minimum(
+        concurrency_quota=NEW_ACCOUNT_CONCURRENCY, parameters={"FunctionReservedConcurrency": "0"}
+    ) as org:
         name = org.stack_outputs(MAIN, EAST)["FunctionName"]
         lambda_ = org.client("lambda", MAIN, EAST)
         with pytest.raises(ClientError) as excinfo:

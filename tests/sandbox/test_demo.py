@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from backup_events_aws import cli
-from backup_events_aws import lambda_function
+from backup_events_aws import cli, lambda_function
 from backup_events_aws.sandbox import demo
 
 # The quick start runs once for the tests that read it: on pytest-xdist workers (make test), they
@@ -20,8 +19,7 @@ def quickstart():
 
 @QUICKSTART
 def test_quickstart_ends_with_copies_in_both_regions_and_the_original_at_8_days(quickstart):
-    rows = {(r["account"], r["region"], r["source"] == "original"): r
-            for r in quickstart["recovery_points"]}
+    rows = {(r["account"], r["region"], r["source"] == "original"): r for r in quickstart["recovery_points"]}
     assert rows[("000022224444", "us-east-1", True)]["delete_after_days"] == 8
     assert rows[("999977775555", "us-east-1", False)]["delete_after_days"] == 35
     assert rows[("999977775555", "us-west-2", False)]["delete_after_days"] == 35
@@ -36,9 +34,13 @@ def test_quickstart_tells_each_step_where_it_happened(quickstart):
     # In order: backup completes, copy 1 starts, copy 1 completes, then the event
     # is forwarded and copy 2 starts in the backup account; the original is
     # shortened only after copy 1 completed.
-    order = ["AWS Backup: backup job COMPLETED", "function: StartCopyJob",
-             "AWS Backup: copy job COMPLETED", "EventBridge: event forwarded",
-             "function: StartCopyJob"]
+    order = [
+        "AWS Backup: backup job COMPLETED",
+        "function: StartCopyJob",
+        "AWS Backup: copy job COMPLETED",
+        "EventBridge: event forwarded",
+        "function: StartCopyJob",
+    ]
     position = 0
     for wanted in order:
         position = next(i for i in range(position, len(texts)) if texts[i].startswith(wanted)) + 1
@@ -57,8 +59,7 @@ def test_failures_scenario_records_each_failure_and_shortens_nothing():
     # The AWS managed key: refused before any copy job, in the function's words, with the fix.
     assert any(lambda_function.AWS_MANAGED_KEY.format("EBS") in m for m in messages)
     texts = [step["text"] for step in summary["steps"]]
-    assert ("function: ERROR CopyRefused, copy 1 not started: " + lambda_function.AWS_MANAGED_KEY.format("EBS")
-            in texts)
+    assert "function: ERROR CopyRefused, copy 1 not started: " + lambda_function.AWS_MANAGED_KEY.format("EBS") in texts
     # Lambda's record says how many times it ran the function: 1 + 2 retries.
     assert any(m.startswith("function failed 3 times (RetriesExhausted)") for m in messages)
     assert {r["delete_after_days"] for r in summary["recovery_points"]} == {35}
@@ -77,10 +78,13 @@ def test_cli_demo_prints_the_story_and_json(capsys):
 
 
 def test_explain_error_reads_the_invoke_count_from_the_record():
-    record = {"requestContext": {"condition": "EventAgeExceeded", "approximateInvokeCount": 1},
-              "responsePayload": {"errorMessage": "throttled"}}
+    record = {
+        "requestContext": {"condition": "EventAgeExceeded", "approximateInvokeCount": 1},
+        "responsePayload": {"errorMessage": "throttled"},
+    }
     assert demo.explain_error({"body": record, "attributes": {}}) == (
-        "function failed 1 times (EventAgeExceeded): throttled")
+        "function failed 1 times (EventAgeExceeded): throttled"
+    )
 
 
 def test_typical_layout_summary_counts_every_original(capsys):

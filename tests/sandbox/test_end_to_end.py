@@ -7,6 +7,7 @@ which functions ran and which AWS calls they made.
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -25,19 +26,28 @@ def vault_arn(account: str, region: str, name: str = VAULT) -> str:
 
 
 def originals(org: Organization) -> list[sandbox_backup.RecoveryPoint]:
-    return [p for p in org.backup_service.recovery_points(include_deleted=True)
-            if p.source_vault_arn is None and p.account != org.backup_account]
+    return [
+        p
+        for p in org.backup_service.recovery_points(include_deleted=True)
+        if p.source_vault_arn is None and p.account != org.backup_account
+    ]
 
 
 def completed_copies(org, source_arn: str) -> list[sandbox_backup.CopyJob]:
-    return [j for j in org.backup_service.copy_jobs() if j.source_recovery_point_arn == source_arn
-            and j.state == "COMPLETED"]
+    return [
+        j
+        for j in org.backup_service.copy_jobs()
+        if j.source_recovery_point_arn == source_arn and j.state == "COMPLETED"
+    ]
 
 
 def aws_calls(org: Organization, account: str | None = None) -> list[str]:
     """AWS calls the functions logged (one aws_call line per successful call)."""
-    return [log["message"]["call"] for log in org.function_logs(account=account)
-            if isinstance(log["message"], dict) and log["message"].get("type") == "aws_call"]
+    return [
+        log["message"]["call"]
+        for log in org.function_logs(account=account)
+        if isinstance(log["message"], dict) and log["message"].get("type") == "aws_call"
+    ]
 
 
 def error_queues(org: Organization) -> dict[tuple[str, str], list[dict]]:
@@ -71,8 +81,11 @@ def backup_region_layout() -> Layout:
 
 def test_every_layout_copies_twice_shortens_then_originals_expire_and_copies_stay():
     for layout in ("minimum", "typical", "backup region"):
-        org = {"minimum": Organization.minimum, "typical": Organization.typical,
-               "backup region": lambda: Organization(backup_region_layout())}[layout]()
+        org = {
+            "minimum": Organization.minimum,
+            "typical": Organization.typical,
+            "backup region": lambda: Organization(backup_region_layout()),
+        }[layout]()
         with org:
             for account in org.layout.resource_accounts:
                 for region in org.layout.resource_regions:
@@ -110,12 +123,16 @@ def run_on_demand_and_scheduled(org: Organization) -> tuple[str, str]:
 
 def invoked_for(org: Organization, recovery_point_arn: str) -> list:
     """Invocations whose event is about this recovery point (resources[0])."""
-    return [i for i in org.bridge.runtime.invocations
-            if isinstance(i.payload, dict) and recovery_point_arn in (i.payload.get("resources") or [])]
+    return [
+        i
+        for i in org.bridge.runtime.invocations
+        if isinstance(i.payload, dict) and recovery_point_arn in (i.payload.get("resources") or [])
+    ]
 
 
-@pytest.mark.parametrize("cover, copied", [("all", {"on-demand", "scheduled"}), ("on-demand", {"on-demand"}),
-                                           ("scheduled", {"scheduled"})])
+@pytest.mark.parametrize(
+    "cover, copied", [("all", {"on-demand", "scheduled"}), ("on-demand", {"on-demand"}), ("scheduled", {"scheduled"})]
+)
 def test_backups_to_cover_decides_which_backups_are_copied(cover, copied):
     with Organization.minimum(parameters={"BackupsToCover": cover}) as org:
         on_demand, scheduled = run_on_demand_and_scheduled(org)
@@ -195,7 +212,7 @@ def test_a_function_error_is_retried_twice_then_recorded_with_the_event(minimum)
     arn = one_backup(minimum)
     attempts = [i for i in minimum.bridge.runtime.invocations if i.error]
     assert len(attempts) == 3 and [i.attempt for i in attempts] == [1, 2, 3]
-    assert [(b.at - a.at).total_seconds() // 60 for a, b in zip(attempts, attempts[1:])] == [1, 2]
+    assert [(b.at - a.at).total_seconds() // 60 for a, b in itertools.pairwise(attempts)] == [1, 2]
     [message] = minimum.error_messages(MAIN, EAST)
     record = message["body"]
     assert record["requestContext"]["condition"] == "RetriesExhausted"
@@ -231,9 +248,19 @@ def test_every_on_failure_outcome_is_in_the_trace_and_sending_needs_role_and_que
     policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
     role_name = org.stack_resources(MAIN, EAST)["FunctionRole"]["id"]
     role_arn = org.client("iam", MAIN, EAST).get_role(RoleName=role_name)["Role"]["Arn"]
-    denying = {**policy, "Statement": policy["Statement"] + [{
-        "Sid": "NotTheFunction", "Effect": "Deny", "Principal": {"AWS": role_arn}, "Action": "sqs:SendMessage",
-        "Resource": queue_arn}]}
+    denying = {
+        **policy,
+        "Statement": policy["Statement"]
+        + [
+            {
+                "Sid": "NotTheFunction",
+                "Effect": "Deny",
+                "Principal": {"AWS": role_arn},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+            }
+        ],
+    }
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(denying)})
     assert backup_and_outcome() == ("on-failure-refused", queue_arn, "NO_PERMISSIONS")
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
@@ -243,8 +270,10 @@ def test_every_on_failure_outcome_is_in_the_trace_and_sending_needs_role_and_que
     role = iam_backends[MAIN]["aws"].get_role(role_name)
     [(policy_name, document)] = role.policies.items()
     kept = json.loads(document) if isinstance(document, str) else document
-    role.policies[policy_name] = {**kept, "Statement": [
-        s for s in kept["Statement"] if "sqs:SendMessage" not in json.dumps(s)]}
+    role.policies[policy_name] = {
+        **kept,
+        "Statement": [s for s in kept["Statement"] if "sqs:SendMessage" not in json.dumps(s)],
+    }
     assert backup_and_outcome() == ("on-failure-refused", queue_arn, "NO_PERMISSIONS")
     role.policies[policy_name] = document
     # 4. A destination the sandbox does not send to is said so, not silently skipped.
@@ -273,18 +302,34 @@ def test_a_vault_policy_denying_the_shortening_sends_the_event_to_the_error_queu
     # AWS Config rule backup-recovery-point-manual-deletion-disabled expects such a Deny.
     backup = minimum.client("backup", MAIN, EAST)
     policy = json.loads(backup.get_backup_vault_access_policy(BackupVaultName=VAULT)["Policy"])
-    policy["Statement"].append({"Sid": "NoManualDeletion", "Effect": "Deny", "Principal": "*", "Resource": "*",
-                                "Action": ["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle",
-                                           "backup:PutBackupVaultAccessPolicy"]})
+    policy["Statement"].append(
+        {
+            "Sid": "NoManualDeletion",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Resource": "*",
+            "Action": [
+                "backup:DeleteRecoveryPoint",
+                "backup:UpdateRecoveryPointLifecycle",
+                "backup:PutBackupVaultAccessPolicy",
+            ],
+        }
+    )
     backup.put_backup_vault_access_policy(BackupVaultName=VAULT, Policy=json.dumps(policy))
     arn = one_backup(minimum)
     assert len(completed_copies(minimum, arn)) == 1  # copy 1 (and copy 2) happened
-    shortening = [i for i in minimum.bridge.runtime.invocations
-                  if i.error and i.payload["detail-type"] == "Copy Job State Change"
-                  and i.function_arn == minimum.function_arn(MAIN, EAST)]
+    shortening = [
+        i
+        for i in minimum.bridge.runtime.invocations
+        if i.error
+        and i.payload["detail-type"] == "Copy Job State Change"
+        and i.function_arn == minimum.function_arn(MAIN, EAST)
+    ]
     assert [i.attempt for i in shortening] == [1, 2, 3]
-    assert all("AccessDeniedException" in i.error["errorMessage"] and "UpdateRecoveryPointLifecycle"
-               in i.error["errorMessage"] for i in shortening)
+    assert all(
+        "AccessDeniedException" in i.error["errorMessage"] and "UpdateRecoveryPointLifecycle" in i.error["errorMessage"]
+        for i in shortening
+    )
     [message] = minimum.error_messages(MAIN, EAST)
     assert message["body"]["requestContext"]["approximateInvokeCount"] == 3
     assert message["body"]["requestPayload"]["resources"] == [arn]
@@ -297,7 +342,8 @@ def test_a_copy2_error_is_recorded_in_the_backup_account(minimum):
     [copy1] = completed_copies(minimum, arn)
     [message] = minimum.error_messages(BACKUP, EAST)
     assert message["body"]["requestPayload"]["detail"]["destinationRecoveryPointArn"] == (
-        copy1.destination_recovery_point_arn)
+        copy1.destination_recovery_point_arn
+    )
     # Copy 1 completed, so shortening the original is right.
     assert minimum.backup_service.find_recovery_point(arn).lifecycle == {"DeleteAfterDays": 8}
     assert minimum.error_messages(MAIN, EAST) == []
@@ -307,8 +353,11 @@ def test_a_missing_lambda_permission_sends_the_event_to_the_rules_dead_letter_qu
     function = minimum.stack_outputs(MAIN, EAST)["FunctionName"]
     lambda_client = minimum.client("lambda", MAIN, EAST)
     policy = json.loads(lambda_client.get_policy(FunctionName=function)["Policy"])
-    [statement] = [s for s in policy["Statement"]
-                   if s["Condition"]["ArnLike"]["AWS:SourceArn"].endswith("/BackupEvents-BackupCompleted")]
+    [statement] = [
+        s
+        for s in policy["Statement"]
+        if s["Condition"]["ArnLike"]["AWS:SourceArn"].endswith("/BackupEvents-BackupCompleted")
+    ]
     lambda_client.remove_permission(FunctionName=function, StatementId=statement["Sid"])
     arn = one_backup(minimum)
     [message] = minimum.error_messages(MAIN, EAST)
@@ -324,19 +373,40 @@ def test_a_missing_lambda_permission_sends_the_event_to_the_rules_dead_letter_qu
 
 
 def backup_completed(arn: str, vault: str, account: str = MAIN, state: str = "COMPLETED") -> dict:
-    return {"source": "aws.backup", "detail-type": "Backup Job State Change", "account": account,
-            "region": EAST, "resources": [arn],
-            "detail": {"backupJobId": "0123", "state": state, "backupVaultArn": vault,
-                       "backupVaultName": vault.rsplit(":", 1)[-1], "resourceType": "EFS"}}
+    return {
+        "source": "aws.backup",
+        "detail-type": "Backup Job State Change",
+        "account": account,
+        "region": EAST,
+        "resources": [arn],
+        "detail": {
+            "backupJobId": "0123",
+            "state": state,
+            "backupVaultArn": vault,
+            "backupVaultName": vault.rsplit(":", 1)[-1],
+            "resourceType": "EFS",
+        },
+    }
 
 
-def copy_completed(source_arn: str, destination_vault: str, destination_point: str,
-                   source_vault: str = vault_arn(MAIN, EAST)) -> dict:
-    return {"source": "aws.backup", "detail-type": "Copy Job State Change", "account": MAIN,
-            "region": EAST, "resources": [source_arn],
-            "detail": {"copyJobId": "0456", "state": "COMPLETED", "sourceBackupVaultArn": source_vault,
-                       "destinationBackupVaultArn": destination_vault,
-                       "destinationRecoveryPointArn": destination_point, "resourceType": "EFS"}}
+def copy_completed(
+    source_arn: str, destination_vault: str, destination_point: str, source_vault: str = vault_arn(MAIN, EAST)
+) -> dict:
+    return {
+        "source": "aws.backup",
+        "detail-type": "Copy Job State Change",
+        "account": MAIN,
+        "region": EAST,
+        "resources": [source_arn],
+        "detail": {
+            "copyJobId": "0456",
+            "state": "COMPLETED",
+            "sourceBackupVaultArn": source_vault,
+            "destinationBackupVaultArn": destination_vault,
+            "destinationRecoveryPointArn": destination_point,
+            "resourceType": "EFS",
+        },
+    }
 
 
 def test_near_miss_events_invoke_nothing(minimum):
@@ -366,12 +436,28 @@ def test_customers_cannot_put_aws_backup_events_on_the_backup_accounts_bus(minim
     bus = minimum.stack_outputs(BACKUP, EAST)["EventBusArn"]
     events = minimum.client("events", MAIN, EAST)
     detail = copy_completed("arn:x", vault_arn(BACKUP, EAST), "arn:y")["detail"]
-    forged = events.put_events(Entries=[{"Source": "aws.backup", "DetailType": "Copy Job State Change",
-                                         "Detail": json.dumps(detail), "EventBusName": bus}])
+    forged = events.put_events(
+        Entries=[
+            {
+                "Source": "aws.backup",
+                "DetailType": "Copy Job State Change",
+                "Detail": json.dumps(detail),
+                "EventBusName": bus,
+            }
+        ]
+    )
     assert forged["Entries"][0]["ErrorCode"] == "NotAuthorizedForSourceException"
     # An organisation member may put its own source on the bus, but the rule wants aws.backup.
-    other = events.put_events(Entries=[{"Source": "custom.backup", "DetailType": "Copy Job State Change",
-                                        "Detail": json.dumps(detail), "EventBusName": bus}])
+    other = events.put_events(
+        Entries=[
+            {
+                "Source": "custom.backup",
+                "DetailType": "Copy Job State Change",
+                "Detail": json.dumps(detail),
+                "EventBusName": bus,
+            }
+        ]
+    )
     assert other["FailedEntryCount"] == 0
     minimum.run_until_idle()
     assert minimum.bridge.runtime.invocations == []
@@ -382,14 +468,38 @@ def test_customers_cannot_put_aws_backup_events_on_the_backup_accounts_bus(minim
     queue_url = sqs.create_queue(QueueName="custom-source")["QueueUrl"]
     queue_arn = f"arn:aws:sqs:{EAST}:{BACKUP}:custom-source"
     bus_name = bus.rsplit("/", 1)[-1]
-    rule_arn = backup_events.put_rule(Name="custom-source", EventBusName=bus_name,
-                                      EventPattern=json.dumps({"source": ["custom.backup"]}))["RuleArn"]
-    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps({"Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
-        "Resource": queue_arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}}]})})
+    rule_arn = backup_events.put_rule(
+        Name="custom-source", EventBusName=bus_name, EventPattern=json.dumps({"source": ["custom.backup"]})
+    )["RuleArn"]
+    sqs.set_queue_attributes(
+        QueueUrl=queue_url,
+        Attributes={
+            "Policy": json.dumps(
+                {
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "events.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": queue_arn,
+                            "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+                        }
+                    ]
+                }
+            )
+        },
+    )
     backup_events.put_targets(Rule="custom-source", EventBusName=bus_name, Targets=[{"Id": "q", "Arn": queue_arn}])
-    again = events.put_events(Entries=[{"Source": "custom.backup", "DetailType": "Copy Job State Change",
-                                        "Detail": json.dumps(detail), "EventBusName": bus}])
+    again = events.put_events(
+        Entries=[
+            {
+                "Source": "custom.backup",
+                "DetailType": "Copy Job State Change",
+                "Detail": json.dumps(detail),
+                "EventBusName": bus,
+            }
+        ]
+    )
     assert again["FailedEntryCount"] == 0
     minimum.run_until_idle()
     [received] = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
@@ -405,12 +515,12 @@ def test_a_forged_copy_event_on_the_bus_makes_the_backup_function_raise_not_copy
     minimum.client("backup", BACKUP, EAST).create_backup_vault(BackupVaultName="Default")
     elsewhere = [
         copy1.destination_recovery_point_arn.replace(EAST, WEST1),  # another region
-        minimum.backup_service.put_recovery_point(BACKUP, EAST, "Default", "arn:aws:elasticfilesystem:us-east-1:"
-                                          f"{BACKUP}:file-system/fs-0aa"),  # another vault, same region
+        minimum.backup_service.put_recovery_point(
+            BACKUP, EAST, "Default", f"arn:aws:elasticfilesystem:us-east-1:{BACKUP}:file-system/fs-0aa"
+        ),  # another vault, same region
     ]
     for point in elsewhere:
-        minimum.bridge.deliver(copy_completed(arn, vault_arn(BACKUP, EAST), point), BACKUP, EAST,
-                               bus="BackupEvents")
+        minimum.bridge.deliver(copy_completed(arn, vault_arn(BACKUP, EAST), point), BACKUP, EAST, bus="BackupEvents")
     minimum.run_until_idle()
     assert len(minimum.backup_service.copy_jobs()) == jobs_before  # no copy started
     failed = [i for i in minimum.bridge.runtime.invocations if i.error and i.function_arn.split(":")[4] == BACKUP]
@@ -418,4 +528,5 @@ def test_a_forged_copy_event_on_the_bus_makes_the_backup_function_raise_not_copy
     assert {i.error["errorType"] for i in failed} == {"BadEvent", "ResourceNotFoundException"}
     records = minimum.error_messages(BACKUP, EAST)
     assert sorted(r["body"]["requestPayload"]["detail"]["destinationRecoveryPointArn"] for r in records) == sorted(
-        elsewhere)
+        elsewhere
+    )

@@ -35,12 +35,18 @@ def refused_then_failed_by_aws(org: Organization, original: sandbox_backup.Recov
     """The function refuses copy 1 (no copy job; docs/AWS-BEHAVIOUR.md §4.3); started anyway, as
     StartCopyJob by hand, AWS fails it: the copy job the function spared."""
     assert [j for j in org.backup_service.copy_jobs(MAIN) if j.source_recovery_point_arn == original.arn] == []
-    assert any(isinstance(r["message"], dict) and r["message"].get("error") == "CopyRefused"
-               and original.arn in r["message"]["message"] for r in org.function_logs(MAIN))
+    assert any(
+        isinstance(r["message"], dict)
+        and r["message"].get("error") == "CopyRefused"
+        and original.arn in r["message"]["message"]
+        for r in org.function_logs(MAIN)
+    )
     org.client("backup", MAIN, EAST).start_copy_job(
-        RecoveryPointArn=original.arn, SourceBackupVaultName=original.vault_name,
+        RecoveryPointArn=original.arn,
+        SourceBackupVaultName=original.vault_name,
         DestinationBackupVaultArn=f"arn:aws:backup:{EAST}:{BACKUP}:backup-vault:{original.vault_name}",
-        IamRoleArn=org.copy_role_arn(MAIN))
+        IamRoleArn=org.copy_role_arn(MAIN),
+    )
     org.run_until_idle()
     return copy1_of(org, original.resource_arn)
 
@@ -66,9 +72,19 @@ def test_an_ebs_volume_created_encrypted_carries_aws_ebs_and_its_cross_account_c
 
 
 def key_policy(*accounts: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in accounts]},
-        "Action": "kms:*", "Resource": "*"}]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in accounts]},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            ],
+        }
+    )
 
 
 @pytest.mark.parametrize("shared, state", [(False, "FAILED"), (True, "COMPLETED")])
@@ -76,7 +92,8 @@ def test_an_ebs_volume_with_a_customer_managed_key_is_copied_once_the_key_is_sha
     policy = key_policy(MAIN, BACKUP) if shared else key_policy(MAIN)
     key = org.client("kms", MAIN, EAST).create_key(Policy=policy)["KeyMetadata"]["Arn"]
     volume = org.client("ec2", MAIN, EAST).create_volume(
-        AvailabilityZone=f"{EAST}a", Size=8, Encrypted=True, KmsKeyId=key)
+        AvailabilityZone=f"{EAST}a", Size=8, Encrypted=True, KmsKeyId=key
+    )
     arn = f"arn:aws:ec2:{EAST}:{MAIN}:volume/{volume['VolumeId']}"
     assert org.backup_service.resource_encryption_key(arn) == key
     org.start_backup(MAIN, EAST, arn)
@@ -89,9 +106,14 @@ def test_an_ebs_volume_with_a_customer_managed_key_is_copied_once_the_key_is_sha
 
 def test_an_rds_instance_encrypted_with_the_default_key_fails_with_the_rds_message(org):
     instance = org.client("rds", MAIN, EAST).create_db_instance(
-        DBInstanceIdentifier="encrypted-db", DBInstanceClass="db.t3.micro", Engine="postgres",
-        MasterUsername="admin", MasterUserPassword="sandbox-password", AllocatedStorage=20,
-        StorageEncrypted=True)["DBInstance"]
+        DBInstanceIdentifier="encrypted-db",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="admin",
+        MasterUserPassword="sandbox-password",
+        AllocatedStorage=20,
+        StorageEncrypted=True,
+    )["DBInstance"]
     arn = instance["DBInstanceArn"]
     assert org.backup_service.resource_encryption_key(arn).endswith(":alias/aws/rds")
     org.start_backup(MAIN, EAST, arn)

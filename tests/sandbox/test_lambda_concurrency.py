@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from backup_events_aws.sandbox import Organization
 from backup_events_aws.sandbox.lambda_runtime import API_LATENCY_SECONDS
 
@@ -15,8 +17,11 @@ def backups(org: Organization, count: int) -> None:
 
 def copy1_invocations(org: Organization):
     main = org.function_arn(org.main_account, EAST)
-    return [i for i in org.bridge.runtime.invocations if i.function_arn == main
-            and i.payload.get("detail-type") == "Backup Job State Change"]
+    return [
+        i
+        for i in org.bridge.runtime.invocations
+        if i.function_arn == main and i.payload.get("detail-type") == "Backup Job State Change"
+    ]
 
 
 def test_reserved_concurrency_runs_events_one_after_another_and_queues_the_rest():
@@ -25,7 +30,7 @@ def test_reserved_concurrency_runs_events_one_after_another_and_queues_the_rest(
         org.run_until_idle()
         runs = sorted(copy1_invocations(org), key=lambda i: i.at)
         assert len(runs) == 4 and org.bridge.runtime.throttles > 0
-        for earlier, later in zip(runs, runs[1:]):  # never two at once
+        for earlier, later in itertools.pairwise(runs):  # never two at once
             assert (later.at - earlier.at).total_seconds() >= earlier.seconds
         assert sum(i.cold_start for i in runs) == 1  # one environment, reused
         assert len(org.backup_service.copy_jobs()) == 8
@@ -58,7 +63,8 @@ def test_an_event_throttled_for_six_hours_goes_to_the_error_queue_as_event_age_e
     with Organization.minimum() as org:
         function = org.stack_outputs(org.main_account, EAST)["FunctionName"]
         org.client("lambda", org.main_account, EAST).put_function_concurrency(
-            FunctionName=function, ReservedConcurrentExecutions=0)  # throttle everything
+            FunctionName=function, ReservedConcurrentExecutions=0
+        )  # throttle everything
         backups(org, 1)
         org.advance(5 * 3600)
         assert org.error_messages(org.main_account, EAST) == [] and copy1_invocations(org) == []

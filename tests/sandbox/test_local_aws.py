@@ -30,9 +30,17 @@ def error_code(excinfo) -> str:
 
 
 def scheduled_event(org) -> dict:
-    return {"version": "0", "id": "manual", "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": org.main_account, "time": f"{org.now():%Y-%m-%dT%H:%M:%SZ}", "region": EAST,
-            "resources": [], "detail": {}}
+    return {
+        "version": "0",
+        "id": "manual",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": org.main_account,
+        "time": f"{org.now():%Y-%m-%dT%H:%M:%SZ}",
+        "region": EAST,
+        "resources": [],
+        "detail": {},
+    }
 
 
 # ---------------------------------------------------------------------------- one clock
@@ -40,7 +48,7 @@ def scheduled_event(org) -> dict:
 
 def test_moto_stamps_stacks_and_resources_with_the_sandbox_clock(org):
     stack = org.client("cloudformation", org.main_account, EAST).describe_stacks(StackName="BackupEvents")["Stacks"][0]
-    assert stack["CreationTime"] == datetime.datetime(2026, 1, 5, 2, 0, tzinfo=datetime.timezone.utc)
+    assert stack["CreationTime"] == datetime.datetime(2026, 1, 5, 2, 0, tzinfo=datetime.UTC)
     before = org.now()
     org.advance(3600)
     volume = org.client("ec2", org.main_account, EAST).create_volume(AvailabilityZone=f"{EAST}a", Size=8)
@@ -60,8 +68,7 @@ def test_function_logs_reach_cloudwatch_logs_on_the_simulated_clock(org):
     org.run_until_idle()
     point = org.client("backup", org.main_account, EAST).describe_backup_job(BackupJobId=job)["RecoveryPointArn"]
     name = org.stack_outputs(org.main_account, EAST)["FunctionName"]
-    events = org.client("logs", org.main_account, EAST).filter_log_events(
-        logGroupName=f"/aws/lambda/{name}")["events"]
+    events = org.client("logs", org.main_account, EAST).filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
     assert any(point in e["message"] for e in events)
     assert all(abs(e["timestamp"] / 1000 - org.now().timestamp()) < 86400 for e in events)
 
@@ -91,8 +98,10 @@ def test_event_and_dry_run_invocations(org):
     client = org.client("lambda", org.main_account, EAST)
     runs = len(org.bridge.runtime.invocations)
     assert client.invoke(FunctionName=name, InvocationType="DryRun")["StatusCode"] == 204
-    assert client.invoke(FunctionName=name, InvocationType="Event",
-                         Payload=json.dumps(scheduled_event(org)))["StatusCode"] == 202
+    assert (
+        client.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps(scheduled_event(org)))["StatusCode"]
+        == 202
+    )
     assert len(org.bridge.runtime.invocations) == runs  # queued, not run yet
     org.advance(5)
     assert len(org.bridge.runtime.invocations) == runs + 1
@@ -147,8 +156,9 @@ def test_vault_notifications(org):
         backup.get_backup_vault_notifications(BackupVaultName=org.vault_name)
     assert error_code(none) == "ResourceNotFoundException"
     topic = f"arn:aws:sns:{EAST}:{org.main_account}:alerts"
-    backup.put_backup_vault_notifications(BackupVaultName=org.vault_name, SNSTopicArn=topic,
-                                          BackupVaultEvents=["COPY_JOB_FAILED"])
+    backup.put_backup_vault_notifications(
+        BackupVaultName=org.vault_name, SNSTopicArn=topic, BackupVaultEvents=["COPY_JOB_FAILED"]
+    )
     got = backup.get_backup_vault_notifications(BackupVaultName=org.vault_name)
     assert got["SNSTopicArn"] == topic and got["BackupVaultEvents"] == ["COPY_JOB_FAILED"]
     backup.delete_backup_vault_notifications(BackupVaultName=org.vault_name)
@@ -164,7 +174,8 @@ def test_recovery_points_by_resource_and_a_missing_resource_fails(org):
     org.run_until_idle()
     failed = backup.describe_backup_job(BackupJobId=bad)
     assert failed["State"] == "FAILED" and failed["StatusMessage"] == (
-        f"Backup job failed because the resource {missing} does not exist.")
+        f"Backup job failed because the resource {missing} does not exist."
+    )
     assert backup.describe_backup_job(BackupJobId=good)["State"] == "COMPLETED"
     points = backup.list_recovery_points_by_resource(ResourceArn=efs)["RecoveryPoints"]
     assert [p["RecoveryPointArn"] for p in points] == [backup.describe_backup_job(BackupJobId=good)["RecoveryPointArn"]]
@@ -178,13 +189,17 @@ def test_the_yaml_template_updates_with_conditions_read_as_cloudformation_does(o
     cloudformation = org.client("cloudformation", org.main_account, EAST)
     before = set(org.stack_resources(org.main_account, EAST))
     parameters = {**org.layout.template_parameters(), "NewDeleteAfterDays": "9"}
-    cloudformation.update_stack(StackName="BackupEvents", TemplateBody=org.template_path.read_text(),
-                                Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-                                Capabilities=["CAPABILITY_NAMED_IAM"])
+    cloudformation.update_stack(
+        StackName="BackupEvents",
+        TemplateBody=org.template_path.read_text(),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
     assert cloudformation.describe_stacks(StackName="BackupEvents")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
     assert set(org.stack_resources(org.main_account, EAST)) == before  # no backup-account-only resource appeared
     function = org.client("lambda", org.main_account, EAST).get_function_configuration(
-        FunctionName=org.stack_outputs(org.main_account, EAST)["FunctionName"])
+        FunctionName=org.stack_outputs(org.main_account, EAST)["FunctionName"]
+    )
     assert "9" in json.dumps(function["Environment"]["Variables"])
 
 
@@ -192,8 +207,9 @@ def test_an_empty_change_set_fails_as_on_aws(org):
     cloudformation = org.client("cloudformation", org.main_account, EAST)
     body = json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}})
     cloudformation.create_stack(StackName="Tiny", TemplateBody=body)
-    created = cloudformation.create_change_set(StackName="Tiny", ChangeSetName="nothing", ChangeSetType="UPDATE",
-                                               TemplateBody=body)
+    created = cloudformation.create_change_set(
+        StackName="Tiny", ChangeSetName="nothing", ChangeSetType="UPDATE", TemplateBody=body
+    )
     change_set = cloudformation.describe_change_set(ChangeSetName=created["Id"])
     assert change_set["Status"] == "FAILED"
     assert change_set["StatusReason"].startswith("The submitted information didn't contain changes.")

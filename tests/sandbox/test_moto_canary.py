@@ -29,8 +29,17 @@ def test_backup_url_paths_is_a_mutable_dict_of_dispatchers():
 def test_backup_response_has_what_the_subclass_uses():
     cls = backup_responses.BackupResponse
     assert issubclass(cls, BaseResponse)
-    for name in ("dispatch", "call_action", "_get_action", "_get_param", "_get_params", "setup_class",
-                 "parse_parameters", "backup_backend", "describe_backup_vault"):
+    for name in (
+        "dispatch",
+        "call_action",
+        "_get_action",
+        "_get_param",
+        "_get_params",
+        "setup_class",
+        "parse_parameters",
+        "backup_backend",
+        "describe_backup_vault",
+    ):
         assert hasattr(cls, name), name
     assert "automated_parameter_parsing" in inspect.getsource(BaseResponse.__init__)
     assert "self.automated_parameter_parsing" in inspect.getsource(BaseResponse.setup_class)
@@ -43,8 +52,15 @@ def test_backup_backend_shape():
     for name in ("vaults", "plans"):
         assert isinstance(getattr(backend, name), dict), name
     vault = backend.create_backup_vault("v", {}, None, "req")
-    for attribute in ("backup_vault_name", "backup_vault_arn", "encryption_key_arn", "locked",
-                      "min_retention_days", "max_retention_days", "num_of_recovery_points"):
+    for attribute in (
+        "backup_vault_name",
+        "backup_vault_arn",
+        "encryption_key_arn",
+        "locked",
+        "min_retention_days",
+        "max_retention_days",
+        "num_of_recovery_points",
+    ):
         assert hasattr(vault, attribute), attribute
     assert "to_list_dict" in dir(vault)
     # The sandbox keeps its state in the backend's __dict__, which reset() must empty.

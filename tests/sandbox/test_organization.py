@@ -51,8 +51,9 @@ def test_backup_ends_in_backup_account_and_region_and_original_is_shortened(mini
     for instance in minimum.layout.instances():
         assert minimum.error_messages(instance.account, instance.region) == []
     # The backup account never shortens retention (README: The function).
-    calls = [log["message"].get("call") for log in minimum.function_logs(account=backup)
-             if isinstance(log["message"], dict)]
+    calls = [
+        log["message"].get("call") for log in minimum.function_logs(account=backup) if isinstance(log["message"], dict)
+    ]
     assert "UpdateRecoveryPointLifecycle" not in calls and "StartCopyJob" in calls
 
 
@@ -102,8 +103,7 @@ def test_the_daily_sweep_fires_and_catches_up_a_lost_backup_event():
         assert org.recovery_points(account=org.backup_account) == []
         org.bridge.faults = Faults()
         org.advance(86400 + 3600)  # the sweep runs once a day
-        swept = [d for d in org.deliveries() if d.outcome == "delivered" and d.rule_arn
-                 and "Sweep" in d.rule_arn]
+        swept = [d for d in org.deliveries() if d.outcome == "delivered" and d.rule_arn and "Sweep" in d.rule_arn]
         assert swept, "the scheduled rule never fired"
         org.run_until_idle()
         assert len(org.recovery_points(account=org.backup_account, region=EAST)) == 1
@@ -117,7 +117,10 @@ def test_observing_spends_no_request_rate_and_the_layout_is_the_one_organisation
     try:
         points = by_location(minimum.recovery_points())
         assert {location: len(found) for location, found in points.items()} == {
-            (main, EAST): 1, (backup, EAST): 1, (backup, WEST2): 1}
+            (main, EAST): 1,
+            (backup, EAST): 1,
+            (backup, WEST2): 1,
+        }
         assert minimum.recovery_points(account=main)[0]["Lifecycle"] == {"DeleteAfterDays": 8}
     finally:
         minimum.backup_service.inject_throttling(0.0)

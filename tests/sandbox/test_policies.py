@@ -3,14 +3,18 @@ template's own policies judged by it (docs/AWS-BEHAVIOUR.md §7; IAM condition o
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from backup_events_aws.sandbox import Organization
 from backup_events_aws.sandbox import backup as sandbox_backup
 from backup_events_aws.sandbox.policies import (
-    Request, UnsupportedPolicy, access_allowed, decide, is_allowed, is_denied, statements_of,
+    Request,
+    UnsupportedPolicy,
+    access_allowed,
+    decide,
+    is_allowed,
+    is_denied,
+    statements_of,
 )
 
 # The module's organisation is built once: on pytest-xdist workers (make test), all its tests
@@ -75,8 +79,10 @@ def test_set_operators_if_exists_null_and_bool():
     assert holds({"BoolIfExists": {"aws:SecureTransport": "false"}})
 
 
-@pytest.mark.parametrize("operator", ["NumericLessThan", "DateGreaterThan", "ForEveryValue:StringLike",
-                                      "StringFancy", "ForAllValues:NullIfExists"])
+@pytest.mark.parametrize(
+    "operator",
+    ["NumericLessThan", "DateGreaterThan", "ForEveryValue:StringLike", "StringFancy", "ForAllValues:NullIfExists"],
+)
 def test_an_unknown_operator_raises_rather_than_guesses(operator):
     with pytest.raises(UnsupportedPolicy):
         holds({operator: {"k": "v"}}, k="v")
@@ -124,12 +130,18 @@ def test_the_error_queue_admits_this_stacks_rules_and_function_role_only(deploye
     queue_arn, statements = error_queue_policy(org, MAIN, EAST)
     assert "OnlyThisStacksSenders" in {s.get("Sid") for s in statements}
     resources = org.stack_resources(MAIN, EAST)
-    own_rules = [f"arn:aws:events:{EAST}:{MAIN}:rule/{resources[name]['id']}"
-                 for name in ("JobFailedRule", "BackupCompletedRule", "CopyCompletedRule", "SweepRule")]
+    own_rules = [
+        f"arn:aws:events:{EAST}:{MAIN}:rule/{resources[name]['id']}"
+        for name in ("JobFailedRule", "BackupCompletedRule", "CopyCompletedRule", "SweepRule")
+    ]
 
     def from_rule(rule_arn: str) -> Request:
-        return Request("sqs:SendMessage", queue_arn, service="events.amazonaws.com",
-                       context={"aws:SourceArn": rule_arn, "aws:SourceAccount": MAIN})
+        return Request(
+            "sqs:SendMessage",
+            queue_arn,
+            service="events.amazonaws.com",
+            context={"aws:SourceArn": rule_arn, "aws:SourceAccount": MAIN},
+        )
 
     for rule_arn in own_rules:
         assert is_allowed(statements, from_rule(rule_arn), check_principal=True), rule_arn
@@ -140,31 +152,39 @@ def test_the_error_queue_admits_this_stacks_rules_and_function_role_only(deploye
     role_arn = org.client("iam", MAIN, EAST).get_role(RoleName=role_name)["Role"]["Arn"]
     as_role = Request("sqs:SendMessage", queue_arn, principal_account=MAIN, principal_arn=role_arn)
     assert decide(statements, as_role, check_principal=True) == "NoMatch"  # not denied
-    another_role = Request("sqs:SendMessage", queue_arn, principal_account=MAIN,
-                           principal_arn=f"arn:aws:iam::{MAIN}:role/SomeoneElse")
+    another_role = Request(
+        "sqs:SendMessage", queue_arn, principal_account=MAIN, principal_arn=f"arn:aws:iam::{MAIN}:role/SomeoneElse"
+    )
     assert is_denied(statements, another_role, check_principal=True)
 
 
 def test_the_sample_vault_refuses_a_copy_to_any_other_vault(deployed):
     org = deployed
-    policy = org.client("backup", MAIN, EAST).get_backup_vault_access_policy(
-        BackupVaultName=org.vault_name)["Policy"]
+    policy = org.client("backup", MAIN, EAST).get_backup_vault_access_policy(BackupVaultName=org.vault_name)["Policy"]
     role = org.copy_role_arn(MAIN)
 
     def copy_to(target: str) -> Request:
-        return Request("backup:CopyFromBackupVault", f"arn:aws:backup:{EAST}:{MAIN}:recovery-point:x",
-                       principal_account=MAIN, principal_arn=role, context={"backup:CopyTargets": [target]})
+        return Request(
+            "backup:CopyFromBackupVault",
+            f"arn:aws:backup:{EAST}:{MAIN}:recovery-point:x",
+            principal_account=MAIN,
+            principal_arn=role,
+            context={"backup:CopyTargets": [target]},
+        )
 
     backup_vault = f"arn:aws:backup:{EAST}:{BACKUP}:backup-vault:{org.vault_name}"
     assert not is_denied(statements_of(policy), copy_to(backup_vault), check_principal=True)
-    for elsewhere in (backup_vault.replace(BACKUP, OTHER), backup_vault.replace(EAST, WEST),
-                      backup_vault + "-2"):
+    for elsewhere in (backup_vault.replace(BACKUP, OTHER), backup_vault.replace(EAST, WEST), backup_vault + "-2"):
         assert is_denied(statements_of(policy), copy_to(elsewhere), check_principal=True), elsewhere
     # A copy with several targets (a plan rule with several copy actions), one of them not ours:
     # denied (docs/AWS-BEHAVIOUR.md §7; ForAllValues would have let it pass).
-    mixed = Request("backup:CopyFromBackupVault", f"arn:aws:backup:{EAST}:{MAIN}:recovery-point:x",
-                    principal_account=MAIN, principal_arn=role,
-                    context={"backup:CopyTargets": [backup_vault, backup_vault.replace(BACKUP, OTHER)]})
+    mixed = Request(
+        "backup:CopyFromBackupVault",
+        f"arn:aws:backup:{EAST}:{MAIN}:recovery-point:x",
+        principal_account=MAIN,
+        principal_arn=role,
+        context={"backup:CopyTargets": [backup_vault, backup_vault.replace(BACKUP, OTHER)]},
+    )
     assert is_denied(statements_of(policy), mixed, check_principal=True)
     # and the emulation applies it: a copy to another vault (same account: no destination policy
     # is needed, so only the source vault's Deny can refuse it) fails
@@ -173,8 +193,11 @@ def test_the_sample_vault_refuses_a_copy_to_any_other_vault(deployed):
     resource = org.create_resource("EFS", MAIN, EAST)
     point = deployed.backup_service.put_recovery_point(MAIN, EAST, org.vault_name, resource)
     job = org.client("backup", MAIN, EAST).start_copy_job(
-        RecoveryPointArn=point, SourceBackupVaultName=org.vault_name, IamRoleArn=role,
-        DestinationBackupVaultArn=f"arn:aws:backup:{EAST}:{MAIN}:backup-vault:Elsewhere")["CopyJobId"]
+        RecoveryPointArn=point,
+        SourceBackupVaultName=org.vault_name,
+        IamRoleArn=role,
+        DestinationBackupVaultArn=f"arn:aws:backup:{EAST}:{MAIN}:backup-vault:Elsewhere",
+    )["CopyJobId"]
     org.advance(3600)
     [copy] = [j for j in deployed.backup_service.copy_jobs() if j.job_id == job]
     assert (copy.state, copy.status_message) == ("FAILED", sandbox_backup.MSG_ACCESS_DENIED)

@@ -28,15 +28,19 @@ def org():
 def deploy_one(org: Organization, account: str, region: str) -> None:
     parameters = [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in org.layout.template_parameters().items()]
     org.client("cloudformation", account, region).create_stack(
-        StackName=STACK_NAME, TemplateBody=org.template_body(), Parameters=parameters,
-        Capabilities=["CAPABILITY_NAMED_IAM"])
+        StackName=STACK_NAME,
+        TemplateBody=org.template_body(),
+        Parameters=parameters,
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
 
 
 def rule_with_bus_target(org: Organization, account: str, bus_arn: str) -> None:
     events = org.client("events", account, EAST)
     events.put_rule(Name="Forward", EventPattern=json.dumps({"source": ["custom"]}))
-    events.put_targets(Rule="Forward", Targets=[{"Id": "bus", "Arn": bus_arn,
-                                                  "RoleArn": f"arn:aws:iam::{account}:role/Forward"}])
+    events.put_targets(
+        Rule="Forward", Targets=[{"Id": "bus", "Arn": bus_arn, "RoleArn": f"arn:aws:iam::{account}:role/Forward"}]
+    )
 
 
 def test_a_resource_account_stack_before_the_backup_accounts_bus_exists_fails(org):
@@ -56,9 +60,11 @@ def test_the_bus_must_exist_and_admit_the_rules_account(org):
         rule_with_bus_target(org, OUTSIDER, bus_arn)  # not a member of the organisation
     error = excinfo.value.response["Error"]
     assert error["Code"] == "AccessDeniedException"
-    assert error["Message"] == (f"User: arn:aws:iam::{OUTSIDER}:root is not authorized to perform: events:PutEvents "
-                                f"on resource: {bus_arn} because no resource-based policy allows the "
-                                "events:PutEvents action")
+    assert error["Message"] == (
+        f"User: arn:aws:iam::{OUTSIDER}:root is not authorized to perform: events:PutEvents "
+        f"on resource: {bus_arn} because no resource-based policy allows the "
+        "events:PutEvents action"
+    )
 
 
 def test_stackset_account_filters_select_as_cloudformation_does():

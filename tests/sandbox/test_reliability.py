@@ -21,8 +21,7 @@ DAY = 86400
 def test_burst_under_throttling_lost_and_duplicate_events_loses_nothing(progress):
     faults = Faults(lose_fraction=0.01, duplicate_fraction=0.05)
     with Organization.typical(faults=faults, seed=7) as org:
-        result = run_burst(org, BACKUPS, throttle_fraction=0.2, run_seconds=2 * DAY + 6 * 3600,
-                           progress=progress)
+        result = run_burst(org, BACKUPS, throttle_fraction=0.2, run_seconds=2 * DAY + 6 * 3600, progress=progress)
         outcomes = [d.outcome for d in org.deliveries()]
     print("\nreliability:", ", ".join(result.lines()))
     assert result.originals == BACKUPS

@@ -17,7 +17,6 @@ than the 5/s at which originals can be shortened. The API rate is then the bound
 
 from __future__ import annotations
 
-
 import pytest
 
 from backup_events_aws.sandbox import Organization
@@ -30,8 +29,9 @@ BACKUPS = 10_000
 
 def scale_run(org: Organization, backups: int, progress=None):
     org.backup_service.configure(copy_run_seconds=10)
-    return run_burst(org, backups, window_seconds=60, locations=[(org.main_account, EAST)],
-                     run_seconds=12 * 3600, progress=progress)
+    return run_burst(
+        org, backups, window_seconds=60, locations=[(org.main_account, EAST)], run_seconds=12 * 3600, progress=progress
+    )
 
 
 def test_the_deployed_function_paces_itself():
@@ -72,10 +72,13 @@ def test_examine_catches_a_shortening_before_copy_1_completed(early):
         # The backup completes after 6 simulated minutes; copy 1 takes 10 more.
         org.advance(7 * 60)
         [original] = [p for p in org.backup_service.recovery_points(org.main_account, EAST)]
-        assert org.backup_service.copy_jobs() and not [j for j in org.backup_service.copy_jobs() if j.state == "COMPLETED"]
+        assert org.backup_service.copy_jobs() and not [
+            j for j in org.backup_service.copy_jobs() if j.state == "COMPLETED"
+        ]
         if early:  # what a broken design would do: shorten at once
             org.client("backup", org.main_account, EAST).update_recovery_point_lifecycle(
-                BackupVaultName=org.vault_name, RecoveryPointArn=original.arn, Lifecycle={"DeleteAfterDays": 8})
+                BackupVaultName=org.vault_name, RecoveryPointArn=original.arn, Lifecycle={"DeleteAfterDays": 8}
+            )
         org.run_until_idle()
         result = examine(org, 1, started_at)
     assert original.lifecycle == {"DeleteAfterDays": 8}
@@ -89,8 +92,10 @@ def test_ten_thousand_backups_in_one_account_and_region_are_all_processed(progre
         bounds = burst_bounds(org, BACKUPS, [(org.main_account, EAST)])  # with the run's settings
     binding = bounds[0]
     ratio = result.simulated_seconds / binding.seconds
-    progress(f"scale: simulated {result.simulated_seconds:,.0f} s; binding bound {binding.what}: "
-             f"{binding.seconds:,.0f} s; ratio {ratio:.2f}x; wall {result.wall_seconds:.0f} s")
+    progress(
+        f"scale: simulated {result.simulated_seconds:,.0f} s; binding bound {binding.what}: "
+        f"{binding.seconds:,.0f} s; ratio {ratio:.2f}x; wall {result.wall_seconds:.0f} s"
+    )
     print("scale:", ", ".join(result.lines()))
     assert result.error_records == 0
     assert result.fully_processed == result.shortened == BACKUPS
@@ -113,8 +118,10 @@ def test_the_naive_design_loses_work_to_the_error_queue(tmp_path):
     code = template_tools.extract_code(shipped)  # the function is embedded packed: edit its source
     naive_code = code
     for quote in "'\"":  # the packed program is normalised: either quote style
-        naive_code = naive_code.replace(f"retries={{{quote}mode{quote}: {quote}standard{quote}, {quote}max_attempts{quote}: 10}}",
-                                        f"retries={{{quote}mode{quote}: {quote}standard{quote}}}")
+        naive_code = naive_code.replace(
+            f"retries={{{quote}mode{quote}: {quote}standard{quote}, {quote}max_attempts{quote}: 10}}",
+            f"retries={{{quote}mode{quote}: {quote}standard{quote}}}",
+        )
     assert naive_code != code
     naive = template_tools.embed_code(shipped, naive_code)
     template = tmp_path / "naive.yaml"

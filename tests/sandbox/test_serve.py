@@ -18,10 +18,13 @@ VAULT = "BackupEvents-Sample"
 def client_for(server: serve.Server, account: str, region: str = "us-east-1", service: str = "backup"):
     variables = server.credentials()[account]
     return boto3.client(
-        service, region_name=region, endpoint_url=variables["AWS_ENDPOINT_URL"],
+        service,
+        region_name=region,
+        endpoint_url=variables["AWS_ENDPOINT_URL"],
         aws_access_key_id=variables["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=variables["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=variables["AWS_SESSION_TOKEN"])
+        aws_session_token=variables["AWS_SESSION_TOKEN"],
+    )
 
 
 def eventually(check, attempts: int = 300, pause: float = 0.1):
@@ -42,8 +45,9 @@ def test_the_cli_knows_sandbox_serve():
 def test_serve_deploys_the_organisation_and_backups_flow_through_the_endpoint(capsys):
     stop, ready = threading.Event(), queue.Queue()
     arguments = argparse.Namespace(host="127.0.0.1", port=serve.free_port(), speed=1200.0, layout="minimum")
-    thread = threading.Thread(target=serve.run, args=(arguments,),
-                              kwargs={"wait": stop.wait, "ready": ready.put}, daemon=True)
+    thread = threading.Thread(
+        target=serve.run, args=(arguments,), kwargs={"wait": stop.wait, "ready": ready.put}, daemon=True
+    )
     thread.start()
     try:
         server = ready.get(timeout=120)
@@ -58,12 +62,16 @@ def test_serve_deploys_the_organisation_and_backups_flow_through_the_endpoint(ca
         assert VAULT in [v["BackupVaultName"] for v in resource.list_backup_vaults()["BackupVaultList"]]
         efs = client_for(server, main, service="efs").create_file_system(CreationToken="serve")["FileSystemArn"]
         started = resource.start_backup_job(
-            BackupVaultName=VAULT, IamRoleArn=server.organization.copy_role_arn(main), ResourceArn=efs,
-            Lifecycle={"DeleteAfterDays": 35})
+            BackupVaultName=VAULT,
+            IamRoleArn=server.organization.copy_role_arn(main),
+            ResourceArn=efs,
+            Lifecycle={"DeleteAfterDays": 35},
+        )
 
         def shortened():
-            point = resource.describe_recovery_point(BackupVaultName=VAULT,
-                                                     RecoveryPointArn=started["RecoveryPointArn"])
+            point = resource.describe_recovery_point(
+                BackupVaultName=VAULT, RecoveryPointArn=started["RecoveryPointArn"]
+            )
             return point["Status"] == "COMPLETED" and point["Lifecycle"].get("DeleteAfterDays") == 8
 
         def copy2():
@@ -96,8 +104,9 @@ def test_a_failing_clock_is_logged_and_stops_the_server(caplog, capsys):
     stop, ready = threading.Event(), queue.Queue()
     arguments = argparse.Namespace(host="127.0.0.1", port=serve.free_port(), speed=60.0, layout="minimum")
     outcome = queue.Queue()
-    thread = threading.Thread(target=lambda: outcome.put(serve.run(arguments, wait=stop.wait, ready=ready.put)),
-                              daemon=True)
+    thread = threading.Thread(
+        target=lambda: outcome.put(serve.run(arguments, wait=stop.wait, ready=ready.put)), daemon=True
+    )
     thread.start()
     try:
         server = ready.get(timeout=120)

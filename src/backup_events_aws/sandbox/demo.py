@@ -8,10 +8,10 @@ with every vault's recovery points and the original's new retention.
 
 from __future__ import annotations
 
-from types import MappingProxyType
 import json
 import sys
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -19,10 +19,12 @@ if TYPE_CHECKING:
 
 BACKUP_RETENTION_DAYS = 35  # the quick start's on-demand backups
 ALERT_EMAIL = "backup-team@example.com"  # the failures scenario's alert subscription
-EVENT_WORDS = MappingProxyType({
-    "Backup Job State Change": "backup job",
-    "Copy Job State Change": "copy job",
-})
+EVENT_WORDS = MappingProxyType(
+    {
+        "Backup Job State Change": "backup job",
+        "Copy Job State Change": "copy job",
+    }
+)
 
 
 @dataclass
@@ -62,16 +64,37 @@ class Story:
             target = delivery.target_arn or ""
             at = delivery.at.strftime("%Y-%m-%d %H:%M:%S")
             if delivery.outcome == "delivered" and ":event-bus/" in target:
-                self.steps.append(Step(at, delivery.account, delivery.region,
-                                       f"EventBridge: event forwarded to the bus {short_bus(target)}"))
+                self.steps.append(
+                    Step(
+                        at,
+                        delivery.account,
+                        delivery.region,
+                        f"EventBridge: event forwarded to the bus {short_bus(target)}",
+                    )
+                )
             elif delivery.outcome.startswith("on-failure"):
-                what = "recorded in" if delivery.outcome == "on-failure-delivered" else (
-                    f"{delivery.outcome.removeprefix('on-failure-')} by")
-                self.steps.append(Step(at, delivery.account, delivery.region,
-                                       f"Lambda: retries exhausted, the event {what} the error queue"))
+                what = (
+                    "recorded in"
+                    if delivery.outcome == "on-failure-delivered"
+                    else (f"{delivery.outcome.removeprefix('on-failure-')} by")
+                )
+                self.steps.append(
+                    Step(
+                        at,
+                        delivery.account,
+                        delivery.region,
+                        f"Lambda: retries exhausted, the event {what} the error queue",
+                    )
+                )
             elif delivery.outcome not in ("delivered", "rule-disabled"):
-                self.steps.append(Step(at, delivery.account, delivery.region,
-                                       f"EventBridge: {delivery.outcome} {delivery.error_code or ''}"))
+                self.steps.append(
+                    Step(
+                        at,
+                        delivery.account,
+                        delivery.region,
+                        f"EventBridge: {delivery.outcome} {delivery.error_code or ''}",
+                    )
+                )
         for record in self.org.function_logs():
             message = record.get("message")
             if not isinstance(message, dict):
@@ -100,13 +123,17 @@ def describe_action(message: dict[str, Any]) -> str | None:
     call = message.get("call")
     request = message.get("request") or {}
     if call == "StartCopyJob":
-        return (f"function: StartCopyJob {short_arn(request['RecoveryPointArn'])} -> "
-                f"{short_vault(request['DestinationBackupVaultArn'])}")
+        return (
+            f"function: StartCopyJob {short_arn(request['RecoveryPointArn'])} -> "
+            f"{short_vault(request['DestinationBackupVaultArn'])}"
+        )
     if call == "UpdateRecoveryPointLifecycle":
         before = (message.get("previous") or {}).get("DeleteAfterDays")
         after = request["Lifecycle"]["DeleteAfterDays"]
-        return (f"function: UpdateRecoveryPointLifecycle {short_arn(request['RecoveryPointArn'])}"
-                f" DeleteAfterDays {before} -> {after}")
+        return (
+            f"function: UpdateRecoveryPointLifecycle {short_arn(request['RecoveryPointArn'])}"
+            f" DeleteAfterDays {before} -> {after}"
+        )
     if message.get("type") == "error" and message.get("error") == "CopyRefused":
         # A copy AWS would refuse: shown whole, it says why and how to fix it.
         refused, _, reason = str(message.get("message")).partition(" not started: ")
@@ -135,13 +162,16 @@ def vault_table(org: Organization) -> list[dict[str, Any]]:
     rows = []
     for point in org.recovery_points():
         source = point.get("SourceBackupVaultArn")
-        rows.append({
-            "account": point["Account"], "region": point["Region"],
-            "vault": point["BackupVaultName"],
-            "recovery_point": short_arn(point["RecoveryPointArn"]),
-            "source": short_vault(source) if source else "original",
-            "delete_after_days": (point.get("Lifecycle") or {}).get("DeleteAfterDays"),
-        })
+        rows.append(
+            {
+                "account": point["Account"],
+                "region": point["Region"],
+                "vault": point["BackupVaultName"],
+                "recovery_point": short_arn(point["RecoveryPointArn"]),
+                "source": short_vault(source) if source else "original",
+                "delete_after_days": (point.get("Lifecycle") or {}).get("DeleteAfterDays"),
+            }
+        )
     return sorted(rows, key=lambda row: (row["source"] != "original", row["account"], row["region"]))
 
 
@@ -149,11 +179,11 @@ def print_table(rows: list[dict[str, Any]], out=None) -> None:
     out = out or sys.stdout
     headers = ["account", "region", "vault", "recovery_point", "source", "delete_after_days"]
     titles = ["Account", "Region", "Vault", "Recovery point", "Source", "DeleteAfterDays"]
-    widths = [max(len(t), *(len(str(r[h])) for r in rows)) for h, t in zip(headers, titles)]
-    print("  ".join(t.ljust(w) for t, w in zip(titles, widths)).rstrip(), file=out)
+    widths = [max(len(t), *(len(str(r[h])) for r in rows)) for h, t in zip(headers, titles, strict=True)]
+    print("  ".join(t.ljust(w) for t, w in zip(titles, widths, strict=True)).rstrip(), file=out)
     print("  ".join("-" * w for w in widths), file=out)
     for row in rows:
-        print("  ".join(str(row[h]).ljust(w) for h, w in zip(headers, widths)).rstrip(), file=out)
+        print("  ".join(str(row[h]).ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(), file=out)
 
 
 def quick_start(layout: str = "minimum", scenario: str = "quickstart") -> dict[str, Any]:
@@ -171,8 +201,12 @@ def quick_start(layout: str = "minimum", scenario: str = "quickstart") -> dict[s
             org.sns.confirm(ALERT_EMAIL)
         for instance in org.layout.instances():
             role = "backup account" if instance.is_backup_account else "resource account"
-            story.say(instance.account, instance.region,
-                      f"stack instance deployed ({role})", at=org.now().strftime("%Y-%m-%d %H:%M:%S"))
+            story.say(
+                instance.account,
+                instance.region,
+                f"stack instance deployed ({role})",
+                at=org.now().strftime("%Y-%m-%d %H:%M:%S"),
+            )
         if scenario == "failures":
             run_failures(org, story)
         else:
@@ -182,19 +216,26 @@ def quick_start(layout: str = "minimum", scenario: str = "quickstart") -> dict[s
                     back_up(org, story, "EFS", account, region)
         org.run_until_idle()
         story.add_function_actions()
-        errors = {f"{i.account}/{i.region}": org.error_messages(i.account, i.region)
-                  for i in org.layout.instances()}
+        errors = {f"{i.account}/{i.region}": org.error_messages(i.account, i.region) for i in org.layout.instances()}
         summary = {
-            "layout": layout, "scenario": scenario,
+            "layout": layout,
+            "scenario": scenario,
             "steps": [step.__dict__ for step in story.steps],
             "recovery_points": vault_table(org),
-            "error_queues": {where: [explain_error(m) for m in messages]
-                             for where, messages in errors.items() if messages},
+            "error_queues": {
+                where: [explain_error(m) for m in messages] for where, messages in errors.items() if messages
+            },
         }
         if scenario == "failures":
-            summary["alerts"] = [{"at": mail.at.strftime("%Y-%m-%d %H:%M:%S"), "to": mail.endpoint,
-                                  "subject": mail.subject, "message": mail.message}
-                                 for mail in org.sns.mail_for(ALERT_EMAIL)]
+            summary["alerts"] = [
+                {
+                    "at": mail.at.strftime("%Y-%m-%d %H:%M:%S"),
+                    "to": mail.endpoint,
+                    "subject": mail.subject,
+                    "message": mail.message,
+                }
+                for mail in org.sns.mail_for(ALERT_EMAIL)
+            ]
             summary["status"] = status_of(org)
         return summary
 
@@ -210,20 +251,31 @@ def status_of(org: Organization) -> str:
     sessions = []
     for instance in org.layout.instances():
         keys = org.credentials.for_account(instance.account)
-        sessions.append((instance.account, boto3.Session(
-            aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"],
-            aws_session_token=keys["SessionToken"], region_name=instance.region)))
+        sessions.append(
+            (
+                instance.account,
+                boto3.Session(
+                    aws_access_key_id=keys["AccessKeyId"],
+                    aws_secret_access_key=keys["SecretAccessKey"],
+                    aws_session_token=keys["SessionToken"],
+                    region_name=instance.region,
+                ),
+            )
+        )
     instances = status.collect(sessions, "BackupEvents", None, common.Progress(out=io.StringIO()))
     out = io.StringIO()
     status.report(instances, as_json=False, out=out)
     return out.getvalue()
 
 
-def back_up(org: Organization, story: Story, kind: str, account: str, region: str,
-            note: str = "") -> str:
+def back_up(org: Organization, story: Story, kind: str, account: str, region: str, note: str = "") -> str:
     resource = org.create_resource(kind, account, region)
-    story.say(account, region, f"on-demand backup of {kind} {resource.rsplit('/', 1)[-1].rsplit(':', 1)[-1]}"
-              f" into {org.vault_name}, DeleteAfterDays {BACKUP_RETENTION_DAYS}{note}")
+    story.say(
+        account,
+        region,
+        f"on-demand backup of {kind} {resource.rsplit('/', 1)[-1].rsplit(':', 1)[-1]}"
+        f" into {org.vault_name}, DeleteAfterDays {BACKUP_RETENTION_DAYS}{note}",
+    )
     org.start_backup(account, region, resource, delete_after_days=BACKUP_RETENTION_DAYS)
     return resource
 
@@ -246,8 +298,12 @@ def run_failures(org: Organization, story: Story) -> None:
     # Encrypted with no key given: EC2 uses the account's aws/ebs key (§4.3).
     created = org.client("ec2", main, region).create_volume(AvailabilityZone=f"{region}a", Size=8, Encrypted=True)
     volume = f"arn:aws:ec2:{region}:{main}:volume/{created['VolumeId']}"
-    story.say(main, region, f"on-demand backup of EBS {volume.rsplit('/', 1)[-1]} (encrypted with "
-              f"aws/ebs) into {org.vault_name}, DeleteAfterDays {BACKUP_RETENTION_DAYS}")
+    story.say(
+        main,
+        region,
+        f"on-demand backup of EBS {volume.rsplit('/', 1)[-1]} (encrypted with "
+        f"aws/ebs) into {org.vault_name}, DeleteAfterDays {BACKUP_RETENTION_DAYS}",
+    )
     org.start_backup(main, region, volume, delete_after_days=BACKUP_RETENTION_DAYS)
     org.run_until_idle()
     # 3. The function may not start copies: it fails 3 times, then Lambda
@@ -265,19 +321,20 @@ def explain_error(message: dict[str, Any]) -> str:
     if isinstance(body, dict) and "requestContext" in body:
         context = body["requestContext"]
         error = (body.get("responsePayload") or {}).get("errorMessage")
-        return (f"function failed {context.get('approximateInvokeCount')} times "
-                f"({context.get('condition')}): {error}")
+        return f"function failed {context.get('approximateInvokeCount')} times ({context.get('condition')}): {error}"
     if isinstance(body, dict) and body.get("source") == "aws.backup":
         detail = body["detail"]
-        return (f"{body['detail-type']} {detail.get('state')}: "
-                f"{detail.get('statusMessage') or 'no status message'}")
+        return f"{body['detail-type']} {detail.get('state')}: {detail.get('statusMessage') or 'no status message'}"
     return f"unrecognised message: {str(body)[:200]}"
 
 
 def print_story(summary: dict[str, Any], out=None) -> None:
     out = out or sys.stdout
-    print(f"Backup Events demo: {summary['layout']} layout, {summary['scenario']} "
-          "(local sandbox, simulated time, no AWS account)\n", file=out)
+    print(
+        f"Backup Events demo: {summary['layout']} layout, {summary['scenario']} "
+        "(local sandbox, simulated time, no AWS account)\n",
+        file=out,
+    )
     for step in summary["steps"]:
         print(f"{step['at']}  {step['account']} {step['region']:<10} {step['text']}", file=out)
     print("\nRecovery points in every vault:\n", file=out)
@@ -300,20 +357,38 @@ def print_story(summary: dict[str, Any], out=None) -> None:
         print("\nNo original was shortened: none has a completed cross-account copy.", file=out)
     elif shortened:
         days = sorted({r["delete_after_days"] for r in shortened})
-        which = ("The original" if len(originals) == 1 else f"All {len(originals)} originals"
-                 if len(shortened) == len(originals) else f"{len(shortened)} of {len(originals)} originals")
-        print(f"\n{which}: DeleteAfterDays {BACKUP_RETENTION_DAYS} -> {', '.join(map(str, days))}, "
-              "now that the copies exist.", file=out)
+        which = (
+            "The original"
+            if len(originals) == 1
+            else f"All {len(originals)} originals"
+            if len(shortened) == len(originals)
+            else f"{len(shortened)} of {len(originals)} originals"
+        )
+        print(
+            f"\n{which}: DeleteAfterDays {BACKUP_RETENTION_DAYS} -> {', '.join(map(str, days))}, "
+            "now that the copies exist.",
+            file=out,
+        )
 
 
 def register(subcommands) -> None:
     parser = subcommands.add_parser(
-        "demo", help="run the quick start in the local sandbox (no AWS account needed)",
-        description=__doc__.split("\n\n")[0])
-    parser.add_argument("--layout", choices=["minimum", "typical"], default="minimum",
-                        help="minimum: 1 resource account; typical: 3 accounts, 2 regions")
-    parser.add_argument("--scenario", choices=["quickstart", "failures"], default="quickstart",
-                        help="failures: a copy that AWS refuses, and where it is recorded")
+        "demo",
+        help="run the quick start in the local sandbox (no AWS account needed)",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument(
+        "--layout",
+        choices=["minimum", "typical"],
+        default="minimum",
+        help="minimum: 1 resource account; typical: 3 accounts, 2 regions",
+    )
+    parser.add_argument(
+        "--scenario",
+        choices=["quickstart", "failures"],
+        default="quickstart",
+        help="failures: a copy that AWS refuses, and where it is recorded",
+    )
     parser.add_argument("--json", action="store_true", help="print a machine-readable summary")
     parser.set_defaults(run=run)
 

@@ -34,20 +34,27 @@ class AirGappedVaultResource(SandboxResource, CloudFormationModel):
         self.vault_name, self.vault_arn = vault_name, vault_arn
 
     @classmethod
-    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
-               logical_id: str) -> "AirGappedVaultResource":
+    def create(
+        cls, name: str, properties: dict[str, Any], account_id: str, region: str, logical_id: str
+    ) -> AirGappedVaultResource:
         vault_name = properties.get("BackupVaultName", name)
         vault = create_air_gapped_vault(
-            backend_for(account_id, region), vault_name, properties.get("MinRetentionDays"),
-            properties.get("MaxRetentionDays"), properties.get("BackupVaultTags"), logical_id,
-            properties.get("EncryptionKeyArn"))
+            backend_for(account_id, region),
+            vault_name,
+            properties.get("MinRetentionDays"),
+            properties.get("MaxRetentionDays"),
+            properties.get("BackupVaultTags"),
+            logical_id,
+            properties.get("EncryptionKeyArn"),
+        )
         if properties.get("AccessPolicy"):
             store_vault_access_policy(account_id, region, vault_name, properties["AccessPolicy"])
         return cls(vault_name, vault.backup_vault_arn)
 
     @classmethod
-    def update(cls, original: "AirGappedVaultResource", name: str, properties: dict[str, Any], account_id: str,
-               region: str) -> "AirGappedVaultResource":
+    def update(
+        cls, original: AirGappedVaultResource, name: str, properties: dict[str, Any], account_id: str, region: str
+    ) -> AirGappedVaultResource:
         return original  # moto's default: no property of the vault changes in place
 
     @classmethod

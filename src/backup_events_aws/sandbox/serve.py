@@ -22,10 +22,9 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .organization import Organization
@@ -43,8 +42,7 @@ logger = logging.getLogger(__name__)
 class Server:
     """The organisation, the HTTP endpoint and the clock thread, started and stopped together."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, speed: float = DEFAULT_SPEED,
-                 layout: str = "minimum"):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, speed: float = DEFAULT_SPEED, layout: str = "minimum"):
         self.host = host
         self.port = port or free_port(host)
         self.speed = speed
@@ -69,7 +67,7 @@ class Server:
     def endpoint_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         """Bind the port first (a busy one fails at once), then deploy, then serve and run the clock."""
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
@@ -79,11 +77,18 @@ class Server:
         if refusal:
             from backup_events_aws.cli import CliError
 
-            raise CliError(f"cannot listen on {self.host}:{self.port}: {refusal}",
-                           "stop what uses that port (another 'sandbox serve'?), or pass --port with a free "
-                           "port (--port 0 picks one)")
-        self._server = make_server(self.host, self.port, DomainDispatcherApplication(create_backend_app),
-                                   threaded=True, request_handler=_handler_on(clock))
+            raise CliError(
+                f"cannot listen on {self.host}:{self.port}: {refusal}",
+                "stop what uses that port (another 'sandbox serve'?), or pass --port with a free "
+                "port (--port 0 picks one)",
+            )
+        self._server = make_server(
+            self.host,
+            self.port,
+            DomainDispatcherApplication(create_backend_app),
+            threaded=True,
+            request_handler=_handler_on(clock),
+        )
         self.port = self._server.server_address[1]
         try:
             org = self.organization.start()  # installs the extensions and deploys the stacks
@@ -129,7 +134,7 @@ class Server:
             self.organization.stop()
             self._organization_started = False
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self.start()
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -150,8 +155,13 @@ class Server:
         return out
 
     def profile_name(self, account: str) -> str:
-        return "sandbox-backup" if account == self.organization.backup_account else "sandbox-main" if (
-            account == self.organization.main_account) else f"sandbox-{account}"
+        return (
+            "sandbox-backup"
+            if account == self.organization.backup_account
+            else "sandbox-main"
+            if (account == self.organization.main_account)
+            else f"sandbox-{account}"
+        )
 
     @property
     def config_file(self) -> Path | None:
@@ -162,29 +172,36 @@ class Server:
         (botocore's `endpoint_url` setting), for `--profile` in the AWS CLI, SDKs and backup-events."""
         sections = []
         for account, variables in self.credentials().items():
-            sections.append(f"[profile {self.profile_name(account)}]\n"
-                            f"aws_access_key_id = {variables['AWS_ACCESS_KEY_ID']}\n"
-                            f"aws_secret_access_key = {variables['AWS_SECRET_ACCESS_KEY']}\n"
-                            f"aws_session_token = {variables['AWS_SESSION_TOKEN']}\n"
-                            f"region = {variables['AWS_DEFAULT_REGION']}\n"
-                            f"endpoint_url = {self.endpoint_url}\n")
+            sections.append(
+                f"[profile {self.profile_name(account)}]\n"
+                f"aws_access_key_id = {variables['AWS_ACCESS_KEY_ID']}\n"
+                f"aws_secret_access_key = {variables['AWS_SECRET_ACCESS_KEY']}\n"
+                f"aws_session_token = {variables['AWS_SESSION_TOKEN']}\n"
+                f"region = {variables['AWS_DEFAULT_REGION']}\n"
+                f"endpoint_url = {self.endpoint_url}\n"
+            )
         path.write_text("\n".join(sections))
 
     def describe(self) -> list[str]:
         org = self.organization
         main, backup = org.main_account, org.backup_account
-        region = org.layout.resource_regions[0]
         now = org.now()
-        lines = [f"Sandbox AWS endpoint: {self.endpoint_url}",
-                 f"Clock: simulated, {self.speed:g} seconds per real second; now {now:%Y-%m-%d %H:%M:%S} UTC. "
-                 "Every response's Date header carries it.",
-                 f"Organization {org.layout.org_id}: management and backup account {backup}, "
-                 f"resource account(s) {', '.join(org.layout.resource_accounts)}",
-                 f"Vault in every account and region: {org.vault_name}", "",
-                 "Profiles (credentials, region and endpoint) for the AWS CLI, SDKs and backup-events:",
-                 f"  export AWS_CONFIG_FILE={self.config_file}"]
-        lines += [f"  --profile {self.profile_name(account)}  ({'backup' if account == backup else 'resource'} "
-                  f"account {account})" for account in org.accounts]
+        lines = [
+            f"Sandbox AWS endpoint: {self.endpoint_url}",
+            f"Clock: simulated, {self.speed:g} seconds per real second; now {now:%Y-%m-%d %H:%M:%S} UTC. "
+            "Every response's Date header carries it.",
+            f"Organization {org.layout.org_id}: management and backup account {backup}, "
+            f"resource account(s) {', '.join(org.layout.resource_accounts)}",
+            f"Vault in every account and region: {org.vault_name}",
+            "",
+            "Profiles (credentials, region and endpoint) for the AWS CLI, SDKs and backup-events:",
+            f"  export AWS_CONFIG_FILE={self.config_file}",
+        ]
+        lines += [
+            f"  --profile {self.profile_name(account)}  ({'backup' if account == backup else 'resource'} "
+            f"account {account})"
+            for account in org.accounts
+        ]
         lines += ["", "Or, per account, environment variables:"]
         for account, variables in self.credentials().items():
             role = "backup account" if account == backup else "resource account"
@@ -201,7 +218,7 @@ class Server:
             "  backup-events reconcile takes the time from the Date header, so it follows the clock.",
             "",
             f"Try, as the resource account (--profile {self.profile_name(main)}):",
-            f"  aws efs create-file-system --creation-token demo --query FileSystemArn",
+            "  aws efs create-file-system --creation-token demo --query FileSystemArn",
             f"  aws backup start-backup-job --backup-vault-name {org.vault_name} \\",
             f"    --resource-arn <that FileSystemArn> --iam-role-arn {org.copy_role_arn(main)}",
             f"then, a few seconds later: aws backup list-recovery-points-by-resource --resource-arn <it>, and "
@@ -246,18 +263,24 @@ def free_port(host: str = "127.0.0.1") -> int:
 def register(subcommands: Any) -> None:
     sandbox = subcommands.add_parser("sandbox", help="the local AWS organisation (no AWS account needed)")
     actions = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION")
-    serve = actions.add_parser("serve", help="serve the sandbox organisation on a local AWS endpoint",
-                               description=__doc__.split("\n\n")[1], formatter_class=argparse.RawTextHelpFormatter)
+    serve = actions.add_parser(
+        "serve",
+        help="serve the sandbox organisation on a local AWS endpoint",
+        description=__doc__.split("\n\n")[1],
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=5000, help="port (default 5000; 0 = any free port)")
-    serve.add_argument("--speed", type=float, default=DEFAULT_SPEED,
-                       help="simulated seconds per real second (default 60)")
+    serve.add_argument(
+        "--speed", type=float, default=DEFAULT_SPEED, help="simulated seconds per real second (default 60)"
+    )
     serve.add_argument("--layout", choices=["minimum", "typical"], default="minimum")
     serve.set_defaults(run=run)
 
 
-def run(arguments: argparse.Namespace, wait: Callable[[], None] | None = None,
-        ready: Callable[[Server], None] | None = None) -> int:
+def run(
+    arguments: argparse.Namespace, wait: Callable[[], None] | None = None, ready: Callable[[Server], None] | None = None
+) -> int:
     """Serve until Ctrl-C (or until `wait` returns: tests pass their own)."""
     if arguments.speed <= 0:
         from backup_events_aws.cli import CliError
@@ -273,8 +296,11 @@ def run(arguments: argparse.Namespace, wait: Callable[[], None] | None = None,
         except KeyboardInterrupt:
             print("\nstopping the sandbox", flush=True)
     if server.clock_failure is not None:
-        print(f"the sandbox clock failed ({type(server.clock_failure).__name__}: {server.clock_failure}); "
-              "the server stopped", flush=True)
+        print(
+            f"the sandbox clock failed ({type(server.clock_failure).__name__}: {server.clock_failure}); "
+            "the server stopped",
+            flush=True,
+        )
         return 1
     return 0
 

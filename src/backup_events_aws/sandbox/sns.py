@@ -83,8 +83,10 @@ def topic_key_refusal(topic_arn: str, key_id: str, caller: Any, identity: list[d
     name = key_id.split(":", 5)[-1] if key_id.startswith("arn:") else key_id
     if name == "alias/aws/sns":
         if caller.account != account:
-            return KMSAccessDenied(f"{KMS_ACCESS_DENIED} The AWS managed key alias/aws/sns of account {account} "
-                                   f"admits only its own account; {caller.role_arn} is in {caller.account}.")
+            return KMSAccessDenied(
+                f"{KMS_ACCESS_DENIED} The AWS managed key alias/aws/sns of account {account} "
+                f"admits only its own account; {caller.role_arn} is in {caller.account}."
+            )
         return None
     try:
         key = kms_backends[account][region].describe_key(key_id)
@@ -93,17 +95,28 @@ def topic_key_refusal(topic_arn: str, key_id: str, caller: Any, identity: list[d
     if not key.enabled:
         return KMSDisabled(f"{KMS_DISABLED} Key {key.arn} is disabled.")
     key_policy = policies.statements_of(key.policy)
-    context = {**principal_context(caller.account, caller.role_arn), "kms:CallerAccount": caller.account,
-               "kms:ViaService": f"sns.{arn_parts(topic_arn)[2]}.amazonaws.com",
-               "kms:EncryptionContext:aws:sns:topicArn": topic_arn}
+    context = {
+        **principal_context(caller.account, caller.role_arn),
+        "kms:CallerAccount": caller.account,
+        "kms:ViaService": f"sns.{arn_parts(topic_arn)[2]}.amazonaws.com",
+        "kms:EncryptionContext:aws:sns:topicArn": topic_arn,
+    }
     for action in KMS_ACTIONS:
-        request = policies.Request(action=action, resource=key.arn, principal_account=caller.account,
-                                   principal_arn=caller.role_arn, session_arn=caller.session_arn, context=context)
+        request = policies.Request(
+            action=action,
+            resource=key.arn,
+            principal_account=caller.account,
+            principal_arn=caller.role_arn,
+            session_arn=caller.session_arn,
+            context=context,
+        )
         # The one evaluator: the key policy must allow, naming the role or its account (§19 item 60).
         decision = decide(request, key_policy, key.account_id, identity)
         if not decision:
-            return KMSAccessDenied(f"{KMS_ACCESS_DENIED} {policies.denial_message(request, decision)} "
-                                   "(Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException)")
+            return KMSAccessDenied(
+                f"{KMS_ACCESS_DENIED} {policies.denial_message(request, decision)} "
+                "(Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException)"
+            )
     return None
 
 
@@ -143,8 +156,11 @@ class Sns:
         _, _, region, account, _ = arn_parts(topic_arn)
         backend = sns_backends[account][region]
         for subscription in list(backend.subscriptions.values()):
-            if (subscription.topic.arn == topic_arn and subscription.protocol in EMAIL_PROTOCOLS
-                    and subscription.arn not in self.pending):
+            if (
+                subscription.topic.arn == topic_arn
+                and subscription.protocol in EMAIL_PROTOCOLS
+                and subscription.arn not in self.pending
+            ):
                 self.mailbox.append(Mail(self.now(), topic_arn, subscription.endpoint, subject, message))
 
 
@@ -165,8 +181,9 @@ class TopicPolicyResource(SandboxResource, CloudFormationModel):
         self.name, self.topics = name, topics
 
     @classmethod
-    def create(cls, name: str, properties: dict[str, Any], account_id: str, region: str,
-               logical_id: str) -> TopicPolicyResource:
+    def create(
+        cls, name: str, properties: dict[str, Any], account_id: str, region: str, logical_id: str
+    ) -> TopicPolicyResource:
         document = properties["PolicyDocument"]
         text = document if isinstance(document, str) else json.dumps(document)
         for topic_arn in properties["Topics"]:
@@ -245,4 +262,3 @@ def _key_refusal(response: SNSResponse, topic_arn: str) -> SNSException | None:
     if caller is None or identity is None:
         return None
     return topic_key_refusal(topic_arn, key_id, caller, identity)
-

@@ -21,11 +21,14 @@ SANDBOX_DIR = Path(serve.__file__).parent
 # that lands. (The AWS Backup package, sandbox/backup/, has its own scan: test_backup_shape.py.)
 PENDING_STATE: set[str] = set()
 # Memos of pure functions over data the packages ship (botocore's Lambda model, the Service
-# Authorization Reference): the same answer in every Sandbox, so not state. Any other cached
-# function is reported.
+# Authorization Reference) or over their arguments alone, returning immutable values (a string,
+# a compiled pattern): the same answer in every Sandbox, so not state. Any other cached function
+# is reported.
 STATIC_MEMOS = {
     "cloudformation.py": {"_lambda_input_pattern"},
     "iam_validation.py": {"_sar", "_service_actions", "_service_condition_keys"},
+    "organization.py": {"_as_json"},
+    "policies.py": {"_wildcard_regex"},
 }
 # Calls that make immutable objects (or a process-wide logger, which logging itself registers).
 IMMUTABLE_CALLS = {

@@ -233,7 +233,7 @@ def sandbox_figures():
         from backup_events_aws.sandbox import scale
     except ImportError as missing:
         return None, f"sandbox not available ({missing})"
-    return scale.burst_figures(), None
+    return scale.one_account_burst_figures() + [""] + scale.burst_figures(), None
 
 
 def embedded_code():

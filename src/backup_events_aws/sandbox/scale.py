@@ -315,3 +315,38 @@ def burst_figures(backups: int = 10_000) -> list[str]:
         f"{result.lambda_throttles:,} / {result.aws_calls:,} |",
         f"| sandbox events per second (bridge deliveries / wall s) | {rate:,.0f} |",
     ]
+
+
+def one_account_burst(org: Organization, backups: int, progress: Callable[[str], None] | None = None) -> BurstResult:
+    """`backups` completing within one simulated minute in ONE account and region, copies of 10
+    simulated seconds: the API rate (UpdateRecoveryPointLifecycle, 5/s) is the bound that binds."""
+    org.backup_service.configure(copy_run_seconds=10)
+    return run_burst(
+        org,
+        backups,
+        window_seconds=60,
+        locations=[(org.main_account, "us-east-1")],
+        run_seconds=12 * 3600,
+        progress=progress,
+    )
+
+
+def one_account_burst_figures(backups: int = 10_000) -> list[str]:
+    """`make bench`: the one-account burst (the test runs a smaller one), against its bound."""
+    with Organization.minimum() as org:
+        result = one_account_burst(org, backups, progress=print)
+        bounds = burst_bounds(org, backups, [(org.main_account, "us-east-1")])
+    return [
+        f"A burst of {backups:,} backups within one simulated minute in one account and region (the minimum",
+        "layout; copies take 10 simulated seconds), AWS's API rates enforced:",
+        "",
+        "| what | value |",
+        "|---|---|",
+        f"| wall time | {result.wall_seconds:.1f} s |",
+        f"| simulated time to the last copy/shortening | {result.simulated_seconds:,.0f} s |",
+        *bound_lines(bounds, result.simulated_seconds),
+        f"| fully processed / shortened / in an error queue | {result.fully_processed:,} / {result.shortened:,} / "
+        f"{result.in_error_queue:,} |",
+        f"| lost / duplicate copies / shortened before copy 1 (each must be 0) | {result.lost} / "
+        f"{result.duplicate_copies} / {result.shortened_early} |",
+    ]

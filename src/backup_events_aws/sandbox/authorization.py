@@ -90,6 +90,21 @@ def role_policy_statements(role_arn: str) -> list[dict[str, Any]] | None:
     return [s for document in documents for s in statements_of(document)]
 
 
+def service_may_assume(role_arn: str, service: str) -> bool | None:
+    """Whether the role's trust policy lets `service` (e.g. backup.amazonaws.com) assume it; None
+    if IAM has no such role. AWS Backup and Lambda refuse a role they can't assume
+    (docs/AWS-BEHAVIOUR.md §4.2, §5.5)."""
+    from moto.iam.models import iam_backends
+
+    try:
+        partition, _, _, account, _ = arn_parts(role_arn)
+        role = iam_backends[account][partition].get_role_by_arn(role_arn)
+    except Exception:
+        return None
+    trust = Request(action="sts:AssumeRole", resource=role_arn, service=service)
+    return evaluate(None, statements_of(role.assume_role_policy_document), trust, account).allowed
+
+
 def session_arn_of(role_arn: str, session_name: str) -> str:
     """arn:<partition>:sts::<account>:assumed-role/<role name>/<session> (no path, as STS writes it)."""
     partition, _, _, account, resource = arn_parts(role_arn)

@@ -146,19 +146,10 @@ def refuse_a_role_lambda_cannot_assume(role_arn: str) -> None:
     assume it (docs/AWS-BEHAVIOUR.md §5.5, §19 item 63); moto checks only that the role exists
     (a role IAM doesn't know is left to moto's own refusal, in the same words)."""
     from moto.awslambda.exceptions import InvalidParameterValueException
-    from moto.iam.exceptions import NotFoundException
-    from moto.iam.models import iam_backends
 
-    from .helpers import arn_parts
-    from .policies import Request, is_allowed, statements_of
+    from .authorization import service_may_assume
 
-    try:
-        partition, _, _, account, _ = arn_parts(role_arn)
-        role = iam_backends[account][partition].get_role_by_arn(role_arn)
-    except (ValueError, KeyError, NotFoundException):
-        return
-    trust = Request(action="sts:AssumeRole", resource=role_arn, service="lambda.amazonaws.com")
-    if not is_allowed(statements_of(role.assume_role_policy_document), trust, check_principal=True):
+    if service_may_assume(role_arn, "lambda.amazonaws.com") is False:  # None: moto's own refusal
         raise InvalidParameterValueException("The role defined for the function cannot be assumed by Lambda.")
 
 

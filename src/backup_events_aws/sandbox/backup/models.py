@@ -21,7 +21,7 @@ from moto.backup.models import BackupBackend
 from moto.utilities.utils import get_partition
 
 from backup_events_aws.sandbox.helpers import arn_parts
-from backup_events_aws.sandbox.policies import Request, as_list, is_allowed, is_denied, statements_of
+from backup_events_aws.sandbox.policies import Request, as_list, is_denied, statements_of
 
 from . import account_settings, vaults
 from .exceptions import (
@@ -142,18 +142,10 @@ def check_role_assumable(role_arn: str) -> None:
     """AWS Backup works with the role it is handed: a role IAM doesn't know, or whose trust policy
     doesn't let backup.amazonaws.com assume it, is refused when the job is asked for
     (docs/AWS-BEHAVIOUR.md §4.2, §19 item 62; worded as AWS Backup's other APIs refuse it)."""
-    from moto.iam.exceptions import NotFoundException
-    from moto.iam.models import iam_backends
+    from ..authorization import service_may_assume
 
-    refusal = InvalidParameterValueException(f"IAM Role {role_arn} cannot be assumed by AWS Backup")
-    try:
-        partition, _, _, account, _ = arn_parts(role_arn)
-        role = iam_backends[account][partition].get_role_by_arn(role_arn)
-    except (ValueError, NotFoundException):
-        raise refusal from None
-    trust = Request(action="sts:AssumeRole", resource=role_arn, service="backup.amazonaws.com")
-    if not is_allowed(statements_of(role.assume_role_policy_document), trust, check_principal=True):
-        raise refusal
+    if not service_may_assume(role_arn, "backup.amazonaws.com"):  # also a role IAM doesn't know
+        raise InvalidParameterValueException(f"IAM Role {role_arn} cannot be assumed by AWS Backup")
 
 
 # --------------------------------------------------------------------------------------------

@@ -37,6 +37,18 @@ def resource_instances(org: Organization) -> list[tuple[str, str]]:
     return [(i.account, i.region) for i in org.layout.instances() if not i.is_backup_account]
 
 
+def sns_as(org: Organization, role_arn: str, region: str = WEST2):
+    """An SNS client in `region` as a session of `role_arn` (held to its policies by the gate)."""
+    keys = org.credentials.for_role(role_arn)
+    return boto3.client(
+        "sns",
+        region_name=region,
+        aws_access_key_id=keys["AccessKeyId"],
+        aws_secret_access_key=keys["SecretAccessKey"],
+        aws_session_token=keys["SessionToken"],
+    )
+
+
 def back_up_everywhere(org: Organization) -> None:
     for account, region in resource_instances(org):
         org.start_backup(account, region, org.create_resource("EFS", account, region))
@@ -259,14 +271,7 @@ def test_only_the_organisations_function_roles_may_publish_to_the_topic():
         )
 
         def publish_as(role: str, text: str) -> None:
-            keys = org.credentials.for_role(f"arn:aws:iam::{org.main_account}:role/{role}")
-            boto3.client(
-                "sns",
-                region_name=WEST2,
-                aws_access_key_id=keys["AccessKeyId"],
-                aws_secret_access_key=keys["SecretAccessKey"],
-                aws_session_token=keys["SessionToken"],
-            ).publish(TopicArn=topic, Message=text)
+            sns_as(org, f"arn:aws:iam::{org.main_account}:role/{role}").publish(TopicArn=topic, Message=text)
 
         # Its own policy allows it, the topic's does not: another role of the organisation.
         with pytest.raises(Exception, match="AuthorizationError"):
@@ -443,14 +448,9 @@ def test_an_encrypted_topic_whose_key_policy_does_not_admit_the_functions_refuse
         assert error["errorType"] == "KMSAccessDeniedException" and "(KMSAccessDenied)" in error["errorMessage"]
         # B's function role, in the key's account: the key policy delegates to B's identity policies,
         # and the template granted it the two KMS actions on AlertKmsKey.
-        keys = org.credentials.for_role(f"arn:aws:iam::{BACKUP}:role/BackupEvents-Function-{WEST2}")
-        boto3.client(
-            "sns",
-            region_name=WEST2,
-            aws_access_key_id=keys["AccessKeyId"],
-            aws_secret_access_key=keys["SecretAccessKey"],
-            aws_session_token=keys["SessionToken"],
-        ).publish(TopicArn=f"arn:aws:sns:{WEST2}:{BACKUP}:BackupEvents-Alerts", Message="from B")
+        sns_as(org, f"arn:aws:iam::{BACKUP}:role/BackupEvents-Function-{WEST2}").publish(
+            TopicArn=f"arn:aws:sns:{WEST2}:{BACKUP}:BackupEvents-Alerts", Message="from B"
+        )
         assert [m.message for m in org.sns.mail_for(EMAIL)] == ["from B"]
 
 
@@ -498,14 +498,8 @@ def test_the_aws_managed_key_aws_sns_admits_only_its_own_account():
             )
 
         def publish_as(account: str) -> None:
-            keys = org.credentials.for_role(f"arn:aws:iam::{account}:role/BackupEvents-Function-{EAST}")
-            boto3.client(
-                "sns",
-                region_name=WEST2,
-                aws_access_key_id=keys["AccessKeyId"],
-                aws_secret_access_key=keys["SecretAccessKey"],
-                aws_session_token=keys["SessionToken"],
-            ).publish(TopicArn=topic, Message=f"from {account}")
+            role = f"arn:aws:iam::{account}:role/BackupEvents-Function-{EAST}"
+            sns_as(org, role).publish(TopicArn=topic, Message=f"from {account}")
 
         publish_as(BACKUP)  # its own account: the managed key's policy admits it through SNS
         with pytest.raises(Exception, match="KMSAccessDenied.*alias/aws/sns"):
@@ -531,14 +525,7 @@ def test_a_topic_key_that_is_gone_or_disabled_refuses_with_snss_codes():
                 }
             ),
         )
-        keys = org.credentials.for_role(role)
-        function = boto3.client(
-            "sns",
-            region_name=WEST2,
-            aws_access_key_id=keys["AccessKeyId"],
-            aws_secret_access_key=keys["SecretAccessKey"],
-            aws_session_token=keys["SessionToken"],
-        )
+        function = sns_as(org, role)
         topic = sns.create_topic(Name="Encrypted", Attributes={"KmsMasterKeyId": key})["TopicArn"]
         function.publish(TopicArn=topic, Message="the key's own account, delegated to the role's policy")
         kms.disable_key(KeyId=key_id)
